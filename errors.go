@@ -1,0 +1,136 @@
+package rapyer
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors. Every error returned by this package and by the handles in
+// package types either is one of these or wraps one in an *Error, so
+// errors.Is(err, rapyer.ErrNotFound) works wherever a caller would try it.
+var (
+	// ErrNotFound: the object (or the id asked for) does not exist.
+	ErrNotFound = errors.New("rapyer: not found")
+	// ErrExists: Insert found an object with the same id; nothing was written.
+	ErrExists = errors.New("rapyer: already exists")
+	// ErrConflict: a concurrent writer won; nothing was written.
+	ErrConflict = errors.New("rapyer: conflict")
+	// ErrWrongType: a key holds a Redis type other than the one the model expects.
+	ErrWrongType = errors.New("rapyer: wrong Redis type")
+	// ErrOverflow: the result of an integer or float operation does not fit its
+	// type; nothing was written.
+	ErrOverflow = errors.New("rapyer: overflow")
+	// ErrDivideByZero: FloorDiv, Mod or Div by zero; nothing was written.
+	ErrDivideByZero = errors.New("rapyer: division by zero")
+	// ErrDecode: data found in Redis does not decode into the field's type.
+	ErrDecode = errors.New("rapyer: cannot decode stored value")
+	// ErrInvalid: an argument was rejected before anything was sent (empty or
+	// over-long id, NaN, negative exponent, ...).
+	ErrInvalid = errors.New("rapyer: invalid argument")
+	// ErrUnbound: a handle or model was used before it was bound to a Store
+	// (create objects with Schema.New or Schema.Get).
+	ErrUnbound = errors.New("rapyer: model not bound to a store")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("rapyer: store closed")
+)
+
+// Error carries the detail of a failed operation: what was attempted, on which
+// object and field, and the cause. Its Unwrap returns the cause, which is one of
+// the sentinels above or an error from the network or the context.
+type Error struct {
+	Op    string // operation, e.g. "Save", "Int.Incr", "Get"
+	Model string // model name, when known
+	ID    string // object id, when known
+	Field string // dotted field name, when the error concerns one field
+	Err   error  // the cause
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("rapyer: ")
+	b.WriteString(e.Op)
+	if e.Model != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Model)
+		if e.ID != "" {
+			b.WriteString(" id=")
+			b.WriteString(quoteID(e.ID))
+		}
+	}
+	if e.Field != "" {
+		b.WriteString(" field ")
+		b.WriteString(e.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "rapyer: "))
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func quoteID(id string) string {
+	if len(id) > 64 {
+		id = id[:64] + "..."
+	}
+	return strings.ToValidUTF8(`"`+id+`"`, "?")
+}
+
+// detail wraps cause once into an *Error; an *Error passes through with its
+// missing parts filled in.
+func detail(op, model, id, field string, cause error) error {
+	if cause == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(cause, &e) {
+		if e.Model == "" {
+			e.Model, e.ID = model, id
+		}
+		if e.Field == "" {
+			e.Field = field
+		}
+		return e
+	}
+	return &Error{Op: op, Model: model, ID: id, Field: field, Err: cause}
+}
+
+// scriptError turns the error replies of the embedded scripts (a code word,
+// then a message) and Redis's own errors into sentinel-wrapping causes.
+func scriptError(err error) error {
+	msg := err.Error()
+	code, rest, _ := strings.Cut(msg, " ")
+	var sentinel error
+	switch code {
+	case "NOTFOUND":
+		sentinel = ErrNotFound
+	case "EXISTS":
+		sentinel = ErrExists
+	case "CONFLICT":
+		sentinel = ErrConflict
+	case "OVERFLOW":
+		sentinel = ErrOverflow
+	case "DIVZERO":
+		sentinel = ErrDivideByZero
+	case "DECODE":
+		sentinel = ErrDecode
+	case "INVALID":
+		sentinel = ErrInvalid
+	case "WRONGTYPE":
+		sentinel = ErrWrongType
+	default:
+		return err
+	}
+	if rest == "" {
+		return sentinel
+	}
+	return &causeError{sentinel: sentinel, msg: rest}
+}
+
+// causeError is a sentinel with the server's explanation attached.
+type causeError struct {
+	sentinel error
+	msg      string
+}
+
+func (c *causeError) Error() string { return c.sentinel.Error() + ": " + c.msg }
+func (c *causeError) Unwrap() error { return c.sentinel }

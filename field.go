@@ -1,0 +1,331 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/serialize"
+)
+
+// Field is one entry of a model's schema: a named handle (see Scalar.Named)
+// or a group of them (see Nested). Only this package implements it.
+type Field interface {
+	flatten(prefix string, out []binder) []binder
+}
+
+// Fields is the field list a schema function returns (see Define).
+type Fields []Field
+
+// binder is a handle bound to an object: what Save, Get and Update need.
+type binder interface {
+	Field
+	fullName() string
+	model() *Model
+	bind(m *Model)
+	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
+	decodeStored(b []byte, fb serialize.Fallback) error
+	stage(b []byte, fb serialize.Fallback) error // decode into the staging slot
+	commit()                                     // make the staged value the local one
+	clearLocal()
+	applyDefault()
+}
+
+// Nested groups the fields of a struct of handles inside a model under name:
+// they are stored in the parent's hash as "name.field" and have every
+// operation a top-level field has. Nested groups may nest.
+func Nested(name string, fields ...Field) Field {
+	return &nested{name: name, fields: fields}
+}
+
+type nested struct {
+	name   string
+	fields []Field
+}
+
+func (n *nested) flatten(prefix string, out []binder) []binder {
+	if !validFieldPart(n.name) {
+		panic(fmt.Sprintf("rapyer: invalid nested field name %q under %q: want a letter, then letters, digits or '_'", n.name, prefix))
+	}
+	for _, f := range n.fields {
+		if f == nil {
+			panic(fmt.Sprintf("rapyer: nil field in nested %q", prefix+n.name))
+		}
+		out = f.flatten(prefix+n.name+".", out)
+	}
+	return out
+}
+
+// Scalar is the local state and the common operations of every scalar handle
+// (package types embeds it: types.Int is a Scalar[int64] with arithmetic).
+// A Scalar holds a value or is absent; absent is distinct from the zero value
+// and is stored as a missing hash field.
+//
+// Get, Set, Lookup, Present and Clear work on the local copy without I/O.
+// Load and Save talk to the server and need the handle's object to be bound
+// to a Store (objects come from Schema.New or Schema.Get).
+type Scalar[T any] struct {
+	m      *Model
+	name   string // name given to Named
+	full   string // dotted name inside the model
+	val    T
+	ok     bool
+	def    T
+	hasDef bool
+	codec  serialize.Codec[T]
+	staged T
+}
+
+// Named gives the handle its field name in the schema; call it inside the
+// schema function passed to Define. Names are a letter, then letters, digits
+// or '_' (at most 64 bytes); Define panics on an invalid or duplicate name.
+func (s *Scalar[T]) Named(name string) *Scalar[T] {
+	s.name = name
+	return s
+}
+
+// Default declares the value a new object (Schema.New) starts with; without
+// it a new object's field is absent. Loading never applies defaults: a field
+// absent in Redis loads as absent.
+func (s *Scalar[T]) Default(v T) *Scalar[T] {
+	s.def, s.hasDef = v, true
+	return s
+}
+
+// Codec stores the field with c instead of the native codec for T (or, for a
+// T without one, the Store's fallback codec). Use it for named types:
+// Codec(serialize.StringOf[Status]()).
+func (s *Scalar[T]) Codec(c serialize.Codec[T]) *Scalar[T] {
+	s.codec = c
+	return s
+}
+
+// Name returns the field's dotted name inside its model ("home.city").
+func (s *Scalar[T]) Name() string { return s.full }
+
+// Get returns the local value, or T's zero value when absent.
+func (s *Scalar[T]) Get() T { return s.val }
+
+// Lookup returns the local value and whether it is present.
+func (s *Scalar[T]) Lookup() (T, bool) { return s.val, s.ok }
+
+// Present reports whether the local value is present (not absent).
+func (s *Scalar[T]) Present() bool { return s.ok }
+
+// Set assigns the local value; Save or Update writes it.
+func (s *Scalar[T]) Set(v T) { s.val, s.ok = v, true }
+
+// Clear makes the local value absent; Save or Update then removes the field
+// from Redis (HDEL).
+func (s *Scalar[T]) Clear() {
+	var zero T
+	s.val, s.ok = zero, false
+}
+
+// Load reads this one field from Redis into the local value (HMGET of the
+// field and the object's metadata, plus PEXPIRE when refresh is on: one round
+// trip) and returns it. An absent field returns T's zero value and leaves the
+// handle absent. Errors: ErrNotFound when the object does not exist, ErrDecode
+// when the stored text does not decode; the local value is then unchanged.
+func (s *Scalar[T]) Load(ctx context.Context) (T, error) {
+	var zero T
+	m, err := boundModel(s, "Load")
+	if err != nil {
+		return zero, err
+	}
+	raw, err := m.loadField(ctx, s.full)
+	if err != nil {
+		return zero, detail("Load", m.sc.name, m.id, s.full, err)
+	}
+	if raw == nil {
+		s.Clear()
+		return zero, nil
+	}
+	if err := s.decodeStored(raw, m.st.cfg.fallback); err != nil {
+		return zero, detail("Load", m.sc.name, m.id, s.full, err)
+	}
+	return s.val, nil
+}
+
+// Save writes this one field (or removes it when absent) and nothing else;
+// it is Update with this field alone: one script, one round trip.
+// Errors: ErrNotFound when the object does not exist (nothing is written).
+func (s *Scalar[T]) Save(ctx context.Context) error {
+	m, err := boundModel(s, "Save")
+	if err != nil {
+		return err
+	}
+	return m.Update(ctx, s)
+}
+
+func (s *Scalar[T]) flatten(prefix string, out []binder) []binder {
+	if !validFieldPart(s.name) {
+		panic(fmt.Sprintf("rapyer: invalid field name %q under %q: call Named with a letter, then letters, digits or '_' (at most 64 bytes)", s.name, prefix))
+	}
+	s.full = prefix + s.name
+	return append(out, s)
+}
+
+func (s *Scalar[T]) fullName() string { return s.full }
+func (s *Scalar[T]) model() *Model    { return s.m }
+func (s *Scalar[T]) bind(m *Model)    { s.m = m }
+func (s *Scalar[T]) clearLocal()      { s.Clear() }
+
+func (s *Scalar[T]) applyDefault() {
+	if s.hasDef {
+		s.Set(s.def)
+	}
+}
+
+func (s *Scalar[T]) codecFor(fb serialize.Fallback) serialize.Codec[T] {
+	if s.codec != nil {
+		return s.codec
+	}
+	if c := serialize.For[T](); c != nil {
+		return c
+	}
+	return serialize.Via[T](fb)
+}
+
+func (s *Scalar[T]) encodeLocal(fb serialize.Fallback) ([]byte, bool, error) {
+	if !s.ok {
+		return nil, false, nil
+	}
+	b, err := s.codecFor(fb).Encode(s.val)
+	if err != nil {
+		return nil, true, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return b, true, nil
+}
+
+func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
+	v, err := s.codecFor(fb).Decode(b)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	s.Set(v)
+	return nil
+}
+
+func (s *Scalar[T]) stage(b []byte, fb serialize.Fallback) error {
+	v, err := s.codecFor(fb).Decode(b)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	s.staged = v
+	return nil
+}
+
+func (s *Scalar[T]) commit() {
+	s.Set(s.staged)
+	var zero T
+	s.staged = zero
+}
+
+// DecodeReply decodes a stored value returned by a field script into the
+// local value, reporting ErrDecode with the field's name. For handle
+// implementers (package types).
+func (s *Scalar[T]) DecodeReply(b []byte) (T, error) {
+	var fb serialize.Fallback = serialize.Msgpack
+	if s.m != nil {
+		fb = s.m.st.cfg.fallback
+	}
+	if err := s.decodeStored(b, fb); err != nil {
+		var zero T
+		op := "decode"
+		if s.m != nil {
+			return zero, detail(op, s.m.sc.name, s.m.id, s.full, err)
+		}
+		return zero, detail(op, "", "", s.full, err)
+	}
+	return s.val, nil
+}
+
+// Encode encodes v with the field's codec, reporting ErrInvalid with the
+// field's name. For handle implementers (package types).
+func (s *Scalar[T]) Encode(v T) ([]byte, error) {
+	var fb serialize.Fallback = serialize.Msgpack
+	if s.m != nil {
+		fb = s.m.st.cfg.fallback
+	}
+	b, err := s.codecFor(fb).Encode(v)
+	if err != nil {
+		return nil, &Error{Op: "encode", Field: s.full, Err: fmt.Errorf("%w: %v", ErrInvalid, err)}
+	}
+	return b, nil
+}
+
+func boundModel(f binder, op string) (*Model, error) {
+	m := f.model()
+	if m == nil || m.st == nil {
+		return nil, &Error{Op: op, Field: f.fullName(), Err: ErrUnbound}
+	}
+	return m, nil
+}
+
+// FieldScript runs one of the field scripts (lua.Int, lua.Float, lua.Scalar)
+// on field f of its object, in one round trip: KEYS are the object's keys,
+// ARGV the TTL to re-arm (per the model's refresh setting), the field's name
+// and args. Script error replies come back as *Error wrapping the matching
+// sentinel (ErrNotFound, ErrOverflow, ...). For handle implementers (package
+// types); decode turns the reply into R (redigo's redis.Bytes has the shape).
+func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
+	var zero R
+	b, ok := f.(binder)
+	if !ok {
+		return zero, &Error{Op: op, Err: fmt.Errorf("%w: not a field handle", ErrInvalid)}
+	}
+	m, err := boundModel(b, op)
+	if err != nil {
+		return zero, err
+	}
+	keys := m.keys()
+	full := make([]any, 0, 3+len(args))
+	full = append(full, m.touchTTL(), strconv.Itoa(len(keys)), b.fullName())
+	full = append(full, args...)
+	r, err := m.st.eval(ctx, sc, keys, full...)
+	if err != nil {
+		return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+	}
+	out, err := decode(r, nil)
+	if err != nil {
+		return zero, detail(op, m.sc.name, m.id, b.fullName(), fmt.Errorf("%w: %v", ErrDecode, err))
+	}
+	return out, nil
+}
+
+// FieldRead runs one read command on field f of its object inside
+// MULTI/EXEC, with the object's existence check and (when refresh is on) the
+// TTL refresh: one round trip. The command is sent as "command <hash key>
+// <field> args...". Errors: ErrNotFound when the object does not exist. For
+// handle implementers (package types).
+func FieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
+	var zero R
+	b, ok := f.(binder)
+	if !ok {
+		return zero, &Error{Op: op, Err: fmt.Errorf("%w: not a field handle", ErrInvalid)}
+	}
+	m, err := boundModel(b, op)
+	if err != nil {
+		return zero, err
+	}
+	cmdArgs := append([]any{m.key, b.fullName()}, args...)
+	cmds := append([]cmd{{"EXISTS", []any{m.key}}, {command, cmdArgs}}, m.refreshCmds(false)...)
+	replies, err := m.st.pipe(ctx, true, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+	}
+	if n, _ := redis.Int64(replies[0], nil); n == 0 {
+		return zero, detail(op, m.sc.name, m.id, b.fullName(), ErrNotFound)
+	}
+	out, err := decode(replies[1], nil)
+	if err != nil {
+		return zero, detail(op, m.sc.name, m.id, b.fullName(), fmt.Errorf("%w: %v", ErrDecode, err))
+	}
+	return out, nil
+}

@@ -1,0 +1,242 @@
+// Package testkit runs one test body on every backend: the embedded server
+// always, and a real Redis when REDIS_URL is set. Same assertions on both;
+// the differences (how time passes, how keys are isolated) live here.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/embedded"
+)
+
+// Backend is one server under test with a Store on it whose connections
+// count the round trips and commands they send.
+type Backend struct {
+	Name  string // "embedded" or "redis"
+	Store *rapyer.Store
+
+	srv    *embedded.Server // nil for a real Redis
+	url    string
+	prefix string
+	ctr    *counter
+	raw    redis.Conn
+}
+
+// Run runs f as a subtest per backend. opts are added to the Store's options
+// (after the per-test key prefix).
+func Run(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) {
+	t.Helper()
+	t.Run("embedded", func(t *testing.T) {
+		srv, err := embedded.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		f(t, newBackend(t, "embedded", srv.URL(), srv, opts))
+	})
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		t.Run("redis", func(t *testing.T) {
+			f(t, newBackend(t, "redis", url, nil, opts))
+		})
+	}
+}
+
+func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rapyer.Option) *Backend {
+	t.Helper()
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	b := &Backend{Name: name, srv: srv, url: url, prefix: "rt" + hex.EncodeToString(rnd[:]) + ":", ctr: &counter{}}
+	raw, err := redis.DialURL(url)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	b.raw = raw
+	pool := &redis.Pool{
+		MaxIdle: 8, MaxActive: 32, Wait: true,
+		Dial: func() (redis.Conn, error) {
+			c, err := redis.DialURL(url, redis.DialReadTimeout(5*time.Second), redis.DialWriteTimeout(5*time.Second))
+			if err != nil {
+				return nil, err
+			}
+			return &countingConn{Conn: c, ctr: b.ctr}, nil
+		},
+	}
+	st, err := rapyer.NewStore(pool, append([]rapyer.Option{rapyer.WithPrefix(b.prefix)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Store = st
+	t.Cleanup(func() {
+		b.cleanup(t)
+		_ = st.Close()
+		_ = pool.Close()
+		_ = raw.Close()
+	})
+	return b
+}
+
+// cleanup deletes this test's keys (by prefix, never FLUSH).
+func (b *Backend) cleanup(t *testing.T) {
+	cursor := "0"
+	for i := 0; i < 100000; i++ {
+		r, err := redis.Values(b.raw.Do("SCAN", cursor, "MATCH", b.prefix+"*", "COUNT", 1000))
+		if err != nil {
+			t.Logf("cleanup: %v", err)
+			return
+		}
+		cursor, _ = redis.String(r[0], nil)
+		keys, _ := redis.Strings(r[1], nil)
+		for _, k := range keys {
+			_, _ = b.raw.Do("DEL", k)
+		}
+		if cursor == "0" {
+			return
+		}
+	}
+}
+
+// Prefix returns the key prefix of this test's Store.
+func (b *Backend) Prefix() string { return b.prefix }
+
+// URL returns the server's URL.
+func (b *Backend) URL() string { return b.url }
+
+// Do sends a command on an uncounted connection and fails the test on a
+// connection error (error replies are returned).
+func (b *Backend) Do(t testing.TB, cmd string, args ...any) (any, error) {
+	t.Helper()
+	r, err := b.raw.Do(cmd, args...)
+	if _, isReply := err.(redis.Error); err != nil && !isReply {
+		t.Fatalf("%s %v: %v", cmd, args, err)
+	}
+	return r, err
+}
+
+// PTTL returns the PTTL of key in milliseconds (-2 missing, -1 no expiry).
+func (b *Backend) PTTL(t testing.TB, key string) int64 {
+	t.Helper()
+	n, err := redis.Int64(b.Do(t, "PTTL", key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// HGet returns a hash field as stored (ok false when absent).
+func (b *Backend) HGet(t testing.TB, key, field string) (string, bool) {
+	t.Helper()
+	v, err := redis.String(b.Do(t, "HGET", key, field))
+	if err == redis.ErrNil {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, true
+}
+
+// Elapse lets d pass for the server's TTLs: FastForward on the embedded
+// server, a real sleep on Redis (keep d short there).
+func (b *Backend) Elapse(d time.Duration) {
+	if b.srv != nil {
+		b.srv.FastForward(d)
+		return
+	}
+	time.Sleep(d)
+}
+
+// Count resets the counters, runs f and returns the round trips and the
+// commands f sent (names upper-cased; EVALSHA shows as EVALSHA).
+func (b *Backend) Count(f func()) (roundTrips int, cmds []string) {
+	b.ctr.reset()
+	f()
+	return b.ctr.read()
+}
+
+// Ctx returns a context for one test step.
+func Ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+type counter struct {
+	mu   sync.Mutex
+	rts  int
+	cmds []string
+}
+
+func (c *counter) reset() {
+	c.mu.Lock()
+	c.rts, c.cmds = 0, nil
+	c.mu.Unlock()
+}
+
+func (c *counter) read() (int, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rts, append([]string(nil), c.cmds...)
+}
+
+func (c *counter) sent(cmd string, flush bool) {
+	c.mu.Lock()
+	if cmd != "" {
+		c.cmds = append(c.cmds, strings.ToUpper(cmd))
+	}
+	if flush {
+		c.rts++
+	}
+	c.mu.Unlock()
+}
+
+// countingConn counts one round trip per Do/DoWithTimeout that sends or
+// flushes something, and records every command.
+type countingConn struct {
+	redis.Conn
+	ctr     *counter
+	pending int
+}
+
+func (c *countingConn) Send(cmd string, args ...any) error {
+	c.ctr.sent(cmd, false)
+	c.pending++
+	return c.Conn.Send(cmd, args...)
+}
+
+func (c *countingConn) Flush() error {
+	if c.pending > 0 {
+		c.ctr.sent("", true)
+		c.pending = 0
+	}
+	return c.Conn.Flush()
+}
+
+func (c *countingConn) Do(cmd string, args ...any) (any, error) {
+	c.note(cmd)
+	return c.Conn.Do(cmd, args...)
+}
+
+func (c *countingConn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
+	c.note(cmd)
+	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
+}
+
+func (c *countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
+	return redis.ReceiveWithTimeout(c.Conn, d)
+}
+
+func (c *countingConn) note(cmd string) {
+	if cmd != "" || c.pending > 0 {
+		c.ctr.sent(cmd, true)
+	}
+	c.pending = 0
+}

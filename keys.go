@@ -1,0 +1,123 @@
+package rapyer
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The key builder: the only code that knows the key format.
+//
+//	object hash:      <prefix>{<model>:<shard>}:o:<id>
+//	container field:  <prefix>{<model>:<shard>}:f:<field>:<id>
+//	shard-wide keys:  <prefix>{<model>:<shard>}:x:<name>   (indexes, later)
+//
+// The hash tag {<model>:<shard>} comes first, so an id holding '{', '}' or
+// ':' cannot move it (Redis hashes the text between the first '{' and the
+// first '}' after it). Model and field names are restricted to letters,
+// digits, '_', '-' (models) and '.' (nested fields), and the prefix may not
+// hold braces, so the parts stay unambiguous: parseKey inverts buildKey.
+
+// MaxIDLen is the longest id accepted, in bytes.
+const MaxIDLen = 512
+
+func checkID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: empty id", ErrInvalid)
+	case len(id) > MaxIDLen:
+		return fmt.Errorf("%w: id of %d bytes is longer than %d", ErrInvalid, len(id), MaxIDLen)
+	}
+	return nil
+}
+
+// shardOf maps an id to one of n shards (FNV-1a, stable across versions).
+func shardOf(id string, n int) uint32 {
+	if n <= 1 {
+		return 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return h % uint32(n)
+}
+
+func shardPrefix(prefix, model string, shard uint32) string {
+	return prefix + "{" + model + ":" + strconv.FormatUint(uint64(shard), 10) + "}:"
+}
+
+func objectKey(prefix, model string, shard uint32, id string) string {
+	return shardPrefix(prefix, model, shard) + "o:" + id
+}
+
+func fieldKey(prefix, model string, shard uint32, field, id string) string {
+	return shardPrefix(prefix, model, shard) + "f:" + field + ":" + id
+}
+
+// parsedKey is what parseKey recovers from a key.
+type parsedKey struct {
+	model string
+	shard uint32
+	kind  byte // 'o' object hash, 'f' container field
+	field string
+	id    string
+}
+
+// parseKey inverts objectKey and fieldKey for a known prefix.
+func parseKey(prefix, key string) (parsedKey, bool) {
+	var p parsedKey
+	rest, ok := strings.CutPrefix(key, prefix+"{")
+	if !ok {
+		return p, false
+	}
+	tag, rest, ok := strings.Cut(rest, "}:")
+	if !ok {
+		return p, false
+	}
+	model, shard, ok := strings.Cut(tag, ":")
+	if !ok {
+		return p, false
+	}
+	n, err := strconv.ParseUint(shard, 10, 32)
+	if err != nil {
+		return p, false
+	}
+	p.model, p.shard = model, uint32(n)
+	switch {
+	case strings.HasPrefix(rest, "o:"):
+		p.kind, p.id = 'o', rest[2:]
+	case strings.HasPrefix(rest, "f:"):
+		field, id, ok := strings.Cut(rest[2:], ":")
+		if !ok {
+			return p, false
+		}
+		p.kind, p.field, p.id = 'f', field, id
+	default:
+		return p, false
+	}
+	return p, true
+}
+
+// validModelName: a letter, then letters, digits, '_' or '-'; at most 64 bytes.
+func validModelName(s string) bool { return validName(s, true) }
+
+// validFieldPart: a letter, then letters, digits or '_'; at most 64 bytes.
+func validFieldPart(s string) bool { return validName(s, false) }
+
+func validName(s string, dash bool) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '_'):
+		case i > 0 && dash && r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

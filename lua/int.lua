@@ -1,0 +1,44 @@
+-- int.lua: exact int64 read-modify-write on one hash field (needs int64.lua).
+-- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
+-- ARGV[1] TTL in ms to re-arm ("0": leave it); ARGV[2] number of object keys
+-- ARGV[3] field; ARGV[4] op; ARGV[5] operand (decimal int64)
+--   op: add | sub | mul | floordiv | mod | pow | max | min
+--   An absent field counts as 0 (max and min: the operand is stored).
+-- Reply: the stored value after the operation (decimal string)
+-- Errors: NOTFOUND, DECODE (stored text is not an int64), INVALID (operand,
+--   negative exponent), OVERFLOW, DIVZERO; nothing is written on any error.
+if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
+local field, op = ARGV[3], ARGV[4]
+local raw = redis.call('HGET', KEYS[1], field)
+local cur = i64_parse('0')
+if raw then
+  cur = i64_parse(raw)
+  if not cur then return fail('DECODE', 'stored value is not an int64: ' .. string.sub(raw, 1, 40)) end
+end
+local x = i64_parse(ARGV[5])
+if not x then return fail('INVALID', 'operand is not an int64') end
+local r, err
+if op == 'add' then r, err = i64_add(cur, x)
+elseif op == 'sub' then r, err = i64_add(cur, { s = -x.s, m = x.m })
+elseif op == 'mul' then r, err = i64_mul(cur, x)
+elseif op == 'floordiv' then r, err = i64_floordiv(cur, x)
+elseif op == 'mod' then r, err = i64_mod(cur, x)
+elseif op == 'pow' then
+  if x.s < 0 then return fail('INVALID', 'negative exponent ' .. ARGV[5]) end
+  r, err = i64_pow(cur, x)
+elseif op == 'max' then
+  if not raw or i64_cmp(x, cur) > 0 then r = x else r = cur end
+elseif op == 'min' then
+  if not raw or i64_cmp(x, cur) < 0 then r = x else r = cur end
+else return fail('INVALID', 'unknown int op ' .. op) end
+if not r then
+  if err == 'DIVZERO' then return fail('DIVZERO', op .. ' by zero') end
+  return fail('OVERFLOW', op .. ' ' .. ARGV[5] .. ' on ' .. (raw or '0') .. ' leaves int64')
+end
+local out = i64_str(r)
+if out ~= raw then
+  redis.call('HSET', KEYS[1], field, out)
+  bump()
+end
+touch()
+return out

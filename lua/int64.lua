@@ -1,0 +1,199 @@
+-- int64.lua: exact signed 64-bit integer arithmetic for Lua 5.1, whose numbers
+-- are doubles (exact only up to 2^53). Values travel as decimal strings; the
+-- arithmetic runs on base-10^7 limbs, so every result is exact and every
+-- result outside int64 is reported, never rounded.
+--
+-- i64_parse(s)  -> value or nil (s must be a decimal integer of int64 range)
+-- i64_str(v)    -> decimal string
+-- i64_add, i64_mul, i64_floordiv, i64_mod, i64_pow -> value, or nil, code
+--   where code is 'OVERFLOW' or 'DIVZERO'
+-- i64_cmp(a, b) -> -1, 0, 1
+
+local I64_BASE = 10000000
+local I64_MAXPOS = nil -- magnitude of  9223372036854775807
+local I64_MAXNEG = nil -- magnitude of -9223372036854775808
+
+local function mag_digits(d)
+  local t = {}
+  local i = #d
+  while i > 0 do
+    local j = i - 6
+    if j < 1 then j = 1 end
+    t[#t + 1] = tonumber(string.sub(d, j, i))
+    i = j - 1
+  end
+  while #t > 1 and t[#t] == 0 do t[#t] = nil end
+  return t
+end
+
+local function mag_str(t)
+  local parts = { string.format('%d', t[#t]) }
+  for i = #t - 1, 1, -1 do
+    parts[#parts + 1] = string.format('%07d', t[i])
+  end
+  return table.concat(parts)
+end
+
+local function mag_zero(t) return #t == 1 and t[1] == 0 end
+
+local function mag_cmp(a, b)
+  if #a ~= #b then return (#a < #b) and -1 or 1 end
+  for i = #a, 1, -1 do
+    if a[i] ~= b[i] then return (a[i] < b[i]) and -1 or 1 end
+  end
+  return 0
+end
+
+local function mag_add(a, b)
+  local r, carry = {}, 0
+  local n = math.max(#a, #b)
+  for i = 1, n do
+    local s = (a[i] or 0) + (b[i] or 0) + carry
+    if s >= I64_BASE then r[i] = s - I64_BASE; carry = 1 else r[i] = s; carry = 0 end
+  end
+  if carry > 0 then r[n + 1] = carry end
+  return r
+end
+
+-- a >= b
+local function mag_sub(a, b)
+  local r, borrow = {}, 0
+  for i = 1, #a do
+    local s = a[i] - (b[i] or 0) - borrow
+    if s < 0 then r[i] = s + I64_BASE; borrow = 1 else r[i] = s; borrow = 0 end
+  end
+  while #r > 1 and r[#r] == 0 do r[#r] = nil end
+  return r
+end
+
+local function mag_mul(a, b)
+  local r = {}
+  for i = 1, #a + #b do r[i] = 0 end
+  for i = 1, #a do
+    local carry = 0
+    for j = 1, #b do
+      local cur = r[i + j - 1] + a[i] * b[j] + carry
+      carry = math.floor(cur / I64_BASE)
+      r[i + j - 1] = cur - carry * I64_BASE
+    end
+    local k = i + #b
+    while carry > 0 do
+      local cur = r[k] + carry
+      carry = math.floor(cur / I64_BASE)
+      r[k] = cur - carry * I64_BASE
+      k = k + 1
+    end
+  end
+  while #r > 1 and r[#r] == 0 do r[#r] = nil end
+  return r
+end
+
+-- long division, one decimal digit at a time: a = q*b + r, 0 <= r < b
+local function mag_divmod(a, b)
+  local s = mag_str(a)
+  local q, r = {}, { 0 }
+  for i = 1, #s do
+    r = mag_add(mag_mul(r, { 10 }), { tonumber(string.sub(s, i, i)) })
+    local d = 0
+    while mag_cmp(r, b) >= 0 do
+      r = mag_sub(r, b)
+      d = d + 1
+    end
+    q[#q + 1] = tostring(d)
+  end
+  return mag_digits(table.concat(q)), r
+end
+
+I64_MAXPOS = mag_digits('9223372036854775807')
+I64_MAXNEG = mag_digits('9223372036854775808')
+
+-- a value is { s = 1 or -1, m = magnitude }; zero always has s = 1
+local function i64_make(s, m)
+  if mag_zero(m) then s = 1 end
+  local limit = (s > 0) and I64_MAXPOS or I64_MAXNEG
+  if mag_cmp(m, limit) > 0 then return nil, 'OVERFLOW' end
+  return { s = s, m = m }
+end
+
+local function i64_parse(str)
+  if type(str) ~= 'string' then return nil end
+  local neg, digits = string.match(str, '^(%-?)(%d+)$')
+  if not digits or #digits > 19 then return nil end
+  if #digits > 1 and string.sub(digits, 1, 1) == '0' then return nil end
+  if neg == '-' and digits == '0' then return nil end
+  return i64_make(neg == '-' and -1 or 1, mag_digits(digits))
+end
+
+local function i64_str(v)
+  local s = mag_str(v.m)
+  if v.s < 0 then return '-' .. s end
+  return s
+end
+
+local function i64_cmp(a, b)
+  if a.s ~= b.s then return (a.s < b.s) and -1 or 1 end
+  local c = mag_cmp(a.m, b.m)
+  if a.s < 0 then return -c end
+  return c
+end
+
+local function i64_add(a, b)
+  if a.s == b.s then return i64_make(a.s, mag_add(a.m, b.m)) end
+  local c = mag_cmp(a.m, b.m)
+  if c == 0 then return i64_make(1, { 0 }) end
+  if c > 0 then return i64_make(a.s, mag_sub(a.m, b.m)) end
+  return i64_make(b.s, mag_sub(b.m, a.m))
+end
+
+local function i64_mul(a, b)
+  return i64_make(a.s * b.s, mag_mul(a.m, b.m))
+end
+
+-- floored division and modulo, as Python's // and %
+local function i64_divmod(a, b)
+  if mag_zero(b.m) then return nil, 'DIVZERO' end
+  local qm, rm = mag_divmod(a.m, b.m)
+  if a.s == b.s or mag_zero(a.m) then
+    local q, err = i64_make(1, qm)
+    if not q then return nil, err end
+    return q, i64_make(b.s, rm)
+  end
+  if mag_zero(rm) then
+    local q, err = i64_make(-1, qm)
+    if not q then return nil, err end
+    return q, i64_make(1, { 0 })
+  end
+  local q, err = i64_make(-1, mag_add(qm, { 1 }))
+  if not q then return nil, err end
+  return q, i64_make(b.s, mag_sub(b.m, rm))
+end
+
+local function i64_floordiv(a, b)
+  local q, r = i64_divmod(a, b)
+  return q, r
+end
+
+local function i64_mod(a, b)
+  local q, r = i64_divmod(a, b)
+  if not q then return nil, r end
+  return r
+end
+
+-- a ^ e for e >= 0 (the caller rejects negative exponents)
+local function i64_pow(a, e)
+  local one = { s = 1, m = { 1 } }
+  if mag_zero(e.m) then return one end
+  if mag_zero(a.m) then return a end
+  if mag_cmp(a.m, { 1 }) == 0 then
+    if a.s < 0 and e.m[1] % 2 == 1 then return a end
+    return one
+  end
+  if mag_cmp(e.m, { 64 }) >= 0 then return nil, 'OVERFLOW' end
+  local r = one
+  for _ = 1, e.m[1] do
+    local err
+    r, err = i64_mul(r, a)
+    if not r then return nil, err end
+  end
+  return r
+end

@@ -1,0 +1,625 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/google/uuid"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// metaVersion is the metadata field every object hash holds: a version
+// counter incremented by every write. Because it is always there, an empty
+// HGETALL means "not found" with no extra EXISTS. Field names start with a
+// letter, so they never collide with it.
+const metaVersion = "_v"
+
+// NoExpiry is what TTL returns for an object without an expiry.
+const NoExpiry time.Duration = -1
+
+// Model is embedded (by value) in every model struct. It holds the object's
+// id and its binding to a Store, and gives the struct the whole-object
+// operations: Save, Insert, Reload, Update, Delete, Exists and the TTL calls.
+// Use models through the pointers Schema.New and Schema.Get return; the zero
+// Model is unbound and its I/O methods return ErrUnbound.
+type Model struct {
+	st       *Store
+	sc       *schema
+	id       string
+	key      string
+	fields   []binder
+	version  int64
+	loadErrs []error
+}
+
+func (m *Model) base() *Model { return m }
+
+// ID returns the object's id.
+func (m *Model) ID() string { return m.id }
+
+// Key returns the Redis key of the object's hash.
+func (m *Model) Key() string { return m.key }
+
+// Version returns the object's version counter as last seen (loaded or
+// written). Every write increments it.
+func (m *Model) Version() int64 { return m.version }
+
+// LoadErrors lists the fields that did not decode during the last tolerant
+// load (see Tolerant), each an *Error wrapping ErrDecode; those fields were
+// left absent. It is empty after a strict load.
+func (m *Model) LoadErrors() []error { return m.loadErrs }
+
+// schema is the definition-time description of a model.
+type schema struct {
+	name    string
+	ttl     time.Duration
+	ttlSet  bool
+	refresh *bool
+	shards  int
+	names   []string       // flattened field names, in schema order
+	index   map[string]int // name -> position in names
+}
+
+type modelPtr[M any] interface {
+	*M
+	base() *Model
+}
+
+// Schema is a defined model: it creates, reads and deletes objects of type M.
+// It is immutable and safe for concurrent use.
+type Schema[M any, P modelPtr[M]] struct {
+	sc  *schema
+	def func(P) Fields
+}
+
+// Define declares a model named name whose objects are structs M (embedding
+// Model) with the fields def lists. def is called once here, to check the
+// schema, and once per object created or loaded, to bind its handles; it must
+// only name fields (no I/O, same list every time).
+//
+// Define panics, naming the culprit, when the model name is invalid (a letter,
+// then letters, digits, '_' or '-', at most 64 bytes), when a field name is
+// invalid or used twice, when a handle is listed twice, or on an invalid
+// option. Nothing at run time panics.
+func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...ModelOption) *Schema[M, P] {
+	if !validModelName(name) {
+		panic(fmt.Sprintf("rapyer: invalid model name %q: want a letter, then letters, digits, '_' or '-' (at most 64 bytes)", name))
+	}
+	sc := &schema{name: name, shards: 1, index: map[string]int{}}
+	for _, o := range opts {
+		o.applyModel(sc)
+	}
+	if sc.shards < 1 || sc.shards > 16384 {
+		panic(fmt.Sprintf("rapyer: model %q: WithShards(%d): want 1..16384", name, sc.shards))
+	}
+	if def == nil {
+		panic(fmt.Sprintf("rapyer: model %q: nil schema function", name))
+	}
+	var zero M
+	seen := map[binder]string{}
+	for i, b := range flattenAll(name, def(P(&zero))) {
+		n := b.fullName()
+		if _, dup := sc.index[n]; dup {
+			panic(fmt.Sprintf("rapyer: model %q: field name %q used twice", name, n))
+		}
+		if other, dup := seen[b]; dup {
+			panic(fmt.Sprintf("rapyer: model %q: one handle listed twice, as %q and %q", name, other, n))
+		}
+		seen[b] = n
+		sc.index[n] = i
+		sc.names = append(sc.names, n)
+	}
+	return &Schema[M, P]{sc: sc, def: def}
+}
+
+func flattenAll(model string, fs Fields) []binder {
+	out := make([]binder, 0, len(fs))
+	for _, f := range fs {
+		if f == nil {
+			panic(fmt.Sprintf("rapyer: model %q: nil field in the schema", model))
+		}
+		out = f.flatten("", out)
+	}
+	return out
+}
+
+// Name returns the model's name.
+func (s *Schema[M, P]) Name() string { return s.sc.name }
+
+// FieldNames returns the model's field names (nested ones dotted), in schema
+// order.
+func (s *Schema[M, P]) FieldNames() []string { return append([]string(nil), s.sc.names...) }
+
+func (s *Schema[M, P]) instance(st *Store, id string) P {
+	p := P(new(M))
+	m := p.base()
+	m.init(st, s.sc, id)
+	m.fields = flattenAll(s.sc.name, s.def(p))
+	for _, f := range m.fields {
+		f.bind(m)
+	}
+	return p
+}
+
+func (m *Model) init(st *Store, sc *schema, id string) {
+	m.st, m.sc, m.id = st, sc, id
+	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
+}
+
+// New returns a new, unsaved object with a generated id (a UUIDv7: unique
+// and ordered by creation time) and its fields' declared defaults. No I/O.
+func (s *Schema[M, P]) New(st *Store) P {
+	p := s.instance(st, uuid.Must(uuid.NewV7()).String())
+	for _, f := range p.base().fields {
+		f.applyDefault()
+	}
+	return p
+}
+
+// NewWithID is New with a caller-given id. Any id of 1 to MaxIDLen bytes
+// works ('{', '}', ':', spaces and non-ASCII included). Errors: ErrInvalid.
+func (s *Schema[M, P]) NewWithID(st *Store, id string) (P, error) {
+	if err := checkID(id); err != nil {
+		return nil, &Error{Op: "New", Model: s.sc.name, ID: id, Err: err}
+	}
+	p := s.instance(st, id)
+	for _, f := range p.base().fields {
+		f.applyDefault()
+	}
+	return p, nil
+}
+
+// LoadOption changes how Get and Reload treat stored data.
+type LoadOption interface{ applyLoad(*loadConfig) }
+
+type loadConfig struct{ tolerant bool }
+
+type loadOptionFunc func(*loadConfig)
+
+func (f loadOptionFunc) applyLoad(c *loadConfig) { f(c) }
+
+// Tolerant makes a load keep going past fields whose stored data does not
+// decode: they load as absent and are listed by LoadErrors; the rest loads.
+// Without it, such data fails the load with ErrDecode naming the field.
+func Tolerant() LoadOption { return loadOptionFunc(func(c *loadConfig) { c.tolerant = true }) }
+
+// Get loads the object with the given id: HGETALL (plus PEXPIRE when refresh
+// is on), one round trip. Errors: ErrNotFound, ErrInvalid (bad id), ErrDecode
+// (stored data that does not decode, unless Tolerant).
+func (s *Schema[M, P]) Get(ctx context.Context, st *Store, id string, opts ...LoadOption) (P, error) {
+	if err := checkID(id); err != nil {
+		return nil, &Error{Op: "Get", Model: s.sc.name, ID: id, Err: err}
+	}
+	p := s.instance(st, id)
+	if err := p.base().reload(ctx, "Get", opts); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Exists reports whether an object with the given id exists (EXISTS, plus
+// PEXPIRE when refresh is on: one round trip).
+func (s *Schema[M, P]) Exists(ctx context.Context, st *Store, id string) (bool, error) {
+	if err := checkID(id); err != nil {
+		return false, &Error{Op: "Exists", Model: s.sc.name, ID: id, Err: err}
+	}
+	return s.instance(st, id).base().Exists(ctx)
+}
+
+// Delete removes the object with the given id and reports whether it
+// existed (DEL of all its keys: one round trip).
+func (s *Schema[M, P]) Delete(ctx context.Context, st *Store, id string) (bool, error) {
+	if err := checkID(id); err != nil {
+		return false, &Error{Op: "Delete", Model: s.sc.name, ID: id, Err: err}
+	}
+	return s.instance(st, id).base().Delete(ctx)
+}
+
+// Duplicate inserts a copy of src's local values (what was loaded or set)
+// under a new generated id and returns it: one round trip (the Insert). The
+// copy may land in another shard, so nothing is copied server-side.
+func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
+	sm := src.base()
+	if sm.st == nil {
+		return nil, &Error{Op: "Duplicate", Model: s.sc.name, Err: ErrUnbound}
+	}
+	dst := s.instance(sm.st, uuid.Must(uuid.NewV7()).String())
+	dm := dst.base()
+	fb := sm.st.cfg.fallback
+	for i, f := range sm.fields {
+		b, present, err := f.encodeLocal(fb)
+		if err != nil {
+			return nil, detail("Duplicate", s.sc.name, sm.id, f.fullName(), err)
+		}
+		if present {
+			if err := dm.fields[i].decodeStored(b, fb); err != nil {
+				return nil, detail("Duplicate", s.sc.name, sm.id, f.fullName(), err)
+			}
+		}
+	}
+	if err := dm.Insert(ctx); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// ttl is the model's effective TTL.
+func (m *Model) ttl() time.Duration {
+	if m.sc.ttlSet {
+		return m.sc.ttl
+	}
+	return m.st.cfg.ttl
+}
+
+func (m *Model) refresh() bool {
+	if m.sc.refresh != nil {
+		return *m.sc.refresh
+	}
+	return m.st.cfg.refresh
+}
+
+// keys lists every key of the object, its hash first.
+func (m *Model) keys() []string { return []string{m.key} }
+
+func ttlMillis(d time.Duration) string {
+	ms := d.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	return strconv.FormatInt(ms, 10)
+}
+
+// touchTTL is the TTL argument of the field scripts: the TTL to re-arm, or
+// "0" when refresh is off or the model has no TTL.
+func (m *Model) touchTTL() string {
+	if d := m.ttl(); d > 0 && m.refresh() {
+		return ttlMillis(d)
+	}
+	return "0"
+}
+
+// refreshCmds re-arm the TTL of every key of the object. With save, a model
+// whose refresh is off still gets its TTL on keys that have none (NX), so the
+// first save of an object sets it.
+func (m *Model) refreshCmds(save bool) []cmd {
+	d := m.ttl()
+	if d <= 0 || (!save && !m.refresh()) {
+		return nil
+	}
+	ms := ttlMillis(d)
+	var out []cmd
+	for _, k := range m.keys() {
+		if m.refresh() {
+			out = append(out, cmd{"PEXPIRE", []any{k, ms}})
+		} else {
+			out = append(out, cmd{"PEXPIRE", []any{k, ms, "NX"}})
+		}
+	}
+	return out
+}
+
+func (m *Model) bound(op string) error {
+	if m.st == nil || m.sc == nil {
+		return &Error{Op: op, Err: ErrUnbound}
+	}
+	return nil
+}
+
+func (m *Model) fail(op string, err error) error { return detail(op, m.sc.name, m.id, "", err) }
+
+// encodeFields encodes the given fields' local values into HSET pairs and the
+// names of the absent ones. Nothing is sent when a value does not encode.
+func (m *Model) encodeFields(op string, fields []binder) (pairs []any, absent []any, err error) {
+	fb := m.st.cfg.fallback
+	pairs = make([]any, 0, 2*len(fields)+2)
+	for _, f := range fields {
+		b, present, err := f.encodeLocal(fb)
+		if err != nil {
+			return nil, nil, detail(op, m.sc.name, m.id, f.fullName(), err)
+		}
+		if present {
+			pairs = append(pairs, f.fullName(), b)
+		} else {
+			absent = append(absent, f.fullName())
+		}
+	}
+	return pairs, absent, nil
+}
+
+// Save writes the whole object: every present field is set, every absent one
+// removed, the version incremented and the TTL set (re-armed when refresh is
+// on; set only where missing when off). It creates the object when missing.
+// One MULTI/EXEC, one round trip. Errors: ErrInvalid naming the field whose
+// value does not encode (nothing is sent).
+func (m *Model) Save(ctx context.Context) error {
+	if err := m.bound("Save"); err != nil {
+		return err
+	}
+	pairs, absent, err := m.encodeFields("Save", m.fields)
+	if err != nil {
+		return err
+	}
+	cmds := make([]cmd, 0, 5)
+	if len(pairs) > 0 {
+		cmds = append(cmds, cmd{"HSET", append([]any{m.key}, pairs...)})
+	}
+	if len(absent) > 0 {
+		cmds = append(cmds, cmd{"HDEL", append([]any{m.key}, absent...)})
+	}
+	vpos := len(cmds)
+	cmds = append(cmds, cmd{"HINCRBY", []any{m.key, metaVersion, 1}})
+	cmds = append(cmds, m.refreshCmds(true)...)
+	replies, err := m.st.pipe(ctx, true, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return m.fail("Save", scriptError(err))
+	}
+	m.version, _ = redis.Int64(replies[vpos], nil)
+	return nil
+}
+
+// Insert creates the object only if no object with its id exists: one
+// script, one round trip. The TTL is set whatever the refresh setting.
+// Errors: ErrExists (nothing written), ErrInvalid (a value that does not
+// encode; nothing sent).
+func (m *Model) Insert(ctx context.Context) error {
+	if err := m.bound("Insert"); err != nil {
+		return err
+	}
+	pairs, _, err := m.encodeFields("Insert", m.fields)
+	if err != nil {
+		return err
+	}
+	ttl := "0"
+	if d := m.ttl(); d > 0 {
+		ttl = ttlMillis(d)
+	}
+	keys := m.keys()
+	args := append([]any{ttl, strconv.Itoa(len(keys)), metaVersion, 1}, pairs...)
+	if _, err := m.st.eval(ctx, lua.Insert, keys, args...); err != nil {
+		return m.fail("Insert", scriptError(err))
+	}
+	m.version = 1
+	return nil
+}
+
+// Update writes only the given fields of an existing object (absent ones are
+// removed), increments the version and re-arms the TTL when refresh is on:
+// one script, one round trip. Fields of the server's copy not named stay as
+// they are. Errors: ErrNotFound (nothing written), ErrInvalid (a field of
+// another object, or a value that does not encode; nothing sent).
+func (m *Model) Update(ctx context.Context, fields ...Field) error {
+	if err := m.bound("Update"); err != nil {
+		return err
+	}
+	bs := make([]binder, 0, len(fields))
+	for _, f := range fields {
+		for _, b := range f.flatten("", nil) {
+			if b.model() != m {
+				return m.fail("Update", fmt.Errorf("%w: field %q is not a field of this object", ErrInvalid, b.fullName()))
+			}
+			bs = append(bs, b)
+		}
+	}
+	pairs, absent, err := m.encodeFields("Update", bs)
+	if err != nil {
+		return err
+	}
+	keys := m.keys()
+	args := make([]any, 0, 3+len(pairs)+len(absent))
+	args = append(args, m.touchTTL(), strconv.Itoa(len(keys)), len(pairs)/2)
+	args = append(append(args, pairs...), absent...)
+	r, err := m.st.eval(ctx, lua.Update, keys, args...)
+	if err != nil {
+		return m.fail("Update", scriptError(err))
+	}
+	m.version, _ = redis.Int64(r, nil)
+	return nil
+}
+
+// Reload replaces every local value with the server's (HGETALL, plus PEXPIRE
+// when refresh is on: one round trip). Errors: ErrNotFound, ErrDecode (unless
+// Tolerant); on error the local values are unchanged.
+func (m *Model) Reload(ctx context.Context, opts ...LoadOption) error {
+	if err := m.bound("Reload"); err != nil {
+		return err
+	}
+	return m.reload(ctx, "Reload", opts)
+}
+
+func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error {
+	var lc loadConfig
+	for _, o := range opts {
+		o.applyLoad(&lc)
+	}
+	cmds := append([]cmd{{"HGETALL", []any{m.key}}}, m.refreshCmds(false)...)
+	replies, err := m.st.pipe(ctx, len(cmds) > 2, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return m.fail(op, scriptError(err))
+	}
+	return m.apply(op, replies[0], lc.tolerant)
+}
+
+// apply decodes an HGETALL reply into the local values: all or nothing unless
+// tolerant.
+func (m *Model) apply(op string, reply any, tolerant bool) error {
+	kv, _ := reply.([]any)
+	if len(kv) == 0 {
+		return m.fail(op, ErrNotFound)
+	}
+	raws := make([][]byte, len(m.fields))
+	seen := make([]bool, len(m.fields))
+	var version int64
+	var errs []error
+	for i := 0; i+1 < len(kv); i += 2 {
+		name, _ := kv[i].([]byte)
+		val, _ := kv[i+1].([]byte)
+		if string(name) == metaVersion {
+			v, err := strconv.ParseInt(string(val), 10, 64)
+			if err != nil {
+				errs = append(errs, detail(op, m.sc.name, m.id, metaVersion, fmt.Errorf("%w: version %q", ErrDecode, val)))
+			}
+			version = v
+			continue
+		}
+		if idx, ok := m.sc.index[string(name)]; ok {
+			raws[idx], seen[idx] = val, true
+		}
+	}
+	// Decode into each handle's staging slot first, so that a strict failure
+	// leaves the local values untouched.
+	fb := m.st.cfg.fallback
+	for i, f := range m.fields {
+		if !seen[i] {
+			continue
+		}
+		if err := f.stage(raws[i], fb); err != nil {
+			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
+			seen[i] = false
+		}
+	}
+	if len(errs) > 0 && !tolerant {
+		return errs[0]
+	}
+	for i, f := range m.fields {
+		if seen[i] {
+			f.commit()
+		} else {
+			f.clearLocal()
+		}
+	}
+	m.version, m.loadErrs = version, errs
+	return nil
+}
+
+// Delete removes the object (DEL of all its keys: one round trip) and reports
+// whether it existed. Local values are kept.
+func (m *Model) Delete(ctx context.Context) (bool, error) {
+	if err := m.bound("Delete"); err != nil {
+		return false, err
+	}
+	keys := m.keys()
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	n, err := redis.Int64(m.st.do(ctx, "DEL", args...))
+	if err != nil {
+		return false, m.fail("Delete", err)
+	}
+	return n > 0, nil
+}
+
+// Exists reports whether the object exists (EXISTS, plus PEXPIRE when refresh
+// is on: one round trip).
+func (m *Model) Exists(ctx context.Context) (bool, error) {
+	if err := m.bound("Exists"); err != nil {
+		return false, err
+	}
+	cmds := append([]cmd{{"EXISTS", []any{m.key}}}, m.refreshCmds(false)...)
+	replies, err := m.st.pipe(ctx, false, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return false, m.fail("Exists", err)
+	}
+	n, _ := redis.Int64(replies[0], nil)
+	return n == 1, nil
+}
+
+// SetTTL sets the expiry of all of the object's keys to d (PEXPIRE; one
+// round trip). It does not change the model's TTL: with refresh on, the next
+// operation re-arms the model's TTL. Errors: ErrNotFound, ErrInvalid (d < 1ms).
+func (m *Model) SetTTL(ctx context.Context, d time.Duration) error {
+	if err := m.bound("SetTTL"); err != nil {
+		return err
+	}
+	if d < time.Millisecond {
+		return m.fail("SetTTL", fmt.Errorf("%w: TTL %v is shorter than 1ms", ErrInvalid, d))
+	}
+	return m.allKeys(ctx, "SetTTL", "PEXPIRE", d.Milliseconds())
+}
+
+// Persist removes the expiry of all of the object's keys (PERSIST; one round
+// trip). With refresh on, the next operation sets the model's TTL again.
+// Errors: ErrNotFound.
+func (m *Model) Persist(ctx context.Context) error {
+	if err := m.bound("Persist"); err != nil {
+		return err
+	}
+	return m.allKeys(ctx, "Persist", "PERSIST")
+}
+
+// allKeys runs command on every key of the object in one MULTI/EXEC, after an
+// EXISTS that reports ErrNotFound.
+func (m *Model) allKeys(ctx context.Context, op, command string, extra ...any) error {
+	cmds := []cmd{{"EXISTS", []any{m.key}}}
+	for _, k := range m.keys() {
+		cmds = append(cmds, cmd{command, append([]any{k}, extra...)})
+	}
+	replies, err := m.st.pipe(ctx, true, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return m.fail(op, err)
+	}
+	if n, _ := redis.Int64(replies[0], nil); n == 0 {
+		return m.fail(op, ErrNotFound)
+	}
+	return nil
+}
+
+// TTL returns the time left before the object expires (PTTL of its hash; one
+// round trip), or NoExpiry. It does not refresh the TTL. Errors: ErrNotFound.
+func (m *Model) TTL(ctx context.Context) (time.Duration, error) {
+	if err := m.bound("TTL"); err != nil {
+		return 0, err
+	}
+	ms, err := redis.Int64(m.st.do(ctx, "PTTL", m.key))
+	if err != nil {
+		return 0, m.fail("TTL", err)
+	}
+	switch {
+	case ms == -2:
+		return 0, m.fail("TTL", ErrNotFound)
+	case ms < 0:
+		return NoExpiry, nil
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// loadField reads one field (nil when absent) and the object's version:
+// HMGET, plus PEXPIRE when refresh is on, one round trip.
+func (m *Model) loadField(ctx context.Context, name string) ([]byte, error) {
+	cmds := append([]cmd{{"HMGET", []any{m.key, metaVersion, name}}}, m.refreshCmds(false)...)
+	replies, err := m.st.pipe(ctx, false, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return nil, scriptError(err)
+	}
+	vals, _ := replies[0].([]any)
+	if len(vals) != 2 || vals[0] == nil {
+		return nil, ErrNotFound
+	}
+	if v, err := strconv.ParseInt(string(asBytes(vals[0])), 10, 64); err == nil {
+		m.version = v
+	}
+	return asBytes(vals[1]), nil
+}
+
+func asBytes(r any) []byte {
+	b, _ := r.([]byte)
+	return b
+}

@@ -1,0 +1,158 @@
+package rapyer
+
+import (
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/rapyer-go/rapyer/serialize"
+)
+
+// Option configures a Store. Options are applied in order; a later option
+// overrides an earlier one.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	prefix       string
+	logger       *slog.Logger
+	maxIdle      int
+	maxActive    int
+	idleTimeout  time.Duration
+	dialTimeout  time.Duration
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+	ttl          time.Duration
+	refresh      bool
+	fallback     serialize.Fallback
+	tls          *tls.Config
+	closers      []io.Closer
+}
+
+func defaultConfig() config {
+	return config{
+		logger:       slog.New(slog.DiscardHandler),
+		maxIdle:      16,
+		maxActive:    64,
+		idleTimeout:  5 * time.Minute,
+		dialTimeout:  5 * time.Second,
+		readTimeout:  3 * time.Second,
+		writeTimeout: 3 * time.Second,
+		refresh:      true,
+		fallback:     serialize.Msgpack,
+	}
+}
+
+// WithPrefix puts prefix in front of every key the Store writes, so that
+// several applications (or tests) share one server without meeting. The prefix
+// may not contain '{' or '}' (they would move the hash tag). Default: none.
+func WithPrefix(prefix string) Option {
+	return optionFunc(func(c *config) { c.prefix = prefix })
+}
+
+// WithLogger sends the Store's diagnostics (failed commands, script reloads)
+// to l at Debug level. Default: silent.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// WithPoolSize bounds the connections the Store opens: at most maxActive in
+// use at once (callers then wait, honouring their context) and at most maxIdle
+// kept open while unused. Default: 64 active, 16 idle. Ignored by NewStore,
+// whose pool is the caller's.
+func WithPoolSize(maxActive, maxIdle int) Option {
+	return optionFunc(func(c *config) { c.maxActive, c.maxIdle = maxActive, maxIdle })
+}
+
+// WithIdleTimeout closes connections left idle longer than d. Default: 5 minutes.
+func WithIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.idleTimeout = d })
+}
+
+// WithDialTimeout bounds the time to open a connection. Default: 5 seconds.
+func WithDialTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.dialTimeout = d })
+}
+
+// WithReadTimeout bounds the wait for each reply when the context has no
+// earlier deadline; 0 waits as long as the context allows. Default: 3 seconds.
+func WithReadTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.readTimeout = d })
+}
+
+// WithWriteTimeout bounds the time to send each request. Default: 3 seconds.
+func WithWriteTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.writeTimeout = d })
+}
+
+// WithDefaultTTL gives objects of every model that does not set its own TTL
+// (see WithTTL) an expiry of d. Default: 0, objects do not expire.
+func WithDefaultTTL(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.ttl = d })
+}
+
+// WithTTLRefresh says whether operations re-arm the TTL of the objects they
+// read or write, for models that do not say (see WithRefresh). Default: true.
+func WithTTLRefresh(on bool) Option {
+	return optionFunc(func(c *config) { c.refresh = on })
+}
+
+// WithFallbackCodec encodes the values that have no native encoding (Value[T]
+// of a struct, say) with f. Default: serialize.Msgpack.
+func WithFallbackCodec(f serialize.Fallback) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.fallback = f
+		}
+	})
+}
+
+// WithTLSConfig uses cfg for rediss:// URLs. Default: the system roots and the
+// URL's host name.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return optionFunc(func(c *config) { c.tls = cfg })
+}
+
+// WithCloser makes Store.Close also close cl, after the pool. Package embedded
+// uses it to stop its in-process server with the Store. Default: none.
+func WithCloser(cl io.Closer) Option {
+	return optionFunc(func(c *config) { c.closers = append(c.closers, cl) })
+}
+
+// ModelOption configures one model at Define.
+type ModelOption interface{ applyModel(*schema) }
+
+type modelOptionFunc func(*schema)
+
+func (f modelOptionFunc) applyModel(s *schema) { f(s) }
+
+// WithTTL gives the model's objects an expiry of d, set by Save and Insert and
+// re-armed by every operation while refresh is on. d <= 0 means no expiry.
+// Default: the Store's WithDefaultTTL.
+func WithTTL(d time.Duration) ModelOption {
+	return modelOptionFunc(func(s *schema) { s.ttl, s.ttlSet = d, true })
+}
+
+// WithRefresh says whether every operation on an object (reads and writes)
+// re-arms the TTL of all of its keys, inside the operation's own round trip.
+// Off, a first Save or Insert still sets the TTL and later operations keep
+// it. Default: the Store's WithTTLRefresh (itself true by default).
+func WithRefresh(on bool) ModelOption {
+	return modelOptionFunc(func(s *schema) { s.refresh = &on })
+}
+
+// WithShards spreads the model's objects over n hash tags ({model:0} ..
+// {model:n-1}) so that a Redis Cluster can place them on different nodes,
+// while each object and its shard's index keys stay in one slot. Define panics
+// when n < 1 or n > 16384. Default: 1.
+func WithShards(n int) ModelOption {
+	return modelOptionFunc(func(s *schema) { s.shards = n })
+}

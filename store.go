@@ -1,0 +1,270 @@
+package rapyer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// Store is a handle to one Redis server (or the embedded one, see package
+// embedded) with its connection pool and its settings. It is safe for
+// concurrent use; create one per server and share it.
+type Store struct {
+	pool   *redis.Pool
+	owned  bool
+	cfg    config
+	closed atomic.Bool
+}
+
+// Open returns a Store for the server at rawURL and checks it with Ping:
+//
+//	redis://[:password@]host:port/db
+//	redis://user:password@host:port/db
+//	rediss://...   (TLS; see WithTLSConfig)
+//
+// For the embedded in-process server, use embedded.Open from package
+// github.com/rapyer-go/rapyer/embedded: programs that never use it do not link
+// it. Open returns an error wrapping ErrInvalid for a URL it cannot use.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: %v", ErrInvalid, err)}
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+	case "memory", "embedded":
+		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: %q: for the embedded server call embedded.Open (package github.com/rapyer-go/rapyer/embedded)", ErrInvalid, rawURL)}
+	default:
+		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: URL scheme %q: want redis:// or rediss://", ErrInvalid, u.Scheme)}
+	}
+	dialOpts := []redis.DialOption{
+		redis.DialConnectTimeout(cfg.dialTimeout),
+		redis.DialReadTimeout(cfg.readTimeout),
+		redis.DialWriteTimeout(cfg.writeTimeout),
+	}
+	if cfg.tls != nil {
+		dialOpts = append(dialOpts, redis.DialTLSConfig(cfg.tls))
+	}
+	pool := &redis.Pool{
+		MaxIdle:     cfg.maxIdle,
+		MaxActive:   cfg.maxActive,
+		IdleTimeout: cfg.idleTimeout,
+		Wait:        true,
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			return redis.DialURLContext(ctx, rawURL, dialOpts...)
+		},
+	}
+	s, err := newStore(pool, true, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewStore returns a Store over an existing redigo pool, without I/O. The pool
+// stays the caller's: Close does not close it, and the pool options
+// (WithPoolSize, timeouts) do not apply to it. It returns an error wrapping
+// ErrInvalid for a nil pool or a prefix containing '{' or '}'.
+func NewStore(pool *redis.Pool, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if pool == nil {
+		return nil, &Error{Op: "NewStore", Err: fmt.Errorf("%w: nil pool", ErrInvalid)}
+	}
+	return newStore(pool, false, cfg)
+}
+
+func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
+	if strings.ContainsAny(cfg.prefix, "{}") {
+		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: key prefix %q contains '{' or '}', which would break the hash tags", ErrInvalid, cfg.prefix)}
+	}
+	return &Store{pool: pool, owned: owned, cfg: cfg}, nil
+}
+
+// Ping sends PING and reports whether the server answered.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.do(ctx, "PING")
+	if err != nil {
+		return &Error{Op: "Ping", Err: err}
+	}
+	return nil
+}
+
+// Close closes the pool (when Open created it) and whatever WithCloser gave.
+// Operations after Close fail with ErrClosed. Close is idempotent.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if s.owned {
+		errs = append(errs, s.pool.Close())
+	}
+	for _, c := range s.cfg.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Prefix returns the key prefix set with WithPrefix.
+func (s *Store) Prefix() string { return s.cfg.prefix }
+
+// conn takes a connection from the pool, waiting no longer than ctx allows,
+// and returns the read timeout that ctx's deadline leaves.
+func (s *Store) conn(ctx context.Context) (redis.Conn, time.Duration, error) {
+	if s.closed.Load() {
+		return nil, 0, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	timeout := s.cfg.readTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return nil, 0, context.DeadlineExceeded
+		}
+		if timeout == 0 || left < timeout {
+			timeout = left
+		}
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		return nil, 0, err
+	}
+	return c, timeout, nil
+}
+
+// netErr prefers the context's error to the network error it caused.
+func netErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
+
+// do sends one command and reads its reply: one round trip.
+func (s *Store) do(ctx context.Context, name string, args ...any) (any, error) {
+	c, timeout, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	r, err := redis.DoWithTimeout(c, timeout, name, args...)
+	return r, netErr(ctx, err)
+}
+
+// eval runs a script by EVALSHA, falling back to EVAL (which also caches it)
+// when the server answers NOSCRIPT. The script is one idempotent unit: on
+// NOSCRIPT nothing ran, so sending it whole again is safe.
+func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ...any) (any, error) {
+	c, timeout, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	full := make([]any, 0, 2+len(keys)+len(args))
+	full = append(full, sc.SHA(), len(keys))
+	for _, k := range keys {
+		full = append(full, k)
+	}
+	full = append(full, args...)
+	r, err := redis.DoWithTimeout(c, timeout, "EVALSHA", full...)
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		s.cfg.logger.Debug("rapyer: script not cached, sending it", "script", sc.Name())
+		full[0] = sc.Src()
+		r, err = redis.DoWithTimeout(c, timeout, "EVAL", full...)
+	}
+	return r, netErr(ctx, err)
+}
+
+// cmd is one command of a pipeline.
+type cmd struct {
+	name string
+	args []any
+}
+
+// pipe sends cmds in one round trip and returns their replies; an error reply
+// stands in the slice as a redis.Error. With multi, the commands are wrapped in
+// MULTI/EXEC and the replies are EXEC's (nil when a WATCH aborted it).
+func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error) {
+	c, timeout, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if multi {
+		if err := c.Send("MULTI"); err != nil {
+			return nil, netErr(ctx, err)
+		}
+	}
+	for _, cm := range cmds {
+		if err := c.Send(cm.name, cm.args...); err != nil {
+			return nil, netErr(ctx, err)
+		}
+	}
+	if multi {
+		if err := c.Send("EXEC"); err != nil {
+			return nil, netErr(ctx, err)
+		}
+	}
+	r, err := redis.DoWithTimeout(c, timeout, "")
+	if err != nil {
+		return nil, netErr(ctx, err)
+	}
+	replies, _ := r.([]any)
+	if !multi {
+		return replies, nil
+	}
+	if len(replies) != len(cmds)+2 {
+		return nil, fmt.Errorf("rapyer: MULTI/EXEC got %d replies for %d commands", len(replies), len(cmds)+2)
+	}
+	switch exec := replies[len(replies)-1].(type) {
+	case []any:
+		return exec, nil
+	case nil:
+		return nil, ErrConflict
+	case error:
+		return nil, exec
+	default:
+		return nil, fmt.Errorf("rapyer: unexpected EXEC reply %T", exec)
+	}
+}
+
+// firstError returns the first error reply among replies.
+func firstError(replies []any) error {
+	for _, r := range replies {
+		if e, ok := r.(redis.Error); ok {
+			return e
+		}
+	}
+	return nil
+}
+
+var _ io.Closer = (*Store)(nil)

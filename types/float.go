@@ -1,0 +1,66 @@
+package types
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// Float is a float64 field, stored as the shortest decimal text that
+// round-trips bit-exactly (HINCRBYFLOAT can read it).
+//
+// Arithmetic runs in one Lua script (lua/float.lua) on IEEE-754 doubles, the
+// same arithmetic as Go's float64; FloorDiv and Mod are floored, as Python's
+// // and %. NaN and ±Inf are rejected: as an operand with rapyer.ErrInvalid
+// before anything is sent, as a result with rapyer.ErrOverflow (±Inf) or
+// rapyer.ErrInvalid (NaN), and nothing is written. Division by zero returns
+// rapyer.ErrDivideByZero. All operations: one round trip, TTL re-armed inside
+// it when refresh is on, rapyer.ErrNotFound when the object does not exist,
+// and the local value set to the result.
+type Float struct{ rapyer.Scalar[float64] }
+
+func (h *Float) op(ctx context.Context, name, op string, x float64) (float64, error) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, &rapyer.Error{Op: name, Field: h.Name(), Err: fmt.Errorf("%w: operand %v is not finite", rapyer.ErrInvalid, x)}
+	}
+	raw, err := rapyer.FieldScript(ctx, name, h, lua.Float, bytesReply, op, strconv.FormatFloat(x, 'g', -1, 64))
+	if err != nil {
+		return 0, err
+	}
+	return h.DecodeReply(raw)
+}
+
+// Incr adds d and returns the new value.
+func (h *Float) Incr(ctx context.Context, d float64) (float64, error) {
+	return h.op(ctx, "Float.Incr", "add", d)
+}
+
+// Mul multiplies by m and returns the new value.
+func (h *Float) Mul(ctx context.Context, m float64) (float64, error) {
+	return h.op(ctx, "Float.Mul", "mul", m)
+}
+
+// Div divides by d and returns the new value.
+func (h *Float) Div(ctx context.Context, d float64) (float64, error) {
+	return h.op(ctx, "Float.Div", "div", d)
+}
+
+// FloorDiv divides by d rounding toward negative infinity (Python's //) and
+// returns the new value.
+func (h *Float) FloorDiv(ctx context.Context, d float64) (float64, error) {
+	return h.op(ctx, "Float.FloorDiv", "floordiv", d)
+}
+
+// Mod sets the value to its floored remainder by d (Python's %) and returns it.
+func (h *Float) Mod(ctx context.Context, d float64) (float64, error) {
+	return h.op(ctx, "Float.Mod", "mod", d)
+}
+
+// Pow raises the value to the power e and returns the new value.
+func (h *Float) Pow(ctx context.Context, e float64) (float64, error) {
+	return h.op(ctx, "Float.Pow", "pow", e)
+}

@@ -1,0 +1,117 @@
+package rapyer
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// hashTag returns the part of key Redis Cluster hashes: the text between the
+// first '{' and the first '}' after it, when non-empty; else the whole key.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
+
+func TestKeyLayout(t *testing.T) {
+	ids := []string{"a", "{", "}", "{}", "a:b", "x}:o:y", "{user:0}", "with space", "日本語", "a:f:tags:b", strings.Repeat("z", MaxIDLen)}
+	for _, id := range ids {
+		for _, shards := range []int{1, 16} {
+			shard := shardOf(id, shards)
+			if shards == 1 && shard != 0 {
+				t.Fatalf("one shard gave %d", shard)
+			}
+			ok := objectKey("app:", "user", shard, id)
+			fk := fieldKey("app:", "user", shard, "home.tags", id)
+			for _, k := range []string{ok, fk} {
+				want := "user:" + itoa(shard)
+				if got := hashTag(k); got != want {
+					t.Errorf("id %q: key %q hashes %q, want %q", id, k, got, want)
+				}
+			}
+			p, good := parseKey("app:", ok)
+			if !good || p.kind != 'o' || p.id != id || p.model != "user" || p.shard != shard {
+				t.Errorf("parse %q = %+v %v", ok, p, good)
+			}
+			p, good = parseKey("app:", fk)
+			if !good || p.kind != 'f' || p.field != "home.tags" || p.id != id {
+				t.Errorf("parse %q = %+v %v", fk, p, good)
+			}
+			if ok == fk {
+				t.Errorf("object and field keys collide for %q", id)
+			}
+		}
+	}
+}
+
+func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+func TestCheckID(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		id   string
+		ok   bool
+	}{
+		{"empty", "", false},
+		{"max", strings.Repeat("a", MaxIDLen), true},
+		{"over", strings.Repeat("a", MaxIDLen+1), false},
+		{"braces", "{x}", true},
+		{"binary", "\x00\xff", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := checkID(tc.id); (err == nil) != tc.ok {
+				t.Fatalf("checkID = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestShardSpread(t *testing.T) {
+	seen := map[uint32]int{}
+	for i := 0; i < 1600; i++ {
+		seen[shardOf("id-"+strconv.Itoa(i), 16)]++
+	}
+	if len(seen) != 16 {
+		t.Fatalf("1600 ids used %d of 16 shards", len(seen))
+	}
+	for s, n := range seen {
+		if n < 50 {
+			t.Errorf("shard %d got only %d of 1600 ids", s, n)
+		}
+	}
+}
+
+// FuzzKeys: any id and valid field name build keys that parse back and keep
+// the hash tag, so no id can move an object to another slot or collide with
+// another object's container key.
+func FuzzKeys(f *testing.F) {
+	f.Add("abc", "tags", uint16(3))
+	f.Add("}{:", "a.b", uint16(16))
+	f.Add("{user:0}:o:x", "x", uint16(1))
+	f.Fuzz(func(t *testing.T, id, field string, n uint16) {
+		if checkID(id) != nil || !validFieldPart(strings.ReplaceAll(field, ".", "_")) {
+			return
+		}
+		shards := int(n%64) + 1
+		shard := shardOf(id, shards)
+		if int(shard) >= shards {
+			t.Fatalf("shard %d of %d", shard, shards)
+		}
+		ok := objectKey("p:", "m", shard, id)
+		fk := fieldKey("p:", "m", shard, field, id)
+		want := "m:" + itoa(shard)
+		if hashTag(ok) != want || hashTag(fk) != want {
+			t.Fatalf("tag moved: %q %q", ok, fk)
+		}
+		if p, good := parseKey("p:", ok); !good || p.id != id || p.kind != 'o' {
+			t.Fatalf("object key %q parsed as %+v", ok, p)
+		}
+		if p, good := parseKey("p:", fk); !good || p.id != id || p.field != field || p.kind != 'f' {
+			t.Fatalf("field key %q parsed as %+v", fk, p)
+		}
+	})
+}

@@ -1,0 +1,43 @@
+# rapyer for Go. `make` lists the targets.
+#
+# Every test runs on the embedded server; the same tests also run against a
+# real Redis when REDIS_URL is set (the tests read it themselves), so one
+# `go test` covers both backends.
+
+SHELL := /bin/bash
+GO    ?= go
+
+.DEFAULT_GOAL := help
+.PHONY: help test test-redis race bench lint
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+test: ## run every test with -race on the embedded server, and on Redis too when REDIS_URL is set
+	@if [ -n "$$REDIS_URL" ]; then \
+		echo "make test: backends: embedded + redis ($$(echo "$$REDIS_URL" | sed -E 's#//[^@/]*@#//***@#'))"; \
+	else \
+		echo "make test: backends: embedded only (set REDIS_URL, or run make test-redis, to add a real Redis)"; \
+	fi
+	$(GO) test -race -count=1 ./...
+	@if [ -n "$$REDIS_URL" ]; then echo "make test: passed on embedded + redis"; else echo "make test: passed on embedded"; fi
+
+test-redis: ## start a throwaway redis-server on a free port, run make test against it, stop it
+	@bash .ci/with-redis $(MAKE) --no-print-directory test
+
+race: ## same as test (the suite always runs with -race)
+	@$(MAKE) --no-print-directory test
+
+bench: ## run the benchmarks in bench/ (its own go.mod)
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: ## gofmt -l, go vet, staticcheck (when installed), no "reflect" outside serialize/msgpack*.go
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@sc=$$(command -v staticcheck || echo "$$($(GO) env GOPATH)/bin/staticcheck"); \
+	if [ -x "$$sc" ]; then echo "$$sc ./..."; "$$sc" ./...; else echo "staticcheck not installed: skipped"; fi
+	@bad=$$(find . -name '*.go' ! -name '*_test.go' ! -path './.git/*' ! -path './bench/*' \
+		! -path '*/testdata/*' ! -path './serialize/msgpack*.go' -print0 \
+		| xargs -0 -r grep -lE '^[[:space:]]*(import[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*[[:space:]]+|[._][[:space:]]+)?"reflect"'); \
+	if [ -n "$$bad" ]; then echo "lint: \"reflect\" is imported outside serialize/msgpack*.go and bench/:"; echo "$$bad"; exit 1; fi
+	@echo "lint: ok"

@@ -157,7 +157,7 @@ func (s *Scalar[T]) Save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return m.Update(ctx, s)
+	return detail("Save", m.sc.name, m.id, s.full, m.Update(ctx, s))
 }
 
 func (s *Scalar[T]) flatten(prefix string, out []binder) []binder {

@@ -399,7 +399,7 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 	}
 	bs := make([]binder, 0, len(fields))
 	for _, f := range fields {
-		for _, b := range f.flatten("", nil) {
+		for _, b := range leaves(f, nil) {
 			if b.model() != m {
 				return m.fail("Update", fmt.Errorf("%w: field %q is not a field of this object", ErrInvalid, b.fullName()))
 			}
@@ -420,6 +420,19 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 	}
 	m.version, _ = redis.Int64(r, nil)
 	return nil
+}
+
+// leaves lists the bound handles of f without renaming them (flatten names).
+func leaves(f Field, out []binder) []binder {
+	switch v := f.(type) {
+	case binder:
+		return append(out, v)
+	case *nested:
+		for _, c := range v.fields {
+			out = leaves(c, out)
+		}
+	}
+	return out
 }
 
 // Reload replaces every local value with the server's (HGETALL, plus PEXPIRE

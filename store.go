@@ -100,9 +100,19 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	return &Store{pool: pool, owned: owned, cfg: cfg}, nil
 }
 
-// Ping sends PING and reports whether the server answered.
+// Ping sends PING and reports whether the server answered. In the same round
+// trip it loads rapyer's scripts (SCRIPT LOAD), so that their first use is
+// one round trip too; Open calls it. A script the server has lost since
+// (SCRIPT FLUSH, restart, failover) is sent again whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.do(ctx, "PING")
+	cmds := []cmd{{"PING", nil}}
+	for _, sc := range lua.All() {
+		cmds = append(cmds, cmd{"SCRIPT", []any{"LOAD", sc.Src()}})
+	}
+	replies, err := s.pipe(ctx, false, cmds)
+	if err == nil {
+		err = firstError(replies)
+	}
 	if err != nil {
 		return &Error{Op: "Ping", Err: err}
 	}

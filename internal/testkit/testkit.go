@@ -75,6 +75,9 @@ func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rap
 		t.Fatal(err)
 	}
 	b.Store = st
+	if err := st.Ping(context.Background()); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
 	t.Cleanup(func() {
 		b.cleanup(t)
 		_ = st.Close()

@@ -25,7 +25,7 @@ type op struct {
 	creates bool
 }
 
-func ignore[T any](_ T, err error) (string, error)       { return "", err }
+func ignore[T any](_ T, err error) (string, error)          { return "", err }
 func ignore2[A, B any](_ A, _ B, err error) (string, error) { return "", err }
 
 // matrix lists every object operation of the model and of every handle. A

@@ -149,33 +149,32 @@ local function i64_mul(a, b)
   return i64_make(a.s * b.s, mag_mul(a.m, b.m))
 end
 
--- floored division and modulo, as Python's // and %
+-- floored division and modulo, as Python's // and %: returns q, r with
+-- a = q*b + r and r of b's sign. q is nil when it leaves int64 (only
+-- MinInt64 // -1); r always fits, since |r| < |b|. b must not be zero.
 local function i64_divmod(a, b)
-  if mag_zero(b.m) then return nil, 'DIVZERO' end
   local qm, rm = mag_divmod(a.m, b.m)
   if a.s == b.s or mag_zero(a.m) then
-    local q, err = i64_make(1, qm)
-    if not q then return nil, err end
-    return q, i64_make(b.s, rm)
+    return i64_make(1, qm), i64_make(b.s, rm)
   end
   if mag_zero(rm) then
-    local q, err = i64_make(-1, qm)
-    if not q then return nil, err end
-    return q, i64_make(1, { 0 })
+    return i64_make(-1, qm), i64_make(1, { 0 })
   end
-  local q, err = i64_make(-1, mag_add(qm, { 1 }))
-  if not q then return nil, err end
-  return q, i64_make(b.s, mag_sub(b.m, rm))
+  return i64_make(-1, mag_add(qm, { 1 })), i64_make(b.s, mag_sub(b.m, rm))
 end
 
 local function i64_floordiv(a, b)
-  local q, r = i64_divmod(a, b)
-  return q, r
+  if mag_zero(b.m) then return nil, 'DIVZERO' end
+  local q = i64_divmod(a, b)
+  if not q then return nil, 'OVERFLOW' end
+  return q
 end
 
+-- The remainder is computed even when the quotient leaves int64:
+-- MinInt64 % -1 is 0.
 local function i64_mod(a, b)
-  local q, r = i64_divmod(a, b)
-  if not q then return nil, r end
+  if mag_zero(b.m) then return nil, 'DIVZERO' end
+  local _, r = i64_divmod(a, b)
   return r
 end
 

@@ -1,0 +1,167 @@
+// Package rapyer is a typed Redis object mapper: a model is a plain Go struct
+// of typed field handles, each handle method is one atomic operation that runs
+// on the server in one round trip, and whole objects save, load and expire as
+// units. It runs on plain Redis 7.0 (no modules) and on the embedded
+// in-process server of package embedded.
+//
+// # Models and Define
+//
+// A model is a struct that embeds Model and holds handles from package types
+// (types.Int, types.Str, types.Float, types.Bool, types.Bytes, types.Time,
+// types.Value[T]) and structs of handles. Define declares it once, with a
+// schema function that names every field; nothing reflects, the field list is
+// plain Go:
+//
+//	type Address struct{ City types.Str }
+//
+//	type User struct {
+//		rapyer.Model
+//		Name types.Str
+//		Age  types.Int
+//		Home Address
+//	}
+//
+//	var Users = rapyer.Define("user", func(u *User) rapyer.Fields {
+//		return rapyer.Fields{
+//			u.Name.Named("name"),
+//			u.Age.Named("age").Default(18),
+//			rapyer.Nested("home", u.Home.City.Named("city")),
+//		}
+//	}, rapyer.WithTTL(24*time.Hour))
+//
+// Define calls the schema function once to check it, and once more for every
+// object it creates or loads, to bind that object's handles. It panics, naming
+// the culprit, on an invalid or duplicate model or field name, on a handle
+// listed twice and on an invalid option: those are programming errors found at
+// start-up. Nothing at run time panics, whatever the server holds.
+//
+// Model names are a letter, then letters, digits, '_' or '-'; field names a
+// letter, then letters, digits or '_'; both at most 64 bytes. Nested groups
+// are stored under dotted names ("home.city") and may nest.
+//
+// The Schema that Define returns makes objects: New (a generated id, no I/O),
+// NewWithID (a given id, no I/O), Get (load by id), Exists, Delete and
+// Duplicate. Use objects through the pointers these return; a zero Model is
+// unbound and its I/O methods return ErrUnbound.
+//
+// # Handles: local and remote
+//
+// Every handle holds a local value, which is present or absent. Absent is not
+// zero: an absent field is a missing hash field in Redis, a field that was
+// never set loads as absent, and Default only applies to objects made by New
+// and NewWithID.
+//
+// Get, Set, Lookup, Present and Clear work on the local value and do no I/O.
+// Save and Update on the object write local values; Get, Reload and a handle's
+// Load read them.
+//
+// The other methods are remote operations that run on the server: Int.Incr,
+// Float.Mul, Str.Append, Bool.Toggle, Time.Add and the rest of package types.
+// Each is atomic, reads and writes the stored value (not the local one), and on
+// success stores the server's answer as the local value. Arithmetic on an
+// absent field starts from zero, as HINCRBY does. An operation on an object
+// that does not exist returns ErrNotFound and creates nothing.
+//
+// Integer arithmetic is exact over the whole int64 range (the scripts compute
+// on decimal strings, never on Lua doubles): a result outside int64 returns
+// ErrOverflow and writes nothing. Time is stored as Unix nanoseconds, so
+// Time.Add keeps every nanosecond; a loaded time is in UTC.
+//
+// # Round trips
+//
+// One logical operation is one round trip: one command, one MULTI/EXEC or one
+// Lua script, with the TTL refresh inside it.
+//
+//	Model.Save              MULTI HSET HDEL HINCRBY PEXPIRE EXEC
+//	Model.Insert            script insert.lua (create only if missing)
+//	Model.Update, Scalar.Save   script update.lua (named fields only)
+//	Schema.Get, Model.Reload    HGETALL (+PEXPIRE)
+//	Scalar.Load             HMGET of the field and the version (+PEXPIRE)
+//	Model.Delete            DEL
+//	Model.Exists            EXISTS (+PEXPIRE)
+//	Model.TTL               PTTL (never refreshes)
+//	Model.SetTTL, Persist   MULTI EXISTS PEXPIRE|PERSIST EXEC
+//	Int, Time arithmetic    script int.lua
+//	Float arithmetic        script float.lua
+//	Str, Bytes, Bool ops    script scalar.lua (Len: MULTI EXISTS HSTRLEN EXEC)
+//	SetIfAbsent, CompareAndSwap   script scalar.lua
+//
+// Scripts are sent with EVALSHA. Ping, which Open calls, loads them all (SCRIPT
+// LOAD, in the same round trip); a server that lost them (SCRIPT FLUSH, restart, failover) gets
+// the whole script again by EVAL on NOSCRIPT, which is safe because nothing ran.
+//
+// # TTL
+//
+// A model's objects expire after WithTTL (or the Store's WithDefaultTTL;
+// default: never). Save and Insert set the TTL. While refresh is on (the
+// default, see WithRefresh and WithTTLRefresh) every operation on an object,
+// reads included, re-arms the TTL of all its keys inside its own round trip:
+// an object lives for the TTL after its last use. With refresh off, the first
+// Save or Insert sets the TTL and later operations leave it alone.
+//
+// Model.TTL reads the time left (NoExpiry when none) without refreshing it;
+// Model.SetTTL and Model.Persist change this one object's expiry until the
+// next refreshing operation re-arms the model's TTL.
+//
+// # Errors
+//
+// Errors are a few sentinels (ErrNotFound, ErrExists, ErrConflict,
+// ErrWrongType, ErrOverflow, ErrDivideByZero, ErrDecode, ErrInvalid,
+// ErrUnbound, ErrClosed), wrapped once in an *Error that names the operation,
+// the model, the id and the field:
+//
+//	u, err := Users.Get(ctx, st, id)
+//	if errors.Is(err, rapyer.ErrNotFound) { ... }
+//	var e *rapyer.Error
+//	if errors.As(err, &e) { log.Println(e.Op, e.Model, e.ID, e.Field) }
+//
+// Network and context errors are wrapped the same way and stay reachable with
+// errors.Is (context.DeadlineExceeded, say). Arguments are checked and values
+// encoded before anything is sent, and every script makes its checks before
+// its first write, so an operation refused with a sentinel (ErrNotFound,
+// ErrExists, ErrOverflow, ErrInvalid, ...) has written nothing.
+//
+// Stored data that does not decode fails a load with ErrDecode naming the
+// field. Get and Reload with Tolerant load the rest instead, leave the
+// undecodable fields absent and list them in Model.LoadErrors.
+//
+// # Ids and keys
+//
+// New generates UUIDv7 ids (unique, ordered by creation time); NewWithID and
+// Get take any id of 1 to MaxIDLen bytes, braces, colons, spaces and non-ASCII
+// included. An object is one Redis hash at
+//
+//	<prefix>{<model>:<shard>}:o:<id>
+//
+// holding every field in native text (numbers as decimal text, times as Unix
+// nanoseconds, strings raw; types.Value of other types as msgpack) and a version counter "_v" that every write increments
+// (Model.Version). The hash tag {<model>:<shard>} comes first, so an id can
+// never move it; the shard is 0 unless WithShards spreads a model over several
+// hash tags for Redis Cluster. WithPrefix lets several applications or tests
+// share one server.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use; make one per server and share it. It
+// holds a connection pool (WithPoolSize); every method takes a context, which
+// bounds the wait for a connection and for the reply. A Schema is immutable
+// and safe for concurrent use.
+//
+// An object (the struct that New or Get returns) and its handles are not: they
+// hold plain local values, like any Go struct. Give each goroutine its own
+// object, or guard one with a mutex. On the server, every operation is atomic:
+// concurrent Int.Incr calls on the same field from any number of processes
+// never lose an update. Save writes the whole object (the last Save wins);
+// Update writes only the fields it names.
+//
+// # The embedded server
+//
+// Package embedded runs an in-process Redis server (miniredis) on a loopback
+// port, for the quick start, examples and tests; programs that never import it
+// do not link it:
+//
+//	st, err := embedded.Open(ctx) // st.Close also stops the server
+//
+// For tests that move time, start the server yourself and call
+// Server.FastForward to expire keys without waiting.
+package rapyer

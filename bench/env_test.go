@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/embedded"
+)
+
+// env is one server with two clients on it: a rapyer Store and a plain
+// redigo pool configured like the Store's own (same dial options, same pool
+// bounds), for the raw baselines.
+type env struct {
+	st     *rapyer.Store
+	pool   *redis.Pool
+	prefix string
+}
+
+// backends runs f as a sub-benchmark per server: "redis" (the real Redis at
+// REDIS_URL; skipped when unset) and "embedded" (a fresh in-process
+// miniredis). On "embedded" the server runs in the benchmark's process, so
+// its allocations count in B/op and allocs/op; on "redis" they are the
+// client's alone.
+func backends(b *testing.B, f func(b *testing.B, e *env)) {
+	b.Run("redis", func(b *testing.B) {
+		url := os.Getenv("REDIS_URL")
+		if url == "" {
+			b.Skip("REDIS_URL not set")
+		}
+		f(b, newEnv(b, url))
+	})
+	b.Run("embedded", func(b *testing.B) {
+		srv, err := embedded.Start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = srv.Close() })
+		f(b, newEnv(b, srv.URL()))
+	})
+}
+
+// newEnv opens both clients on url with a random key prefix and, at cleanup,
+// deletes every key under that prefix (SCAN + DEL; never FLUSH).
+func newEnv(b *testing.B, url string) *env {
+	b.Helper()
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	prefix := "bench" + hex.EncodeToString(rnd[:]) + ":"
+
+	ctx := context.Background()
+	st, err := rapyer.Open(ctx, url, rapyer.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The same settings rapyer.Open gives its own pool (options.go defaults).
+	pool := &redis.Pool{
+		MaxIdle:     16,
+		MaxActive:   64,
+		IdleTimeout: 5 * time.Minute,
+		Wait:        true,
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			return redis.DialURLContext(ctx, url,
+				redis.DialConnectTimeout(5*time.Second),
+				redis.DialReadTimeout(3*time.Second),
+				redis.DialWriteTimeout(3*time.Second),
+			)
+		},
+	}
+	b.Cleanup(func() {
+		deletePrefix(b, pool, prefix)
+		_ = pool.Close()
+		_ = st.Close()
+	})
+	return &env{st: st, pool: pool, prefix: prefix}
+}
+
+func deletePrefix(b *testing.B, pool *redis.Pool, prefix string) {
+	c := pool.Get()
+	defer c.Close()
+	cursor := "0"
+	for {
+		r, err := redis.Values(c.Do("SCAN", cursor, "MATCH", prefix+"*", "COUNT", 1000))
+		if err != nil {
+			b.Logf("cleanup of %s*: %v", prefix, err)
+			return
+		}
+		cursor, _ = redis.String(r[0], nil)
+		keys, _ := redis.Values(r[1], nil)
+		if len(keys) > 0 {
+			if _, err := c.Do("DEL", keys...); err != nil {
+				b.Logf("cleanup of %s*: %v", prefix, err)
+			}
+		}
+		if cursor == "0" {
+			return
+		}
+	}
+}
+
+// warm makes sure the pool holds an open connection before timing starts.
+func warm(b *testing.B, pool *redis.Pool) {
+	b.Helper()
+	c := pool.Get()
+	defer c.Close()
+	if _, err := c.Do("PING"); err != nil {
+		b.Fatal(err)
+	}
+}

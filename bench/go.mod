@@ -1,0 +1,18 @@
+module github.com/rapyer-go/rapyer/bench
+
+go 1.26.8
+
+require (
+	github.com/gomodule/redigo v1.9.3
+	github.com/rapyer-go/rapyer v0.0.0
+)
+
+require (
+	github.com/alicebob/miniredis/v2 v2.40.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	github.com/yuin/gopher-lua v1.1.1 // indirect
+)
+
+replace github.com/rapyer-go/rapyer => ../

@@ -33,7 +33,10 @@ elseif op == 'repeat' then
   local cur = raw or ''
   if not n or n < 0 or n ~= math.floor(n) then return fail('INVALID', 'repeat count must be a non-negative integer') end
   if #cur * n > limit then return fail('INVALID', 'repeat result exceeds 512 MB') end
-  local out = string.rep(cur, n)
+  -- string.rep loops n times even for an empty string: a huge n would
+  -- block the server.
+  local out = ''
+  if #cur > 0 then out = string.rep(cur, n) end
   store(out)
   return out
 elseif op == 'toggle' then

@@ -39,6 +39,11 @@
 // letter, then letters, digits or '_'; both at most 64 bytes. Nested groups
 // are stored under dotted names ("home.city") and may nest.
 //
+// Only the handles the schema function lists are stored: a handle left out is
+// ignored by Save and Get, and its remote operations return ErrUnbound. The
+// methods of Model (ID, Key, Version, Save, Update, TTL, ...) are promoted to
+// the model struct, so a struct field of the same name hides them.
+//
 // The Schema that Define returns makes objects: New (a generated id, no I/O),
 // NewWithID (a given id, no I/O), Get (load by id), Exists, Delete and
 // Duplicate. Use objects through the pointers these return; a zero Model is

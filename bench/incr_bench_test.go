@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/gomodule/redigo/redis"
@@ -30,77 +31,74 @@ var rapyerInt = redis.NewScript(1, lua.Int.Src())
 //	raw-hincrby       HINCRBY key age 1: the target's baseline
 //	raw-evalsha-min   EVALSHA of incrMin: EXISTS + HINCRBY + version bump
 //	raw-evalsha-same  EVALSHA of lua/int.lua with Incr's arguments
+//	paired            rapyer and raw-hincrby alternately (see paired)
+//	paired-same       rapyer and raw-evalsha-same alternately: rapyer's Go side
 func BenchmarkIncr(b *testing.B) {
 	backends(b, func(b *testing.B, e *env) {
-		b.Run("rapyer", func(b *testing.B) {
-			ctx := b.Context()
-			p := savedProfile(b, e)
-			if _, err := p.Age.Incr(ctx, 1); err != nil { // loads the script
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				if _, err := p.Age.Incr(ctx, 1); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
-		b.Run("raw-hincrby", func(b *testing.B) {
-			key := savedProfile(b, e).Key()
-			warm(b, e.pool)
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				c := e.pool.Get()
-				_, err := redis.Int64(c.Do("HINCRBY", key, "age", 1))
-				c.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
-		b.Run("raw-evalsha-min", func(b *testing.B) {
-			key := savedProfile(b, e).Key()
-			loadScript(b, e, incrMin)
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				c := e.pool.Get()
-				_, err := redis.Int64(incrMin.Do(c, key, "age", 1))
-				c.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
+		b.Run("rapyer", func(b *testing.B) { measure(b, incrLib(b, e)) })
+		b.Run("raw-hincrby", func(b *testing.B) { measure(b, hincrbyRaw(b, e)) })
+		b.Run("raw-evalsha-min", func(b *testing.B) { measure(b, evalshaRaw(b, e, incrMin, int64Reply, "age", 1)) })
 		b.Run("raw-evalsha-same", func(b *testing.B) {
-			key := savedProfile(b, e).Key()
-			loadScript(b, e, rapyerInt)
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				c := e.pool.Get()
-				// ARGV: TTL "0", one object key, field, op, operand.
-				_, err := redis.Bytes(rapyerInt.Do(c, key, "0", "1", "age", "add", "1"))
-				c.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
+			// ARGV: TTL "0" (none), one object key, field, op, operand.
+			measure(b, evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1"))
+		})
+		b.Run("paired", func(b *testing.B) { paired(b, incrLib(b, e), hincrbyRaw(b, e)) })
+		b.Run("paired-same", func(b *testing.B) {
+			paired(b, incrLib(b, e), evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1"))
 		})
 	})
 }
 
-func loadScript(b *testing.B, e *env, s *redis.Script) {
-	b.Helper()
+func incrLib(b *testing.B, e *env) op {
+	ctx := b.Context()
+	p := savedProfile(b, e)
+	if _, err := p.Age.Incr(ctx, 1); err != nil { // the script is cached from here on
+		b.Fatal(err)
+	}
+	return func() error {
+		_, err := p.Age.Incr(ctx, 1)
+		return err
+	}
+}
+
+func hincrbyRaw(b *testing.B, e *env) op {
+	key := savedProfile(b, e).Key()
+	warm(b, e.pool)
+	return func() error {
+		c := e.pool.Get()
+		defer c.Close()
+		_, err := redis.Int64(c.Do("HINCRBY", key, "age", 1))
+		return err
+	}
+}
+
+// evalshaRaw runs s by EVALSHA (redigo's Script: EVAL on NOSCRIPT) on a
+// saved object's key with args, and decodes the reply with decode.
+func evalshaRaw(b *testing.B, e *env, s *redis.Script, decode func(any, error) (int64, error), args ...any) op {
+	key := savedProfile(b, e).Key()
 	c := e.pool.Get()
-	defer c.Close()
 	if err := s.Load(c); err != nil {
 		b.Fatal(err)
 	}
+	c.Close()
+	keysAndArgs := append([]any{key}, args...)
+	return func() error {
+		c := e.pool.Get()
+		defer c.Close()
+		_, err := decode(s.Do(c, keysAndArgs...))
+		return err
+	}
+}
+
+// int64Reply reads an integer reply (HINCRBY's, incrMin's).
+func int64Reply(r any, err error) (int64, error) { return redis.Int64(r, err) }
+
+// decimalReply reads a bulk string holding a decimal int64, as Int.Incr
+// reads lua/int.lua's reply.
+func decimalReply(r any, err error) (int64, error) {
+	raw, err := redis.Bytes(r, err)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(string(raw), 10, 64)
 }

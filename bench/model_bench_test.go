@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -99,62 +100,57 @@ func hsetArgs(key string, v *profile) []any {
 //	rapyer      Model.Save
 //	raw-multi   the same four commands over redigo, version read from EXEC
 //	raw-hset    a plain HSET of the six fields: the cost of atomicity + version
+//	paired      rapyer and raw-multi alternately (see paired)
 func BenchmarkSave(b *testing.B) {
 	backends(b, func(b *testing.B, e *env) {
-		b.Run("rapyer", func(b *testing.B) {
-			ctx := b.Context()
-			p := newProfile(e)
-			if err := e.st.Ping(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				if err := p.Save(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
-		b.Run("raw-multi", func(b *testing.B) {
-			key := rawKey(e)
-			v := sample
-			warm(b, e.pool)
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				c := e.pool.Get()
-				_ = c.Send("MULTI")
-				_ = c.Send("HSET", hsetArgs(key, &v)...)
-				_ = c.Send("HINCRBY", key, "_v", 1)
-				r, err := redis.Values(c.Do("EXEC"))
-				c.Close()
-				if err != nil || len(r) != 2 {
-					b.Fatal(err, r)
-				}
-				if v.Version, err = redis.Int64(r[1], nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
-		b.Run("raw-hset", func(b *testing.B) {
-			key := rawKey(e)
-			v := sample
-			warm(b, e.pool)
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				c := e.pool.Get()
-				_, err := c.Do("HSET", hsetArgs(key, &v)...)
-				c.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
+		b.Run("rapyer", func(b *testing.B) { measure(b, saveLib(b, e)) })
+		b.Run("raw-multi", func(b *testing.B) { measure(b, saveRaw(b, e)) })
+		b.Run("raw-hset", func(b *testing.B) { measure(b, hsetRaw(b, e)) })
+		b.Run("paired", func(b *testing.B) { paired(b, saveLib(b, e), saveRaw(b, e)) })
 	})
+}
+
+func saveLib(b *testing.B, e *env) op {
+	ctx := b.Context()
+	p := newProfile(e)
+	if err := e.st.Ping(ctx); err != nil { // warms the pool (and loads the scripts)
+		b.Fatal(err)
+	}
+	return func() error { return p.Save(ctx) }
+}
+
+func saveRaw(b *testing.B, e *env) op {
+	key := rawKey(e)
+	v := sample
+	warm(b, e.pool)
+	return func() error {
+		c := e.pool.Get()
+		defer c.Close()
+		_ = c.Send("MULTI")
+		_ = c.Send("HSET", hsetArgs(key, &v)...)
+		_ = c.Send("HINCRBY", key, "_v", 1)
+		r, err := redis.Values(c.Do("EXEC"))
+		if err != nil {
+			return err
+		}
+		if len(r) != 2 {
+			return fmt.Errorf("EXEC: %d replies", len(r))
+		}
+		v.Version, err = redis.Int64(r[1], nil)
+		return err
+	}
+}
+
+func hsetRaw(b *testing.B, e *env) op {
+	key := rawKey(e)
+	v := sample
+	warm(b, e.pool)
+	return func() error {
+		c := e.pool.Get()
+		defer c.Close()
+		_, err := c.Do("HSET", hsetArgs(key, &v)...)
+		return err
+	}
 }
 
 // BenchmarkGet: Schema.Get of the six fields. Without a TTL (so no refresh),
@@ -162,43 +158,45 @@ func BenchmarkSave(b *testing.B) {
 //
 //	rapyer        Schema.Get (a new *Profile per call)
 //	raw-hgetall   HGETALL over redigo, decoded into a profile with strconv
+//	paired        rapyer and raw-hgetall alternately (see paired)
 func BenchmarkGet(b *testing.B) {
 	backends(b, func(b *testing.B, e *env) {
-		b.Run("rapyer", func(b *testing.B) {
-			ctx := b.Context()
-			id := savedProfile(b, e).ID()
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				p, err := Profiles.Get(ctx, e.st, id)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if p.Age.Get() != sample.Age {
-					b.Fatal("wrong age", p.Age.Get())
-				}
-			}
-			cpu.report(b)
-		})
-		b.Run("raw-hgetall", func(b *testing.B) {
-			key := savedProfile(b, e).Key()
-			warm(b, e.pool)
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				c := e.pool.Get()
-				v, err := getRaw(c, key)
-				c.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if v.Age != sample.Age {
-					b.Fatal("wrong age", v.Age)
-				}
-			}
-			cpu.report(b)
-		})
+		b.Run("rapyer", func(b *testing.B) { measure(b, getLib(b, e)) })
+		b.Run("raw-hgetall", func(b *testing.B) { measure(b, getRawOp(b, e)) })
+		b.Run("paired", func(b *testing.B) { paired(b, getLib(b, e), getRawOp(b, e)) })
 	})
+}
+
+func getLib(b *testing.B, e *env) op {
+	ctx := b.Context()
+	id := savedProfile(b, e).ID()
+	return func() error {
+		p, err := Profiles.Get(ctx, e.st, id)
+		if err != nil {
+			return err
+		}
+		if p.Age.Get() != sample.Age {
+			return fmt.Errorf("wrong age %d", p.Age.Get())
+		}
+		return nil
+	}
+}
+
+func getRawOp(b *testing.B, e *env) op {
+	key := savedProfile(b, e).Key()
+	warm(b, e.pool)
+	return func() error {
+		c := e.pool.Get()
+		defer c.Close()
+		v, err := getRaw(c, key)
+		if err != nil {
+			return err
+		}
+		if v.Age != sample.Age {
+			return fmt.Errorf("wrong age %d", v.Age)
+		}
+		return nil
+	}
 }
 
 // errNotFound is getRaw's "no such object".

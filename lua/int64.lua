@@ -88,20 +88,57 @@ local function mag_mul(a, b)
   return r
 end
 
--- long division, one decimal digit at a time: a = q*b + r, 0 <= r < b
+local TWO49 = 562949953421312 -- 2^49
+
+-- mag_tonum is t as a double: exact below 2^53, rounded above.
+local function mag_tonum(t)
+  local n = 0
+  for i = #t, 1, -1 do n = n * I64_BASE + t[i] end
+  return n
+end
+
+-- mag_fromnum is the magnitude of n, an integer double below 2^53 (math.fmod
+-- and the division of an exact multiple are exact; floor(n / base) is not).
+local function mag_fromnum(n)
+  local t = {}
+  repeat
+    local d = math.fmod(n, I64_BASE)
+    t[#t + 1] = d
+    n = (n - d) / I64_BASE
+  until n == 0
+  return t
+end
+
+-- a = q*b + r, 0 <= r < b, b not zero; exact for every int64 magnitude.
 local function mag_divmod(a, b)
-  local s = mag_str(a)
-  local q, r = {}, { 0 }
-  for i = 1, #s do
-    r = mag_add(mag_mul(r, { 10 }), { tonumber(string.sub(s, i, i)) })
-    local d = 0
-    while mag_cmp(r, b) >= 0 do
-      r = mag_sub(r, b)
-      d = d + 1
+  local bd = mag_tonum(b)
+  if bd < TWO49 then
+    -- b is exact as a double and r*10 + 9 stays below 2^53: long division
+    -- on doubles, one decimal digit of a at a time.
+    local s = mag_str(a)
+    local q, r = {}, 0
+    for i = 1, #s do
+      r = r * 10 + (string.byte(s, i) - 48)
+      local m = math.fmod(r, bd)
+      q[i] = string.char(48 + (r - m) / bd)
+      r = m
     end
-    q[#q + 1] = tostring(d)
+    return mag_digits(table.concat(q)), mag_fromnum(r)
   end
-  return mag_digits(table.concat(q)), r
+  -- b >= 2^49, so q < 2^64 / 2^49 = 2^15: the quotient of the doubles is off
+  -- by at most one; correct it with exact arithmetic.
+  local qe = math.floor(mag_tonum(a) / bd)
+  local p = mag_mul(b, { qe })
+  while mag_cmp(p, a) > 0 do
+    qe = qe - 1
+    p = mag_sub(p, b)
+  end
+  local r = mag_sub(a, p)
+  while mag_cmp(r, b) >= 0 do
+    qe = qe + 1
+    r = mag_sub(r, b)
+  end
+  return mag_fromnum(qe), r
 end
 
 I64_MAXPOS = mag_digits('9223372036854775807')

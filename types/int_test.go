@@ -151,6 +151,14 @@ func TestIntExactEdges(t *testing.T) {
 			}
 		}
 	}
+	// Divisors around 2^49, where the script switches division methods.
+	for _, op := range []string{"floordiv", "mod"} {
+		for _, a := range intEdges {
+			for _, x := range []int64{1<<49 - 1, 1 << 49, 1<<49 + 1, -(1 << 49), 1<<63 - 1<<49} {
+				cases = append(cases, intCase{op, a, x})
+			}
+		}
+	}
 	for _, a := range intEdges {
 		for _, e := range []int64{0, 1, 2, 63, math.MaxInt64, -1} {
 			cases = append(cases, intCase{"pow", a, e})
@@ -172,8 +180,11 @@ func TestIntExactRandom(t *testing.T) {
 				return math.MaxInt64 - rng.Int64N(1000)
 			}
 			return math.MinInt64 + rng.Int64N(1000)
-		case 2:
-			return (1 << 53) * (1 - 2*rng.Int64N(2)) * (1 + rng.Int64N(512)) // k * 2^53
+		case 2: // k * 2^53, or around 2^49
+			if rng.IntN(2) == 0 {
+				return (1 << 53) * (1 - 2*rng.Int64N(2)) * (1 + rng.Int64N(512))
+			}
+			return (1<<49 + rng.Int64N(2001) - 1000) * (1 - 2*rng.Int64N(2))
 		case 3:
 			return (3037000000 + rng.Int64N(1000)) * (1 - 2*rng.Int64N(2))
 		default:

@@ -13,7 +13,7 @@ import (
 
 var (
 	// y2k is a start with sub-second digits, in a zone that is not UTC.
-	y2k      = time.Date(2000, 1, 1, 0, 0, 0, 999_999_999, time.FixedZone("X", -(3*3600 + 1800)))
+	y2k      = time.Date(2000, 1, 1, 0, 0, 0, 999_999_999, time.FixedZone("X", -(3*3600+1800)))
 	lastTime = time.Unix(0, math.MaxInt64) // the last storable instant (2262)
 	firstT   = time.Unix(0, math.MinInt64) // the first (1677)
 )

@@ -10,32 +10,55 @@
 if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
 local field, op = ARGV[3], ARGV[4]
 local raw = redis.call('HGET', KEYS[1], field)
-local cur = i64_parse('0')
-if raw then
-  cur = i64_parse(raw)
-  if not cur then return fail('DECODE', 'stored value is not an int64: ' .. string.sub(raw, 1, 40)) end
+
+-- small is the value of s when it is a canonical decimal integer of at most
+-- 15 digits (exact as a double), else nil.
+local function small(s)
+  if s == '0' then return 0 end
+  local d = string.match(s, '^%-?([1-9]%d*)$')
+  if d and #d <= 15 then return tonumber(s) end
+  return nil
 end
-local x = i64_parse(ARGV[5])
-if not x then return fail('INVALID', 'operand is not an int64') end
-local r, err
-if op == 'add' then r, err = i64_add(cur, x)
-elseif op == 'sub' then r, err = i64_add(cur, { s = -x.s, m = x.m })
-elseif op == 'mul' then r, err = i64_mul(cur, x)
-elseif op == 'floordiv' then r, err = i64_floordiv(cur, x)
-elseif op == 'mod' then r, err = i64_mod(cur, x)
-elseif op == 'pow' then
-  if x.s < 0 then return fail('INVALID', 'negative exponent ' .. ARGV[5]) end
-  r, err = i64_pow(cur, x)
-elseif op == 'max' then
-  if not raw or i64_cmp(x, cur) > 0 then r = x else r = cur end
-elseif op == 'min' then
-  if not raw or i64_cmp(x, cur) < 0 then r = x else r = cur end
-else return fail('INVALID', 'unknown int op ' .. op) end
-if not r then
-  if err == 'DIVZERO' then return fail('DIVZERO', op .. ' by zero') end
-  return fail('OVERFLOW', op .. ' ' .. ARGV[5] .. ' on ' .. (raw or '0') .. ' leaves int64')
+
+local out
+-- Fast path: add and sub of small values are exact on doubles (|result| <
+-- 2^51). Everything else goes through int64.lua's exact arithmetic.
+if op == 'add' or op == 'sub' then
+  local c, v = 0, small(ARGV[5])
+  if raw then c = small(raw) end
+  if c and v then
+    if op == 'add' then c = c + v else c = c - v end
+    out = string.format('%d', c)
+  end
 end
-local out = i64_str(r)
+if not out then
+  local cur = i64_parse('0')
+  if raw then
+    cur = i64_parse(raw)
+    if not cur then return fail('DECODE', 'stored value is not an int64: ' .. string.sub(raw, 1, 40)) end
+  end
+  local x = i64_parse(ARGV[5])
+  if not x then return fail('INVALID', 'operand is not an int64') end
+  local r, err
+  if op == 'add' then r, err = i64_add(cur, x)
+  elseif op == 'sub' then r, err = i64_add(cur, { s = -x.s, m = x.m })
+  elseif op == 'mul' then r, err = i64_mul(cur, x)
+  elseif op == 'floordiv' then r, err = i64_floordiv(cur, x)
+  elseif op == 'mod' then r, err = i64_mod(cur, x)
+  elseif op == 'pow' then
+    if x.s < 0 then return fail('INVALID', 'negative exponent ' .. ARGV[5]) end
+    r, err = i64_pow(cur, x)
+  elseif op == 'max' then
+    if not raw or i64_cmp(x, cur) > 0 then r = x else r = cur end
+  elseif op == 'min' then
+    if not raw or i64_cmp(x, cur) < 0 then r = x else r = cur end
+  else return fail('INVALID', 'unknown int op ' .. op) end
+  if not r then
+    if err == 'DIVZERO' then return fail('DIVZERO', op .. ' by zero') end
+    return fail('OVERFLOW', op .. ' ' .. ARGV[5] .. ' on ' .. (raw or '0') .. ' leaves int64')
+  end
+  out = i64_str(r)
+end
 if out ~= raw then
   redis.call('HSET', KEYS[1], field, out)
   bump()

@@ -69,8 +69,10 @@ func (h *Int) SetIfAbsent(ctx context.Context, v int64) (bool, int64, error) {
 	return setIfAbsent(ctx, "Int.SetIfAbsent", &h.Scalar, v)
 }
 
-// CompareAndSwap stores new only if the field holds old. It returns whether
-// it swapped, and the value the field now holds (absent: present false).
+// CompareAndSwap stores new only if the field holds old (an absent field
+// holds nothing, not 0) and reports whether it swapped; the local value
+// becomes what the field now holds, absent when the field is absent
+// (lua/scalar.lua, one round trip).
 func (h *Int) CompareAndSwap(ctx context.Context, old, new int64) (swapped bool, err error) {
 	return compareAndSwap(ctx, "Int.CompareAndSwap", &h.Scalar, old, new)
 }

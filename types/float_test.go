@@ -216,6 +216,7 @@ func TestFloatOps(t *testing.T) {
 // TestFloatRandom compares a seeded sample of operations with Go's float64
 // arithmetic, bit for bit, wideN checks per object.
 func TestFloatRandom(t *testing.T) {
+	t.Parallel() // long: overlaps the other long tests
 	type floatCase struct {
 		op   string
 		a, x float64

@@ -143,6 +143,7 @@ var intEdges = []int64{
 }
 
 func TestIntExactEdges(t *testing.T) {
+	t.Parallel() // long: overlaps the other long tests
 	var cases []intCase
 	for _, op := range []string{"add", "sub", "mul", "floordiv", "mod"} {
 		for _, a := range intEdges {
@@ -168,6 +169,7 @@ func TestIntExactEdges(t *testing.T) {
 }
 
 func TestIntExactRandom(t *testing.T) {
+	t.Parallel() // long: overlaps the other long tests
 	rng := rand.New(rand.NewPCG(20240601, 7))
 	// Values drawn from regions where mistakes hide: anywhere, near the
 	// bounds, near 2^53, near sqrt(MaxInt64), and small.
@@ -532,6 +534,7 @@ func TestIntDefault(t *testing.T) {
 }
 
 func TestConcurrentIncr(t *testing.T) {
+	t.Parallel() // long: overlaps the other long tests
 	const workers, each = 8, 500
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)

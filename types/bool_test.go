@@ -82,7 +82,7 @@ func TestBoolContract(t *testing.T) {
 			run: func(ctx context.Context, a *acct) error { _, err := a.Ok.Toggle(ctx); return err }},
 		{name: "Bool.Load", field: "ok", seed: seed, same: same, corrupt: "maybe",
 			run: func(ctx context.Context, a *acct) error { _, err := a.Ok.Load(ctx); return err }},
-		{name: "Bool.Save", field: "ok", seed: seed, same: same, wholeObject: true,
+		{name: "Bool.Save", field: "ok", seed: seed, same: same,
 			run: func(ctx context.Context, a *acct) error { return a.Ok.Save(ctx) }},
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) { checkOps(t, b, ops) })

@@ -145,7 +145,7 @@ func TestBytesContract(t *testing.T) {
 			run: func(ctx context.Context, a *acct) error { _, err := a.B.Len(ctx); return err }},
 		{name: "Bytes.Load", field: "b", seed: seed, same: sameBytes,
 			run: func(ctx context.Context, a *acct) error { _, err := a.B.Load(ctx); return err }},
-		{name: "Bytes.Save", field: "b", seed: seed, same: sameBytes, wholeObject: true,
+		{name: "Bytes.Save", field: "b", seed: seed, same: sameBytes,
 			run: func(ctx context.Context, a *acct) error { return a.B.Save(ctx) }},
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) { checkOps(t, b, ops) })

@@ -372,7 +372,7 @@ func TestFloatContract(t *testing.T) {
 	ops = append(ops,
 		remoteOp{name: "Float.Load", field: "f", seed: seed, same: same, corrupt: "1.5.5",
 			run: func(ctx context.Context, a *acct) error { _, err := a.F.Load(ctx); return err }},
-		remoteOp{name: "Float.Save", field: "f", seed: seed, same: same, wholeObject: true,
+		remoteOp{name: "Float.Save", field: "f", seed: seed, same: same,
 			run: func(ctx context.Context, a *acct) error { return a.F.Save(ctx) }},
 	)
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) { checkOps(t, b, ops) })

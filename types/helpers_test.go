@@ -199,9 +199,6 @@ type remoteOp struct {
 	run  func(ctx context.Context, a *acct) error
 	// same reports whether the op's field holds the same value in x and y.
 	same func(x, y *acct) bool
-	// wholeObject says the op reports a missing object without naming the
-	// field (Save goes through Model.Update).
-	wholeObject bool
 	// corrupt, when not empty, is stored text the op must refuse with
 	// rapyer.ErrDecode.
 	corrupt string
@@ -223,12 +220,7 @@ func checkOps(t *testing.T, b *testkit.Backend, ops []remoteOp) {
 				if op.seed != nil {
 					op.seed(a)
 				}
-				err := op.run(ctx, a)
-				if op.wholeObject {
-					wantErr(t, err, rapyer.ErrNotFound)
-				} else {
-					wantFieldErr(t, err, rapyer.ErrNotFound, op.field)
-				}
+				wantFieldErr(t, op.run(ctx, a), rapyer.ErrNotFound, op.field)
 				wantNoKey(t, b, a.Key())
 			})
 			t.Run("one round trip, local equals server", func(t *testing.T) {

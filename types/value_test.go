@@ -104,7 +104,7 @@ func TestValueContract(t *testing.T) {
 	ops := []remoteOp{
 		{name: "Value.Load", field: "v", seed: seed, same: samePayload, corrupt: "\xc1",
 			run: func(ctx context.Context, a *acct) error { _, err := a.V.Load(ctx); return err }},
-		{name: "Value.Save", field: "v", seed: seed, same: samePayload, wholeObject: true,
+		{name: "Value.Save", field: "v", seed: seed, same: samePayload,
 			run: func(ctx context.Context, a *acct) error { return a.V.Save(ctx) }},
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) { checkOps(t, b, ops) })

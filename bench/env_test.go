@@ -23,10 +23,11 @@ type env struct {
 }
 
 // backends runs f as a sub-benchmark per server: "redis" (the real Redis at
-// REDIS_URL; skipped when unset) and "embedded" (a fresh in-process
-// miniredis). On "embedded" the server runs in the benchmark's process, so
-// its allocations count in B/op and allocs/op; on "redis" they are the
-// client's alone.
+// REDIS_URL; skipped when unset), "embedded" (a fresh in-process miniredis)
+// and "stub" (canned replies without I/O, see stubConn: the client's CPU
+// alone). On "embedded" the server runs in the benchmark's process, so its
+// allocations count in B/op and allocs/op; on "redis" and "stub" they are
+// the client's alone.
 func backends(b *testing.B, f func(b *testing.B, e *env)) {
 	b.Run("redis", func(b *testing.B) {
 		url := os.Getenv("REDIS_URL")
@@ -43,6 +44,35 @@ func backends(b *testing.B, f func(b *testing.B, e *env)) {
 		b.Cleanup(func() { _ = srv.Close() })
 		f(b, newEnv(b, srv.URL()))
 	})
+	b.Run("stub", func(b *testing.B) { f(b, newStubEnv(b)) })
+}
+
+// newStubEnv is newEnv over stubConn: the Store through NewStore on a pool
+// set up like the raw one.
+func newStubEnv(b *testing.B) *env {
+	b.Helper()
+	pool := func() *redis.Pool {
+		return &redis.Pool{
+			MaxIdle:     16,
+			MaxActive:   64,
+			IdleTimeout: 5 * time.Minute,
+			Wait:        true,
+			Dial: func() (redis.Conn, error) {
+				return redis.NewConn(&stubConn{}, 3*time.Second, 3*time.Second), nil
+			},
+		}
+	}
+	libPool, rawPool := pool(), pool()
+	st, err := rapyer.NewStore(libPool, rapyer.WithPrefix("bench:"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = st.Close()
+		_ = libPool.Close()
+		_ = rawPool.Close()
+	})
+	return &env{st: st, pool: rawPool, prefix: "bench:"}
 }
 
 // newEnv opens both clients on url with a random key prefix and, at cleanup,

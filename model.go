@@ -24,7 +24,9 @@ const NoExpiry time.Duration = -1
 // id and its binding to a Store, and gives the struct the whole-object
 // operations: Save, Insert, Reload, Update, Delete, Exists and the TTL calls.
 // Use models through the pointers Schema.New and Schema.Get return; the zero
-// Model is unbound and its I/O methods return ErrUnbound.
+// Model is unbound and its I/O methods return ErrUnbound. An object (its local
+// values) is not safe for concurrent use; the Store is, so give each goroutine
+// its own object, or use the atomic field operations.
 type Model struct {
 	st       *Store
 	sc       *schema

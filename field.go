@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -195,7 +196,7 @@ func (s *Scalar[T]) encodeLocal(fb serialize.Fallback) ([]byte, bool, error) {
 	}
 	b, err := s.codecFor(fb).Encode(s.val)
 	if err != nil {
-		return nil, true, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, true, codecErr(ErrInvalid, err)
 	}
 	return b, true, nil
 }
@@ -203,7 +204,7 @@ func (s *Scalar[T]) encodeLocal(fb serialize.Fallback) ([]byte, bool, error) {
 func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
 	v, err := s.codecFor(fb).Decode(b)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrDecode, err)
+		return codecErr(ErrDecode, err)
 	}
 	s.Set(v)
 	return nil
@@ -212,7 +213,7 @@ func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
 func (s *Scalar[T]) stage(b []byte, fb serialize.Fallback) error {
 	v, err := s.codecFor(fb).Decode(b)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrDecode, err)
+		return codecErr(ErrDecode, err)
 	}
 	s.staged = v
 	return nil
@@ -252,9 +253,19 @@ func (s *Scalar[T]) Encode(v T) ([]byte, error) {
 	}
 	b, err := s.codecFor(fb).Encode(v)
 	if err != nil {
-		return nil, &Error{Op: "encode", Field: s.full, Err: fmt.Errorf("%w: %v", ErrInvalid, err)}
+		return nil, &Error{Op: "encode", Field: s.full, Err: codecErr(ErrInvalid, err)}
 	}
 	return b, nil
+}
+
+// codecErr re-labels a serialize error with the root sentinel, without
+// repeating the serialize package's own wording.
+func codecErr(sentinel, err error) error {
+	msg := err.Error()
+	for _, e := range []error{serialize.ErrDecode, serialize.ErrEncode} {
+		msg = strings.TrimPrefix(msg, e.Error()+": ")
+	}
+	return &causeError{sentinel: sentinel, msg: msg}
 }
 
 func boundModel(f binder, op string) (*Model, error) {

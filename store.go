@@ -23,6 +23,7 @@ type Store struct {
 	owned  bool
 	cfg    config
 	closed atomic.Bool
+	loaded atomic.Bool // scripts sent by SCRIPT LOAD once
 }
 
 // Open returns a Store for the server at rawURL and checks it with Ping:
@@ -101,13 +102,16 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 }
 
 // Ping sends PING and reports whether the server answered. In the same round
-// trip it loads rapyer's scripts (SCRIPT LOAD), so that their first use is
-// one round trip too; Open calls it. A script the server has lost since
+// trip, the first time, it loads rapyer's scripts (SCRIPT LOAD), so that
+// their first use is one round trip too; Open calls it. A script the server has lost since
 // (SCRIPT FLUSH, restart, failover) is sent again whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
 	cmds := []cmd{{"PING", nil}}
-	for _, sc := range lua.All() {
-		cmds = append(cmds, cmd{"SCRIPT", []any{"LOAD", sc.Src()}})
+	load := !s.loaded.Load()
+	if load {
+		for _, sc := range lua.All() {
+			cmds = append(cmds, cmd{"SCRIPT", []any{"LOAD", sc.Src()}})
+		}
 	}
 	replies, err := s.pipe(ctx, false, cmds)
 	if err == nil {
@@ -115,6 +119,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if err != nil {
 		return &Error{Op: "Ping", Err: err}
+	}
+	if load {
+		s.loaded.Store(true)
 	}
 	return nil
 }
@@ -224,6 +231,16 @@ type cmd struct {
 // stands in the slice as a redis.Error. With multi, the commands are wrapped in
 // MULTI/EXEC and the replies are EXEC's (nil when a WATCH aborted it).
 func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error) {
+	if !multi && len(cmds) == 1 {
+		r, err := s.do(ctx, cmds[0].name, cmds[0].args...)
+		if e, ok := err.(redis.Error); ok {
+			return []any{e}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []any{r}, nil
+	}
 	c, timeout, err := s.conn(ctx)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ if op == 'add' or op == 'sub' then
   end
 end
 if not out then
+  i64_load()
   local cur = i64_parse('0')
   if raw then
     cur = i64_parse(raw)

@@ -7,9 +7,11 @@
 -- Reply: the stored value after the operation (decimal string)
 -- Errors: NOTFOUND, DECODE (stored text is not an int64), INVALID (operand,
 --   negative exponent), OVERFLOW, DIVZERO; nothing is written on any error.
-if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
 local field, op = ARGV[3], ARGV[4]
-local raw = redis.call('HGET', KEYS[1], field)
+-- One HMGET reads the version (its absence means no object) and the field.
+local got = redis.call('HMGET', KEYS[1], '_v', field)
+if not got[1] then return fail('NOTFOUND', 'object does not exist') end
+local raw = got[2]
 
 -- small is the value of s when it is a canonical decimal integer of at most
 -- 15 digits (exact as a double), else nil.
@@ -61,8 +63,8 @@ if not out then
   out = i64_str(r)
 end
 if out ~= raw then
-  redis.call('HSET', KEYS[1], field, out)
-  bump()
+  -- the value and the bumped version in one HSET
+  redis.call('HSET', KEYS[1], field, out, '_v', string.format('%d', (tonumber(got[1]) or 0) + 1))
 end
 touch()
 return out

@@ -132,7 +132,8 @@ type Integer interface {
 type intCodec[T Integer] struct{}
 
 // IntOf returns the decimal codec for an integer type, named or not. Decoding
-// rejects text that is not a decimal integer or does not fit T. (uint64 and
+// accepts only canonical decimal text ("+5", "007" and "-0" are rejected, as
+// the server scripts reject them) that fits T. (uint64 and
 // uint are left out: Redis integers are signed 64-bit.)
 func IntOf[T Integer]() Codec[T] { return intCodec[T]{} }
 
@@ -141,8 +142,9 @@ func (intCodec[T]) Encode(v T) ([]byte, error) {
 }
 func (intCodec[T]) Decode(b []byte) (T, error) {
 	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || int64(T(n)) != n {
-		return 0, fmt.Errorf("%w: %q is not an integer of %T", ErrDecode, clip(b), T(0))
+	var canon [20]byte
+	if err != nil || int64(T(n)) != n || string(strconv.AppendInt(canon[:0], n, 10)) != string(b) {
+		return 0, fmt.Errorf("%w: %q is not a canonical decimal integer of %T", ErrDecode, clip(b), T(0))
 	}
 	return T(n), nil
 }
@@ -162,6 +164,12 @@ func (floatCodec[T]) Encode(v T) ([]byte, error) {
 	return strconv.AppendFloat(make([]byte, 0, 24), f, 'g', -1, 64), nil
 }
 func (floatCodec[T]) Decode(b []byte) (T, error) {
+	for _, c := range b {
+		// plain decimal only, as the server scripts read it: no hex, no '_'
+		if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+			return 0, fmt.Errorf("%w: %q is not a decimal float64", ErrDecode, clip(b))
+		}
+	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%w: %q is not a finite float64", ErrDecode, clip(b))

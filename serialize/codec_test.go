@@ -84,6 +84,11 @@ func TestDecodeRejects(t *testing.T) {
 		err  error
 	}{
 		{"int text", decodeErr(serialize.Int64, "12a")},
+		{"int plus sign", decodeErr(serialize.Int64, "+5")},
+		{"int leading zero", decodeErr(serialize.Int64, "007")},
+		{"int minus zero", decodeErr(serialize.Int64, "-0")},
+		{"float hex", decodeErr(serialize.Float64, "0x1p-2")},
+		{"float underscore", decodeErr(serialize.Float64, "1_0")},
 		{"int overflow", decodeErr(serialize.Int64, "9223372036854775808")},
 		{"int32 range", decodeErr(serialize.IntOf[int32](), "2147483648")},
 		{"float text", decodeErr(serialize.Float64, "x")},

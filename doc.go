@@ -91,9 +91,10 @@
 //	Str, Bytes, Bool ops    script scalar.lua (Len: MULTI EXISTS HSTRLEN EXEC)
 //	SetIfAbsent, CompareAndSwap   script scalar.lua
 //
-// Scripts are sent with EVALSHA. Ping, which Open calls, loads them all (SCRIPT
-// LOAD, in the same round trip); a server that lost them (SCRIPT FLUSH, restart, failover) gets
-// the whole script again by EVAL on NOSCRIPT, which is safe because nothing ran.
+// Scripts are sent with EVALSHA. The first Ping of a Store (Open calls it)
+// loads them all (SCRIPT LOAD, in the same round trip); a server that lost them
+// (SCRIPT FLUSH, restart, failover) gets the whole script again by EVAL on
+// NOSCRIPT, which is safe because nothing ran.
 //
 // # TTL
 //

@@ -29,7 +29,7 @@ var (
 	ErrInvalid = errors.New("rapyer: invalid argument")
 	// ErrUnbound: a handle or model was used before it was bound to a Store
 	// (create objects with Schema.New or Schema.Get).
-	ErrUnbound = errors.New("rapyer: model not bound to a store")
+	ErrUnbound = errors.New("rapyer: handle not bound to a stored object (create objects with Schema.New or Schema.Get, and list every handle in the schema function)")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("rapyer: store closed")
 )

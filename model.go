@@ -403,7 +403,7 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 	for _, f := range fields {
 		for _, b := range leaves(f, nil) {
 			if b.model() != m {
-				return m.fail("Update", fmt.Errorf("%w: field %q is not a field of this object", ErrInvalid, b.fullName()))
+				return m.fail("Update", fmt.Errorf("%w: field %q is not a field of this object (a handle of another object, or one missing from the schema function)", ErrInvalid, b.fullName()))
 			}
 			bs = append(bs, b)
 		}

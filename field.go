@@ -268,6 +268,16 @@ func codecErr(sentinel, err error) error {
 	return &causeError{sentinel: sentinel, msg: msg}
 }
 
+// fieldOf returns the bound handle behind f and its object.
+func fieldOf(f Field, op string) (binder, *Model, error) {
+	b, ok := f.(binder)
+	if !ok {
+		return nil, nil, &Error{Op: op, Err: fmt.Errorf("%w: not a field handle", ErrInvalid)}
+	}
+	m, err := boundModel(b, op)
+	return b, m, err
+}
+
 func boundModel(f binder, op string) (*Model, error) {
 	m := f.model()
 	if m == nil || m.st == nil {
@@ -284,11 +294,7 @@ func boundModel(f binder, op string) (*Model, error) {
 // types); decode turns the reply into R (redigo's redis.Bytes has the shape).
 func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
-	b, ok := f.(binder)
-	if !ok {
-		return zero, &Error{Op: op, Err: fmt.Errorf("%w: not a field handle", ErrInvalid)}
-	}
-	m, err := boundModel(b, op)
+	b, m, err := fieldOf(f, op)
 	if err != nil {
 		return zero, err
 	}
@@ -314,11 +320,7 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 // handle implementers (package types).
 func FieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
-	b, ok := f.(binder)
-	if !ok {
-		return zero, &Error{Op: op, Err: fmt.Errorf("%w: not a field handle", ErrInvalid)}
-	}
-	m, err := boundModel(b, op)
+	b, m, err := fieldOf(f, op)
 	if err != nil {
 		return zero, err
 	}

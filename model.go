@@ -32,6 +32,7 @@ type Model struct {
 	sc       *schema
 	id       string
 	key      string
+	keyArg   any // key boxed once, for command arguments
 	fields   []binder
 	version  int64
 	loadErrs []error
@@ -56,13 +57,14 @@ func (m *Model) LoadErrors() []error { return m.loadErrs }
 
 // schema is the definition-time description of a model.
 type schema struct {
-	name    string
-	ttl     time.Duration
-	ttlSet  bool
-	refresh *bool
-	shards  int
-	names   []string       // flattened field names, in schema order
-	index   map[string]int // name -> position in names
+	name     string
+	ttl      time.Duration
+	ttlSet   bool
+	refresh  *bool
+	shards   int
+	names    []string       // flattened field names, in schema order
+	argNames []any          // names boxed once, for command arguments
+	index    map[string]int // name -> position in names
 }
 
 type modelPtr[M any] interface {
@@ -113,6 +115,7 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 		seen[b] = n
 		sc.index[n] = i
 		sc.names = append(sc.names, n)
+		sc.argNames = append(sc.argNames, n)
 	}
 	return &Schema[M, P]{sc: sc, def: def}
 }
@@ -149,6 +152,7 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 func (m *Model) init(st *Store, sc *schema, id string) {
 	m.st, m.sc, m.id = st, sc, id
 	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
+	m.keyArg = m.key
 }
 
 // New returns a new, unsaved object with a generated id (a UUIDv7: unique
@@ -312,20 +316,26 @@ func (m *Model) bound(op string) error {
 
 func (m *Model) fail(op string, err error) error { return detail(op, m.sc.name, m.id, "", err) }
 
-// encodeFields encodes the given fields' local values into HSET pairs and the
-// names of the absent ones. Nothing is sent when a value does not encode.
-func (m *Model) encodeFields(op string, fields []binder) (pairs []any, absent []any, err error) {
+// encodeFields encodes the given fields' local values into HSET pairs (after
+// pairLead) and the names of the absent ones (after absentLead), ready to be
+// command arguments. Nothing is sent when a value does not encode.
+func (m *Model) encodeFields(op string, fields []binder, pairLead, absentLead []any) (pairs []any, absent []any, err error) {
 	fb := m.st.cfg.fallback
-	pairs = make([]any, 0, 2*len(fields)+2)
+	pairs = append(make([]any, 0, len(pairLead)+2*len(fields)), pairLead...)
+	absent = absentLead
 	for _, f := range fields {
 		b, present, err := f.encodeLocal(fb)
 		if err != nil {
 			return nil, nil, detail(op, m.sc.name, m.id, f.fullName(), err)
 		}
+		var name any = f.fullName()
+		if i, ok := m.sc.index[f.fullName()]; ok {
+			name = m.sc.argNames[i]
+		}
 		if present {
-			pairs = append(pairs, f.fullName(), b)
+			pairs = append(pairs, name, b)
 		} else {
-			absent = append(absent, f.fullName())
+			absent = append(absent, name)
 		}
 	}
 	return pairs, absent, nil
@@ -340,19 +350,20 @@ func (m *Model) Save(ctx context.Context) error {
 	if err := m.bound("Save"); err != nil {
 		return err
 	}
-	pairs, absent, err := m.encodeFields("Save", m.fields)
+	lead := []any{m.keyArg}
+	pairs, absent, err := m.encodeFields("Save", m.fields, lead, lead)
 	if err != nil {
 		return err
 	}
 	cmds := make([]cmd, 0, 5)
-	if len(pairs) > 0 {
-		cmds = append(cmds, cmd{"HSET", append([]any{m.key}, pairs...)})
+	if len(pairs) > 1 {
+		cmds = append(cmds, cmd{"HSET", pairs})
 	}
-	if len(absent) > 0 {
-		cmds = append(cmds, cmd{"HDEL", append([]any{m.key}, absent...)})
+	if len(absent) > 1 {
+		cmds = append(cmds, cmd{"HDEL", absent})
 	}
 	vpos := len(cmds)
-	cmds = append(cmds, cmd{"HINCRBY", []any{m.key, metaVersion, 1}})
+	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg, metaVersion, 1}})
 	cmds = append(cmds, m.refreshCmds(true)...)
 	replies, err := m.st.pipe(ctx, true, cmds)
 	if err == nil {
@@ -373,7 +384,7 @@ func (m *Model) Insert(ctx context.Context) error {
 	if err := m.bound("Insert"); err != nil {
 		return err
 	}
-	pairs, _, err := m.encodeFields("Insert", m.fields)
+	pairs, _, err := m.encodeFields("Insert", m.fields, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -408,7 +419,7 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 			bs = append(bs, b)
 		}
 	}
-	pairs, absent, err := m.encodeFields("Update", bs)
+	pairs, absent, err := m.encodeFields("Update", bs, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -452,7 +463,7 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error 
 	for _, o := range opts {
 		o.applyLoad(&lc)
 	}
-	cmds := append([]cmd{{"HGETALL", []any{m.key}}}, m.refreshCmds(false)...)
+	cmds := append([]cmd{{"HGETALL", []any{m.keyArg}}}, m.refreshCmds(false)...)
 	replies, err := m.st.pipe(ctx, len(cmds) > 2, cmds)
 	if err == nil {
 		err = firstError(replies)

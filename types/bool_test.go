@@ -35,9 +35,7 @@ func TestBoolToggle(t *testing.T) {
 					t.Fatalf("Toggle = %v, want %v", got, tt.want)
 				}
 				wantStored(t, b, a.Key(), "ok", map[bool]string{true: "1", false: "0"}[tt.want])
-				if v, ok := a.Ok.Lookup(); !ok || v != tt.want {
-					t.Fatalf("local value %v (present %v), want %v", v, ok, tt.want)
-				}
+				wantLocal(t, &a.Ok, tt.want)
 				// Twice is back where it was (absent comes back as false).
 				back, err := a.Ok.Toggle(ctx)
 				noErr(t, err)

@@ -133,6 +133,14 @@ func stored(t *testing.T, b *testkit.Backend, key, field string) (string, bool) 
 }
 
 // wantStored fails unless the hash field holds want.
+// wantLocal fails unless the handle's local value is present and equals want.
+func wantLocal[T comparable](t *testing.T, h interface{ Lookup() (T, bool) }, want T) {
+	t.Helper()
+	if v, ok := h.Lookup(); !ok || v != want {
+		t.Fatalf("local value %v (present %v), want %v", v, ok, want)
+	}
+}
+
 func wantStored(t *testing.T, b *testkit.Backend, key, field, want string) {
 	t.Helper()
 	got, ok := b.HGet(t, key, field)

@@ -301,9 +301,7 @@ func TestIntOps(t *testing.T) {
 					t.Fatalf("got %d, want %d", got, tt.want)
 				}
 				wantStored(t, b, a.Key(), "n", strconv.FormatInt(tt.want, 10))
-				if v, ok := a.N.Lookup(); !ok || v != tt.want {
-					t.Fatalf("local value %d (present %v), want %d", v, ok, tt.want)
-				}
+				wantLocal(t, &a.N, tt.want)
 			})
 		}
 	})
@@ -461,9 +459,7 @@ func TestIntAbsentVsZero(t *testing.T) {
 		noErr(t, a.Save(ctx))
 		wantStored(t, b, a.Key(), "n", "0")
 		got := reload(t, b, a)
-		if v, ok := got.N.Lookup(); !ok || v != 0 {
-			t.Fatalf("zero loads as %d, present %v; want 0, present", v, ok)
-		}
+		wantLocal(t, &got.N, 0)
 
 		// The field alone, through the handle's Save.
 		a.N.Clear()
@@ -506,9 +502,7 @@ func TestIntDefault(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		w := withDefaults.New(b.Store)
-		if v, ok := w.N.Lookup(); !ok || v != 7 {
-			t.Fatalf("New: n = %d, present %v; want the default 7", v, ok)
-		}
+		wantLocal(t, &w.N, 7)
 		if w.M.Present() {
 			t.Fatal("New: m present without a default")
 		}

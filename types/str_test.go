@@ -38,9 +38,7 @@ func TestStrAppend(t *testing.T) {
 					t.Fatalf("Append = %q, want %q", got, tt.want)
 				}
 				wantStored(t, b, a.Key(), "s", tt.want)
-				if v, ok := a.S.Lookup(); !ok || v != tt.want {
-					t.Fatalf("local value %q (present %v), want %q", v, ok, tt.want)
-				}
+				wantLocal(t, &a.S, tt.want)
 			})
 		}
 	})
@@ -83,9 +81,7 @@ func TestStrRepeat(t *testing.T) {
 					t.Fatalf("Repeat(%d) = %q, want %q", tt.n, got, tt.want)
 				}
 				wantStored(t, b, a.Key(), "s", tt.want)
-				if v, ok := a.S.Lookup(); !ok || v != tt.want {
-					t.Fatalf("local value %q (present %v), want %q", v, ok, tt.want)
-				}
+				wantLocal(t, &a.S, tt.want)
 			})
 		}
 		t.Run("negative", func(t *testing.T) {
@@ -162,9 +158,7 @@ func TestStrSetIfAbsent(t *testing.T) {
 					t.Fatalf("SetIfAbsent = %v, %q; want %v, %q", ok, v, tt.wantStored, tt.want)
 				}
 				wantStored(t, b, a.Key(), "s", tt.want)
-				if got, present := a.S.Lookup(); !present || got != tt.want {
-					t.Fatalf("local value %q (present %v), want %q", got, present, tt.want)
-				}
+				wantLocal(t, &a.S, tt.want)
 			})
 		}
 	})
@@ -245,9 +239,7 @@ func TestStrAbsentVsEmpty(t *testing.T) {
 		ctx := testkit.Ctx(t)
 		a := saved(t, b, func(a *acct) { a.S.Set("") })
 		wantStored(t, b, a.Key(), "s", "")
-		if v, ok := reload(t, b, a).S.Lookup(); !ok || v != "" {
-			t.Fatalf("empty loads as %q, present %v; want empty, present", v, ok)
-		}
+		wantLocal(t, &reload(t, b, a).S, "")
 		a.S.Clear()
 		noErr(t, a.Save(ctx))
 		wantAbsent(t, b, a.Key(), "s")

@@ -180,6 +180,14 @@ func (s *Scalar[T]) applyDefault() {
 	}
 }
 
+// fallback is the Store's fallback codec, msgpack while unbound.
+func (s *Scalar[T]) fallback() serialize.Fallback {
+	if s.m != nil && s.m.st != nil {
+		return s.m.st.cfg.fallback
+	}
+	return serialize.Msgpack
+}
+
 func (s *Scalar[T]) codecFor(fb serialize.Fallback) serialize.Codec[T] {
 	if s.codec != nil {
 		return s.codec
@@ -229,11 +237,7 @@ func (s *Scalar[T]) commit() {
 // local value, reporting ErrDecode with the field's name. For handle
 // implementers (package types).
 func (s *Scalar[T]) DecodeReply(b []byte) (T, error) {
-	var fb serialize.Fallback = serialize.Msgpack
-	if s.m != nil {
-		fb = s.m.st.cfg.fallback
-	}
-	if err := s.decodeStored(b, fb); err != nil {
+	if err := s.decodeStored(b, s.fallback()); err != nil {
 		var zero T
 		op := "decode"
 		if s.m != nil {
@@ -247,11 +251,7 @@ func (s *Scalar[T]) DecodeReply(b []byte) (T, error) {
 // Encode encodes v with the field's codec, reporting ErrInvalid with the
 // field's name. For handle implementers (package types).
 func (s *Scalar[T]) Encode(v T) ([]byte, error) {
-	var fb serialize.Fallback = serialize.Msgpack
-	if s.m != nil {
-		fb = s.m.st.cfg.fallback
-	}
-	b, err := s.codecFor(fb).Encode(v)
+	b, err := s.codecFor(s.fallback()).Encode(v)
 	if err != nil {
 		return nil, &Error{Op: "encode", Field: s.full, Err: codecErr(ErrInvalid, err)}
 	}
@@ -327,9 +327,6 @@ func FieldRead[R any](ctx context.Context, op string, f Field, command string, d
 	cmdArgs := append([]any{m.key, b.fullName()}, args...)
 	cmds := append([]cmd{{"EXISTS", []any{m.key}}, {command, cmdArgs}}, m.refreshCmds(false)...)
 	replies, err := m.st.pipe(ctx, true, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
 	if err != nil {
 		return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
 	}

@@ -366,9 +366,6 @@ func (m *Model) Save(ctx context.Context) error {
 	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg, metaVersion, 1}})
 	cmds = append(cmds, m.refreshCmds(true)...)
 	replies, err := m.st.pipe(ctx, true, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
 	if err != nil {
 		return m.fail("Save", scriptError(err))
 	}
@@ -465,9 +462,6 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error 
 	}
 	cmds := append([]cmd{{"HGETALL", []any{m.keyArg}}}, m.refreshCmds(false)...)
 	replies, err := m.st.pipe(ctx, len(cmds) > 2, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
 	if err != nil {
 		return m.fail(op, scriptError(err))
 	}
@@ -552,9 +546,6 @@ func (m *Model) Exists(ctx context.Context) (bool, error) {
 	}
 	cmds := append([]cmd{{"EXISTS", []any{m.key}}}, m.refreshCmds(false)...)
 	replies, err := m.st.pipe(ctx, false, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
 	if err != nil {
 		return false, m.fail("Exists", err)
 	}
@@ -593,9 +584,6 @@ func (m *Model) allKeys(ctx context.Context, op, command string, extra ...any) e
 		cmds = append(cmds, cmd{command, append([]any{k}, extra...)})
 	}
 	replies, err := m.st.pipe(ctx, true, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
 	if err != nil {
 		return m.fail(op, err)
 	}
@@ -629,9 +617,6 @@ func (m *Model) TTL(ctx context.Context) (time.Duration, error) {
 func (m *Model) loadField(ctx context.Context, name string) ([]byte, error) {
 	cmds := append([]cmd{{"HMGET", []any{m.key, metaVersion, name}}}, m.refreshCmds(false)...)
 	replies, err := m.st.pipe(ctx, false, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
 	if err != nil {
 		return nil, scriptError(err)
 	}

@@ -113,10 +113,7 @@ func (s *Store) Ping(ctx context.Context) error {
 			cmds = append(cmds, cmd{"SCRIPT", []any{"LOAD", sc.Src()}})
 		}
 	}
-	replies, err := s.pipe(ctx, false, cmds)
-	if err == nil {
-		err = firstError(replies)
-	}
+	_, err := s.pipe(ctx, false, cmds)
 	if err != nil {
 		return &Error{Op: "Ping", Err: err}
 	}
@@ -227,15 +224,12 @@ type cmd struct {
 	args []any
 }
 
-// pipe sends cmds in one round trip and returns their replies; an error reply
-// stands in the slice as a redis.Error. With multi, the commands are wrapped in
-// MULTI/EXEC and the replies are EXEC's (nil when a WATCH aborted it).
+// pipe sends cmds in one round trip and returns their replies, and the first
+// error reply among them as its error. With multi, the commands are wrapped in
+// MULTI/EXEC and the replies are EXEC's (ErrConflict when a WATCH aborted it).
 func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error) {
 	if !multi && len(cmds) == 1 {
 		r, err := s.do(ctx, cmds[0].name, cmds[0].args...)
-		if e, ok := err.(redis.Error); ok {
-			return []any{e}, nil
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -267,14 +261,14 @@ func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error)
 	}
 	replies, _ := r.([]any)
 	if !multi {
-		return replies, nil
+		return replies, firstError(replies)
 	}
 	if len(replies) != len(cmds)+2 {
 		return nil, fmt.Errorf("rapyer: MULTI/EXEC got %d replies for %d commands", len(replies), len(cmds)+2)
 	}
 	switch exec := replies[len(replies)-1].(type) {
 	case []any:
-		return exec, nil
+		return exec, firstError(exec)
 	case nil:
 		return nil, ErrConflict
 	case error:

@@ -30,6 +30,12 @@ var (
 	// ErrUnbound: a handle or model was used before it was bound to a Store
 	// (create objects with Schema.New or Schema.Get).
 	ErrUnbound = errors.New("rapyer: handle not bound to a stored object (create objects with Schema.New or Schema.Get, and list every handle in the schema function)")
+	// ErrEmpty: an operation that takes an element from a container (Map.PopItem)
+	// found it empty; nothing was written.
+	ErrEmpty = errors.New("rapyer: container is empty")
+	// ErrOutOfRange: a list index outside the list (List.SetAt); nothing was
+	// written.
+	ErrOutOfRange = errors.New("rapyer: index out of range")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("rapyer: store closed")
 )
@@ -115,6 +121,10 @@ func scriptError(err error) error {
 		sentinel = ErrDecode
 	case "INVALID":
 		sentinel = ErrInvalid
+	case "EMPTY":
+		sentinel = ErrEmpty
+	case "RANGE":
+		sentinel = ErrOutOfRange
 	case "WRONGTYPE":
 		sentinel = ErrWrongType
 	default:

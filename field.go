@@ -3,7 +3,6 @@ package rapyer
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/gomodule/redigo/redis"
@@ -14,24 +13,37 @@ import (
 // Field is one entry of a model's schema: a named handle (see Scalar.Named)
 // or a group of them (see Nested). Only this package implements it.
 type Field interface {
-	flatten(prefix string, out []binder) []binder
+	flatten(prefix string, out []handle) []handle
 }
 
 // Fields is the field list a schema function returns (see Define).
 type Fields []Field
 
-// binder is a handle bound to an object: what Save, Get and Update need.
-type binder interface {
+// handle is a field bound to an object: a scalar (binder) or a container
+// (*Container).
+type handle interface {
 	Field
 	fullName() string
 	model() *Model
 	bind(m *Model)
+	clearLocal()
+	applyDefault()
+}
+
+// binder is a scalar handle: what Save, Get and Update need.
+type binder interface {
+	handle
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
 	stage(b []byte, fb serialize.Fallback) error // decode into the staging slot
 	commit()                                     // make the staged value the local one
-	clearLocal()
-	applyDefault()
+}
+
+// containerHandle is what a container handle (a type embedding Container)
+// has.
+type containerHandle interface {
+	handle
+	container() *Container
 }
 
 // Nested groups the fields of a struct of handles inside a model under name:
@@ -46,7 +58,7 @@ type nested struct {
 	fields []Field
 }
 
-func (n *nested) flatten(prefix string, out []binder) []binder {
+func (n *nested) flatten(prefix string, out []handle) []handle {
 	if !validFieldPart(n.name) {
 		panic(fmt.Sprintf("rapyer: invalid nested field name %q under %q: want a letter, then letters, digits or '_'", n.name, prefix))
 	}
@@ -161,7 +173,7 @@ func (s *Scalar[T]) Save(ctx context.Context) error {
 	return detail("Save", m.sc.name, m.id, s.full, m.Update(ctx, s))
 }
 
-func (s *Scalar[T]) flatten(prefix string, out []binder) []binder {
+func (s *Scalar[T]) flatten(prefix string, out []handle) []handle {
 	if !validFieldPart(s.name) {
 		panic(fmt.Sprintf("rapyer: invalid field name %q under %q: call Named with a letter, then letters, digits or '_' (at most 64 bytes)", s.name, prefix))
 	}
@@ -269,8 +281,8 @@ func codecErr(sentinel, err error) error {
 }
 
 // fieldOf returns the bound handle behind f and its object.
-func fieldOf(f Field, op string) (binder, *Model, error) {
-	b, ok := f.(binder)
+func fieldOf(f Field, op string) (handle, *Model, error) {
+	b, ok := f.(handle)
 	if !ok {
 		return nil, nil, &Error{Op: op, Err: fmt.Errorf("%w: not a field handle", ErrInvalid)}
 	}
@@ -278,7 +290,7 @@ func fieldOf(f Field, op string) (binder, *Model, error) {
 	return b, m, err
 }
 
-func boundModel(f binder, op string) (*Model, error) {
+func boundModel(f handle, op string) (*Model, error) {
 	m := f.model()
 	if m == nil || m.st == nil {
 		return nil, &Error{Op: op, Field: f.fullName(), Err: ErrUnbound}
@@ -286,12 +298,15 @@ func boundModel(f binder, op string) (*Model, error) {
 	return m, nil
 }
 
-// FieldScript runs one of the field scripts (lua.Int, lua.Float, lua.Scalar)
-// on field f of its object, in one round trip: KEYS are the object's keys,
-// ARGV the TTL to re-arm (per the model's refresh setting), the field's name
-// and args. Script error replies come back as *Error wrapping the matching
-// sentinel (ErrNotFound, ErrOverflow, ...). For handle implementers (package
-// types); decode turns the reply into R (redigo's redis.Bytes has the shape).
+// FieldScript runs one of the field scripts (lua.Int, lua.List, ...) on
+// field f of its object, in one round trip: KEYS are the object's keys
+// (Model.Keys), ARGV the TTL mode (per the model's refresh setting), the
+// number of object keys, the field's reference and args. The reference is
+// the field's name for a scalar (a field of the hash, KEYS[1]) and the
+// 1-based index of its key in KEYS for a container. Script error replies come
+// back as *Error wrapping the matching sentinel (ErrNotFound, ErrOverflow,
+// ...). For handle implementers (package types); decode turns the reply into
+// R (redigo's redis.Bytes has the shape).
 func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
@@ -300,7 +315,12 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	}
 	keys := m.keys()
 	full := make([]any, 0, 3+len(args))
-	full = append(full, m.touchTTL(), strconv.Itoa(len(keys)), b.fullName())
+	full = append(full, m.touchTTL(), m.nkeys)
+	if c, ok := b.(containerHandle); ok {
+		full = append(full, c.container().idx)
+	} else {
+		full = append(full, b.fullName())
+	}
 	full = append(full, args...)
 	r, err := m.st.eval(ctx, sc, keys, full...)
 	if err != nil {
@@ -315,17 +335,27 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 
 // FieldRead runs one read command on field f of its object inside
 // MULTI/EXEC, with the object's existence check and (when refresh is on) the
-// TTL refresh: one round trip. The command is sent as "command <hash key>
-// <field> args...". Errors: ErrNotFound when the object does not exist. For
-// handle implementers (package types).
+// TTL refresh: one round trip. For a scalar the command is sent as "command
+// <hash key> <field> args..."; for a container as "command <container key>
+// args...", or, when command is "", as the container's full read. Errors:
+// ErrNotFound when the object does not exist. For handle implementers
+// (package types).
 func FieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
 	if err != nil {
 		return zero, err
 	}
-	cmdArgs := append([]any{m.key, b.fullName()}, args...)
-	cmds := append([]cmd{{"EXISTS", []any{m.key}}, {command, cmdArgs}}, m.refreshCmds(false)...)
+	var read cmd
+	switch c, ok := b.(containerHandle); {
+	case ok && command == "":
+		read = c.container().kind.readCmd(c.container().key)
+	case ok:
+		read = cmd{command, append([]any{c.container().key}, args...)}
+	default:
+		read = cmd{command, append([]any{m.key, b.fullName()}, args...)}
+	}
+	cmds := append([]cmd{{"EXISTS", []any{m.key}}, read}, m.refreshCmds(false)...)
 	replies, err := m.st.pipe(ctx, true, cmds)
 	if err != nil {
 		return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))

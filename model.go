@@ -32,8 +32,11 @@ type Model struct {
 	sc       *schema
 	id       string
 	key      string
-	keyArg   any // key boxed once, for command arguments
-	fields   []binder
+	keyArg   any          // key boxed once, for command arguments
+	fields   []binder     // scalar handles, in schema order
+	conts    []*Container // container handles, in schema order
+	keyList  []string     // the hash, then one key per container
+	nkeys    string       // len(keyList), for the scripts' ARGV[2]
 	version  int64
 	loadErrs []error
 }
@@ -63,8 +66,9 @@ type schema struct {
 	refresh  *bool
 	shards   int
 	names    []string       // flattened field names, in schema order
-	argNames []any          // names boxed once, for command arguments
-	index    map[string]int // name -> position in names
+	argNames []any          // scalar names boxed once, for command arguments
+	index    map[string]int // scalar name -> position among the scalars
+	conts    int            // number of container fields
 }
 
 type modelPtr[M any] interface {
@@ -103,25 +107,33 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 		panic(fmt.Sprintf("rapyer: model %q: nil schema function", name))
 	}
 	var zero M
-	seen := map[binder]string{}
-	for i, b := range flattenAll(name, def(P(&zero))) {
-		n := b.fullName()
-		if _, dup := sc.index[n]; dup {
+	seen := map[handle]string{}
+	names := map[string]bool{}
+	for _, h := range flattenAll(name, def(P(&zero))) {
+		n := h.fullName()
+		if names[n] {
 			panic(fmt.Sprintf("rapyer: model %q: field name %q used twice", name, n))
 		}
-		if other, dup := seen[b]; dup {
+		if other, dup := seen[h]; dup {
 			panic(fmt.Sprintf("rapyer: model %q: one handle listed twice, as %q and %q", name, other, n))
 		}
-		seen[b] = n
-		sc.index[n] = i
+		seen[h], names[n] = n, true
 		sc.names = append(sc.names, n)
+		if c, ok := h.(containerHandle); ok {
+			if err := c.container().local.Check(); err != nil {
+				panic(fmt.Sprintf("rapyer: model %q: field %q: %v", name, n, err))
+			}
+			sc.conts++
+			continue
+		}
+		sc.index[n] = len(sc.argNames)
 		sc.argNames = append(sc.argNames, n)
 	}
 	return &Schema[M, P]{sc: sc, def: def}
 }
 
-func flattenAll(model string, fs Fields) []binder {
-	out := make([]binder, 0, len(fs))
+func flattenAll(model string, fs Fields) []handle {
+	out := make([]handle, 0, len(fs))
 	for _, f := range fs {
 		if f == nil {
 			panic(fmt.Sprintf("rapyer: model %q: nil field in the schema", model))
@@ -142,10 +154,22 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 	p := P(new(M))
 	m := p.base()
 	m.init(st, s.sc, id)
-	m.fields = flattenAll(s.sc.name, s.def(p))
-	for _, f := range m.fields {
-		f.bind(m)
+	hs := flattenAll(s.sc.name, s.def(p))
+	m.fields = make([]binder, 0, len(hs)-s.sc.conts)
+	shard := shardOf(id, s.sc.shards)
+	for _, h := range hs {
+		h.bind(m)
+		if c, ok := h.(containerHandle); ok {
+			ct := c.container()
+			ct.key = fieldKey(st.cfg.prefix, s.sc.name, shard, ct.full, id)
+			m.conts = append(m.conts, ct)
+			m.keyList = append(m.keyList, ct.key)
+			ct.idx = len(m.keyList)
+			continue
+		}
+		m.fields = append(m.fields, h.(binder))
 	}
+	m.nkeys = strconv.Itoa(len(m.keyList))
 	return p
 }
 
@@ -153,6 +177,8 @@ func (m *Model) init(st *Store, sc *schema, id string) {
 	m.st, m.sc, m.id = st, sc, id
 	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
 	m.keyArg = m.key
+	m.keyList = append(make([]string, 0, 1+sc.conts), m.key)
+	m.nkeys = "1"
 }
 
 // New returns a new, unsaved object with a generated id (a UUIDv7: unique
@@ -246,6 +272,15 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 			}
 		}
 	}
+	for i, c := range sm.conts {
+		flat, err := c.local.Encode(fb)
+		if err == nil {
+			err = dm.conts[i].Apply(flat)
+		}
+		if err != nil {
+			return nil, detail("Duplicate", s.sc.name, sm.id, c.full, codecErr(ErrInvalid, err))
+		}
+	}
 	if err := dm.Insert(ctx); err != nil {
 		return nil, err
 	}
@@ -267,8 +302,12 @@ func (m *Model) refresh() bool {
 	return m.st.cfg.refresh
 }
 
-// keys lists every key of the object, its hash first.
-func (m *Model) keys() []string { return []string{m.key} }
+// keys lists every key of the object, its hash first (shared: read only).
+func (m *Model) keys() []string { return m.keyList }
+
+// Keys returns every Redis key of the object: its hash, then one key per
+// container field in schema order. All share one hash tag (one slot).
+func (m *Model) Keys() []string { return append([]string(nil), m.keyList...) }
 
 func ttlMillis(d time.Duration) string {
 	ms := d.Milliseconds()
@@ -278,13 +317,18 @@ func ttlMillis(d time.Duration) string {
 	return strconv.FormatInt(ms, 10)
 }
 
-// touchTTL is the TTL argument of the field scripts: the TTL to re-arm, or
-// "0" when refresh is off or the model has no TTL.
+// touchTTL is the TTL mode of the scripts (lua/prelude.lua): the TTL to
+// re-arm; "keep" when refresh is off (keys a script creates inherit the
+// hash's TTL); "0" when the model has no TTL.
 func (m *Model) touchTTL() string {
-	if d := m.ttl(); d > 0 && m.refresh() {
+	switch d := m.ttl(); {
+	case d <= 0:
+		return "0"
+	case m.refresh():
 		return ttlMillis(d)
+	default:
+		return "keep"
 	}
-	return "0"
 }
 
 // refreshCmds re-arm the TTL of every key of the object. With save, a model
@@ -342,10 +386,12 @@ func (m *Model) encodeFields(op string, fields []binder, pairLead, absentLead []
 }
 
 // Save writes the whole object: every present field is set, every absent one
-// removed, the version incremented and the TTL set (re-armed when refresh is
-// on; set only where missing when off). It creates the object when missing.
-// One MULTI/EXEC, one round trip. Errors: ErrInvalid naming the field whose
-// value does not encode (nothing is sent).
+// removed, every container replaced by its local content, the version
+// incremented and the TTL set (re-armed when refresh is on; set only where
+// missing when off). It creates the object when missing. One MULTI/EXEC, one
+// round trip (one script for a model with containers whose TTL does not
+// refresh). Errors: ErrInvalid naming the field whose value does not encode
+// (nothing is sent).
 func (m *Model) Save(ctx context.Context) error {
 	if err := m.bound("Save"); err != nil {
 		return err
@@ -355,12 +401,25 @@ func (m *Model) Save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmds := make([]cmd, 0, 5)
+	blocks, err := m.blocks("Save", m.conts)
+	if err != nil {
+		return err
+	}
+	if len(m.conts) > 0 && m.touchTTL() == "keep" {
+		return m.saveKeep(ctx, pairs[1:], absent[1:], blocks)
+	}
+	cmds := make([]cmd, 0, 5+2*len(m.conts))
 	if len(pairs) > 1 {
 		cmds = append(cmds, cmd{"HSET", pairs})
 	}
 	if len(absent) > 1 {
 		cmds = append(cmds, cmd{"HDEL", absent})
+	}
+	for i, c := range m.conts {
+		cmds = append(cmds, cmd{"DEL", []any{c.key}})
+		if b := blocks[i]; len(b) > 3 {
+			cmds = append(cmds, cmd{c.kind.writeCmd(), append([]any{c.key}, b[3:]...)})
+		}
 	}
 	vpos := len(cmds)
 	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg, metaVersion, 1}})
@@ -373,6 +432,38 @@ func (m *Model) Save(ctx context.Context) error {
 	return nil
 }
 
+// saveKeep is Save for a model with containers whose TTL does not refresh:
+// container keys it recreates must inherit what the hash has left, which a
+// MULTI cannot read (lua/save.lua).
+func (m *Model) saveKeep(ctx context.Context, pairs, absent []any, blocks [][]any) error {
+	args := append(make([]any, 0, 5+len(pairs)+len(absent)), "keep", m.nkeys, ttlMillis(m.ttl()), len(pairs)/2, len(absent))
+	args = append(append(args, pairs...), absent...)
+	for _, b := range blocks {
+		args = append(args, b...)
+	}
+	r, err := m.st.eval(ctx, lua.Save, m.keys(), args...)
+	if err != nil {
+		return m.fail("Save", scriptError(err))
+	}
+	m.version, _ = redis.Int64(r, nil)
+	return nil
+}
+
+// blocks encodes the local content of containers as the scripts' container
+// blocks. Nothing is sent when an element does not encode.
+func (m *Model) blocks(op string, conts []*Container) ([][]any, error) {
+	out := make([][]any, len(conts))
+	fb := m.st.cfg.fallback
+	for i, c := range conts {
+		b, err := c.block(fb)
+		if err != nil {
+			return nil, detail(op, m.sc.name, m.id, c.full, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
 // Insert creates the object only if no object with its id exists: one
 // script, one round trip. The TTL is set whatever the refresh setting.
 // Errors: ErrExists (nothing written), ErrInvalid (a value that does not
@@ -381,7 +472,11 @@ func (m *Model) Insert(ctx context.Context) error {
 	if err := m.bound("Insert"); err != nil {
 		return err
 	}
-	pairs, _, err := m.encodeFields("Insert", m.fields, nil, nil)
+	pairs, _, err := m.encodeFields("Insert", m.fields, []any{metaVersion, 1}, nil)
+	if err != nil {
+		return err
+	}
+	blocks, err := m.blocks("Insert", m.conts)
 	if err != nil {
 		return err
 	}
@@ -389,9 +484,12 @@ func (m *Model) Insert(ctx context.Context) error {
 	if d := m.ttl(); d > 0 {
 		ttl = ttlMillis(d)
 	}
-	keys := m.keys()
-	args := append([]any{ttl, strconv.Itoa(len(keys)), metaVersion, 1}, pairs...)
-	if _, err := m.st.eval(ctx, lua.Insert, keys, args...); err != nil {
+	args := append(make([]any, 0, 3+len(pairs)), ttl, m.nkeys, len(pairs))
+	args = append(args, pairs...)
+	for _, b := range blocks {
+		args = append(args, b...)
+	}
+	if _, err := m.st.eval(ctx, lua.Insert, m.keys(), args...); err != nil {
 		return m.fail("Insert", scriptError(err))
 	}
 	m.version = 1
@@ -399,43 +497,62 @@ func (m *Model) Insert(ctx context.Context) error {
 }
 
 // Update writes only the given fields of an existing object (absent ones are
-// removed), increments the version and re-arms the TTL when refresh is on:
-// one script, one round trip. Fields of the server's copy not named stay as
-// they are. Errors: ErrNotFound (nothing written), ErrInvalid (a field of
-// another object, or a value that does not encode; nothing sent).
+// removed, containers replaced by their local content), increments the
+// version and re-arms the TTL when refresh is on: one script, one round trip.
+// Fields of the server's copy not named stay as they are. Errors: ErrNotFound
+// (nothing written), ErrInvalid (a field of another object, or a value that
+// does not encode; nothing sent).
 func (m *Model) Update(ctx context.Context, fields ...Field) error {
 	if err := m.bound("Update"); err != nil {
 		return err
 	}
 	bs := make([]binder, 0, len(fields))
+	var cs []*Container
 	for _, f := range fields {
-		for _, b := range leaves(f, nil) {
-			if b.model() != m {
-				return m.fail("Update", fmt.Errorf("%w: field %q is not a field of this object (a handle of another object, or one missing from the schema function)", ErrInvalid, b.fullName()))
+		for _, h := range leaves(f, nil) {
+			if h.model() != m {
+				return m.fail("Update", fmt.Errorf("%w: field %q is not a field of this object (a handle of another object, or one missing from the schema function)", ErrInvalid, h.fullName()))
 			}
-			bs = append(bs, b)
+			if c, ok := h.(containerHandle); ok {
+				cs = append(cs, c.container())
+			} else {
+				bs = append(bs, h.(binder))
+			}
 		}
 	}
 	pairs, absent, err := m.encodeFields("Update", bs, nil, nil)
 	if err != nil {
 		return err
 	}
-	keys := m.keys()
-	args := make([]any, 0, 3+len(pairs)+len(absent))
-	args = append(args, m.touchTTL(), strconv.Itoa(len(keys)), len(pairs)/2)
-	args = append(append(args, pairs...), absent...)
-	r, err := m.st.eval(ctx, lua.Update, keys, args...)
+	blocks, err := m.blocks("Update", cs)
 	if err != nil {
-		return m.fail("Update", scriptError(err))
+		return err
+	}
+	var flat []any
+	for _, b := range blocks {
+		flat = append(flat, b...)
+	}
+	return m.update(ctx, "Update", pairs, absent, flat)
+}
+
+// update runs lua/update.lua: pairs to set, absent fields to remove and
+// container blocks to write, on an existing object.
+func (m *Model) update(ctx context.Context, op string, pairs, absent, blocks []any) error {
+	args := make([]any, 0, 4+len(pairs)+len(absent)+len(blocks))
+	args = append(args, m.touchTTL(), m.nkeys, len(pairs)/2, len(absent))
+	args = append(append(append(args, pairs...), absent...), blocks...)
+	r, err := m.st.eval(ctx, lua.Update, m.keys(), args...)
+	if err != nil {
+		return m.fail(op, scriptError(err))
 	}
 	m.version, _ = redis.Int64(r, nil)
 	return nil
 }
 
 // leaves lists the bound handles of f without renaming them (flatten names).
-func leaves(f Field, out []binder) []binder {
+func leaves(f Field, out []handle) []handle {
 	switch v := f.(type) {
-	case binder:
+	case handle:
 		return append(out, v)
 	case *nested:
 		for _, c := range v.fields {
@@ -460,18 +577,24 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error 
 	for _, o := range opts {
 		o.applyLoad(&lc)
 	}
-	cmds := append([]cmd{{"HGETALL", []any{m.keyArg}}}, m.refreshCmds(false)...)
-	replies, err := m.st.pipe(ctx, len(cmds) > 2, cmds)
+	cmds := make([]cmd, 0, 1+len(m.conts)+len(m.keyList))
+	cmds = append(cmds, cmd{"HGETALL", []any{m.keyArg}})
+	for _, c := range m.conts {
+		cmds = append(cmds, c.kind.readCmd(c.key))
+	}
+	cmds = append(cmds, m.refreshCmds(false)...)
+	// With containers the reads are one MULTI/EXEC: a consistent snapshot.
+	replies, err := m.st.pipe(ctx, len(m.conts) > 0 || len(cmds) > 2, cmds)
 	if err != nil {
 		return m.fail(op, scriptError(err))
 	}
-	return m.apply(op, replies[0], lc.tolerant)
+	return m.apply(op, replies, lc.tolerant)
 }
 
-// apply decodes an HGETALL reply into the local values: all or nothing unless
-// tolerant.
-func (m *Model) apply(op string, reply any, tolerant bool) error {
-	kv, _ := reply.([]any)
+// apply decodes the replies of reload (HGETALL, then one full read per
+// container) into the local values: all or nothing unless tolerant.
+func (m *Model) apply(op string, replies []any, tolerant bool) error {
+	kv, _ := replies[0].([]any)
 	if len(kv) == 0 {
 		return m.fail(op, ErrNotFound)
 	}
@@ -506,6 +629,18 @@ func (m *Model) apply(op string, reply any, tolerant bool) error {
 			seen[i] = false
 		}
 	}
+	staged := make([]bool, len(m.conts))
+	for i, c := range m.conts {
+		flat, err := FlatReply(replies[1+i], nil)
+		if err == nil {
+			err = c.local.Stage(flat, fb)
+		}
+		if err != nil {
+			errs = append(errs, detail(op, m.sc.name, m.id, c.full, codecErr(ErrDecode, err)))
+			continue
+		}
+		staged[i] = true
+	}
 	if len(errs) > 0 && !tolerant {
 		return errs[0]
 	}
@@ -514,6 +649,13 @@ func (m *Model) apply(op string, reply any, tolerant bool) error {
 			f.commit()
 		} else {
 			f.clearLocal()
+		}
+	}
+	for i, c := range m.conts {
+		if staged[i] {
+			c.local.Commit()
+		} else {
+			c.local.Reset()
 		}
 	}
 	m.version, m.loadErrs = version, errs

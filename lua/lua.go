@@ -59,7 +59,14 @@ var (
 	Int    = build("int64", "int")
 	Float  = build("float")
 	Scalar = build("scalar")
+	Save   = build("save")
+	List   = build("list")
+	Map    = build("int64", "map")
+	Set    = build("set")
+	ZSet   = build("zset")
 )
 
 // All lists every script, for loading them ahead of a transaction and for tests.
-func All() []*Script { return []*Script{Insert, Update, Int, Float, Scalar} }
+func All() []*Script {
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, List, Map, Set, ZSet}
+}

@@ -4,13 +4,16 @@
 --   KEYS[1]            the object's hash
 --   KEYS[2..ARGV[2]]   the object's other keys (container fields)
 --   KEYS[ARGV[2]+1..]  other keys the script needs (indexes), never touched
---   ARGV[1]            TTL in milliseconds to re-arm on the object's keys,
---                      "0" to leave every TTL as it is
+--   ARGV[1]            TTL mode: milliseconds to re-arm on every key of the
+--                      object; "0" to leave every TTL as it is (no TTL);
+--                      "keep" (refresh off): leave TTLs, but a container key
+--                      the script created inherits the hash's remaining TTL
 --   ARGV[2]            how many of KEYS belong to the object
 --   ARGV[3..]          the script's own arguments
 --
 -- Error replies start with a code word that the Go side maps to a sentinel:
---   NOTFOUND, EXISTS, CONFLICT, OVERFLOW, DIVZERO, DECODE, INVALID.
+--   NOTFOUND, EXISTS, CONFLICT, OVERFLOW, DIVZERO, DECODE, INVALID, EMPTY,
+--   RANGE.
 -- Every check runs before the first write: a script that fails writes nothing.
 
 local function fail(code, msg)
@@ -21,17 +24,47 @@ local function object_exists()
   return redis.call('EXISTS', KEYS[1]) == 1
 end
 
--- touch re-arms the TTL of every key of the object when ARGV[1] is not "0".
+-- touch applies the TTL mode of ARGV[1] to every key of the object. Call it
+-- after the writes.
 local function touch()
   local ttl = ARGV[1]
-  if ttl ~= '0' then
-    for i = 1, tonumber(ARGV[2]) do
-      redis.call('PEXPIRE', KEYS[i], ttl)
+  if ttl == '0' then return end
+  local n = tonumber(ARGV[2])
+  if ttl == 'keep' then
+    local left
+    for i = 2, n do
+      if redis.call('PTTL', KEYS[i]) == -1 then
+        left = left or redis.call('PTTL', KEYS[1])
+        if left > 0 then redis.call('PEXPIRE', KEYS[i], left) end
+      end
     end
+    return
+  end
+  for i = 1, n do
+    redis.call('PEXPIRE', KEYS[i], ttl)
   end
 end
 
 -- bump increments the object's version counter.
 local function bump()
   redis.call('HINCRBY', KEYS[1], '_v', 1)
+end
+
+-- write_containers replaces container contents, reading blocks from ARGV[i]
+-- on: key index (into KEYS), kind (l list, h hash, s set, z zset), count c,
+-- then c items in the order RPUSH, HSET, SADD or ZADD take them. Large
+-- blocks are written in slices (Lua's unpack has a limit).
+local writers = { l = 'RPUSH', h = 'HSET', s = 'SADD', z = 'ZADD' }
+local function write_containers(i)
+  while i <= #ARGV do
+    local key, cmd, c = KEYS[tonumber(ARGV[i])], writers[ARGV[i + 1]], tonumber(ARGV[i + 2])
+    redis.call('DEL', key)
+    local j, last = i + 3, i + 2 + c
+    while j <= last do
+      local e = math.min(j + 3999, last)
+      redis.call(cmd, key, unpack(ARGV, j, e))
+      j = e + 1
+    end
+    i = last + 1
+  end
 end

@@ -1,14 +1,17 @@
--- update.lua: write selected scalar fields of an existing object.
+-- update.lua: write selected fields of an existing object.
 -- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
--- ARGV[1] TTL in ms to re-arm ("0": leave it); ARGV[2] number of object keys
--- ARGV[3] n, the number of field/value pairs that follow
--- ARGV[4..3+2n] field, value pairs to set; ARGV[4+2n..] fields to remove (absent)
+-- ARGV[1] TTL mode (prelude); ARGV[2] number of object keys
+-- ARGV[3] n, the number of field/value pairs; ARGV[4] a, the number of
+--   fields to remove
+-- ARGV[5..4+2n] field, value pairs to set; then a fields to remove (absent)
+-- ARGV[5+2n+a..] container blocks (see write_containers) to replace
 -- Reply: the new version (string)
 -- Errors: NOTFOUND (nothing written)
 if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
-local n = tonumber(ARGV[3])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n)) end
-if #ARGV >= 4 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n)) end
-bump()
+local n, a = tonumber(ARGV[3]), tonumber(ARGV[4])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 5, 4 + 2 * n)) end
+if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 5 + 2 * n, 4 + 2 * n + a)) end
+write_containers(5 + 2 * n + a)
+local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 touch()
-return redis.call('HGET', KEYS[1], '_v')
+return v

@@ -17,8 +17,15 @@ type meta struct {
 }
 
 type address struct {
-	City types.Str
-	Zip  types.Str
+	City   types.Str
+	Zip    types.Str
+	Visits types.List[string]
+}
+
+// place is a plain Go struct held in a List (msgpack through the fallback).
+type place struct {
+	City string
+	Lat  float64
 }
 
 type user struct {
@@ -31,6 +38,12 @@ type user struct {
 	Blob   types.Bytes
 	Meta   types.Value[meta]
 	Home   address
+	Tags   types.List[string]
+	Places types.List[place]
+	Prefs  types.Map[string, string]
+	Counts types.Counter[string]
+	Roles  types.Set[string]
+	Board  types.SortedSet[string]
 }
 
 func userFields(u *user) rapyer.Fields {
@@ -42,7 +55,13 @@ func userFields(u *user) rapyer.Fields {
 		u.Seen.Named("seen"),
 		u.Blob.Named("blob"),
 		u.Meta.Named("meta"),
-		rapyer.Nested("home", u.Home.City.Named("city"), u.Home.Zip.Named("zip")),
+		rapyer.Nested("home", u.Home.City.Named("city"), u.Home.Zip.Named("zip"), u.Home.Visits.Named("visits")),
+		u.Tags.Named("tags"),
+		u.Places.Named("places"),
+		u.Prefs.Named("prefs"),
+		u.Counts.Named("counts"),
+		u.Roles.Named("roles"),
+		u.Board.Named("board"),
 	}
 }
 
@@ -66,6 +85,13 @@ func fill(u *user) {
 	u.Meta.Set(meta{Tags: []string{"a"}, Level: 2})
 	u.Home.City.Set("Paris")
 	u.Home.Zip.Set("75001")
+	u.Home.Visits.SetLocal("Rome", "Oslo")
+	u.Tags.SetLocal("a", "b", "c")
+	u.Places.SetLocal(place{"Paris", 48.85}, place{"Lima", -12.04})
+	u.Prefs.SetLocal(map[string]string{"theme": "dark", "a.b[0] $x": "weird"})
+	u.Counts.SetLocal(map[string]int64{"logins": 3})
+	u.Roles.SetLocal("admin", "dev")
+	u.Board.SetLocal(types.Member[string]{Value: "ada", Score: 10}, types.Member[string]{Value: "bob", Score: 2.5})
 }
 
 func must(t *testing.T, err error) {

@@ -17,133 +17,144 @@ import (
 )
 
 // op is one operation of the TTL matrix. It runs on an existing, filled
-// object; created, when set, returns the key of an object the operation
-// created (Insert, Duplicate), whose fresh TTL is checked instead.
+// object; with creates, it returns the keys of the object it created
+// (Insert, Duplicate), whose fresh TTL is checked instead.
 type op struct {
 	name    string
-	run     func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (created string, err error)
+	run     func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (created []string, err error)
 	creates bool
 }
 
-func ignore[T any](_ T, err error) (string, error)          { return "", err }
-func ignore2[A, B any](_ A, _ B, err error) (string, error) { return "", err }
+func ignore[T any](_ T, err error) ([]string, error)          { return nil, err }
+func ignore2[A, B any](_ A, _ B, err error) ([]string, error) { return nil, err }
 
 // matrix lists every object operation of the model and of every handle. A
 // meta-test (TestMatrixIsComplete) fails when an operation exists that is
-// neither here nor in exempt.
-var matrix = []op{
-	{name: "Model.Save", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
-		return "", u.Save(ctx)
+// neither here nor in exempt. Each container handle lists its operations in
+// its own file (ttl_<kind>_test.go).
+var matrix = concat(coreOps, containerOps, listOps, mapOps, setOps, zsetOps)
+
+func concat(lists ...[]op) []op {
+	var out []op
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+var coreOps = []op{
+	{name: "Model.Save", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return nil, u.Save(ctx)
 	}},
-	{name: "Model.Insert", creates: true, run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Model.Insert", creates: true, run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		n := s.New(st)
 		fill(n)
-		return n.Key(), n.Insert(ctx)
+		return n.Keys(), n.Insert(ctx)
 	}},
-	{name: "Model.Update", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
-		return "", u.Update(ctx, &u.Name)
+	{name: "Model.Update", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return nil, u.Update(ctx, &u.Name)
 	}},
-	{name: "Model.Reload", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
-		return "", u.Reload(ctx)
+	{name: "Model.Reload", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return nil, u.Reload(ctx)
 	}},
-	{name: "Model.Exists", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Model.Exists", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Exists(ctx))
 	}},
-	{name: "Schema.Get", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Schema.Get", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(s.Get(ctx, st, u.ID()))
 	}},
-	{name: "Schema.Exists", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Schema.Exists", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(s.Exists(ctx, st, u.ID()))
 	}},
-	{name: "Schema.Duplicate", creates: true, run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Schema.Duplicate", creates: true, run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		d, err := s.Duplicate(ctx, u)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return d.Key(), nil
+		return d.Keys(), nil
 	}},
-	{name: "Scalar.Load", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Scalar.Load", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Name.Load(ctx))
 	}},
-	{name: "Scalar.Save", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
-		return "", u.Home.City.Save(ctx)
+	{name: "Scalar.Save", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return nil, u.Home.City.Save(ctx)
 	}},
-	{name: "Int.Incr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Incr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Incr(ctx, 1))
 	}},
-	{name: "Int.Decr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Decr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Decr(ctx, 1))
 	}},
-	{name: "Int.Mul", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Mul", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Mul(ctx, 2))
 	}},
-	{name: "Int.FloorDiv", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.FloorDiv", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.FloorDiv(ctx, 2))
 	}},
-	{name: "Int.Mod", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Mod", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Mod(ctx, 5))
 	}},
-	{name: "Int.Pow", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Pow", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Pow(ctx, 2))
 	}},
-	{name: "Int.Max", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Max", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Max(ctx, 100))
 	}},
-	{name: "Int.Min", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.Min", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.Min(ctx, 1))
 	}},
-	{name: "Int.SetIfAbsent", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.SetIfAbsent", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore2(u.Age.SetIfAbsent(ctx, 1))
 	}},
-	{name: "Int.CompareAndSwap", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Int.CompareAndSwap", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Age.CompareAndSwap(ctx, 36, 37))
 	}},
-	{name: "Float.Incr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Float.Incr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Score.Incr(ctx, 0.5))
 	}},
-	{name: "Float.Mul", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Float.Mul", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Score.Mul(ctx, 2))
 	}},
-	{name: "Float.Div", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Float.Div", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Score.Div(ctx, 2))
 	}},
-	{name: "Float.FloorDiv", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Float.FloorDiv", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Score.FloorDiv(ctx, 2))
 	}},
-	{name: "Float.Mod", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Float.Mod", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Score.Mod(ctx, 1))
 	}},
-	{name: "Float.Pow", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Float.Pow", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Score.Pow(ctx, 2))
 	}},
-	{name: "Str.Append", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Str.Append", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Name.Append(ctx, "!"))
 	}},
-	{name: "Str.Repeat", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Str.Repeat", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Name.Repeat(ctx, 2))
 	}},
-	{name: "Str.Len", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Str.Len", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Name.Len(ctx))
 	}},
-	{name: "Str.SetIfAbsent", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Str.SetIfAbsent", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore2(u.Name.SetIfAbsent(ctx, "x"))
 	}},
-	{name: "Str.CompareAndSwap", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Str.CompareAndSwap", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Name.CompareAndSwap(ctx, "Ada", "Eve"))
 	}},
-	{name: "Bytes.Append", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Bytes.Append", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Blob.Append(ctx, []byte{7}))
 	}},
-	{name: "Bytes.Len", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Bytes.Len", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Blob.Len(ctx))
 	}},
-	{name: "Bool.Toggle", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Bool.Toggle", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Active.Toggle(ctx))
 	}},
-	{name: "Time.Add", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Time.Add", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Seen.Add(ctx, time.Nanosecond))
 	}},
-	{name: "Time.Sub", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) (string, error) {
+	{name: "Time.Sub", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Seen.Sub(ctx, time.Hour))
 	}},
 }
@@ -185,9 +196,11 @@ func TestTTLMatrix(t *testing.T) {
 						if got := b.PTTL(t, u.Key()); got < ttl-60_000 {
 							t.Fatalf("Save set PTTL %d, want about %d", got, ttl)
 						}
-						b.Do(t, "PEXPIRE", u.Key(), lowered)
+						for _, k := range u.Keys() {
+							b.Do(t, "PEXPIRE", k, lowered)
+						}
 					}
-					var created string
+					var created []string
 					rt, cmds := b.Count(func() {
 						var err error
 						created, err = o.run(ctx, mode.schema, b.Store, u)
@@ -196,23 +209,30 @@ func TestTTLMatrix(t *testing.T) {
 					if rt != 1 {
 						t.Fatalf("%d round trips: %v", rt, cmds)
 					}
-					key := u.Key()
+					keys := u.Keys()
 					if o.creates {
-						key = created
+						keys = created
 					}
-					got := b.PTTL(t, key)
-					switch {
-					case !mode.hasTTL:
-						if got != -1 {
-							t.Fatalf("model without TTL: PTTL %d", got)
+					// Every key of the object that exists after the operation
+					// (the hash always does) obeys the mode.
+					for i, key := range keys {
+						got := b.PTTL(t, key)
+						if got == -2 && i > 0 {
+							continue // an emptied container has no key
 						}
-					case o.creates || mode.refresh:
-						if got < ttl-60_000 {
-							t.Fatalf("TTL not (re)armed: PTTL %d", got)
-						}
-					default:
-						if got > lowered || got < 0 {
-							t.Fatalf("refresh off, yet PTTL is %d (was %d)", got, lowered)
+						switch {
+						case !mode.hasTTL:
+							if got != -1 {
+								t.Fatalf("model without TTL: PTTL of %s is %d", key, got)
+							}
+						case o.creates || mode.refresh:
+							if got < ttl-60_000 {
+								t.Fatalf("TTL of %s not (re)armed: PTTL %d", key, got)
+							}
+						default:
+							if got > lowered || got < 0 {
+								t.Fatalf("refresh off, yet PTTL of %s is %d (was %d)", key, got, lowered)
+							}
 						}
 					}
 				})

@@ -1,0 +1,4 @@
+package rapyer_test
+
+// setOps are the TTL-matrix entries of types.Set.
+var setOps = []op{}

@@ -272,3 +272,12 @@ func FieldError(f Field, op string, err error) error {
 	}
 	return &Error{Op: op, Field: h.fullName(), Err: err}
 }
+
+// SameObject reports whether a and b are bound handles of the same object
+// (so their keys share a slot and one script may use both). For handle
+// implementers.
+func SameObject(a, b Field) bool {
+	ha, ok1 := a.(handle)
+	hb, ok2 := b.(handle)
+	return ok1 && ok2 && ha.model() != nil && ha.model() == hb.model()
+}

@@ -160,8 +160,21 @@ var coreOps = []op{
 }
 
 // exempt lists the operations that manage the TTL or remove the object, so
-// "refresh" does not apply; each has its own test (TestTTLCalls).
-var exempt = map[string]string{
+// "refresh" does not apply; each has its own test (TestTTLCalls). Other
+// files add theirs (lockExempt).
+var exempt = merge(coreExempt, lockExempt)
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+var coreExempt = map[string]string{
 	"Model.TTL":     "reads the TTL; must not change it",
 	"Model.SetTTL":  "sets the TTL explicitly",
 	"Model.Persist": "removes the TTL explicitly",

@@ -64,9 +64,10 @@ var (
 	Map    = build("int64", "map")
 	Set    = build("set")
 	ZSet   = build("zset")
+	Lock   = build("lock")
 )
 
 // All lists every script, for loading them ahead of a transaction and for tests.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, List, Map, Set, ZSet}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, List, Map, Set, ZSet, Lock}
 }

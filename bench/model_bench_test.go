@@ -205,8 +205,13 @@ var errNotFound = redis.Error("not found")
 // getRaw is what a careful raw-redigo user writes for the same load: HGETALL,
 // then every field decoded and checked.
 func getRaw(c redis.Conn, key string) (profile, error) {
+	return decodeProfile(c.Do("HGETALL", key))
+}
+
+// decodeProfile decodes an HGETALL reply into a profile.
+func decodeProfile(reply any, err error) (profile, error) {
 	var v profile
-	kv, err := redis.Values(c.Do("HGETALL", key))
+	kv, err := redis.Values(reply, err)
 	if err != nil {
 		return v, err
 	}

@@ -127,6 +127,29 @@ var stubProfile = func() []byte {
 	return b.Bytes()
 }()
 
+// stubArray is an array reply of the given strings.
+func stubArray(items []string) []byte {
+	var b bytes.Buffer
+	b.WriteString("*" + strconv.Itoa(len(items)) + "\r\n")
+	for _, s := range items {
+		b.WriteString("$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n")
+	}
+	return b.Bytes()
+}
+
+// The replies of the container reads: bagList, bagMap and bagSet.
+var (
+	stubList = stubArray(bagList)
+	stubSet  = stubArray(bagSet)
+	stubMap  = func() []byte {
+		var kv []string
+		for k, v := range bagMap {
+			kv = append(kv, k, v)
+		}
+		return stubArray(kv)
+	}()
+)
+
 // answer writes the reply to one command (outside MULTI's bookkeeping).
 func (c *stubConn) answer(dst *bytes.Buffer, args [][]byte) {
 	switch string(args[0]) {
@@ -142,7 +165,17 @@ func (c *stubConn) answer(dst *bytes.Buffer, args [][]byte) {
 		dst.Write(strconv.AppendInt(c.num[:0], c.counter, 10))
 		dst.Write(crlf)
 	case "HGETALL":
-		dst.Write(stubProfile)
+		if bytes.Contains(args[1], []byte(":f:")) { // a container field's key
+			dst.Write(stubMap)
+		} else {
+			dst.Write(stubProfile)
+		}
+	case "LRANGE":
+		dst.Write(stubList)
+	case "SMEMBERS":
+		dst.Write(stubSet)
+	case "RPUSH", "SADD":
+		dst.WriteString(":101\r\n")
 	case "EVALSHA":
 		c.counter++
 		n := strconv.AppendInt(c.num[:0], c.counter, 10)

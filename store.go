@@ -235,23 +235,50 @@ func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error)
 		}
 		return []any{r}, nil
 	}
+	if !multi {
+		replies, err := s.send(ctx, cmds)
+		if err != nil {
+			return nil, err
+		}
+		return replies, firstError(replies)
+	}
+	all := make([]cmd, 0, len(cmds)+2)
+	all = append(append(append(all, cmd{"MULTI", nil}), cmds...), cmd{"EXEC", nil})
+	replies, err := s.send(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	return execReplies(replies[len(replies)-1], len(cmds))
+}
+
+// execReplies checks the reply of an EXEC that ran n queued commands: its
+// replies, and the first error reply among them as the error.
+func execReplies(exec any, n int) ([]any, error) {
+	switch r := exec.(type) {
+	case []any:
+		if len(r) != n {
+			return nil, fmt.Errorf("rapyer: EXEC returned %d replies for %d commands", len(r), n)
+		}
+		return r, firstError(r)
+	case nil:
+		return nil, ErrConflict
+	case error:
+		return nil, r
+	default:
+		return nil, fmt.Errorf("rapyer: unexpected EXEC reply %T", exec)
+	}
+}
+
+// send writes cmds in one round trip and returns every reply, error replies
+// included as values (redis.Error).
+func (s *Store) send(ctx context.Context, cmds []cmd) ([]any, error) {
 	c, timeout, err := s.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if multi {
-		if err := c.Send("MULTI"); err != nil {
-			return nil, netErr(ctx, err)
-		}
-	}
 	for _, cm := range cmds {
 		if err := c.Send(cm.name, cm.args...); err != nil {
-			return nil, netErr(ctx, err)
-		}
-	}
-	if multi {
-		if err := c.Send("EXEC"); err != nil {
 			return nil, netErr(ctx, err)
 		}
 	}
@@ -260,22 +287,10 @@ func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error)
 		return nil, netErr(ctx, err)
 	}
 	replies, _ := r.([]any)
-	if !multi {
-		return replies, firstError(replies)
+	if len(replies) != len(cmds) {
+		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), len(cmds))
 	}
-	if len(replies) != len(cmds)+2 {
-		return nil, fmt.Errorf("rapyer: MULTI/EXEC got %d replies for %d commands", len(replies), len(cmds)+2)
-	}
-	switch exec := replies[len(replies)-1].(type) {
-	case []any:
-		return exec, firstError(exec)
-	case nil:
-		return nil, ErrConflict
-	case error:
-		return nil, exec
-	default:
-		return nil, fmt.Errorf("rapyer: unexpected EXEC reply %T", exec)
-	}
+	return replies, nil
 }
 
 // firstError returns the first error reply among replies.

@@ -1,5 +1,71 @@
--- set.lua: operations on a container of an object (to be written).
+-- set.lua: operations on a SET container of an object.
 -- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
 -- ARGV[1] TTL mode (prelude); ARGV[2] number of object keys
--- ARGV[3] index of the container's key in KEYS; ARGV[4] op; ARGV[5..] operands
-return fail('INVALID', 'unknown op ' .. tostring(ARGV[4]))
+-- ARGV[3] index of the set's key in KEYS; ARGV[4] op; ARGV[5..] operands
+--   sadd m...            -> how many members were added (SADD in slices)
+--   srem m...            -> how many members were removed (SREM in slices)
+--   spop                 -> the removed member, or nil when the set is empty
+--   spopn n              -> the removed members (SPOP key n, n >= 0)
+--   store cmd i...       -> the set's new members, after replacing the set by
+--                           SUNIONSTORE/SINTERSTORE/SDIFFSTORE (cmd union,
+--                           inter or diff) of itself and KEYS[i]..., each i a
+--                           key of the object
+-- The version is bumped only when the set changed. Errors: NOTFOUND,
+-- INVALID; nothing is written on any error.
+local got = redis.call('HMGET', KEYS[1], '_v')
+if not got[1] then return fail('NOTFOUND', 'object does not exist') end
+local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
+
+-- sliced sends cmd with ARGV[5..] in slices (Lua's unpack has a limit) and
+-- returns the sum of the replies.
+local function sliced(cmd)
+  local n, j, last = 0, 5, #ARGV
+  while j <= last do
+    local e = math.min(j + 3999, last)
+    n = n + redis.call(cmd, key, unpack(ARGV, j, e))
+    j = e + 1
+  end
+  return n
+end
+
+if op == 'sadd' or op == 'srem' then
+  local n = sliced(op == 'sadd' and 'SADD' or 'SREM')
+  if n > 0 then bump() end
+  touch()
+  return n
+end
+
+if op == 'spop' then
+  local m = redis.call('SPOP', key)
+  if m then bump() end
+  touch()
+  return m
+end
+
+if op == 'spopn' then
+  local n = tonumber(ARGV[5])
+  if not n or n < 0 or n ~= math.floor(n) then return fail('INVALID', 'bad count') end
+  local ms = redis.call('SPOP', key, ARGV[5])
+  if #ms > 0 then bump() end
+  touch()
+  return ms
+end
+
+if op == 'store' then
+  local cmd = ({ union = 'SUNIONSTORE', inter = 'SINTERSTORE', diff = 'SDIFFSTORE' })[ARGV[5]]
+  if not cmd then return fail('INVALID', 'unknown set operation ' .. tostring(ARGV[5])) end
+  local n, keys = tonumber(ARGV[2]), { key }
+  for j = 6, #ARGV do
+    local i = tonumber(ARGV[j])
+    if not i or i < 2 or i > n then return fail('INVALID', 'key index out of range') end
+    keys[#keys + 1] = KEYS[i]
+  end
+  local before = redis.call('SCARD', key)
+  local after = redis.call(cmd, key, unpack(keys))
+  -- union only grows the set, intersection and difference only shrink it:
+  -- the content changed exactly when the size did.
+  if after ~= before then bump() end
+  touch()
+  return redis.call('SMEMBERS', key)
+end
+return fail('INVALID', 'unknown op ' .. tostring(op))

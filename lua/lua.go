@@ -65,9 +65,11 @@ var (
 	Set    = build("set")
 	ZSet   = build("zset")
 	Lock   = build("lock")
+	// InsertMany creates several objects, all or none.
+	InsertMany = build("insertmany")
 )
 
 // All lists every script, for loading them ahead of a transaction and for tests.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, List, Map, Set, ZSet, Lock}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, List, Map, Set, ZSet, Lock, InsertMany}
 }

@@ -50,21 +50,23 @@ local function bump()
   redis.call('HINCRBY', KEYS[1], '_v', 1)
 end
 
--- write_containers replaces container contents, reading blocks from ARGV[i]
--- on: key index (into KEYS), kind (l list, h hash, s set, z zset), count c,
--- then c items in the order RPUSH, HSET, SADD or ZADD take them. Large
--- blocks are written in slices (Lua's unpack has a limit).
+-- write_containers replaces container contents, reading blocks from
+-- ARGV[i..last] (last defaults to #ARGV): key index (into KEYS, plus base,
+-- default 0), kind (l list, h hash, s set, z zset), count c, then c items in
+-- the order RPUSH, HSET, SADD or ZADD take them. Large blocks are written in
+-- slices (Lua's unpack has a limit).
 local writers = { l = 'RPUSH', h = 'HSET', s = 'SADD', z = 'ZADD' }
-local function write_containers(i)
-  while i <= #ARGV do
-    local key, cmd, c = KEYS[tonumber(ARGV[i])], writers[ARGV[i + 1]], tonumber(ARGV[i + 2])
+local function write_containers(i, last, base)
+  last, base = last or #ARGV, base or 0
+  while i <= last do
+    local key, cmd, c = KEYS[base + tonumber(ARGV[i])], writers[ARGV[i + 1]], tonumber(ARGV[i + 2])
     redis.call('DEL', key)
-    local j, last = i + 3, i + 2 + c
-    while j <= last do
-      local e = math.min(j + 3999, last)
+    local j, stop = i + 3, i + 2 + c
+    while j <= stop do
+      local e = math.min(j + 3999, stop)
       redis.call(cmd, key, unpack(ARGV, j, e))
       j = e + 1
     end
-    i = last + 1
+    i = stop + 1
   end
 end

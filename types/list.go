@@ -1,8 +1,10 @@
 package types
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
@@ -13,14 +15,30 @@ import (
 // List is a list field of T, stored as a Redis LIST under its own key (a
 // sibling of the object's hash, same hash tag). Elements go through T's
 // native codec, the one given with Codec, or the Store's fallback (msgpack:
-// a List of plain structs works).
+// a List of plain structs works). An empty list is stored as no key.
+//
+// Indexes follow Python: an element index (Get, SetAt, PopAt) counts from
+// the end when negative (-1 is the last element); slice bounds (Range,
+// RemoveRange, Trim) are Python's l[start:end], end exclusive, negative
+// bounds counted from the end, then clamped to the list.
+//
+// Elements are compared by their encoded bytes (Remove, Index, Contains), as
+// Redis compares them: two values match when they encode alike. msgpack
+// writes a Go map's entries in iteration order, so elements holding maps do
+// not match reliably.
 //
 // Local, no I/O: Local, SetLocal. Remote: every method taking a context is
 // one round trip that re-arms the object's TTL when the model refreshes it,
 // returns rapyer.ErrNotFound (writing nothing) when the object does not
-// exist, and applies its effect to the local copy as the server reports it.
-// The local copy follows the server only as far as it did before (another
-// client's writes are not seen): Load, Reload or All resynchronise it.
+// exist, rapyer.ErrInvalid (sending nothing) for an element that does not
+// encode, rapyer.ErrDecode naming the field for stored data that does not
+// decode, and applies its effect to the local copy as the server reports it
+// (a write that removed the second element removes the local second
+// element). Reads other than All leave the local copy as it is. The local
+// copy follows the server only as far as this handle saw it (another
+// client's writes are not seen, and an effect is applied at the index the
+// server resolved, clamped to the local copy): Load, Model.Reload or All
+// resynchronise it.
 type List[T any] struct {
 	rapyer.Container
 	elems  elems[T]
@@ -48,14 +66,18 @@ func (l *List[T]) Default(items ...T) *List[T] {
 	return l
 }
 
-// Local returns the local copy (not a copy of it: do not modify it).
+// Local returns the local copy. It is the handle's own slice, not a copy:
+// do not modify it; it is valid until the next operation on the handle.
 func (l *List[T]) Local() []T { return l.items }
 
-// SetLocal replaces the local copy; Save or Update writes it.
+// SetLocal replaces the local copy (with a copy of items); Save or Update
+// writes it.
 func (l *List[T]) SetLocal(items ...T) { l.items = append([]T(nil), items...) }
 
-// Append appends vs at the end of the stored list (one RPUSH inside
-// lua/list.lua, whatever the count) and returns the new length.
+// Append appends vs at the end of the stored list and returns the new
+// length: one RPUSH inside lua/list.lua whatever the count (the script
+// writes more than 4000 values in slices, still atomically). Without
+// values it is Len. Locally: vs are appended.
 func (l *List[T]) Append(ctx context.Context, vs ...T) (int, error) {
 	if len(vs) == 0 {
 		return l.Len(ctx)
@@ -72,12 +94,296 @@ func (l *List[T]) Append(ctx context.Context, vs ...T) (int, error) {
 	return n, nil
 }
 
-// All reads the whole stored list, makes it the local copy and returns it.
+// Prepend puts vs at the front of the stored list, in the order given (the
+// list then starts vs[0], vs[1], ...: Python's l[0:0] = vs, not a series of
+// insert(0, v)), and returns the new length. It is one LPUSH inside
+// lua/list.lua of the values reversed (sliced past 4000, still atomic).
+// Without values it is Len. Locally: vs are inserted at the front.
+func (l *List[T]) Prepend(ctx context.Context, vs ...T) (int, error) {
+	if len(vs) == 0 {
+		return l.Len(ctx)
+	}
+	args, err := l.encode("List.Prepend", vs)
+	if err != nil {
+		return 0, err
+	}
+	slices.Reverse(args)
+	n, err := rapyer.FieldScript(ctx, "List.Prepend", l, lua.List, redis.Int, append([]any{"lpush"}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	l.items = slices.Insert(l.items, 0, vs...)
+	return n, nil
+}
+
+// Insert inserts v before index i, as Python's list.insert: a negative i
+// counts from the end, and an i beyond either end inserts at that end
+// (never an error). One script (lua/list.lua): LPUSH or RPUSH at the ends;
+// in the middle, LINSERT BEFORE the element at i when that element does not
+// occur earlier in the list (LPOS ... MAXLEN i checks it), else the shorter
+// side of the list is read, trimmed and pushed back around v (LINSERT
+// addresses the first occurrence of its pivot, so with a duplicate before
+// i it would insert at the wrong place). Cost: O(i) comparisons, or
+// O(min(i, n-i)) elements moved with duplicates. Locally: v is inserted at
+// the index the server resolved.
+func (l *List[T]) Insert(ctx context.Context, i int, v T) error {
+	const op = "List.Insert"
+	b, err := l.encodeOne(op, v)
+	if err != nil {
+		return err
+	}
+	r, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Ints, "insert", clampIndex(i), b)
+	if err != nil {
+		return err
+	}
+	if len(r) < 1 {
+		return decodeErr(l, op, fmt.Errorf("unexpected reply %v", r))
+	}
+	l.items = slices.Insert(l.items, min(max(r[0], 0), len(l.items)), v)
+	return nil
+}
+
+// Pop removes and returns the last element (RPOP inside lua/list.lua). On
+// an empty list it returns ok false and no error, writing nothing. Locally:
+// the last element is removed. Errors: ErrNotFound, ErrDecode (the element
+// was removed from the server all the same).
+func (l *List[T]) Pop(ctx context.Context) (v T, ok bool, err error) {
+	return l.pop(ctx, "List.Pop", "pop")
+}
+
+// PopFront removes and returns the first element (LPOP inside
+// lua/list.lua). On an empty list it returns ok false and no error, writing
+// nothing. Locally: the first element is removed. Errors: as Pop.
+func (l *List[T]) PopFront(ctx context.Context) (v T, ok bool, err error) {
+	return l.pop(ctx, "List.PopFront", "popfront")
+}
+
+// PopAt removes and returns the element at index i, as Python's
+// list.pop(i): a negative i counts from the end. One script
+// (lua/list.lua): LPOP or RPOP at the ends; in the middle, LREM of the
+// element when it does not occur before i (LPOS ... MAXLEN i), else the
+// shorter side is read, trimmed and pushed back. On an empty list it
+// returns ok false and no error. Errors: rapyer.ErrOutOfRange when i is
+// outside a non-empty list (nothing written), ErrNotFound, ErrDecode.
+// Locally: the element at the index the server resolved is removed.
+func (l *List[T]) PopAt(ctx context.Context, i int) (v T, ok bool, err error) {
+	return l.pop(ctx, "List.PopAt", "popat", clampIndex(i))
+}
+
+func (l *List[T]) pop(ctx context.Context, op, script string, args ...any) (v T, ok bool, err error) {
+	r, err := rapyer.FieldScript(ctx, op, l, lua.List, listPopReply, append([]any{script}, args...)...)
+	if err != nil || !r.ok {
+		return v, false, err
+	}
+	if n := len(l.items); n > 0 {
+		switch script {
+		case "pop":
+			l.items = slices.Delete(l.items, n-1, n)
+		case "popfront":
+			l.items = slices.Delete(l.items, 0, 1)
+		default:
+			if r.idx < n {
+				l.items = slices.Delete(l.items, r.idx, r.idx+1)
+			}
+		}
+	}
+	v, err = l.elems.of(l.Fallback()).Decode(r.val)
+	if err != nil {
+		return v, false, decodeErr(l, op, err)
+	}
+	return v, true, nil
+}
+
+// Get returns the stored element at index i (LINDEX, with the existence
+// check: one round trip); a negative i counts from the end. An index
+// outside the list returns ok false and no error. The local copy is
+// unchanged. Errors: ErrNotFound, ErrDecode.
+func (l *List[T]) Get(ctx context.Context, i int) (v T, ok bool, err error) {
+	const op = "List.Get"
+	r, err := rapyer.FieldRead(ctx, op, l, "LINDEX", listElemReply, clampIndex(i))
+	if err != nil || r == nil {
+		return v, false, err
+	}
+	if v, err = l.elems.of(l.Fallback()).Decode(r); err != nil {
+		return v, false, decodeErr(l, op, err)
+	}
+	return v, true, nil
+}
+
+// SetAt replaces the element at index i with v (LSET inside lua/list.lua);
+// a negative i counts from the end. Errors: rapyer.ErrOutOfRange naming the
+// field when i is outside the list (an empty list included; nothing
+// written), ErrNotFound, ErrInvalid. Locally: the element at the index the
+// server resolved is replaced.
+func (l *List[T]) SetAt(ctx context.Context, i int, v T) error {
+	const op = "List.SetAt"
+	b, err := l.encodeOne(op, v)
+	if err != nil {
+		return err
+	}
+	idx, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Int, "set", clampIndex(i), b)
+	if err != nil {
+		return err
+	}
+	if idx >= 0 && idx < len(l.items) {
+		l.items[idx] = v
+	}
+	return nil
+}
+
+// Remove removes elements equal to v (same encoded bytes) and returns how
+// many it removed, with LREM's count: count > 0 removes the first count
+// matches from the front, count < 0 the last -count from the back, 0 all
+// of them. One LREM inside lua/list.lua. Locally: as many matches as the
+// server removed are removed, from the same end. Errors: ErrNotFound,
+// ErrInvalid.
+func (l *List[T]) Remove(ctx context.Context, v T, count int) (int, error) {
+	const op = "List.Remove"
+	b, err := l.encodeOne(op, v)
+	if err != nil {
+		return 0, err
+	}
+	n, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Int, "rem", count, b)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	l.removeLocal(b, n, count < 0)
+	return n, nil
+}
+
+// removeLocal removes up to n local elements encoding as b, from the back
+// when back is set.
+func (l *List[T]) removeLocal(b []byte, n int, back bool) {
+	c := l.elems.of(l.Fallback())
+	match := func(v T) bool {
+		e, err := c.Encode(v)
+		return err == nil && bytes.Equal(e, b)
+	}
+	if back {
+		for i := len(l.items) - 1; i >= 0 && n > 0; i-- {
+			if match(l.items[i]) {
+				l.items = slices.Delete(l.items, i, i+1)
+				n--
+			}
+		}
+		return
+	}
+	for i := 0; i < len(l.items) && n > 0; {
+		if match(l.items[i]) {
+			l.items = slices.Delete(l.items, i, i+1)
+			n--
+			continue
+		}
+		i++
+	}
+}
+
+// RemoveRange deletes the elements l[start:end] with Python's
+// `del l[start:end]` semantics (negative bounds count from the end, bounds
+// clamp to the list, start >= end removes nothing) and returns how many it
+// removed. One script (lua/list.lua): LTRIM when the range touches an end
+// (DEL when it is the whole list), else the shorter side is read, trimmed
+// and pushed back. Locally: the range the server resolved is removed.
+// Errors: ErrNotFound.
+func (l *List[T]) RemoveRange(ctx context.Context, start, end int) (int, error) {
+	r, err := l.slice(ctx, "List.RemoveRange", "delrange", start, end)
+	if err != nil {
+		return 0, err
+	}
+	s, e := min(r.s, len(l.items)), min(r.e, len(l.items))
+	l.items = slices.Delete(l.items, s, e)
+	return r.e - r.s, nil
+}
+
+// Trim keeps only l[start:end] (Python slice semantics, as Range) and
+// removes the rest; it returns how many elements it removed. One LTRIM
+// inside lua/list.lua (DEL when nothing is kept). Locally: the local copy
+// becomes the same slice of itself, by the bounds the server resolved.
+// Errors: ErrNotFound.
+func (l *List[T]) Trim(ctx context.Context, start, end int) (int, error) {
+	r, err := l.slice(ctx, "List.Trim", "trim", start, end)
+	if err != nil {
+		return 0, err
+	}
+	s, e := min(r.s, len(l.items)), min(r.e, len(l.items))
+	l.items = slices.Delete(l.items, e, len(l.items))
+	l.items = slices.Delete(l.items, 0, s)
+	return r.n - (r.e - r.s), nil
+}
+
+func (l *List[T]) slice(ctx context.Context, op, script string, start, end int) (listBounds, error) {
+	r, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Ints, script, clampIndex(start), clampIndex(end))
+	if err != nil {
+		return listBounds{}, err
+	}
+	if len(r) != 3 || r[0] < 0 || r[0] > r[1] || r[1] > r[2] {
+		return listBounds{}, decodeErr(l, op, fmt.Errorf("unexpected reply %v", r))
+	}
+	return listBounds{r[0], r[1], r[2]}, nil
+}
+
+type listBounds struct{ s, e, n int }
+
+// Range returns the stored elements l[start:end] with Python slice
+// semantics (end exclusive, negative bounds from the end, clamped to the
+// list): one LRANGE with the existence check, the bounds converted to
+// LRANGE's inclusive ones without knowing the length (end 0, or
+// 0 <= end <= start, reads nothing: LRANGE 1 0). The local copy is
+// unchanged. Errors: ErrNotFound, ErrDecode.
+func (l *List[T]) Range(ctx context.Context, start, end int) ([]T, error) {
+	const op = "List.Range"
+	s, e := clampIndex(start), clampIndex(end)
+	// l[s:e] is LRANGE s e-1 in every sign combination (LRANGE clamps the
+	// same way Python does) except end == 0, where e-1 would mean "to the
+	// last element".
+	lo, hi := s, e-1
+	if e == 0 || (s >= 0 && e > 0 && s >= e) {
+		lo, hi = 1, 0
+	}
+	flat, err := rapyer.FieldRead(ctx, op, l, "LRANGE", rapyer.FlatReply, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := l.elems.decodeAll(l.Fallback(), flat)
+	if err != nil {
+		return nil, decodeErr(l, op, err)
+	}
+	return vs, nil
+}
+
+// All reads the whole stored list (LRANGE 0 -1), makes it the local copy
+// and returns it (the handle's own slice, as Local). Errors: ErrNotFound,
+// ErrDecode (the local copy is then unchanged).
 func (l *List[T]) All(ctx context.Context) ([]T, error) {
 	if err := l.Load(ctx); err != nil {
 		return nil, err
 	}
 	return l.items, nil
+}
+
+// Index returns the index of the first stored element equal to v (same
+// encoded bytes), or ok false when there is none: one LPOS with the
+// existence check. The local copy is unchanged. Errors: ErrNotFound,
+// ErrInvalid.
+func (l *List[T]) Index(ctx context.Context, v T) (i int, ok bool, err error) {
+	const op = "List.Index"
+	b, err := l.encodeOne(op, v)
+	if err != nil {
+		return 0, false, err
+	}
+	r, err := rapyer.FieldRead(ctx, op, l, "LPOS", listPosReply, b)
+	if err != nil || r < 0 {
+		return 0, false, err
+	}
+	return r, true, nil
+}
+
+// Contains reports whether the stored list holds an element equal to v
+// (same encoded bytes): one LPOS with the existence check. The local copy
+// is unchanged. Errors: ErrNotFound, ErrInvalid.
+func (l *List[T]) Contains(ctx context.Context, v T) (bool, error) {
+	_, ok, err := l.Index(ctx, v)
+	return ok, err
 }
 
 // encode encodes vs as command arguments.
@@ -92,6 +398,69 @@ func (l *List[T]) encode(op string, vs []T) ([]any, error) {
 		out[i] = b
 	}
 	return out, nil
+}
+
+func (l *List[T]) encodeOne(op string, v T) ([]byte, error) {
+	b, err := l.elems.encode(l.Fallback(), v)
+	if err != nil {
+		return nil, invalid(l, op, err)
+	}
+	return b, nil
+}
+
+// maxIndex bounds the indexes sent to the scripts: no list is that long,
+// so clamping keeps every meaning, and the scripts compute on them exactly
+// in Lua doubles.
+const maxIndex = 1 << 53
+
+func clampIndex(i int) int64 { return min(max(int64(i), -maxIndex), maxIndex) }
+
+// listPopped is a pop script's reply: {} when the list was empty, {value} or
+// {value, index}.
+type listPopped struct {
+	ok  bool
+	val []byte
+	idx int
+}
+
+func listPopReply(r any, err error) (listPopped, error) {
+	vs, err := redis.Values(r, err)
+	if err != nil || len(vs) == 0 {
+		return listPopped{}, err
+	}
+	b, err := redis.Bytes(vs[0], nil)
+	if err != nil {
+		return listPopped{}, err
+	}
+	p := listPopped{ok: true, val: b}
+	if len(vs) > 1 {
+		if p.idx, err = redis.Int(vs[1], nil); err != nil {
+			return listPopped{}, err
+		}
+	}
+	return p, nil
+}
+
+// listElemReply decodes a bulk reply that may be nil (nil then; an empty
+// element is a non-nil empty slice).
+func listElemReply(r any, err error) ([]byte, error) {
+	b, err := redis.Bytes(r, err)
+	if err == redis.ErrNil {
+		return nil, nil
+	}
+	if err == nil && b == nil {
+		b = []byte{}
+	}
+	return b, err
+}
+
+// listPosReply decodes an integer reply that may be nil (-1 then).
+func listPosReply(r any, err error) (int, error) {
+	n, err := redis.Int(r, err)
+	if err == redis.ErrNil {
+		return -1, nil
+	}
+	return n, err
 }
 
 // listLocal is List's rapyer.ContainerLocal, kept off List's method set.

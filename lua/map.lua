@@ -1,5 +1,144 @@
--- map.lua: operations on a container of an object (to be written).
+-- map.lua: operations on a HASH container of an object (Map, Counter; needs
+-- int64.lua for incr and decr).
 -- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
 -- ARGV[1] TTL mode (prelude); ARGV[2] number of object keys
 -- ARGV[3] index of the container's key in KEYS; ARGV[4] op; ARGV[5..] operands
-return fail('INVALID', 'unknown op ' .. tostring(ARGV[4]))
+--   hset k v [k v ...]  -> number of fields added (0 pairs: only the checks)
+--   hdel k...           -> number of fields removed
+--   pop k               -> the removed value, nil when k is absent
+--   popitem             -> {k, v}: the entry with the smallest key in byte
+--                          order, removed; EMPTY when the map is empty
+--   setnx k v           -> {1, v} when v was stored, {0, current} when k
+--                          was already there
+--   incr k d | decr k d -> the count after adding (subtracting) the decimal
+--                          int64 d; an absent k counts as 0
+-- Errors: NOTFOUND, INVALID (odd pair count, operand not an int64),
+--   DECODE (stored count not an int64), OVERFLOW, EMPTY; nothing is written
+--   on any error.
+local got = redis.call('HMGET', KEYS[1], '_v')
+if not got[1] then return fail('NOTFOUND', 'object does not exist') end
+local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
+
+-- each calls cmd(key, slice...) on ARGV[5..] in slices of at most 4000
+-- (Lua's unpack has a limit) and returns the sum of the replies.
+local function each(cmd)
+  local n, j, last = 0, 5, #ARGV
+  while j <= last do
+    local e = math.min(j + 3999, last)
+    n = n + redis.call(cmd, key, unpack(ARGV, j, e))
+    j = e + 1
+  end
+  return n
+end
+
+if op == 'hset' then
+  if (#ARGV - 4) % 2 ~= 0 then return fail('INVALID', 'odd number of hset operands') end
+  local n = 0
+  if #ARGV > 4 then
+    n = each('HSET')
+    bump()
+  end
+  touch()
+  return n
+end
+
+if op == 'hdel' then
+  local n = each('HDEL')
+  if n > 0 then bump() end
+  touch()
+  return n
+end
+
+if op == 'pop' then
+  local v = redis.call('HGET', key, ARGV[5])
+  if v then
+    redis.call('HDEL', key, ARGV[5])
+    bump()
+  end
+  touch()
+  return v
+end
+
+if op == 'popitem' then
+  -- before(a, b): a sorts before b in byte order. Lua's own < on strings
+  -- uses strcoll, which follows the server's locale and stops at NUL bytes.
+  local function before(a, b)
+    local n = math.min(#a, #b)
+    local i = 1
+    -- skip a long common prefix 32 bytes at a time
+    while i + 31 <= n and string.sub(a, i, i + 31) == string.sub(b, i, i + 31) do i = i + 32 end
+    while i <= n do
+      local x, y = string.byte(a, i), string.byte(b, i)
+      if x ~= y then return x < y end
+      i = i + 1
+    end
+    return #a < #b
+  end
+  local ks = redis.call('HKEYS', key)
+  if #ks == 0 then return fail('EMPTY', 'map is empty') end
+  local k = ks[1]
+  for i = 2, #ks do
+    if before(ks[i], k) then k = ks[i] end
+  end
+  local v = redis.call('HGET', key, k)
+  redis.call('HDEL', key, k)
+  bump()
+  touch()
+  return { k, v }
+end
+
+if op == 'setnx' then
+  local cur = redis.call('HGET', key, ARGV[5])
+  if cur then
+    touch()
+    return { 0, cur }
+  end
+  redis.call('HSET', key, ARGV[5], ARGV[6])
+  bump()
+  touch()
+  return { 1, ARGV[6] }
+end
+
+if op == 'incr' or op == 'decr' then
+  local f, d = ARGV[5], ARGV[6]
+  local raw = redis.call('HGET', key, f)
+  -- small is the value of s when it is a canonical decimal integer of at
+  -- most 15 digits (exact as a double), else nil.
+  local function small(s)
+    if s == '0' then return 0 end
+    local m = string.match(s, '^%-?([1-9]%d*)$')
+    if m and #m <= 15 then return tonumber(s) end
+    return nil
+  end
+  local out
+  -- Fast path: small values add exactly on doubles (|result| < 2^51).
+  local c, v = 0, small(d)
+  if raw then c = small(raw) end
+  if c and v then
+    if op == 'incr' then c = c + v else c = c - v end
+    out = string.format('%d', c)
+  else
+    i64_load()
+    local cur = i64_parse('0')
+    if raw then
+      cur = i64_parse(raw)
+      if not cur then return fail('DECODE', 'stored count is not an int64: ' .. string.sub(raw, 1, 40)) end
+    end
+    local x = i64_parse(d)
+    if not x then return fail('INVALID', 'operand is not an int64') end
+    if op == 'decr' then x = { s = -x.s, m = x.m } end
+    local r = i64_add(cur, x)
+    if not r then
+      return fail('OVERFLOW', op .. ' ' .. d .. ' on ' .. (raw or '0') .. ' leaves int64')
+    end
+    out = i64_str(r)
+  end
+  if out ~= raw then
+    redis.call('HSET', key, f, out)
+    bump()
+  end
+  touch()
+  return out
+end
+
+return fail('INVALID', 'unknown map op ' .. tostring(op))

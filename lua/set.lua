@@ -62,6 +62,8 @@ if op == 'store' then
   end
   local before = redis.call('SCARD', key)
   local after = redis.call(cmd, key, unpack(keys))
+  -- miniredis stores an empty result as an empty key; Redis deletes it.
+  if after == 0 then redis.call('DEL', key) end
   -- union only grows the set, intersection and difference only shrink it:
   -- the content changed exactly when the size did.
   if after ~= before then bump() end

@@ -144,3 +144,6 @@ type causeError struct {
 
 func (c *causeError) Error() string { return c.sentinel.Error() + ": " + c.msg }
 func (c *causeError) Unwrap() error { return c.sentinel }
+
+// asCause finds a *causeError in err's chain.
+func asCause(err error, target **causeError) bool { return errors.As(err, target) }

@@ -60,15 +60,16 @@ func (m *Model) LoadErrors() []error { return m.loadErrs }
 
 // schema is the definition-time description of a model.
 type schema struct {
-	name     string
-	ttl      time.Duration
-	ttlSet   bool
-	refresh  *bool
-	shards   int
-	names    []string       // flattened field names, in schema order
-	argNames []any          // scalar names boxed once, for command arguments
-	index    map[string]int // scalar name -> position among the scalars
-	conts    int            // number of container fields
+	name      string
+	ttl       time.Duration
+	ttlSet    bool
+	refresh   *bool
+	shards    int
+	names     []string       // flattened field names, in schema order
+	argNames  []any          // scalar names boxed once, for command arguments
+	index     map[string]int // scalar name -> position among the scalars
+	conts     int            // number of container fields
+	contNames []string       // their names, in schema order
 }
 
 type modelPtr[M any] interface {
@@ -124,6 +125,7 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 				panic(fmt.Sprintf("rapyer: model %q: field %q: %v", name, n, err))
 			}
 			sc.conts++
+			sc.contNames = append(sc.contNames, n)
 			continue
 		}
 		sc.index[n] = len(sc.argNames)
@@ -212,11 +214,19 @@ type loadConfig struct{ tolerant bool }
 type loadOptionFunc func(*loadConfig)
 
 func (f loadOptionFunc) applyLoad(c *loadConfig) { f(c) }
+func (f loadOptionFunc) applyMany(c *manyConfig) { f(&c.load) }
+
+// ReadOption is an option of both the single loads (Get, Reload) and the
+// bulk ones (GetMany).
+type ReadOption interface {
+	LoadOption
+	ManyOption
+}
 
 // Tolerant makes a load keep going past fields whose stored data does not
 // decode: they load as absent and are listed by LoadErrors; the rest loads.
 // Without it, such data fails the load with ErrDecode naming the field.
-func Tolerant() LoadOption { return loadOptionFunc(func(c *loadConfig) { c.tolerant = true }) }
+func Tolerant() ReadOption { return loadOptionFunc(func(c *loadConfig) { c.tolerant = true }) }
 
 // Get loads the object with the given id: HGETALL (plus PEXPIRE when refresh
 // is on), one round trip. Errors: ErrNotFound, ErrInvalid (bad id), ErrDecode
@@ -396,17 +406,40 @@ func (m *Model) Save(ctx context.Context) error {
 	if err := m.bound("Save"); err != nil {
 		return err
 	}
-	lead := []any{m.keyArg}
-	pairs, absent, err := m.encodeFields("Save", m.fields, lead, lead)
+	u, err := m.saveUnit("Save")
 	if err != nil {
 		return err
 	}
-	blocks, err := m.blocks("Save", m.conts)
+	r, err := m.st.runUnit(ctx, u)
 	if err != nil {
-		return err
+		return m.fail("Save", scriptError(err))
+	}
+	m.version = u.version(r)
+	return nil
+}
+
+// saveUnit is what Save sends for this object: MULTI {HSET, HDEL, per
+// container DEL + write, HINCRBY _v, PEXPIRE...}, or, for a model with
+// containers whose TTL does not refresh, lua/save.lua (container keys it
+// recreates must inherit what the hash has left, which a MULTI cannot read).
+// Nothing is built when a value does not encode.
+func (m *Model) saveUnit(op string) (unit, error) {
+	lead := []any{m.keyArg}
+	pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
+	if err != nil {
+		return unit{}, err
+	}
+	blocks, err := m.blocks(op, m.conts)
+	if err != nil {
+		return unit{}, err
 	}
 	if len(m.conts) > 0 && m.touchTTL() == "keep" {
-		return m.saveKeep(ctx, pairs[1:], absent[1:], blocks)
+		args := append(make([]any, 0, 5+len(pairs)+len(absent)), "keep", m.nkeys, ttlMillis(m.ttl()), len(pairs)/2, len(absent)-1)
+		args = append(append(args, pairs[1:]...), absent[1:]...)
+		for _, b := range blocks {
+			args = append(args, b...)
+		}
+		return scriptUnit(lua.Save, m.keys(), args), nil
 	}
 	cmds := make([]cmd, 0, 5+2*len(m.conts))
 	if len(pairs) > 1 {
@@ -424,29 +457,7 @@ func (m *Model) Save(ctx context.Context) error {
 	vpos := len(cmds)
 	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg, metaVersion, 1}})
 	cmds = append(cmds, m.refreshCmds(true)...)
-	replies, err := m.st.pipe(ctx, true, cmds)
-	if err != nil {
-		return m.fail("Save", scriptError(err))
-	}
-	m.version, _ = redis.Int64(replies[vpos], nil)
-	return nil
-}
-
-// saveKeep is Save for a model with containers whose TTL does not refresh:
-// container keys it recreates must inherit what the hash has left, which a
-// MULTI cannot read (lua/save.lua).
-func (m *Model) saveKeep(ctx context.Context, pairs, absent []any, blocks [][]any) error {
-	args := append(make([]any, 0, 5+len(pairs)+len(absent)), "keep", m.nkeys, ttlMillis(m.ttl()), len(pairs)/2, len(absent))
-	args = append(append(args, pairs...), absent...)
-	for _, b := range blocks {
-		args = append(args, b...)
-	}
-	r, err := m.st.eval(ctx, lua.Save, m.keys(), args...)
-	if err != nil {
-		return m.fail("Save", scriptError(err))
-	}
-	m.version, _ = redis.Int64(r, nil)
-	return nil
+	return unit{multi: true, cmds: cmds, vpos: vpos}, nil
 }
 
 // blocks encodes the local content of containers as the scripts' container
@@ -577,18 +588,25 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error 
 	for _, o := range opts {
 		o.applyLoad(&lc)
 	}
+	u := m.loadUnit()
+	replies, err := m.st.pipe(ctx, u.multi, u.cmds)
+	if err != nil {
+		return m.fail(op, scriptError(err))
+	}
+	return m.apply(op, replies, lc.tolerant)
+}
+
+// loadUnit is what Get and Reload send: HGETALL, one full read per
+// container, PEXPIRE per key when refresh is on. With containers the reads
+// are one MULTI/EXEC: a consistent snapshot.
+func (m *Model) loadUnit() unit {
 	cmds := make([]cmd, 0, 1+len(m.conts)+len(m.keyList))
 	cmds = append(cmds, cmd{"HGETALL", []any{m.keyArg}})
 	for _, c := range m.conts {
 		cmds = append(cmds, c.kind.readCmd(c.key))
 	}
 	cmds = append(cmds, m.refreshCmds(false)...)
-	// With containers the reads are one MULTI/EXEC: a consistent snapshot.
-	replies, err := m.st.pipe(ctx, len(m.conts) > 0 || len(cmds) > 2, cmds)
-	if err != nil {
-		return m.fail(op, scriptError(err))
-	}
-	return m.apply(op, replies, lc.tolerant)
+	return unit{multi: len(m.conts) > 0 || len(cmds) > 2, cmds: cmds}
 }
 
 // apply decodes the replies of reload (HGETALL, then one full read per

@@ -1,0 +1,394 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// DefaultChunk is how many objects the bulk operations send per round trip
+// unless ChunkSize says otherwise.
+const DefaultChunk = 1000
+
+// ManyOption changes how the bulk operations (SaveMany, InsertMany, GetMany,
+// DeleteMany, ExistsMany) run. Tolerant is one too.
+type ManyOption interface{ applyMany(*manyConfig) }
+
+type manyConfig struct {
+	chunk       int
+	skipMissing bool
+	load        loadConfig
+}
+
+type manyOptionFunc func(*manyConfig)
+
+func (f manyOptionFunc) applyMany(c *manyConfig) { f(c) }
+
+// ChunkSize sets how many objects a bulk operation sends per round trip
+// (default DefaultChunk; values below 1 mean the default). Memory in flight
+// is bounded by one chunk's commands and replies.
+func ChunkSize(n int) ManyOption {
+	return manyOptionFunc(func(c *manyConfig) {
+		if n > 0 {
+			c.chunk = n
+		}
+	})
+}
+
+// SkipMissing makes GetMany leave ids that do not exist out of its result
+// instead of reporting them with a *MissingError.
+func SkipMissing() ManyOption {
+	return manyOptionFunc(func(c *manyConfig) { c.skipMissing = true })
+}
+
+func manyOptions(opts []ManyOption) manyConfig {
+	c := manyConfig{chunk: DefaultChunk}
+	for _, o := range opts {
+		if o != nil {
+			o.applyMany(&c)
+		}
+	}
+	return c
+}
+
+// MissingError reports the ids GetMany did not find. It wraps ErrNotFound.
+type MissingError struct {
+	Model string
+	IDs   []string
+}
+
+func (e *MissingError) Error() string {
+	quoted := make([]string, 0, min(len(e.IDs), 5))
+	for _, id := range e.IDs[:min(len(e.IDs), 5)] {
+		quoted = append(quoted, quoteID(id))
+	}
+	more := ""
+	if len(e.IDs) > 5 {
+		more = fmt.Sprintf(" and %d more", len(e.IDs)-5)
+	}
+	return fmt.Sprintf("rapyer: GetMany %s: not found: %s%s", e.Model, strings.Join(quoted, ", "), more)
+}
+
+func (e *MissingError) Unwrap() error { return ErrNotFound }
+
+// chunks calls f with consecutive slices of at most n items of xs.
+func chunks[T any](xs []T, n int, f func(start int, part []T) error) error {
+	for start := 0; start < len(xs); start += n {
+		if err := f(start, xs[start:min(start+n, len(xs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Schema[M, P]) checkIDs(op string, ids []string) error {
+	for _, id := range ids {
+		if err := checkID(id); err != nil {
+			return &Error{Op: op, Model: s.sc.name, ID: id, Err: err}
+		}
+	}
+	return nil
+}
+
+// GetMany loads the objects with the given ids, in the order given: each
+// object as Get loads it (a consistent snapshot of its hash and containers,
+// TTL refreshed when the model refreshes), ChunkSize objects per round trip.
+// An id that does not exist gives a nil entry and, at the end, a
+// *MissingError (wrapping ErrNotFound) listing every such id, beside the
+// result; with SkipMissing those ids are left out and no error is returned.
+// Other errors (ErrInvalid for a bad id, before anything is sent; ErrDecode
+// unless Tolerant; the network) return no result.
+func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]P, error) {
+	const op = "GetMany"
+	cfg := manyOptions(opts)
+	if err := s.checkIDs(op, ids); err != nil {
+		return nil, err
+	}
+	out := make([]P, 0, len(ids))
+	var missing []string
+	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
+		objs := make([]P, len(part))
+		units := make([]unit, len(part))
+		for i, id := range part {
+			objs[i] = s.instance(st, id)
+			units[i] = objs[i].base().loadUnit()
+		}
+		res, err := st.runUnits(ctx, units)
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for i, r := range res {
+			m := objs[i].base()
+			if r.err != nil {
+				return m.fail(op, scriptError(r.err))
+			}
+			if len(asSlice(r.replies[0])) == 0 {
+				missing = append(missing, part[i])
+				if !cfg.skipMissing {
+					out = append(out, nil)
+				}
+				continue
+			}
+			if err := m.apply(op, r.replies, cfg.load.tolerant); err != nil {
+				return err
+			}
+			out = append(out, objs[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 && !cfg.skipMissing {
+		return out, &MissingError{Model: s.sc.name, IDs: missing}
+	}
+	return out, nil
+}
+
+func asSlice(r any) []any {
+	v, _ := r.([]any)
+	return v
+}
+
+// boundMany checks that every object is bound, to one Store, and returns it.
+func (s *Schema[M, P]) boundMany(op string, objs []P) (*Store, error) {
+	var st *Store
+	for i, p := range objs {
+		if p == nil {
+			return nil, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w: object %d is nil", ErrInvalid, i)}
+		}
+		m := p.base()
+		if m.st == nil {
+			return nil, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w (object %d)", ErrUnbound, i)}
+		}
+		if st == nil {
+			st = m.st
+		} else if m.st != st {
+			return nil, m.fail(op, fmt.Errorf("%w: object %d is bound to another Store", ErrInvalid, i))
+		}
+	}
+	return st, nil
+}
+
+// SaveMany saves every object as Save does (each one atomic: its own
+// MULTI/EXEC, or script), ChunkSize objects per round trip. A value that
+// does not encode stops SaveMany with ErrInvalid naming object and field
+// before its chunk is sent (earlier chunks are written). When the server
+// refuses one object's commands (a key of the wrong type), the others of
+// the chunk are still saved and the first such failure is returned, naming
+// its object. Every object's Version is updated.
+func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+	const op = "SaveMany"
+	cfg := manyOptions(opts)
+	st, err := s.boundMany(op, objs)
+	if err != nil || st == nil {
+		return err
+	}
+	var first error
+	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
+		units := make([]unit, len(part))
+		for i, p := range part {
+			if units[i], err = p.base().saveUnit(op); err != nil {
+				return err
+			}
+		}
+		res, err := st.runUnits(ctx, units)
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for i, r := range res {
+			m := part[i].base()
+			if r.err != nil {
+				if first == nil {
+					first = m.fail(op, scriptError(r.err))
+				}
+				continue
+			}
+			m.version = units[i].version(r.replies)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return first
+}
+
+// InsertMany creates every object, all or nothing: when any of their ids
+// exists, nothing is written and the error wraps ErrExists naming the first
+// such id. Up to ChunkSize objects this is one script (lua/insertmany.lua),
+// one round trip, atomic. Beyond, a first pass checks every id (pipelined
+// EXISTS, one round trip per chunk) and then each chunk is one atomic
+// script; an object inserted by another client between the check and its
+// chunk fails that chunk alone (ErrExists), leaving earlier chunks written.
+// The same id twice in objs is ErrInvalid. The TTL is set as Insert sets it.
+func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+	const op = "InsertMany"
+	cfg := manyOptions(opts)
+	st, err := s.boundMany(op, objs)
+	if err != nil || st == nil {
+		return err
+	}
+	seen := make(map[string]bool, len(objs))
+	for _, p := range objs {
+		m := p.base()
+		if seen[m.key] {
+			return m.fail(op, fmt.Errorf("%w: id given twice", ErrInvalid))
+		}
+		seen[m.key] = true
+	}
+	if len(objs) > cfg.chunk {
+		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
+			return err
+		}
+	}
+	return chunks(objs, cfg.chunk, func(_ int, part []P) error {
+		var keys []string
+		ttl := "0"
+		if d := part[0].base().ttl(); d > 0 {
+			ttl = ttlMillis(d)
+		}
+		args := []any{ttl, len(part)}
+		for _, p := range part {
+			m := p.base()
+			pairs, _, err := m.encodeFields(op, m.fields, []any{metaVersion, 1}, nil)
+			if err != nil {
+				return err
+			}
+			blocks, err := m.blocks(op, m.conts)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, b := range blocks {
+				n += len(b)
+			}
+			args = append(append(args, len(m.keyList), len(pairs)), pairs...)
+			args = append(args, n)
+			for _, b := range blocks {
+				args = append(args, b...)
+			}
+			keys = append(keys, m.keyList...)
+		}
+		if _, err := st.eval(ctx, lua.InsertMany, keys, args...); err != nil {
+			err = scriptError(err)
+			var ce *causeError
+			if asCause(err, &ce) && ce.sentinel == ErrExists {
+				if i, perr := strconv.Atoi(ce.msg); perr == nil && i >= 1 && i <= len(part) {
+					return part[i-1].base().fail(op, fmt.Errorf("%w: nothing was written", ErrExists))
+				}
+			}
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for _, p := range part {
+			p.base().version = 1
+		}
+		return nil
+	})
+}
+
+// noneExists checks, chunk by chunk, that no object of objs exists yet.
+func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chunk int) error {
+	return chunks(objs, chunk, func(_ int, part []P) error {
+		cmds := make([]cmd, len(part))
+		for i, p := range part {
+			cmds[i] = cmd{"EXISTS", []any{p.base().key}}
+		}
+		replies, err := st.send(ctx, cmds)
+		if err != nil {
+			return &Error{Op: "InsertMany", Model: s.sc.name, Err: err}
+		}
+		for i, r := range replies {
+			if n, _ := redis.Int64(r, nil); n > 0 {
+				return part[i].base().fail("InsertMany", fmt.Errorf("%w: nothing was written", ErrExists))
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteMany removes the objects with the given ids (DEL of every key of
+// each, ChunkSize objects per round trip) and returns how many existed.
+// Errors: ErrInvalid for a bad id (nothing sent).
+func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (int, error) {
+	const op = "DeleteMany"
+	cfg := manyOptions(opts)
+	if err := s.checkIDs(op, ids); err != nil {
+		return 0, err
+	}
+	total := 0
+	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
+		cmds := make([]cmd, 0, len(part)+1)
+		var rest []any
+		for _, id := range part {
+			shard := shardOf(id, s.sc.shards)
+			cmds = append(cmds, cmd{"DEL", []any{objectKey(st.cfg.prefix, s.sc.name, shard, id)}})
+			for _, f := range s.sc.contNames {
+				rest = append(rest, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
+			}
+		}
+		if len(rest) > 0 {
+			cmds = append(cmds, cmd{"DEL", rest})
+		}
+		replies, err := st.send(ctx, cmds)
+		if err == nil {
+			err = firstError(replies)
+		}
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for _, r := range replies[:len(part)] {
+			n, _ := redis.Int(r, nil)
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}
+
+// ExistsMany reports, for each id in order, whether its object exists
+// (EXISTS, plus PEXPIRE of its keys when the model refreshes TTLs, as
+// Exists does), ChunkSize ids per round trip. Errors: ErrInvalid for a bad
+// id (nothing sent).
+func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]bool, error) {
+	const op = "ExistsMany"
+	cfg := manyOptions(opts)
+	if err := s.checkIDs(op, ids); err != nil {
+		return nil, err
+	}
+	out := make([]bool, 0, len(ids))
+	probe := &Model{}
+	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
+		var cmds []cmd
+		pos := make([]int, len(part))
+		for i, id := range part {
+			probe.init(st, s.sc, id)
+			for _, f := range s.sc.contNames {
+				probe.keyList = append(probe.keyList, fieldKey(st.cfg.prefix, s.sc.name, shardOf(id, s.sc.shards), f, id))
+			}
+			pos[i] = len(cmds)
+			cmds = append(cmds, cmd{"EXISTS", []any{probe.key}})
+			cmds = append(cmds, probe.refreshCmds(false)...)
+		}
+		replies, err := st.send(ctx, cmds)
+		if err == nil {
+			err = firstError(replies)
+		}
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for _, p := range pos {
+			n, _ := redis.Int(replies[p], nil)
+			out = append(out, n == 1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

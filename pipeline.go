@@ -1,0 +1,143 @@
+package rapyer
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// unit is one object's share of a round trip: commands run inside
+// MULTI/EXEC (multi), plain pipelined commands, or one script call (script
+// set: keys and args are its KEYS and ARGV).
+type unit struct {
+	multi  bool
+	cmds   []cmd
+	script *lua.Script
+	keys   []string
+	args   []any
+	vpos   int // position in cmds of the reply carrying the new version
+}
+
+func scriptUnit(sc *lua.Script, keys []string, args []any) unit {
+	return unit{script: sc, keys: keys, args: args}
+}
+
+// version reads the new version from a unit's replies.
+func (u unit) version(replies []any) int64 {
+	i := u.vpos
+	if u.script != nil {
+		i = 0
+	}
+	if i >= len(replies) {
+		return 0
+	}
+	v, _ := redis.Int64(replies[i], nil)
+	return v
+}
+
+// unitResult is what one unit got back: its replies (EXEC's for a multi
+// unit, the script's reply alone for a script), and the first error among
+// them.
+type unitResult struct {
+	replies []any
+	err     error
+}
+
+// runUnit runs one unit in one round trip (EVALSHA then EVAL when the
+// server lost the script).
+func (s *Store) runUnit(ctx context.Context, u unit) ([]any, error) {
+	if u.script != nil {
+		r, err := s.eval(ctx, u.script, u.keys, u.args...)
+		if err != nil {
+			return nil, err
+		}
+		return []any{r}, nil
+	}
+	return s.pipe(ctx, u.multi, u.cmds)
+}
+
+// runUnits sends units in one round trip and returns one result per unit.
+// Script units go by EVALSHA; those the server answers NOSCRIPT (nothing of
+// them ran) are sent again whole by EVAL in a second round trip. The error
+// is for the round trip itself (network, context); per-unit failures are in
+// the results.
+func (s *Store) runUnits(ctx context.Context, units []unit) ([]unitResult, error) {
+	cmds := make([]cmd, 0, 4*len(units))
+	for _, u := range units {
+		cmds = u.appendCmds(cmds, false)
+	}
+	replies, err := s.send(ctx, cmds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]unitResult, len(units))
+	var retry []int
+	pos := 0
+	for i, u := range units {
+		switch {
+		case u.script != nil:
+			r := replies[pos]
+			pos++
+			if e, ok := r.(redis.Error); ok && strings.HasPrefix(e.Error(), "NOSCRIPT") {
+				retry = append(retry, i)
+				continue
+			}
+			out[i] = unitResult{replies: []any{r}, err: firstError([]any{r})}
+		case u.multi:
+			// MULTI's OK, one QUEUED per command (an error there makes EXEC
+			// fail with EXECABORT), then EXEC's reply.
+			pos += 1 + len(u.cmds)
+			rs, err := execReplies(replies[pos], len(u.cmds))
+			pos++
+			out[i] = unitResult{replies: rs, err: err}
+		default:
+			rs := replies[pos : pos+len(u.cmds)]
+			pos += len(u.cmds)
+			out[i] = unitResult{replies: rs, err: firstError(rs)}
+		}
+	}
+	if len(retry) == 0 {
+		return out, nil
+	}
+	s.cfg.logger.Debug("rapyer: scripts not cached, sending them", "units", len(retry))
+	cmds = cmds[:0]
+	for _, i := range retry {
+		cmds = units[i].appendCmds(cmds, true)
+	}
+	again, err := s.send(ctx, cmds)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range retry {
+		out[i] = unitResult{replies: []any{again[j]}, err: firstError(again[j : j+1])}
+	}
+	return out, nil
+}
+
+// appendCmds appends the unit's commands as sent in a pipeline; eval sends a
+// script unit by EVAL (whole source) instead of EVALSHA.
+func (u unit) appendCmds(out []cmd, eval bool) []cmd {
+	switch {
+	case u.script != nil:
+		args := make([]any, 0, 2+len(u.keys)+len(u.args))
+		name := "EVALSHA"
+		if eval {
+			name = "EVAL"
+			args = append(args, u.script.Src(), len(u.keys))
+		} else {
+			args = append(args, u.script.SHA(), len(u.keys))
+		}
+		for _, k := range u.keys {
+			args = append(args, k)
+		}
+		return append(out, cmd{name, append(args, u.args...)})
+	case u.multi:
+		out = append(out, cmd{"MULTI", nil})
+		out = append(out, u.cmds...)
+		return append(out, cmd{"EXEC", nil})
+	default:
+		return append(out, u.cmds...)
+	}
+}

@@ -11,6 +11,7 @@ import (
 //	object hash:      <prefix>{<model>:<shard>}:o:<id>
 //	container field:  <prefix>{<model>:<shard>}:f:<field>:<id>
 //	shard-wide keys:  <prefix>{<model>:<shard>}:x:<name>   (indexes, later)
+//	named lock:       <prefix>{<model>:<shard>}:l:<name>:<id>
 //
 // The hash tag {<model>:<shard>} comes first, so an id holding '{', '}' or
 // ':' cannot move it (Redis hashes the text between the first '{' and the
@@ -54,6 +55,13 @@ func objectKey(prefix, model string, shard uint32, id string) string {
 
 func fieldKey(prefix, model string, shard uint32, field, id string) string {
 	return shardPrefix(prefix, model, shard) + "f:" + field + ":" + id
+}
+
+// lockKey is the key of the lock named name on an object (lock.go): same
+// hash tag as the object, so the lock script runs in the object's slot. Lock
+// names are field-name parts (no ':'), so the name cannot reach into the id.
+func lockKey(prefix, model string, shard uint32, name, id string) string {
+	return shardPrefix(prefix, model, shard) + "l:" + name + ":" + id
 }
 
 // parsedKey is what parseKey recovers from a key.

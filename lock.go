@@ -1,0 +1,369 @@
+package rapyer
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// Named locks with expiry.
+//
+// A lock is named per object: Model.Lock(ctx, "edit") on user "u1" and
+// Model.Lock(ctx, "edit") on user "u2" are two locks, and "edit" and "bill"
+// on one user are independent of each other. A lock is one string key next to
+// the object (same hash tag, so the same slot) holding a random owner token
+// (128 bits), set with SET NX PX: it expires on its own, so a holder that
+// crashes blocks the others only until then. Only the owner can extend or
+// release it (the scripts compare the token first).
+//
+// Each acquisition also increments a fencing counter kept in the object's
+// hash (metadata field "_f:<name>"), which outlives the lock key: the token
+// returned (Lock.Token) grows strictly with every acquisition of that lock,
+// across expiries, for as long as the object exists.
+//
+// The limits of a lock on one Redis server. A holder that pauses (GC, swap,
+// a stopped VM, a slow network) longer than the expiry loses the lock without
+// knowing it, and another process may take it while the first still believes
+// it holds it. Extend and Unlock then report ErrLockLost, but by then the two
+// may both have acted. Where that matters, pass Lock.Token along with each
+// write to the protected resource and have the resource reject a token lower
+// than the highest it has seen (a fencing token). A lock also lives on one
+// server: a failover to a replica that had not received the lock key loses
+// it. Waiting is not fair: whoever tries first after a release wins.
+
+// ErrLocked: another owner holds the lock (TryLock, or Lock whose context
+// ended while waiting, in which case the error also wraps the context's error).
+var ErrLocked = errors.New("rapyer: locked")
+
+// ErrLockLost: the lock is no longer held by this owner (it expired, perhaps
+// taken by another since, or was released already); nothing was changed.
+var ErrLockLost = errors.New("rapyer: lock lost")
+
+// DefaultLockTTL is the expiry of a lock when WithLockTTL does not give one.
+const DefaultLockTTL = 30 * time.Second
+
+// The wait of a blocking Lock between attempts: starts at lockWaitMin,
+// doubles up to lockWaitMax, each sleep drawn uniformly from its upper half
+// (jitter), and never longer than the holder's lock has left.
+const (
+	lockWaitMin = 5 * time.Millisecond
+	lockWaitMax = 250 * time.Millisecond
+)
+
+// LockOption configures Model.Lock, Model.TryLock and Model.WithLock.
+type LockOption interface{ applyLock(*lockConfig) }
+
+type lockConfig struct {
+	ttl  time.Duration
+	save bool
+}
+
+type lockOptionFunc func(*lockConfig)
+
+func (f lockOptionFunc) applyLock(c *lockConfig) { f(c) }
+
+// WithLockTTL sets how long the lock lasts unless extended or released:
+// d from the acquisition (PX, in whole milliseconds). d must be at least 1ms;
+// shorter fails with ErrInvalid before anything is sent. Default:
+// DefaultLockTTL (30s).
+func WithLockTTL(d time.Duration) LockOption {
+	return lockOptionFunc(func(c *lockConfig) { c.ttl = d })
+}
+
+// WithSave makes Model.WithLock save the object (Model.Save) after the
+// function returns nil, while still holding the lock. Lock and TryLock ignore
+// it. Default: WithLock does not save.
+func WithSave() LockOption {
+	return lockOptionFunc(func(c *lockConfig) { c.save = true })
+}
+
+// Lock is a held named lock on one object, returned by Model.Lock and
+// Model.TryLock. Its methods are safe for concurrent use (one goroutine may
+// Extend while another works).
+type Lock struct {
+	st    *Store
+	model string
+	id    string
+	name  string
+	keys  []string // the object's hash, the lock key
+	owner string
+	token int64
+	ttl   time.Duration
+
+	mu       sync.Mutex
+	until    time.Time // held at least until then, barring pauses
+	released bool
+}
+
+// Token returns the fencing token of this acquisition: 1 for the first
+// acquisition of this lock on this object, then strictly greater at every
+// acquisition (expiries included) while the object exists. Deleting the
+// object (or its expiry) starts the counter again.
+func (l *Lock) Token() int64 { return l.token }
+
+// Name returns the lock's name.
+func (l *Lock) Name() string { return l.name }
+
+// ValidUntil returns the time before which the lock is certainly still held,
+// as measured on this machine from the moment the acquisition (or the last
+// Extend) was sent: a pause or a server clock jump can still lose it earlier.
+// After Unlock it returns the zero time.
+func (l *Lock) ValidUntil() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.until
+}
+
+// Lock acquires the lock called name on the object, waiting while another
+// owner holds it, and returns it. Each attempt is one script (lua/lock.lua:
+// SET NX PX of the lock key and HINCRBY of the fencing counter), one round
+// trip; an uncontended Lock is one round trip. Between attempts it sleeps with
+// bounded exponential backoff (5ms doubling to 250ms, jittered, and never past
+// the moment the holder's lock expires), so waiters do not hammer the server.
+// It honours ctx: cancellation or the deadline ends the wait promptly with an
+// error wrapping both ErrLocked and ctx's error.
+//
+// Lock names are a letter, then letters, digits or '_' (at most 64 bytes).
+// Locks do not touch the object's TTL; the lock's own expiry is WithLockTTL
+// (default 30s). Errors: ErrNotFound when the object does not exist (nothing
+// is written: a lock protects an object), ErrInvalid (name, TTL; nothing
+// sent), ErrDecode (the stored fencing counter is not an integer), ErrUnbound.
+func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (*Lock, error) {
+	const op = "Lock"
+	p, err := m.lockPrep(op, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	var timer *time.Timer
+	for wait := lockWaitMin; ; wait = min(2*wait, lockWaitMax) {
+		l, left, err := m.acquire(ctx, op, p)
+		if !errors.Is(err, ErrLocked) {
+			return l, err
+		}
+		d := wait/2 + mrand.N(wait/2+1)
+		if left > 0 && left < d {
+			d = max(left, time.Millisecond)
+		}
+		if timer == nil {
+			timer = time.NewTimer(d)
+			defer timer.Stop()
+		} else {
+			timer.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, m.fail(op, fmt.Errorf("%w: lock %q held by another owner: %w", ErrLocked, name, ctx.Err()))
+		case <-timer.C:
+		}
+	}
+}
+
+// TryLock makes one attempt at the lock called name on the object: one script
+// (lua/lock.lua), one round trip. It returns the lock, or an error wrapping
+// ErrLocked at once when another owner holds it. Names, options and the other
+// errors are those of Lock.
+func (m *Model) TryLock(ctx context.Context, name string, opts ...LockOption) (*Lock, error) {
+	p, err := m.lockPrep("TryLock", name, opts)
+	if err != nil {
+		return nil, err
+	}
+	l, _, err := m.acquire(ctx, "TryLock", p)
+	return l, err
+}
+
+// lockParams is a validated acquisition request.
+type lockParams struct {
+	name string
+	cfg  lockConfig
+	keys []string
+	ms   string
+}
+
+func (m *Model) lockPrep(op, name string, opts []LockOption) (lockParams, error) {
+	p := lockParams{name: name, cfg: lockConfig{ttl: DefaultLockTTL}}
+	if err := m.bound(op); err != nil {
+		return p, err
+	}
+	for _, o := range opts {
+		o.applyLock(&p.cfg)
+	}
+	if !validFieldPart(name) {
+		return p, m.fail(op, fmt.Errorf("%w: lock name %q: want a letter, then letters, digits or '_' (at most 64 bytes)", ErrInvalid, name))
+	}
+	if p.cfg.ttl < time.Millisecond {
+		return p, m.fail(op, fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, name, p.cfg.ttl))
+	}
+	shard := shardOf(m.id, m.sc.shards)
+	p.keys = []string{m.key, lockKey(m.st.cfg.prefix, m.sc.name, shard, name, m.id)}
+	p.ms = ttlMillis(p.cfg.ttl)
+	return p, nil
+}
+
+// acquire makes one attempt. Held by another: an error wrapping ErrLocked and
+// the time the holder's lock has left (0 when unknown).
+func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, time.Duration, error) {
+	owner := rand.Text() // 26 base32 characters, 130 random bits
+	start := time.Now()
+	r, err := redis.Int64s(m.st.eval(ctx, lua.Lock, p.keys, "0", "1", "acquire", owner, p.ms, "_f:"+p.name))
+	if err != nil {
+		return nil, 0, m.fail(op, scriptError(err))
+	}
+	if len(r) != 2 {
+		return nil, 0, m.fail(op, fmt.Errorf("%w: lock script replied %v", ErrDecode, r))
+	}
+	if r[0] != 1 {
+		return nil, time.Duration(r[1]) * time.Millisecond, m.fail(op, fmt.Errorf("%w: lock %q held by another owner", ErrLocked, p.name))
+	}
+	return &Lock{
+		st: m.st, model: m.sc.name, id: m.id, name: p.name, keys: p.keys,
+		owner: owner, token: r[1], ttl: p.cfg.ttl, until: start.Add(p.cfg.ttl),
+	}, 0, nil
+}
+
+// Extend re-arms the lock to expire d from now (PEXPIRE of the lock key, in
+// whole milliseconds), if this owner still holds it: one script
+// (lua/lock.lua), one round trip. The fencing token does not change. Errors:
+// ErrLockLost when the lock expired or another owner holds it now (nothing is
+// changed; the lock cannot be won back by Extend), ErrInvalid when d < 1ms
+// (nothing sent).
+func (l *Lock) Extend(ctx context.Context, d time.Duration) error {
+	if d < time.Millisecond {
+		return l.fail("Extend", fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, l.name, d))
+	}
+	if l.gone() {
+		return l.fail("Extend", fmt.Errorf("%w: lock %q was released or lost already", ErrLockLost, l.name))
+	}
+	start := time.Now()
+	if err := l.run(ctx, "Extend", "extend", ttlMillis(d)); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	if !l.released {
+		l.until = start.Add(d)
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+// Unlock releases the lock if this owner still holds it (GET, compare, DEL
+// in one script, lua/lock.lua): one round trip. A holder whose lock expired
+// and was taken by another owner cannot release the other's lock: Unlock
+// then returns an error wrapping ErrLockLost and leaves it in place, as it
+// does when the lock has simply expired or was released already (what was
+// done under the lock may have overlapped with another holder's work; see
+// the fencing token). Errors: ErrLockLost.
+func (l *Lock) Unlock(ctx context.Context) error {
+	if l.gone() {
+		return l.fail("Unlock", fmt.Errorf("%w: lock %q was released or lost already", ErrLockLost, l.name))
+	}
+	return l.run(ctx, "Unlock", "release", nil)
+}
+
+// gone reports whether this Lock was released, or found lost, already.
+func (l *Lock) gone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.released
+}
+
+// run sends an owner-checked op of lua/lock.lua (extend, release).
+func (l *Lock) run(ctx context.Context, op, scriptOp string, ms any) error {
+	args := []any{"0", "1", scriptOp, l.owner}
+	if ms != nil {
+		args = append(args, ms)
+	}
+	n, err := redis.Int64(l.st.eval(ctx, lua.Lock, l.keys, args...))
+	if err != nil {
+		return l.fail(op, scriptError(err))
+	}
+	if n == 1 && scriptOp == "extend" {
+		return nil
+	}
+	l.mu.Lock()
+	l.released, l.until = true, time.Time{}
+	l.mu.Unlock()
+	switch {
+	case n == 0:
+		return l.fail(op, fmt.Errorf("%w: lock %q expired", ErrLockLost, l.name))
+	case n < 0:
+		return l.fail(op, fmt.Errorf("%w: lock %q expired and another owner holds it now", ErrLockLost, l.name))
+	}
+	return nil
+}
+
+func (l *Lock) fail(op string, err error) error { return detail(op, l.model, l.id, "", err) }
+
+// lockReleaseTimeout bounds the Unlock that WithLock sends when its context
+// has ended already.
+const lockReleaseTimeout = 5 * time.Second
+
+// WithLock runs fn while holding the lock called name on the object:
+//
+//  1. Lock (waiting as Lock does; options as for Lock),
+//  2. Reload, so fn sees the object as stored now, not as loaded before,
+//  3. fn(ctx), with a context that also ends when the lock's expiry comes
+//     (ValidUntil), so that rapyer operations inside fn fail rather than act
+//     on a lost lock,
+//  4. with WithSave and fn returning nil: Save. When less than half of the
+//     lock's TTL is left by then, an Extend first checks that the lock is
+//     still held and re-arms it; if it is lost, nothing is saved and the
+//     error wraps ErrLockLost,
+//  5. Unlock, always: after an error from fn or from Save, and when fn
+//     panics (the panic then goes on). The release is sent even when ctx has
+//     ended (with its own 5s bound).
+//
+// Round trips: Lock (1 uncontended), Reload (1), Save (1, with WithSave; 2
+// when the Extend is needed), Unlock (1), plus whatever fn sends. fn's error
+// is returned as is (joined with an Unlock error, if any). Other errors: those
+// of Lock, Reload and Save, and ErrLockLost when the lock was lost before the
+// release (the work may then have overlapped with another holder's).
+func (m *Model) WithLock(ctx context.Context, name string, fn func(ctx context.Context) error, opts ...LockOption) (err error) {
+	if fn == nil {
+		if err := m.bound("WithLock"); err != nil {
+			return err
+		}
+		return m.fail("WithLock", fmt.Errorf("%w: nil function", ErrInvalid))
+	}
+	l, err := m.Lock(ctx, name, opts...)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if l.gone() { // Extend found it lost: that error says so already
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockReleaseTimeout)
+		defer cancel()
+		if uerr := l.Unlock(rctx); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+	}()
+	if err := m.reload(ctx, "WithLock", nil); err != nil {
+		return err
+	}
+	fctx, cancel := context.WithDeadline(ctx, l.ValidUntil())
+	defer cancel()
+	if err := fn(fctx); err != nil {
+		return err
+	}
+	var cfg lockConfig
+	for _, o := range opts {
+		o.applyLock(&cfg)
+	}
+	if !cfg.save {
+		return nil
+	}
+	if time.Until(l.ValidUntil()) < l.ttl/2 {
+		if err := l.Extend(ctx, l.ttl); err != nil {
+			return err
+		}
+	}
+	return m.Save(ctx)
+}

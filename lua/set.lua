@@ -61,9 +61,16 @@ if op == 'store' then
     keys[#keys + 1] = KEYS[i]
   end
   local before = redis.call('SCARD', key)
+  -- The *STORE commands replace the key, dropping its TTL. touch() re-arms
+  -- or inherits it in the other modes; with '0' (the model has no TTL, one
+  -- may have been set by hand) the old TTL is put back.
+  local pttl = ARGV[1] == '0' and redis.call('PTTL', key) or -1
   local after = redis.call(cmd, key, unpack(keys))
-  -- miniredis stores an empty result as an empty key; Redis deletes it.
-  if after == 0 then redis.call('DEL', key) end
+  if after == 0 then
+    redis.call('DEL', key) -- miniredis keeps an empty key; Redis deletes it
+  elseif pttl > 0 then
+    redis.call('PEXPIRE', key, pttl)
+  end
   -- union only grows the set, intersection and difference only shrink it:
   -- the content changed exactly when the size did.
   if after ~= before then bump() end

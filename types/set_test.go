@@ -532,6 +532,15 @@ func TestSetStore(t *testing.T) {
 		if setVersion(t, b, o) != v0 {
 			t.Fatal("a Store that changed nothing bumped the version")
 		}
+		// A TTL set by hand on a model without one survives the rewrite of
+		// the key.
+		noErr(t, o.SetTTL(ctx, time.Hour))
+		_, err = o.A.UnionStore(ctx, &o.B)
+		noErr(t, err)
+		if got := b.PTTL(t, o.A.Key()); got <= 0 || got > 3_600_000 {
+			t.Fatalf("after UnionStore, PTTL %d, want the hour set by hand", got)
+		}
+		noErr(t, o.Persist(ctx))
 		// Into an empty set.
 		noErr(t, o.A.Clear(ctx))
 		got, err = o.A.UnionStore(ctx, &o.B)

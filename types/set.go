@@ -246,7 +246,8 @@ func (s *Set[T]) algebra(ctx context.Context, op, command string, others []*Set[
 // sorted by stored bytes, which also become the local copy. The version is
 // bumped when the set changed. others as for Union. The new members travel
 // back in the reply: for a large result, prefer Union or Add when the
-// content is not needed.
+// content is not needed. The key is rewritten: an empty result deletes it,
+// and its TTL is kept (or re-armed, per the model's refresh setting).
 func (s *Set[T]) UnionStore(ctx context.Context, others ...*Set[T]) ([]T, error) {
 	return s.store(ctx, "Set.UnionStore", "union", others)
 }

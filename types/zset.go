@@ -1,12 +1,17 @@
 package types
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -19,10 +24,33 @@ type Member[T any] struct {
 // SortedSet is a sorted-set field of T, stored as a Redis ZSET under its own
 // key (a sibling of the object's hash, same hash tag): a priority queue or a
 // leaderboard. Members are identities, so T must have a native codec (see
-// Set); Define panics otherwise. Scores are float64 (NaN refused).
+// Set); Define panics otherwise, naming the field. Scores are float64: NaN
+// is refused (rapyer.ErrInvalid, nothing sent), ±Inf is allowed.
 //
-// Local, no I/O: Local, SetLocal. Remote: see List for the rules every
-// operation follows.
+// Order. Members are ordered by score, and members with equal scores by
+// their encoded bytes (Redis's order: for an int64 member "10" comes before
+// "9"). A rank is the 0-based position in ascending order (Rank), or in
+// descending order (RevRank).
+//
+// Rank ranges (RangeByRank, RevRangeByRank) are Python slices, like
+// List.Range: start is inclusive, stop exclusive, a negative index counts
+// from the end, and indexes outside the set are clamped, so
+// RangeByRank(ctx, 0, 3) is the three lowest members and
+// RevRangeByRank(ctx, 0, 3) the three highest; math.MaxInt as stop means
+// "to the end". Score ranges (RangeByScore) take typed bounds: Incl, Excl,
+// Inf, NegInf.
+//
+// Local, no I/O: Local, SetLocal. Remote: every method taking a context is
+// one round trip that re-arms the object's TTL when the model refreshes it
+// and returns rapyer.ErrNotFound (writing nothing) when the object does not
+// exist. Writes (Add, AddMany, IncrScore, PopMin, PopMax, Remove, Clear) are
+// one call of lua/zset.lua and apply their effect to the local copy as the
+// server reported it; All and Load replace the local copy with the stored
+// set; the other reads (Score, Rank, RevRank, PeekMin, PeekMax, the ranges,
+// Len) see part of the set and leave the local copy as it is. The local
+// copy follows the server only as far as this handle saw (another client's
+// writes are not seen): All or Load resynchronise it. A member stored by
+// someone else that does not decode gives rapyer.ErrDecode naming the field.
 type SortedSet[T comparable] struct {
 	rapyer.Container
 	elems  elems[T]
@@ -49,8 +77,8 @@ func (z *SortedSet[T]) Default(ms ...Member[T]) *SortedSet[T] {
 	return z
 }
 
-// Local returns the local copy in ascending score order (not a copy of it:
-// do not modify it).
+// Local returns the local copy in ascending order (score, then member
+// bytes), not a copy of it: do not modify it.
 func (z *SortedSet[T]) Local() []Member[T] { return z.items }
 
 // SetLocal replaces the local copy (a member given twice keeps its last
@@ -59,27 +87,484 @@ func (z *SortedSet[T]) SetLocal(ms ...Member[T]) {
 	z.items = z.normalize(ms)
 }
 
+// Add sets v's score, adding v when it is not a member (ZADD inside
+// lua/zset.lua: one round trip), and reports whether v was added. The local
+// copy gets v with score. Errors: rapyer.ErrInvalid (score NaN, or v does
+// not encode; nothing sent), rapyer.ErrNotFound.
+func (z *SortedSet[T]) Add(ctx context.Context, v T, score float64) (bool, error) {
+	n, err := z.add(ctx, "SortedSet.Add", []Member[T]{{Value: v, Score: score}})
+	return n == 1, err
+}
+
+// AddMany sets the score of every member of ms, adding those that are not
+// members, and returns how many were added (one ZADD inside lua/zset.lua,
+// sent in slices of 2000 members beyond that; one round trip). A member
+// given twice keeps its last score and counts once. With no member, it only
+// checks that the object exists. The local copy gets every member with its
+// score. Errors: rapyer.ErrInvalid (a NaN score, or a member that does not
+// encode, named by position; nothing sent), rapyer.ErrNotFound.
+func (z *SortedSet[T]) AddMany(ctx context.Context, ms ...Member[T]) (int, error) {
+	return z.add(ctx, "SortedSet.AddMany", ms)
+}
+
+func (z *SortedSet[T]) add(ctx context.Context, op string, ms []Member[T]) (int, error) {
+	if len(ms) == 0 {
+		_, err := rapyer.FieldRead(ctx, op, z, "ZCARD", redis.Int)
+		return 0, err
+	}
+	args := make([]any, 1, 1+2*len(ms))
+	args[0] = "zadd"
+	for i, m := range ms {
+		b, err := z.encodeMember(op, i, len(ms), m.Value)
+		if err != nil {
+			return 0, err
+		}
+		if math.IsNaN(m.Score) {
+			return 0, invalid(z, op, fmt.Errorf("%sscore is NaN", position(i, len(ms))))
+		}
+		args = append(args, formatScore(m.Score), b)
+	}
+	n, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, redis.Int, args...)
+	if err != nil {
+		return 0, err
+	}
+	z.upsert(ms)
+	return n, nil
+}
+
+// IncrScore adds d to v's score (v starts at 0 when it is not a member) and
+// returns the new score: ZINCRBY inside lua/zset.lua, after the existence
+// check, one round trip. The local copy gets v with the new score. Errors:
+// rapyer.ErrInvalid when d is NaN or v does not encode (nothing sent), or
+// when the result would be NaN (+Inf plus -Inf; nothing written);
+// rapyer.ErrNotFound.
+func (z *SortedSet[T]) IncrScore(ctx context.Context, v T, d float64) (float64, error) {
+	const op = "SortedSet.IncrScore"
+	b, err := z.encodeMember(op, 0, 1, v)
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(d) {
+		return 0, invalid(z, op, fmt.Errorf("increment is NaN"))
+	}
+	s, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, scoreReply, "incr", formatScore(d), b)
+	if err != nil {
+		return 0, err
+	}
+	z.upsert([]Member[T]{{Value: v, Score: s.f}})
+	return s.f, nil
+}
+
+// Score returns v's stored score, and false when v is not a member (ZSCORE
+// with the existence check: one round trip). The local copy is unchanged.
+// Errors: rapyer.ErrInvalid (v does not encode; nothing sent),
+// rapyer.ErrNotFound.
+func (z *SortedSet[T]) Score(ctx context.Context, v T) (float64, bool, error) {
+	const op = "SortedSet.Score"
+	b, err := z.encodeMember(op, 0, 1, v)
+	if err != nil {
+		return 0, false, err
+	}
+	s, err := rapyer.FieldRead(ctx, op, z, "ZSCORE", scoreReply, b)
+	return s.f, s.ok, err
+}
+
+// Rank returns v's 0-based position in ascending order (the lowest score
+// has rank 0), and false when v is not a member (ZRANK with the existence
+// check: one round trip). The local copy is unchanged. Errors:
+// rapyer.ErrInvalid (v does not encode; nothing sent), rapyer.ErrNotFound.
+func (z *SortedSet[T]) Rank(ctx context.Context, v T) (int, bool, error) {
+	return z.rank(ctx, "SortedSet.Rank", "ZRANK", v)
+}
+
+// RevRank returns v's 0-based position in descending order (the highest
+// score has rank 0), and false when v is not a member (ZREVRANK with the
+// existence check: one round trip). The local copy is unchanged. Errors:
+// rapyer.ErrInvalid (v does not encode; nothing sent), rapyer.ErrNotFound.
+func (z *SortedSet[T]) RevRank(ctx context.Context, v T) (int, bool, error) {
+	return z.rank(ctx, "SortedSet.RevRank", "ZREVRANK", v)
+}
+
+func (z *SortedSet[T]) rank(ctx context.Context, op, command string, v T) (int, bool, error) {
+	b, err := z.encodeMember(op, 0, 1, v)
+	if err != nil {
+		return 0, false, err
+	}
+	r, err := rapyer.FieldRead(ctx, op, z, command, rankReply, b)
+	if err != nil || r < 0 {
+		return 0, false, err
+	}
+	return r, true, nil
+}
+
+// PopMin removes and returns the n members with the lowest scores, lowest
+// first (ZPOPMIN inside lua/zset.lua: one round trip); fewer when the set
+// has fewer, none (and no error) when it is empty. The popped members leave
+// the local copy. Errors: rapyer.ErrInvalid (n < 1; nothing sent),
+// rapyer.ErrNotFound, rapyer.ErrDecode (a popped member does not decode: it
+// was removed all the same, and the local copy is unchanged).
+func (z *SortedSet[T]) PopMin(ctx context.Context, n int) ([]Member[T], error) {
+	return z.pop(ctx, "SortedSet.PopMin", "popmin", n)
+}
+
+// PopMax removes and returns the n members with the highest scores, highest
+// first (ZPOPMAX inside lua/zset.lua: one round trip); as PopMin otherwise.
+func (z *SortedSet[T]) PopMax(ctx context.Context, n int) ([]Member[T], error) {
+	return z.pop(ctx, "SortedSet.PopMax", "popmax", n)
+}
+
+func (z *SortedSet[T]) pop(ctx context.Context, op, verb string, n int) ([]Member[T], error) {
+	if n < 1 {
+		return nil, invalid(z, op, fmt.Errorf("count %d: want at least 1", n))
+	}
+	ms, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, z.pairs, verb, n)
+	if err != nil {
+		return nil, err
+	}
+	z.drop(ms)
+	return ms, nil
+}
+
+// PeekMin returns the n members with the lowest scores, lowest first,
+// without removing them (ZRANGE 0 n-1 WITHSCORES with the existence check:
+// one round trip); fewer when the set has fewer. The local copy is
+// unchanged. Errors: rapyer.ErrInvalid (n < 1; nothing sent),
+// rapyer.ErrNotFound, rapyer.ErrDecode.
+func (z *SortedSet[T]) PeekMin(ctx context.Context, n int) ([]Member[T], error) {
+	return z.peek(ctx, "SortedSet.PeekMin", n, false)
+}
+
+// PeekMax returns the n members with the highest scores, highest first,
+// without removing them (ZRANGE 0 n-1 REV WITHSCORES); as PeekMin
+// otherwise.
+func (z *SortedSet[T]) PeekMax(ctx context.Context, n int) ([]Member[T], error) {
+	return z.peek(ctx, "SortedSet.PeekMax", n, true)
+}
+
+func (z *SortedSet[T]) peek(ctx context.Context, op string, n int, rev bool) ([]Member[T], error) {
+	if n < 1 {
+		return nil, invalid(z, op, fmt.Errorf("count %d: want at least 1", n))
+	}
+	return z.byRank(ctx, op, 0, n, rev)
+}
+
+// RangeByRank returns the members at ascending ranks start (inclusive) to
+// stop (exclusive), lowest first: the Python slice members[start:stop], with
+// negative indexes counting from the end and clamping (ZRANGE WITHSCORES
+// with stop-1, inclusive, and the existence check: one round trip).
+// RangeByRank(ctx, -3, math.MaxInt) is the three highest members, in
+// ascending order. The local copy is unchanged. Errors: rapyer.ErrNotFound,
+// rapyer.ErrDecode.
+func (z *SortedSet[T]) RangeByRank(ctx context.Context, start, stop int) ([]Member[T], error) {
+	return z.byRank(ctx, "SortedSet.RangeByRank", start, stop, false)
+}
+
+// RevRangeByRank is RangeByRank over the descending order (rank 0 is the
+// highest score): RevRangeByRank(ctx, 0, 10) is the top ten, highest first
+// (ZRANGE ... REV WITHSCORES).
+func (z *SortedSet[T]) RevRangeByRank(ctx context.Context, start, stop int) ([]Member[T], error) {
+	return z.byRank(ctx, "SortedSet.RevRangeByRank", start, stop, true)
+}
+
+// byRank reads the Python slice [start:stop] of the order. ZRANGE resolves
+// negative indexes and clamps as Python does; its stop is inclusive, so it
+// gets stop-1, except for a stop of 0 (or MinInt), an empty slice whatever
+// start is, sent as the empty range 1 0.
+func (z *SortedSet[T]) byRank(ctx context.Context, op string, start, stop int, rev bool) ([]Member[T], error) {
+	args := []any{start, stop - 1}
+	if stop == 0 || stop == math.MinInt {
+		args = []any{1, 0}
+	}
+	if rev {
+		args = append(args, "REV")
+	}
+	args = append(args, "WITHSCORES")
+	return rapyer.FieldRead(ctx, op, z, "ZRANGE", z.pairs, args...)
+}
+
+// Bound is one end of a score range (RangeByScore): Incl(x) takes scores
+// equal to x, Excl(x) does not; Inf and NegInf are the open ends. The zero
+// Bound is Incl(0).
+type Bound struct {
+	score float64
+	excl  bool
+}
+
+// Incl is a bound that includes score (±Inf allowed).
+func Incl(score float64) Bound { return Bound{score: score} }
+
+// Excl is a bound that excludes score (±Inf allowed: Excl(Inf) as the upper
+// bound takes every finite score).
+func Excl(score float64) Bound { return Bound{score: score, excl: true} }
+
+// Inf is +Inf, inclusive: as the upper bound, no upper limit.
+func Inf() Bound { return Bound{score: math.Inf(1)} }
+
+// NegInf is -Inf, inclusive: as the lower bound, no lower limit.
+func NegInf() Bound { return Bound{score: math.Inf(-1)} }
+
+// String returns the bound as Redis's ZRANGE BYSCORE takes it ("3", "(3",
+// "+inf").
+func (b Bound) String() string {
+	if b.excl {
+		return "(" + formatScore(b.score)
+	}
+	return formatScore(b.score)
+}
+
+// arg returns the bound as sent; empty is true when no score satisfies it.
+// An excluded infinity is sent as the largest finite double instead (the
+// embedded server reads "(+inf" as inclusive): score > -Inf is
+// score >= -MaxFloat64, score < +Inf is score <= MaxFloat64.
+func (b Bound) arg(lower bool) (string, bool) {
+	if !b.excl || !math.IsInf(b.score, 0) {
+		return b.String(), false
+	}
+	switch {
+	case lower && b.score < 0:
+		return formatScore(-math.MaxFloat64), false
+	case !lower && b.score > 0:
+		return formatScore(math.MaxFloat64), false
+	}
+	return "", true // score > +Inf, score < -Inf
+}
+
+// ScoreOption adjusts RangeByScore: Limit, Desc.
+type ScoreOption interface {
+	applyScore(q *scoreQuery)
+}
+
+type scoreQuery struct {
+	desc          bool
+	limit         bool
+	offset, count int
+}
+
+type scoreOption func(q *scoreQuery)
+
+func (f scoreOption) applyScore(q *scoreQuery) { f(q) }
+
+// Limit skips the first offset members of the range (in its order) and
+// returns at most count of the rest, as LIMIT does: Limit(0, 0) returns
+// nothing, an offset past the end nothing. Without Limit, the whole range.
+// A negative offset or count gives rapyer.ErrInvalid.
+func Limit(offset, count int) ScoreOption {
+	return scoreOption(func(q *scoreQuery) { q.limit, q.offset, q.count = true, offset, count })
+}
+
+// Desc orders the range from the highest score down (ties in descending
+// member bytes); Limit then counts from the highest. The bounds keep their
+// meaning: min is still the lower one.
+func Desc() ScoreOption {
+	return scoreOption(func(q *scoreQuery) { q.desc = true })
+}
+
+// RangeByScore returns the members whose scores lie between min and max
+// (each inclusive or exclusive, see Bound), lowest first or, with Desc,
+// highest first, optionally windowed with Limit (ZRANGE min max BYSCORE
+// [REV] [LIMIT] WITHSCORES with the existence check: one round trip). A min
+// above max gives no member. The local copy is unchanged. Errors:
+// rapyer.ErrInvalid (a NaN bound, a negative offset or count; nothing
+// sent), rapyer.ErrNotFound, rapyer.ErrDecode.
+func (z *SortedSet[T]) RangeByScore(ctx context.Context, min, max Bound, opts ...ScoreOption) ([]Member[T], error) {
+	const op = "SortedSet.RangeByScore"
+	var q scoreQuery
+	for _, o := range opts {
+		if o != nil {
+			o.applyScore(&q)
+		}
+	}
+	if math.IsNaN(min.score) || math.IsNaN(max.score) {
+		return nil, invalid(z, op, fmt.Errorf("bound is NaN"))
+	}
+	if q.limit && (q.offset < 0 || q.count < 0) {
+		return nil, invalid(z, op, fmt.Errorf("limit offset %d, count %d: want both at least 0", q.offset, q.count))
+	}
+	lo, none1 := min.arg(true)
+	hi, none2 := max.arg(false)
+	if none1 || none2 {
+		lo, hi = "1", "0" // an empty range; the read still checks existence
+	}
+	args := []any{lo, hi, "BYSCORE"}
+	if q.desc {
+		args = []any{hi, lo, "BYSCORE", "REV"}
+	}
+	if q.limit {
+		args = append(args, "LIMIT", q.offset, q.count)
+	}
+	args = append(args, "WITHSCORES")
+	return rapyer.FieldRead(ctx, op, z, "ZRANGE", z.pairs, args...)
+}
+
+// Remove removes the members vs and returns how many were members (ZREM
+// inside lua/zset.lua, in slices of 4000 members; one round trip). With no
+// member, it only checks that the object exists. The members leave the
+// local copy. Errors: rapyer.ErrInvalid (a member that does not encode;
+// nothing sent), rapyer.ErrNotFound.
+func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
+	const op = "SortedSet.Remove"
+	if len(vs) == 0 {
+		_, err := rapyer.FieldRead(ctx, op, z, "ZCARD", redis.Int)
+		return 0, err
+	}
+	args := make([]any, 1, 1+len(vs))
+	args[0] = "zrem"
+	for i, v := range vs {
+		b, err := z.encodeMember(op, i, len(vs), v)
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, b)
+	}
+	n, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, redis.Int, args...)
+	if err != nil {
+		return 0, err
+	}
+	gone := make([]Member[T], len(vs))
+	for i, v := range vs {
+		gone[i].Value = v
+	}
+	z.drop(gone)
+	return n, nil
+}
+
+// All reads the whole stored set (ZRANGE 0 -1 WITHSCORES with the existence
+// check: one round trip), makes it the local copy and returns it in
+// ascending order. Errors: rapyer.ErrNotFound, rapyer.ErrDecode (the local
+// copy is then unchanged).
+func (z *SortedSet[T]) All(ctx context.Context) ([]Member[T], error) {
+	if err := z.Load(ctx); err != nil {
+		return nil, err
+	}
+	return z.items, nil
+}
+
+// encodeMember encodes v, reporting rapyer.ErrInvalid (naming its position
+// when there are several).
+func (z *SortedSet[T]) encodeMember(op string, i, n int, v T) ([]byte, error) {
+	b, err := z.elems.encode(z.Fallback(), v)
+	if err != nil {
+		return nil, invalid(z, op, fmt.Errorf("%s%v", position(i, n), err))
+	}
+	return b, nil
+}
+
+func position(i, n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "member " + strconv.Itoa(i) + ": "
+}
+
+// pairs decodes a flat member, score reply (ZRANGE WITHSCORES, ZPOPMIN).
+// Its errors become rapyer.ErrDecode naming the field (FieldRead,
+// FieldScript).
+func (z *SortedSet[T]) pairs(r any, err error) ([]Member[T], error) {
+	flat, err := rapyer.FlatReply(r, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(flat)%2 != 0 {
+		return nil, fmt.Errorf("odd member, score reply of %d items", len(flat))
+	}
+	c := z.elems.of(z.Fallback())
+	out := make([]Member[T], 0, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		v, err := c.Decode(flat[i])
+		if err != nil {
+			return nil, fmt.Errorf("member %q: %w", clip(flat[i]), err)
+		}
+		s, err := parseScore(flat[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("member %q: %w", clip(flat[i]), err)
+		}
+		out = append(out, Member[T]{Value: v, Score: s})
+	}
+	return out, nil
+}
+
+// optScore is a score that may be missing (ZSCORE of a non-member).
+type optScore struct {
+	f  float64
+	ok bool
+}
+
+func scoreReply(r any, err error) (optScore, error) {
+	if err == nil && r == nil {
+		return optScore{}, nil
+	}
+	b, err := redis.Bytes(r, err)
+	if err != nil {
+		return optScore{}, err
+	}
+	f, err := parseScore(b)
+	if err != nil {
+		return optScore{}, err
+	}
+	return optScore{f: f, ok: true}, nil
+}
+
+// rankReply is ZRANK's reply, -1 for a non-member.
+func rankReply(r any, err error) (int, error) {
+	if err == nil && r == nil {
+		return -1, nil
+	}
+	return redis.Int(r, err)
+}
+
+// upsert gives the local copy the members ms with their scores.
+func (z *SortedSet[T]) upsert(ms []Member[T]) {
+	all := make([]Member[T], 0, len(z.items)+len(ms))
+	z.items = z.normalize(append(append(all, z.items...), ms...))
+}
+
+// drop removes the values of ms from the local copy.
+func (z *SortedSet[T]) drop(ms []Member[T]) {
+	if len(ms) == 0 || len(z.items) == 0 {
+		return
+	}
+	gone := make(map[T]struct{}, len(ms))
+	for _, m := range ms {
+		gone[m.Value] = struct{}{}
+	}
+	z.items = slices.DeleteFunc(z.items, func(m Member[T]) bool {
+		_, ok := gone[m.Value]
+		return ok
+	})
+}
+
 // normalize dedups members (last wins) and sorts them by score, then by the
 // encoded member, as Redis orders them.
 func (z *SortedSet[T]) normalize(ms []Member[T]) []Member[T] {
+	type keyed struct {
+		m Member[T]
+		k string
+	}
 	pos := make(map[T]int, len(ms))
-	out := make([]Member[T], 0, len(ms))
+	ks := make([]keyed, 0, len(ms))
 	for _, m := range ms {
 		if i, ok := pos[m.Value]; ok {
-			out[i].Score = m.Score
+			ks[i].m.Score = m.Score
 			continue
 		}
-		pos[m.Value] = len(out)
-		out = append(out, m)
+		pos[m.Value] = len(ks)
+		ks = append(ks, keyed{m: m})
 	}
 	c := z.elems.of(z.Fallback())
-	key := func(m Member[T]) string { b, _ := c.Encode(m.Value); return string(b) }
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score < out[j].Score
+	for i := range ks {
+		b, _ := c.Encode(ks[i].m.Value)
+		ks[i].k = string(b)
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if r := cmp.Compare(a.m.Score, b.m.Score); r != 0 {
+			return r
 		}
-		return key(out[i]) < key(out[j])
+		return strings.Compare(a.k, b.k)
 	})
+	out := make([]Member[T], len(ks))
+	for i := range ks {
+		out[i] = ks[i].m
+	}
 	return out
 }
 

@@ -60,25 +60,39 @@ if op == 'pop' then
 end
 
 if op == 'popitem' then
-  -- before(a, b): a sorts before b in byte order. Lua's own < on strings
-  -- uses strcoll, which follows the server's locale and stops at NUL bytes.
-  local function before(a, b)
-    local n = math.min(#a, #b)
-    local i = 1
-    -- skip a long common prefix 32 bytes at a time
-    while i + 31 <= n and string.sub(a, i, i + 31) == string.sub(b, i, i + 31) do i = i + 32 end
-    while i <= n do
-      local x, y = string.byte(a, i), string.byte(b, i)
-      if x ~= y then return x < y end
-      i = i + 1
+  -- The smallest key in byte order. Lua's own < on strings uses strcoll,
+  -- which follows the server's locale, so the comparison is byte by byte,
+  -- against the bytes of the current minimum kept in a table (one
+  -- string.byte call per byte compared).
+  -- bytes(s): the bytes of s in a table (string.byte returns them on the
+  -- stack: at most 4000 at a time).
+  local function bytes(s)
+    if #s <= 4000 then return { string.byte(s, 1, -1) } end
+    local t = {}
+    for p = 1, #s, 4000 do
+      local part = { string.byte(s, p, math.min(p + 3999, #s)) }
+      for q = 1, #part do t[p + q - 1] = part[q] end
     end
-    return #a < #b
+    return t
   end
   local ks = redis.call('HKEYS', key)
   if #ks == 0 then return fail('EMPTY', 'map is empty') end
   local k = ks[1]
-  for i = 2, #ks do
-    if before(ks[i], k) then k = ks[i] end
+  local kb, kn = bytes(k), #k
+  for j = 2, #ks do
+    local s = ks[j]
+    local n, i = #s, 1
+    if kn < n then n = kn end
+    while i <= n do
+      local x = string.byte(s, i)
+      if x ~= kb[i] then
+        if x < kb[i] then k = s; kb = bytes(s); kn = #s end
+        break
+      end
+      i = i + 1
+    end
+    -- s is a proper prefix of the minimum
+    if i > n and #s < kn then k = s; kb = bytes(s); kn = #s end
   end
   local v = redis.call('HGET', key, k)
   redis.call('HDEL', key, k)

@@ -230,9 +230,11 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 // PopItem removes and returns one entry, atomically: the one whose stored
 // key is smallest in byte order, so the choice is the same on every server
 // and every run (for integer keys that is text order: "-1" < "10" < "9").
-// The script reads every key (HKEYS, then a byte-wise minimum in Lua): its
-// cost grows with the map's size (about 2 ms of server time per 10,000
-// keys), so PopItem suits small maps; use a List or a SortedSet as a queue.
+// The script reads every key (HKEYS, then a byte-wise minimum in Lua, since
+// Lua's own string < follows the server's locale): O(n) in the map's size,
+// about 0.6 µs of server time per key on Redis 7 (6 ms at 10,000 keys, two
+// thirds of it HKEYS), during which the server serves no one else. PopItem
+// suits small maps; use a List or a SortedSet as a queue.
 // The local copy loses the key. Errors: ErrNotFound, rapyer.ErrEmpty (an
 // empty map; nothing written), ErrDecode (the entry is removed even when its
 // key or value does not decode).

@@ -63,21 +63,21 @@ func goneMapt(t *testing.T, b *testkit.Backend) *mapt {
 }
 
 // hashOf returns a HASH key's content as stored.
-func hashOf(t *testing.T, b *testkit.Backend, key string) map[string]string {
+func mapHashOf(t *testing.T, b *testkit.Backend, key string) map[string]string {
 	t.Helper()
 	m, err := redis.StringMap(b.Do(t, "HGETALL", key))
 	noErr(t, err)
 	return m
 }
 
-func wantHash(t *testing.T, b *testkit.Backend, key string, want map[string]string) {
+func wantMapHash(t *testing.T, b *testkit.Backend, key string, want map[string]string) {
 	t.Helper()
-	if got := hashOf(t, b, key); !reflect.DeepEqual(got, want) {
+	if got := mapHashOf(t, b, key); !reflect.DeepEqual(got, want) {
 		t.Fatalf("HGETALL %s = %q, want %q", key, got, want)
 	}
 }
 
-func wantMap[K comparable, V any](t *testing.T, what string, got, want map[K]V) {
+func wantMapEq[K comparable, V any](t *testing.T, what string, got, want map[K]V) {
 	t.Helper()
 	if len(got) == 0 && len(want) == 0 {
 		return
@@ -87,7 +87,7 @@ func wantMap[K comparable, V any](t *testing.T, what string, got, want map[K]V) 
 	}
 }
 
-func version(t *testing.T, b *testkit.Backend, key string) string {
+func mapVersion(t *testing.T, b *testkit.Backend, key string) string {
 	t.Helper()
 	v, _ := b.HGet(t, key, "_v")
 	return v
@@ -104,23 +104,23 @@ func TestMapOps(t *testing.T) {
 			t.Helper()
 			oneTrip(t, b, f)
 		}
-		v0 := version(t, b, m.Key())
+		v0 := mapVersion(t, b, m.Key())
 
 		step("Set", func() { noErr(t, m.M.Set(ctx, "c", "3")) })
-		wantHash(t, b, key, map[string]string{"a": "1", "b": "2", "c": "3"})
-		wantMap(t, "local", m.M.Local(), map[string]string{"a": "1", "b": "2", "c": "3"})
-		if v := version(t, b, m.Key()); v == v0 {
+		wantMapHash(t, b, key, map[string]string{"a": "1", "b": "2", "c": "3"})
+		wantMapEq(t, "local", m.M.Local(), map[string]string{"a": "1", "b": "2", "c": "3"})
+		if v := mapVersion(t, b, m.Key()); v == v0 {
 			t.Fatalf("Set did not bump the version (%s)", v)
 		}
 
 		step("SetMany", func() { noErr(t, m.M.SetMany(ctx, map[string]string{"a": "10", "d": "4"})) })
-		wantHash(t, b, key, map[string]string{"a": "10", "b": "2", "c": "3", "d": "4"})
+		wantMapHash(t, b, key, map[string]string{"a": "10", "b": "2", "c": "3", "d": "4"})
 		step("Update", func() { noErr(t, m.M.Update(ctx, map[string]string{"e": "5"})) })
-		wantHash(t, b, key, map[string]string{"a": "10", "b": "2", "c": "3", "d": "4", "e": "5"})
-		wantMap(t, "local", m.M.Local(), map[string]string{"a": "10", "b": "2", "c": "3", "d": "4", "e": "5"})
-		v1 := version(t, b, m.Key())
+		wantMapHash(t, b, key, map[string]string{"a": "10", "b": "2", "c": "3", "d": "4", "e": "5"})
+		wantMapEq(t, "local", m.M.Local(), map[string]string{"a": "10", "b": "2", "c": "3", "d": "4", "e": "5"})
+		v1 := mapVersion(t, b, m.Key())
 		step("SetMany empty", func() { noErr(t, m.M.SetMany(ctx, nil)) })
-		if v := version(t, b, m.Key()); v != v1 {
+		if v := mapVersion(t, b, m.Key()); v != v1 {
 			t.Fatalf("empty SetMany bumped the version %s -> %s", v1, v)
 		}
 
@@ -156,7 +156,7 @@ func TestMapOps(t *testing.T) {
 			t.Fatal("Has zz = true")
 		}
 
-		v2 := version(t, b, m.Key())
+		v2 := mapVersion(t, b, m.Key())
 		step("Delete", func() {
 			var err error
 			n, err = m.M.Delete(ctx, "d", "e", "nope")
@@ -165,16 +165,16 @@ func TestMapOps(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("Delete = %d, want 2", n)
 		}
-		wantHash(t, b, key, map[string]string{"a": "10", "b": "2", "c": "3"})
-		wantMap(t, "local", m.M.Local(), map[string]string{"a": "10", "b": "2", "c": "3"})
-		v3 := version(t, b, m.Key())
+		wantMapHash(t, b, key, map[string]string{"a": "10", "b": "2", "c": "3"})
+		wantMapEq(t, "local", m.M.Local(), map[string]string{"a": "10", "b": "2", "c": "3"})
+		v3 := mapVersion(t, b, m.Key())
 		if v3 == v2 {
 			t.Fatal("Delete did not bump the version")
 		}
 		step("Delete absent", func() { n, _ = m.M.Delete(ctx, "nope") })
 		step("Delete nothing", func() { n, _ = m.M.Delete(ctx) })
-		if n != 0 || version(t, b, m.Key()) != v3 {
-			t.Fatalf("Delete of nothing = %d, version %s (was %s)", n, version(t, b, m.Key()), v3)
+		if n != 0 || mapVersion(t, b, m.Key()) != v3 {
+			t.Fatalf("Delete of nothing = %d, version %s (was %s)", n, mapVersion(t, b, m.Key()), v3)
 		}
 
 		step("Pop", func() {
@@ -185,23 +185,23 @@ func TestMapOps(t *testing.T) {
 		if v != "3" || !ok {
 			t.Fatalf("Pop c = %q, %v", v, ok)
 		}
-		wantHash(t, b, key, map[string]string{"a": "10", "b": "2"})
-		v4 := version(t, b, m.Key())
+		wantMapHash(t, b, key, map[string]string{"a": "10", "b": "2"})
+		v4 := mapVersion(t, b, m.Key())
 		step("Pop absent", func() { v, ok, _ = m.M.Pop(ctx, "c") })
-		if v != "" || ok || version(t, b, m.Key()) != v4 {
-			t.Fatalf("Pop absent = %q, %v (version %s, was %s)", v, ok, version(t, b, m.Key()), v4)
+		if v != "" || ok || mapVersion(t, b, m.Key()) != v4 {
+			t.Fatalf("Pop absent = %q, %v (version %s, was %s)", v, ok, mapVersion(t, b, m.Key()), v4)
 		}
 
 		step("SetDefault absent", func() { v, _ = m.M.SetDefault(ctx, "s", "new") })
 		if v != "new" || m.M.Local()["s"] != "new" {
 			t.Fatalf("SetDefault absent = %q", v)
 		}
-		v5 := version(t, b, m.Key())
+		v5 := mapVersion(t, b, m.Key())
 		step("SetDefault present", func() { v, _ = m.M.SetDefault(ctx, "a", "ignored") })
-		if v != "10" || m.M.Local()["a"] != "10" || version(t, b, m.Key()) != v5 {
-			t.Fatalf("SetDefault present = %q (version %s, was %s)", v, version(t, b, m.Key()), v5)
+		if v != "10" || m.M.Local()["a"] != "10" || mapVersion(t, b, m.Key()) != v5 {
+			t.Fatalf("SetDefault present = %q (version %s, was %s)", v, mapVersion(t, b, m.Key()), v5)
 		}
-		wantHash(t, b, key, map[string]string{"a": "10", "b": "2", "s": "new"})
+		wantMapHash(t, b, key, map[string]string{"a": "10", "b": "2", "s": "new"})
 
 		var ks []string
 		step("Keys", func() { ks, _ = m.M.Keys(ctx) })
@@ -218,8 +218,8 @@ func TestMapOps(t *testing.T) {
 		m.M.SetLocal(map[string]string{"stale": "x"})
 		var all map[string]string
 		step("All", func() { all, _ = m.M.All(ctx) })
-		wantMap(t, "All", all, map[string]string{"a": "10", "b": "2", "s": "new"})
-		wantMap(t, "local after All", m.M.Local(), all)
+		wantMapEq(t, "All", all, map[string]string{"a": "10", "b": "2", "s": "new"})
+		wantMapEq(t, "local after All", m.M.Local(), all)
 		step("Len", func() { n, _ = m.M.Len(ctx) })
 		if n != 3 {
 			t.Fatalf("Len = %d", n)
@@ -234,12 +234,12 @@ func TestMapOps(t *testing.T) {
 		if pk != "a" || pv != "10" {
 			t.Fatalf("PopItem = %q, %q; want the smallest key a", pk, pv)
 		}
-		wantMap(t, "local", m.M.Local(), map[string]string{"b": "2", "s": "new"})
+		wantMapEq(t, "local", m.M.Local(), map[string]string{"b": "2", "s": "new"})
 
 		// A fresh copy agrees with the handle's local copy.
 		fresh, err := mapts.Get(ctx, b.Store, m.ID())
 		noErr(t, err)
-		wantMap(t, "fresh", fresh.M.Local(), m.M.Local())
+		wantMapEq(t, "fresh", fresh.M.Local(), m.M.Local())
 	})
 }
 
@@ -269,12 +269,12 @@ func TestMapEmpty(t *testing.T) {
 		if n != 0 {
 			t.Fatalf("Delete on empty = %d", n)
 		}
-		v0 := version(t, b, m.Key())
+		v0 := mapVersion(t, b, m.Key())
 		var k string
 		oneTrip(t, b, func() { k, v, err = m.M.PopItem(ctx) })
 		wantFieldErr(t, err, rapyer.ErrEmpty, "m")
-		if k != "" || v != "" || version(t, b, m.Key()) != v0 {
-			t.Fatalf("PopItem on empty = %q, %q; version %s (was %s)", k, v, version(t, b, m.Key()), v0)
+		if k != "" || v != "" || mapVersion(t, b, m.Key()) != v0 {
+			t.Fatalf("PopItem on empty = %q, %q; version %s (was %s)", k, v, mapVersion(t, b, m.Key()), v0)
 		}
 		wantNoKey(t, b, m.M.Key())
 
@@ -361,8 +361,8 @@ func TestMapOneRoundTrip(t *testing.T) {
 	})
 }
 
-// oddKeys are keys that break naive key building or string handling.
-var oddKeys = []string{
+// mapOddKeys are keys that break naive key building or string handling.
+var mapOddKeys = []string{
 	"a.b", "$", "$.x", "[0]", "a[1].b", `"quoted"`, "it's", "with space", " ",
 	"", "ünïcødé 日本", "\x00nul\x00", "\xff\xfe", "{tag}", "a:b", "*", "?",
 	"\r\n", "-1", strings.Repeat("k", 1024),
@@ -374,7 +374,7 @@ func TestMapOddKeys(t *testing.T) {
 		ctx := testkit.Ctx(t)
 		m := newMapt(t, b, nil)
 		want := map[string]string{}
-		for i, k := range oddKeys {
+		for i, k := range mapOddKeys {
 			v := "v" + strconv.Itoa(i)
 			noErr(t, m.M.Set(ctx, k, v))
 			want[k] = v
@@ -394,24 +394,24 @@ func TestMapOddKeys(t *testing.T) {
 				t.Fatalf("IncrBy(%q) = %d", k, n)
 			}
 		}
-		wantHash(t, b, m.M.Key(), want)
+		wantMapHash(t, b, m.M.Key(), want)
 		fresh, err := mapts.Get(ctx, b.Store, m.ID())
 		noErr(t, err)
-		wantMap(t, "Get's map", fresh.M.Local(), want)
+		wantMapEq(t, "Get's map", fresh.M.Local(), want)
 		all, err := m.M.All(ctx)
 		noErr(t, err)
-		wantMap(t, "All", all, want)
+		wantMapEq(t, "All", all, want)
 		call, err := m.C.All(ctx)
 		noErr(t, err)
-		if len(call) != len(oddKeys) {
-			t.Fatalf("counter All has %d keys, want %d", len(call), len(oddKeys))
+		if len(call) != len(mapOddKeys) {
+			t.Fatalf("counter All has %d keys, want %d", len(call), len(mapOddKeys))
 		}
-		for i, k := range oddKeys {
+		for i, k := range mapOddKeys {
 			if call[k] != int64(i)+1 {
 				t.Fatalf("count of %q = %d", k, call[k])
 			}
 		}
-		for i, k := range oddKeys {
+		for i, k := range mapOddKeys {
 			if i%2 == 0 {
 				v, ok, err := m.M.Pop(ctx, k)
 				noErr(t, err)
@@ -441,6 +441,7 @@ func TestMapPopItemOrder(t *testing.T) {
 	keys := []string{
 		"b", "a", "", "\xff", "a\x00", "a\x00b", "aa", "A", "Z", "é", "_", "0", "10", "9",
 		p, p + "b", p + "a", p[:63] + "q", p[:40] + "\x00",
+		strings.Repeat("L", 10000) + "b", strings.Repeat("L", 10000) + "a", strings.Repeat("L", 9000),
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
@@ -491,7 +492,7 @@ func TestMapIntKeys(t *testing.T) {
 		wantStored(t, b, m.I.Key(), "-9223372036854775808", "-9223372036854775808")
 		all, err := m.I.All(ctx)
 		noErr(t, err)
-		wantMap(t, "All", all, want)
+		wantMapEq(t, "All", all, want)
 		v, ok, err := m.I.Get(ctx, 1<<53+1)
 		noErr(t, err)
 		if !ok || v != "9007199254740993" {
@@ -546,7 +547,7 @@ func TestMapStructValues(t *testing.T) {
 		}
 		fresh, err := mapts.Get(ctx, b.Store, m.ID())
 		noErr(t, err)
-		wantMap(t, "Get's map", fresh.P.Local(), map[string]payload{"saved": a, "zero": z, "a.b": a})
+		wantMapEq(t, "Get's map", fresh.P.Local(), map[string]payload{"saved": a, "zero": z, "a.b": a})
 		got, ok, err = m.P.Pop(ctx, "a.b")
 		noErr(t, err)
 		if !ok || !reflect.DeepEqual(got, a) {
@@ -579,8 +580,8 @@ func TestMapBadInput(t *testing.T) {
 				wantFieldErr(t, err, rapyer.ErrInvalid, "f")
 			})
 		}
-		wantHash(t, b, m.F.Key(), map[string]string{"x": "1"})
-		wantMap(t, "local", m.F.Local(), map[string]float64{"x": 1})
+		wantMapHash(t, b, m.F.Key(), map[string]string{"x": "1"})
+		wantMapEq(t, "local", m.F.Local(), map[string]float64{"x": 1})
 	})
 }
 
@@ -825,7 +826,7 @@ func TestCounterCorrupt(t *testing.T) {
 		for _, raw := range bad {
 			t.Run(strconv.Quote(raw), func(t *testing.T) {
 				b.Do(t, "HSET", m.C.Key(), "k", raw)
-				v0 := version(t, b, m.Key())
+				v0 := mapVersion(t, b, m.Key())
 				for _, d := range []int64{1, math.MaxInt64} {
 					_, err := m.C.IncrBy(ctx, "k", d)
 					wantFieldErr(t, err, rapyer.ErrDecode, "c")
@@ -833,7 +834,7 @@ func TestCounterCorrupt(t *testing.T) {
 					wantFieldErr(t, err, rapyer.ErrDecode, "c")
 				}
 				wantStored(t, b, m.C.Key(), "k", raw)
-				if v := version(t, b, m.Key()); v != v0 {
+				if v := mapVersion(t, b, m.Key()); v != v0 {
 					t.Fatalf("version %s -> %s on a failed op", v0, v)
 				}
 				_, _, err := m.C.Get(ctx, "k")
@@ -852,5 +853,50 @@ func TestMapErrorsAreTyped(t *testing.T) {
 		if !errors.As(err, &e) || e.Op != "Counter.IncrBy" || e.Model != "mapt" || e.ID != m.ID() {
 			t.Fatalf("error %#v", err)
 		}
+	})
+}
+
+// TestCounterConcurrent: IncrBy and SetDefault are atomic across clients
+// (each goroutine has its own copy of the object: objects are not safe for
+// concurrent use).
+func TestCounterConcurrent(t *testing.T) {
+	const workers, each = 8, 25
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		m := newMapt(t, b, nil)
+		errs := make(chan error, workers)
+		winners := make(chan string, workers)
+		for w := range workers {
+			go func() {
+				x, err := mapts.Get(ctx, b.Store, m.ID())
+				if err != nil {
+					errs <- err
+					return
+				}
+				v, err := x.M.SetDefault(ctx, "owner", "w"+strconv.Itoa(w))
+				winners <- v
+				for range each {
+					if err == nil {
+						_, err = x.C.IncrBy(ctx, "hits", 2)
+					}
+				}
+				errs <- err
+			}()
+		}
+		first := ""
+		for range workers {
+			noErr(t, <-errs)
+		}
+		for range workers {
+			v := <-winners
+			if first == "" {
+				first = v
+			}
+			if v != first {
+				t.Fatalf("SetDefault returned %q and %q", first, v)
+			}
+		}
+		wantStored(t, b, m.C.Key(), "hits", strconv.Itoa(2*workers*each))
+		wantStored(t, b, m.M.Key(), "owner", first)
 	})
 }

@@ -616,8 +616,15 @@ func (m *Model) apply(op string, replies []any, tolerant bool) error {
 	if len(kv) == 0 {
 		return m.fail(op, ErrNotFound)
 	}
-	raws := make([][]byte, len(m.fields))
-	seen := make([]bool, len(m.fields))
+	// Scratch on the stack for the usual model size.
+	var rawBuf [24][]byte
+	var seenBuf [24]bool
+	raws, seen := rawBuf[:0], seenBuf[:0]
+	if len(m.fields) > len(rawBuf) {
+		raws, seen = make([][]byte, len(m.fields)), make([]bool, len(m.fields))
+	} else {
+		raws, seen = rawBuf[:len(m.fields)], seenBuf[:len(m.fields)]
+	}
 	var version int64
 	var errs []error
 	for i := 0; i+1 < len(kv); i += 2 {

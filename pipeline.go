@@ -64,11 +64,18 @@ func (s *Store) runUnit(ctx context.Context, u unit) ([]any, error) {
 // is for the round trip itself (network, context); per-unit failures are in
 // the results.
 func (s *Store) runUnits(ctx context.Context, units []unit) ([]unitResult, error) {
-	cmds := make([]cmd, 0, 4*len(units))
+	n := 0
 	for _, u := range units {
-		cmds = u.appendCmds(cmds, false)
+		n += u.size()
 	}
-	replies, err := s.send(ctx, cmds)
+	replies, err := s.sendWith(ctx, n, func(c redis.Conn) error {
+		for _, u := range units {
+			if err := u.write(c, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +91,7 @@ func (s *Store) runUnits(ctx context.Context, units []unit) ([]unitResult, error
 				retry = append(retry, i)
 				continue
 			}
-			out[i] = unitResult{replies: []any{r}, err: firstError([]any{r})}
+			out[i] = unitResult{replies: replies[pos-1 : pos], err: firstError(replies[pos-1 : pos])}
 		case u.multi:
 			// MULTI's OK, one QUEUED per command (an error there makes EXEC
 			// fail with EXECABORT), then EXEC's reply.
@@ -102,23 +109,38 @@ func (s *Store) runUnits(ctx context.Context, units []unit) ([]unitResult, error
 		return out, nil
 	}
 	s.cfg.logger.Debug("rapyer: scripts not cached, sending them", "units", len(retry))
-	cmds = cmds[:0]
-	for _, i := range retry {
-		cmds = units[i].appendCmds(cmds, true)
-	}
-	again, err := s.send(ctx, cmds)
+	again, err := s.sendWith(ctx, len(retry), func(c redis.Conn) error {
+		for _, i := range retry {
+			if err := units[i].write(c, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	for j, i := range retry {
-		out[i] = unitResult{replies: []any{again[j]}, err: firstError(again[j : j+1])}
+		out[i] = unitResult{replies: again[j : j+1], err: firstError(again[j : j+1])}
 	}
 	return out, nil
 }
 
-// appendCmds appends the unit's commands as sent in a pipeline; eval sends a
-// script unit by EVAL (whole source) instead of EVALSHA.
-func (u unit) appendCmds(out []cmd, eval bool) []cmd {
+// size is how many commands the unit sends.
+func (u unit) size() int {
+	switch {
+	case u.script != nil:
+		return 1
+	case u.multi:
+		return len(u.cmds) + 2
+	default:
+		return len(u.cmds)
+	}
+}
+
+// write sends the unit's commands on c; eval sends a script unit by EVAL
+// (whole source) instead of EVALSHA.
+func (u unit) write(c redis.Conn, eval bool) error {
 	switch {
 	case u.script != nil:
 		args := make([]any, 0, 2+len(u.keys)+len(u.args))
@@ -132,12 +154,23 @@ func (u unit) appendCmds(out []cmd, eval bool) []cmd {
 		for _, k := range u.keys {
 			args = append(args, k)
 		}
-		return append(out, cmd{name, append(args, u.args...)})
+		return c.Send(name, append(args, u.args...)...)
 	case u.multi:
-		out = append(out, cmd{"MULTI", nil})
-		out = append(out, u.cmds...)
-		return append(out, cmd{"EXEC", nil})
+		if err := c.Send("MULTI"); err != nil {
+			return err
+		}
+		for _, cm := range u.cmds {
+			if err := c.Send(cm.name, cm.args...); err != nil {
+				return err
+			}
+		}
+		return c.Send("EXEC")
 	default:
-		return append(out, u.cmds...)
+		for _, cm := range u.cmds {
+			if err := c.Send(cm.name, cm.args...); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }

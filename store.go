@@ -272,23 +272,33 @@ func execReplies(exec any, n int) ([]any, error) {
 // send writes cmds in one round trip and returns every reply, error replies
 // included as values (redis.Error).
 func (s *Store) send(ctx context.Context, cmds []cmd) ([]any, error) {
+	return s.sendWith(ctx, len(cmds), func(c redis.Conn) error {
+		for _, cm := range cmds {
+			if err := c.Send(cm.name, cm.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// sendWith is send for callers that write their n commands themselves.
+func (s *Store) sendWith(ctx context.Context, n int, write func(c redis.Conn) error) ([]any, error) {
 	c, timeout, err := s.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	for _, cm := range cmds {
-		if err := c.Send(cm.name, cm.args...); err != nil {
-			return nil, netErr(ctx, err)
-		}
+	if err := write(c); err != nil {
+		return nil, netErr(ctx, err)
 	}
 	r, err := redis.DoWithTimeout(c, timeout, "")
 	if err != nil {
 		return nil, netErr(ctx, err)
 	}
 	replies, _ := r.([]any)
-	if len(replies) != len(cmds) {
-		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), len(cmds))
+	if len(replies) != n {
+		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), n)
 	}
 	return replies, nil
 }

@@ -3,8 +3,10 @@
 -- ARGV[1] TTL mode (prelude); ARGV[2] number of object keys
 -- ARGV[3] index of the list's key in KEYS; ARGV[4] op; ARGV[5..] operands
 --   rpush v...       -> the new length
---   lpush v...       -> the new length (LPUSH in argument order: the caller
---                       sends the values reversed to prepend them in order)
+--   lpush v...       -> the new length; the list then starts with v... in
+--                       argument order (LPUSH of them reversed; RPUSH when
+--                       the list is empty, since miniredis's LPUSH copies the
+--                       whole list per element)
 --   insert i v       -> {index inserted at, new length} (Python list.insert)
 --   pop | popfront   -> {} when empty, else {value}
 --   popat i          -> {} when empty, else {value, index} (RANGE when i is
@@ -79,8 +81,22 @@ local function unique_at(v, i)
   return not redis.call('LPOS', key, v, 'MAXLEN', i)
 end
 
-if op == 'rpush' or op == 'lpush' then
-  local n = push(string.upper(op), ARGV, 5, #ARGV)
+if op == 'rpush' then
+  local n = push('RPUSH', ARGV, 5, #ARGV)
+  bump()
+  touch()
+  return n
+end
+
+if op == 'lpush' then
+  local n
+  if redis.call('LLEN', key) == 0 then
+    n = push('RPUSH', ARGV, 5, #ARGV)
+  else
+    local r = {}
+    for j = #ARGV, 5, -1 do r[#r + 1] = ARGV[j] end
+    n = push('LPUSH', r, 1, #r)
+  end
   bump()
   touch()
   return n

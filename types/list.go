@@ -96,9 +96,10 @@ func (l *List[T]) Append(ctx context.Context, vs ...T) (int, error) {
 
 // Prepend puts vs at the front of the stored list, in the order given (the
 // list then starts vs[0], vs[1], ...: Python's l[0:0] = vs, not a series of
-// insert(0, v)), and returns the new length. It is one LPUSH inside
-// lua/list.lua of the values reversed (sliced past 4000, still atomic).
-// Without values it is Len. Locally: vs are inserted at the front.
+// insert(0, v)), and returns the new length. It is one LPUSH of the values
+// reversed inside lua/list.lua (sliced past 4000, still atomic; an RPUSH
+// when the list is empty). Without values it is Len. Locally: vs are
+// inserted at the front.
 func (l *List[T]) Prepend(ctx context.Context, vs ...T) (int, error) {
 	if len(vs) == 0 {
 		return l.Len(ctx)
@@ -107,7 +108,6 @@ func (l *List[T]) Prepend(ctx context.Context, vs ...T) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	slices.Reverse(args)
 	n, err := rapyer.FieldScript(ctx, "List.Prepend", l, lua.List, redis.Int, append([]any{"lpush"}, args...)...)
 	if err != nil {
 		return 0, err

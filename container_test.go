@@ -405,3 +405,46 @@ func TestContainerDefinePanics(t *testing.T) {
 	}()
 	rapyer.Define("badset", func(b *bad) rapyer.Fields { return rapyer.Fields{b.S.Named("s")} })
 }
+
+func TestContainerDefaults(t *testing.T) {
+	type defs struct {
+		rapyer.Model
+		L types.List[string]
+		M types.Map[string, int64]
+		S types.Set[string]
+		Z types.SortedSet[string]
+	}
+	schema := rapyer.Define("defs", func(d *defs) rapyer.Fields {
+		return rapyer.Fields{
+			d.L.Named("l").Default("a", "b"),
+			d.M.Named("m").Default(map[string]int64{"k": 1}),
+			d.S.Named("s").Default("x"),
+			d.Z.Named("z").Default(types.Member[string]{Value: "m", Score: 2}),
+		}
+	})
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		d := schema.New(b.Store)
+		if !reflect.DeepEqual(d.L.Local(), []string{"a", "b"}) || d.M.Local()["k"] != 1 || len(d.S.Local()) != 1 || len(d.Z.Local()) != 1 {
+			t.Fatalf("defaults not applied: %v %v %v %v", d.L.Local(), d.M.Local(), d.S.Local(), d.Z.Local())
+		}
+		must(t, d.Save(ctx))
+		got, err := schema.Get(ctx, b.Store, d.ID())
+		must(t, err)
+		if !reflect.DeepEqual(got.L.Local(), []string{"a", "b"}) || got.Z.Local()[0].Score != 2 {
+			t.Fatal("defaults not saved")
+		}
+		// Loading never applies defaults: an emptied container loads empty.
+		must(t, got.L.Clear(ctx))
+		again, err := schema.Get(ctx, b.Store, d.ID())
+		must(t, err)
+		if len(again.L.Local()) != 0 {
+			t.Fatal("a default was applied on load")
+		}
+		// Defaults are copied: changing one object's does not change the next.
+		d.M.Local()["k"] = 99
+		if schema.New(b.Store).M.Local()["k"] != 1 {
+			t.Fatal("default map shared between objects")
+		}
+	})
+}

@@ -128,6 +128,11 @@ func scriptError(err error) error {
 	case "WRONGTYPE":
 		sentinel = ErrWrongType
 	default:
+		// The embedded server wraps an error raised inside a script
+		// ("ERR Error compiling script ... WRONGTYPE ..."); Redis does not.
+		if i := strings.Index(msg, "WRONGTYPE "); i > 0 {
+			return &causeError{sentinel: ErrWrongType, msg: strings.TrimPrefix(msg[i:], "WRONGTYPE ")}
+		}
 		return err
 	}
 	if rest == "" {

@@ -175,6 +175,16 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 	return p
 }
 
+// applyDefaults gives every field of a new object its declared default.
+func (m *Model) applyDefaults() {
+	for _, f := range m.fields {
+		f.applyDefault()
+	}
+	for _, c := range m.conts {
+		c.applyDefault()
+	}
+}
+
 func (m *Model) init(st *Store, sc *schema, id string) {
 	m.st, m.sc, m.id = st, sc, id
 	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
@@ -187,9 +197,7 @@ func (m *Model) init(st *Store, sc *schema, id string) {
 // and ordered by creation time) and its fields' declared defaults. No I/O.
 func (s *Schema[M, P]) New(st *Store) P {
 	p := s.instance(st, uuid.Must(uuid.NewV7()).String())
-	for _, f := range p.base().fields {
-		f.applyDefault()
-	}
+	p.base().applyDefaults()
 	return p
 }
 
@@ -200,9 +208,7 @@ func (s *Schema[M, P]) NewWithID(st *Store, id string) (P, error) {
 		return nil, &Error{Op: "New", Model: s.sc.name, ID: id, Err: err}
 	}
 	p := s.instance(st, id)
-	for _, f := range p.base().fields {
-		f.applyDefault()
-	}
+	p.base().applyDefaults()
 	return p, nil
 }
 

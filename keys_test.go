@@ -104,8 +104,12 @@ func FuzzKeys(f *testing.F) {
 		ok := objectKey("p:", "m", shard, id)
 		fk := fieldKey("p:", "m", shard, field, id)
 		want := "m:" + itoa(shard)
-		if hashTag(ok) != want || hashTag(fk) != want {
-			t.Fatalf("tag moved: %q %q", ok, fk)
+		lk := lockKey("p:", "m", shard, strings.ReplaceAll(field, ".", "_"), id)
+		if hashTag(ok) != want || hashTag(fk) != want || hashTag(lk) != want {
+			t.Fatalf("tag moved: %q %q %q", ok, fk, lk)
+		}
+		if _, good := parseKey("p:", lk); good || lk == ok || lk == fk {
+			t.Fatalf("lock key %q collides with an object or field key", lk)
 		}
 		if p, good := parseKey("p:", ok); !good || p.id != id || p.kind != 'o' {
 			t.Fatalf("object key %q parsed as %+v", ok, p)

@@ -79,3 +79,11 @@ func invalid(f rapyer.Field, op string, err error) error {
 func decodeErr(f rapyer.Field, op string, err error) error {
 	return rapyer.FieldError(f, op, fmt.Errorf("%w: %v", rapyer.ErrDecode, err))
 }
+
+// clip shortens stored bytes quoted in an error.
+func clip(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}

@@ -447,14 +447,6 @@ func (h *mapLocal[K, V]) Commit()       { h.items, h.staged = h.staged, nil }
 func (h *mapLocal[K, V]) Reset()        { h.items, h.staged = map[K]V{}, nil }
 func (h *mapLocal[K, V]) ApplyDefault() { h.items = copyMap(h.def) }
 
-// clip shortens stored bytes quoted in an error.
-func clip(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "..."
-	}
-	return string(b)
-}
-
 // Counter is a map field from K to int64 counts, stored as a Redis HASH of
 // decimal text. It has every Map operation, and IncrBy, DecrBy, Incr and
 // Decr: exact and atomic over the whole int64 range, with the overflow rule

@@ -327,15 +327,14 @@ type listBounds struct{ s, e, n int }
 // Range returns the stored elements l[start:end] with Python slice
 // semantics (end exclusive, negative bounds from the end, clamped to the
 // list): one LRANGE with the existence check, the bounds converted to
-// LRANGE's inclusive ones without knowing the length (end 0, or
-// 0 <= end <= start, reads nothing: LRANGE 1 0). The local copy is
+// LRANGE's inclusive ones without knowing the length: l[s:e] is
+// LRANGE s e-1 (LRANGE resolves negatives and clamps as Python does),
+// except that end == 0, or 0 < end <= start, reads LRANGE 1 0 (always
+// empty; e-1 = -1 would mean "to the last element"). The local copy is
 // unchanged. Errors: ErrNotFound, ErrDecode.
 func (l *List[T]) Range(ctx context.Context, start, end int) ([]T, error) {
 	const op = "List.Range"
 	s, e := clampIndex(start), clampIndex(end)
-	// l[s:e] is LRANGE s e-1 in every sign combination (LRANGE clamps the
-	// same way Python does) except end == 0, where e-1 would mean "to the
-	// last element".
 	lo, hi := s, e-1
 	if e == 0 || (s >= 0 && e > 0 && s >= e) {
 		lo, hi = 1, 0

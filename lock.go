@@ -13,31 +13,6 @@ import (
 	"github.com/rapyer-go/rapyer/lua"
 )
 
-// Named locks with expiry.
-//
-// A lock is named per object: Model.Lock(ctx, "edit") on user "u1" and
-// Model.Lock(ctx, "edit") on user "u2" are two locks, and "edit" and "bill"
-// on one user are independent of each other. A lock is one string key next to
-// the object (same hash tag, so the same slot) holding a random owner token
-// (128 bits), set with SET NX PX: it expires on its own, so a holder that
-// crashes blocks the others only until then. Only the owner can extend or
-// release it (the scripts compare the token first).
-//
-// Each acquisition also increments a fencing counter kept in the object's
-// hash (metadata field "_f:<name>"), which outlives the lock key: the token
-// returned (Lock.Token) grows strictly with every acquisition of that lock,
-// across expiries, for as long as the object exists.
-//
-// The limits of a lock on one Redis server. A holder that pauses (GC, swap,
-// a stopped VM, a slow network) longer than the expiry loses the lock without
-// knowing it, and another process may take it while the first still believes
-// it holds it. Extend and Unlock then report ErrLockLost, but by then the two
-// may both have acted. Where that matters, pass Lock.Token along with each
-// write to the protected resource and have the resource reject a token lower
-// than the highest it has seen (a fencing token). A lock also lives on one
-// server: a failover to a replica that had not received the lock key loses
-// it. Waiting is not fair: whoever tries first after a release wins.
-
 // ErrLocked: another owner holds the lock (TryLock, or Lock whose context
 // ended while waiting, in which case the error also wraps the context's error).
 var ErrLocked = errors.New("rapyer: locked")
@@ -85,8 +60,32 @@ func WithSave() LockOption {
 }
 
 // Lock is a held named lock on one object, returned by Model.Lock and
-// Model.TryLock. Its methods are safe for concurrent use (one goroutine may
-// Extend while another works).
+// Model.TryLock (Model.WithLock wraps both ends). Its methods are safe for
+// concurrent use (one goroutine may Extend while another works).
+//
+// A lock is named per object: Lock(ctx, "edit") on user "u1" and on user "u2"
+// are two locks, and "edit" and "bill" on one user are independent of each
+// other. A lock is one string key next to the object (same hash tag, so the
+// same slot: <prefix>{<model>:<shard>}:l:<name>:<id>) holding a random owner
+// token (130 bits), set with SET NX PX: it expires on its own, so a holder
+// that crashes blocks the others only until then. Only the owner can extend
+// or release it: the scripts compare the token first, so a holder whose lock
+// expired and was taken by another cannot release or extend the other's.
+//
+// Each acquisition also increments a fencing counter kept in the object's
+// hash (metadata field "_f:<name>"), which outlives the lock key: Token grows
+// strictly with every acquisition of that lock, across expiries, for as long
+// as the object exists. Locks never change the object's data, version or TTL.
+//
+// The limits of a lock on one Redis server. A holder that pauses (GC, swap,
+// a stopped VM, a slow network) longer than the expiry loses the lock without
+// knowing it, and another process may take it while the first still believes
+// it holds it. Extend and Unlock then report ErrLockLost, but by then the two
+// may both have acted. Where that matters, pass Token along with each write
+// to the protected resource and have the resource reject a token lower than
+// the highest it has seen (a fencing token). A lock also lives on one server:
+// a failover to a replica that had not received the lock key loses it.
+// Waiting is not fair: whoever tries first after a release wins.
 type Lock struct {
 	st    *Store
 	model string
@@ -128,7 +127,9 @@ func (l *Lock) ValidUntil() time.Time {
 // bounded exponential backoff (5ms doubling to 250ms, jittered, and never past
 // the moment the holder's lock expires), so waiters do not hammer the server.
 // It honours ctx: cancellation or the deadline ends the wait promptly with an
-// error wrapping both ErrLocked and ctx's error.
+// error wrapping both ErrLocked and ctx's error (only ctx's when it ended
+// during an attempt; such an attempt may have taken the lock on the server
+// without anyone knowing, and the lock then lasts until its expiry).
 //
 // Lock names are a letter, then letters, digits or '_' (at most 64 bytes).
 // Locks do not touch the object's TTL; the lock's own expiry is WithLockTTL
@@ -231,8 +232,9 @@ func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, ti
 // whole milliseconds), if this owner still holds it: one script
 // (lua/lock.lua), one round trip. The fencing token does not change. Errors:
 // ErrLockLost when the lock expired or another owner holds it now (nothing is
-// changed; the lock cannot be won back by Extend), ErrInvalid when d < 1ms
-// (nothing sent).
+// changed; the lock cannot be won back by Extend; take it again with Lock),
+// or when this Lock was released or found lost before (no I/O); ErrInvalid
+// when d < 1ms (nothing sent).
 func (l *Lock) Extend(ctx context.Context, d time.Duration) error {
 	if d < time.Millisecond {
 		return l.fail("Extend", fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, l.name, d))
@@ -258,7 +260,8 @@ func (l *Lock) Extend(ctx context.Context, d time.Duration) error {
 // then returns an error wrapping ErrLockLost and leaves it in place, as it
 // does when the lock has simply expired or was released already (what was
 // done under the lock may have overlapped with another holder's work; see
-// the fencing token). Errors: ErrLockLost.
+// the fencing token). After Unlock, or once Unlock or Extend found the lock
+// lost, further calls return ErrLockLost without I/O. Errors: ErrLockLost.
 func (l *Lock) Unlock(ctx context.Context) error {
 	if l.gone() {
 		return l.fail("Unlock", fmt.Errorf("%w: lock %q was released or lost already", ErrLockLost, l.name))

@@ -3,12 +3,15 @@ package rapyer_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/embedded"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/types"
 )
@@ -474,13 +477,19 @@ func TestLockStoredGarbage(t *testing.T) {
 			t.Fatalf("token %d, want 42", l.Token())
 		}
 		must(t, l.Unlock(ctx))
-		// A lock key of the wrong type: ErrWrongType, not a panic.
-		_, err = b.Do(t, "HSET", lockKeyOf(b, "lockt", "w", o.ID()), "a", "b")
+		// A lock key of another type: it counts as held (SET NX sees a key);
+		// Extend and Unlock report ErrWrongType. No panic.
+		wk := lockKeyOf(b, "lockt", "w", o.ID())
+		l, err = o.TryLock(ctx, "w")
+		must(t, err)
+		_, err = b.Do(t, "DEL", wk)
+		must(t, err)
+		_, err = b.Do(t, "HSET", wk, "a", "b")
 		must(t, err)
 		_, err = o.TryLock(ctx, "w")
-		if err == nil {
-			t.Fatal("TryLock over a hash lock key succeeded")
-		}
+		wantErr(t, err, rapyer.ErrLocked)
+		wantErr(t, l.Extend(ctx, time.Second), rapyer.ErrWrongType)
+		wantErr(t, l.Unlock(ctx), rapyer.ErrWrongType)
 	})
 }
 
@@ -605,4 +614,57 @@ func TestLockLeavesObjectTTL(t *testing.T) {
 			t.Fatalf("object PTTL %d after lock operations, want at most the 10 minutes set", ms)
 		}
 	})
+}
+
+func ExampleModel_WithLock() {
+	ctx := context.Background()
+	st, err := embedded.Open(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	o, _ := lockObjs.NewWithID(st, "acct-1")
+	o.N.Set(100)
+	if err := o.Save(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	// Read, compute and write back with no other holder of "balance" in
+	// between: WithLock reloads o first, saves it after, releases always.
+	err = o.WithLock(ctx, "balance", func(ctx context.Context) error {
+		o.N.Set(o.N.Get() - 30)
+		return nil
+	}, rapyer.WithSave(), rapyer.WithLockTTL(5*time.Second))
+	fmt.Println(o.N.Get(), err)
+	// Output: 70 <nil>
+}
+
+func ExampleModel_Lock() {
+	ctx := context.Background()
+	st, err := embedded.Open(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	o, _ := lockObjs.NewWithID(st, "job-1")
+	if err := o.Save(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	l, err := o.Lock(ctx, "run", rapyer.WithLockTTL(10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Pass l.Token() with writes elsewhere: a larger token means a later holder.
+	fmt.Println("token", l.Token())
+	_, err = o.TryLock(ctx, "run")
+	fmt.Println(errors.Is(err, rapyer.ErrLocked))
+	if err := l.Unlock(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(errors.Is(l.Unlock(ctx), rapyer.ErrLockLost)) // released already
+	// Output:
+	// token 1
+	// true
+	// true
 }

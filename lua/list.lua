@@ -22,15 +22,10 @@ local got = redis.call('HMGET', KEYS[1], '_v')
 if not got[1] then return fail('NOTFOUND', 'object does not exist') end
 local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
 
--- push sends t[from..to] with cmd in slices of 4000 (Lua's unpack has a
--- limit near 8000) and returns the last reply (the new length).
+-- push sends t[from..to] with cmd in slices (prelude's sliced) and returns
+-- the last reply (the new length).
 local function push(cmd, t, from, to)
-  local n
-  while from <= to do
-    local e = math.min(from + 3999, to)
-    n = redis.call(cmd, key, unpack(t, from, e))
-    from = e + 1
-  end
+  local _, n = sliced(cmd, key, nil, t, from, to)
   return n
 end
 

@@ -19,16 +19,10 @@ local got = redis.call('HMGET', KEYS[1], '_v')
 if not got[1] then return fail('NOTFOUND', 'object does not exist') end
 local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
 
--- each calls cmd(key, slice...) on ARGV[5..] in slices of at most 4000
--- (Lua's unpack has a limit) and returns the sum of the replies.
+-- each calls cmd(key, ARGV[5..]) in slices (prelude's sliced) and returns
+-- the sum of the replies.
 local function each(cmd)
-  local n, j, last = 0, 5, #ARGV
-  while j <= last do
-    local e = math.min(j + 3999, last)
-    n = n + redis.call(cmd, key, unpack(ARGV, j, e))
-    j = e + 1
-  end
-  return n
+  return (sliced(cmd, key, nil, ARGV, 5, #ARGV))
 end
 
 if op == 'hset' then

@@ -50,23 +50,35 @@ local function bump()
   redis.call('HINCRBY', KEYS[1], '_v', 1)
 end
 
+-- sliced calls cmd(key, [opt,] t[from..to]) in slices of at most 4000
+-- values (Lua's unpack fails near 8000; 4000 is even, so pairs stay whole)
+-- and returns the sum of the integer replies and the last reply.
+local function sliced(cmd, key, opt, t, from, to)
+  local sum, last = 0, nil
+  while from <= to do
+    local e = math.min(from + 3999, to)
+    if opt then
+      last = redis.call(cmd, key, opt, unpack(t, from, e))
+    else
+      last = redis.call(cmd, key, unpack(t, from, e))
+    end
+    if type(last) == 'number' then sum = sum + last end
+    from = e + 1
+  end
+  return sum, last
+end
+
 -- write_containers replaces container contents, reading blocks from
 -- ARGV[i..last] (last defaults to #ARGV): key index (into KEYS, plus base,
 -- default 0), kind (l list, h hash, s set, z zset), count c, then c items in
--- the order RPUSH, HSET, SADD or ZADD take them. Large blocks are written in
--- slices (Lua's unpack has a limit).
+-- the order RPUSH, HSET, SADD or ZADD take them.
 local writers = { l = 'RPUSH', h = 'HSET', s = 'SADD', z = 'ZADD' }
 local function write_containers(i, last, base)
   last, base = last or #ARGV, base or 0
   while i <= last do
-    local key, cmd, c = KEYS[base + tonumber(ARGV[i])], writers[ARGV[i + 1]], tonumber(ARGV[i + 2])
+    local key, c = KEYS[base + tonumber(ARGV[i])], tonumber(ARGV[i + 2])
     redis.call('DEL', key)
-    local j, stop = i + 3, i + 2 + c
-    while j <= stop do
-      local e = math.min(j + 3999, stop)
-      redis.call(cmd, key, unpack(ARGV, j, e))
-      j = e + 1
-    end
-    i = stop + 1
+    sliced(writers[ARGV[i + 1]], key, nil, ARGV, i + 3, i + 2 + c)
+    i = i + 3 + c
   end
 end

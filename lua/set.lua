@@ -16,20 +16,14 @@ local got = redis.call('HMGET', KEYS[1], '_v')
 if not got[1] then return fail('NOTFOUND', 'object does not exist') end
 local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
 
--- sliced sends cmd with ARGV[5..] in slices (Lua's unpack has a limit) and
--- returns the sum of the replies.
-local function sliced(cmd)
-  local n, j, last = 0, 5, #ARGV
-  while j <= last do
-    local e = math.min(j + 3999, last)
-    n = n + redis.call(cmd, key, unpack(ARGV, j, e))
-    j = e + 1
-  end
-  return n
+-- each sends ARGV[5..] with cmd in slices (prelude's sliced) and returns
+-- the sum of the replies.
+local function each(cmd)
+  return (sliced(cmd, key, nil, ARGV, 5, #ARGV))
 end
 
 if op == 'sadd' or op == 'srem' then
-  local n = sliced(op == 'sadd' and 'SADD' or 'SREM')
+  local n = each(op == 'sadd' and 'SADD' or 'SREM')
   if n > 0 then bump() end
   touch()
   return n

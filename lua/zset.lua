@@ -17,21 +17,10 @@ local got = redis.call('HMGET', KEYS[1], '_v')
 if not got[1] then return fail('NOTFOUND', 'object does not exist') end
 local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
 
--- each sends ARGV[from..] with cmd in slices of 4000 values (Lua's unpack
--- has a limit near 8000; 4000 is even, so score, member pairs stay whole)
+-- each sends ARGV[from..] with cmd (and opt) in slices (prelude's sliced)
 -- and returns the sum of the integer replies.
 local function each(cmd, opt, from)
-  local n, last = 0, #ARGV
-  while from <= last do
-    local e = math.min(from + 3999, last)
-    if opt then
-      n = n + redis.call(cmd, key, opt, unpack(ARGV, from, e))
-    else
-      n = n + redis.call(cmd, key, unpack(ARGV, from, e))
-    end
-    from = e + 1
-  end
-  return n
+  return (sliced(cmd, key, opt, ARGV, from, #ARGV))
 end
 
 -- infsign is 1 for a score text of +infinity, -1 for -infinity, else 0.

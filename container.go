@@ -136,11 +136,14 @@ func (c *Container) Fallback() serialize.Fallback {
 // (MULTI {EXISTS, the full read, PEXPIRE when refresh is on}). Errors:
 // ErrNotFound, ErrDecode (the local copy is then unchanged).
 func (c *Container) Load(ctx context.Context) error {
-	flat, err := FieldRead(ctx, c.kind.title()+".Load", c, "", FlatReply)
-	if err != nil {
-		return err
-	}
-	return c.Apply(flat)
+	_, err := FieldRead(ctx, c.kind.title()+".Load", c, "", func(r any, err error) (struct{}, error) {
+		flat, err := FlatReply(r, err)
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, c.Apply(flat)
+	})
+	return err
 }
 
 // Apply decodes a full read of the container (in ContainerLocal's flat
@@ -172,11 +175,8 @@ func (c *Container) Clear(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := m.update(ctx, "Clear", nil, nil, []any{c.idx, c.kind.writer(), 0}); err != nil {
-		return detail("Clear", m.sc.name, m.id, c.full, err)
-	}
-	c.local.Reset()
-	return nil
+	err = m.update(ctx, "Clear", nil, nil, []any{c.idx, c.kind.writer(), 0}, c.local.Reset)
+	return detail("Clear", m.sc.name, m.id, c.full, err)
 }
 
 // Len returns the number of stored elements (LLEN, HLEN, SCARD or ZCARD

@@ -2,6 +2,7 @@ package rapyer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -148,18 +149,20 @@ func (s *Scalar[T]) Load(ctx context.Context) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	raw, err := m.loadField(ctx, s.full)
-	if err != nil {
-		return zero, detail("Load", m.sc.name, m.id, s.full, err)
-	}
-	if raw == nil {
-		s.Clear()
-		return zero, nil
-	}
-	if err := s.decodeStored(raw, m.st.cfg.fallback); err != nil {
-		return zero, detail("Load", m.sc.name, m.id, s.full, err)
-	}
-	return s.val, nil
+	return execUnit(ctx, m, "Load", m.loadFieldUnit(s.full), func(rs []any, err error) (T, error) {
+		raw, err := m.fieldReply(rs, err)
+		if err != nil {
+			return zero, detail("Load", m.sc.name, m.id, s.full, err)
+		}
+		if raw == nil {
+			s.Clear()
+			return zero, nil
+		}
+		if err := s.decodeStored(raw, m.st.cfg.fallback); err != nil {
+			return zero, detail("Load", m.sc.name, m.id, s.full, err)
+		}
+		return s.val, nil
+	})
 }
 
 // Save writes this one field (or removes it when absent) and nothing else;
@@ -305,8 +308,14 @@ func boundModel(f handle, op string) (*Model, error) {
 // the field's name for a scalar (a field of the hash, KEYS[1]) and the
 // 1-based index of its key in KEYS for a container. Script error replies come
 // back as *Error wrapping the matching sentinel (ErrNotFound, ErrOverflow,
-// ...). For handle implementers (package types); decode turns the reply into
-// R (redigo's redis.Bytes has the shape).
+// ...).
+//
+// decode turns the reply into R and does everything the operation does with
+// it (updating the handle's local copy): with a queue context (Store.Batch,
+// Store.Tx) FieldScript only queues the call and returns R's zero value, and
+// decode runs when the queue has run. An error decode returns is passed on
+// as is when it is an *Error, else wrapped as ErrDecode. For handle
+// implementers (package types); redigo's redis.Bytes has decode's shape.
 func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
@@ -322,13 +331,33 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		full = append(full, b.fullName())
 	}
 	full = append(full, args...)
-	r, err := m.st.eval(ctx, sc, keys, full...)
-	if err != nil {
-		return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+	finish := func(r any, err error) (R, error) {
+		if err != nil {
+			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+		}
+		return decodeWith(op, m, b, decode, r)
 	}
+	if qc := queueOf(ctx); qc != nil {
+		return zero, qc.add(op, m, scriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
+			var r any
+			if len(rs) > 0 {
+				r = rs[0]
+			}
+			return finish(r, err)
+		})
+	}
+	return finish(m.st.eval(ctx, sc, keys, full...))
+}
+
+// decodeWith runs a handle's decode on a reply, labelling its errors.
+func decodeWith[R any](op string, m *Model, b handle, decode func(any, error) (R, error), r any) (R, error) {
 	out, err := decode(r, nil)
 	if err != nil {
-		return zero, detail(op, m.sc.name, m.id, b.fullName(), fmt.Errorf("%w: %v", ErrDecode, err))
+		var e *Error
+		if errors.As(err, &e) {
+			return out, err
+		}
+		return out, detail(op, m.sc.name, m.id, b.fullName(), fmt.Errorf("%w: %v", ErrDecode, err))
 	}
 	return out, nil
 }
@@ -337,9 +366,9 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 // MULTI/EXEC, with the object's existence check and (when refresh is on) the
 // TTL refresh: one round trip. For a scalar the command is sent as "command
 // <hash key> <field> args..."; for a container as "command <container key>
-// args...", or, when command is "", as the container's full read. Errors:
-// ErrNotFound when the object does not exist. For handle implementers
-// (package types).
+// args...", or, when command is "", as the container's full read. decode
+// works as FieldScript's (queued with a queue context). Errors: ErrNotFound
+// when the object does not exist. For handle implementers (package types).
 func FieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
@@ -356,16 +385,19 @@ func FieldRead[R any](ctx context.Context, op string, f Field, command string, d
 		read = cmd{command, append([]any{m.key, b.fullName()}, args...)}
 	}
 	cmds := append([]cmd{{"EXISTS", []any{m.key}}, read}, m.refreshCmds(false)...)
-	replies, err := m.st.pipe(ctx, true, cmds)
-	if err != nil {
-		return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+	finish := func(replies []any, err error) (R, error) {
+		if err != nil {
+			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+		}
+		if n, _ := redis.Int64(replies[0], nil); n == 0 {
+			return zero, detail(op, m.sc.name, m.id, b.fullName(), ErrNotFound)
+		}
+		return decodeWith(op, m, b, decode, replies[1])
 	}
-	if n, _ := redis.Int64(replies[0], nil); n == 0 {
-		return zero, detail(op, m.sc.name, m.id, b.fullName(), ErrNotFound)
+	if qc := queueOf(ctx); qc != nil {
+		return zero, qc.add(op, m, unit{multi: true, cmds: cmds}, func(rs []any, err error) (any, error) {
+			return finish(rs, err)
+		})
 	}
-	out, err := decode(replies[1], nil)
-	if err != nil {
-		return zero, detail(op, m.sc.name, m.id, b.fullName(), fmt.Errorf("%w: %v", ErrDecode, err))
-	}
-	return out, nil
+	return finish(m.st.pipe(ctx, true, cmds))
 }

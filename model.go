@@ -416,12 +416,33 @@ func (m *Model) Save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := m.st.runUnit(ctx, u)
-	if err != nil {
-		return m.fail("Save", scriptError(err))
+	return m.run(ctx, "Save", u, func(rs []any) error {
+		m.version = u.version(rs)
+		return nil
+	})
+}
+
+// execUnit runs u now and completes it with done, or, with a queue context,
+// queues both (done then runs when the queue has run).
+func execUnit[R any](ctx context.Context, m *Model, op string, u unit, done func(rs []any, err error) (R, error)) (R, error) {
+	if qc := queueOf(ctx); qc != nil {
+		var zero R
+		return zero, qc.add(op, m, u, func(rs []any, err error) (any, error) { return done(rs, err) })
 	}
-	m.version = u.version(r)
-	return nil
+	rs, err := m.st.runUnit(ctx, u)
+	return done(rs, err)
+}
+
+// run is execUnit for operations that return only an error: a failed round
+// trip or error reply is labelled with op, then done completes.
+func (m *Model) run(ctx context.Context, op string, u unit, done func(rs []any) error) error {
+	_, err := execUnit(ctx, m, op, u, func(rs []any, err error) (struct{}, error) {
+		if err != nil {
+			return struct{}{}, m.fail(op, scriptError(err))
+		}
+		return struct{}{}, done(rs)
+	})
+	return err
 }
 
 // saveUnit is what Save sends for this object: MULTI {HSET, HDEL, per
@@ -506,11 +527,10 @@ func (m *Model) Insert(ctx context.Context) error {
 	for _, b := range blocks {
 		args = append(args, b...)
 	}
-	if _, err := m.st.eval(ctx, lua.Insert, m.keys(), args...); err != nil {
-		return m.fail("Insert", scriptError(err))
-	}
-	m.version = 1
-	return nil
+	return m.run(ctx, "Insert", scriptUnit(lua.Insert, m.keys(), args), func([]any) error {
+		m.version = 1
+		return nil
+	})
 }
 
 // Update writes only the given fields of an existing object (absent ones are
@@ -554,16 +574,17 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 
 // update runs lua/update.lua: pairs to set, absent fields to remove and
 // container blocks to write, on an existing object.
-func (m *Model) update(ctx context.Context, op string, pairs, absent, blocks []any) error {
+func (m *Model) update(ctx context.Context, op string, pairs, absent, blocks []any, then ...func()) error {
 	args := make([]any, 0, 4+len(pairs)+len(absent)+len(blocks))
 	args = append(args, m.touchTTL(), m.nkeys, len(pairs)/2, len(absent))
 	args = append(append(append(args, pairs...), absent...), blocks...)
-	r, err := m.st.eval(ctx, lua.Update, m.keys(), args...)
-	if err != nil {
-		return m.fail(op, scriptError(err))
-	}
-	m.version, _ = redis.Int64(r, nil)
-	return nil
+	return m.run(ctx, op, scriptUnit(lua.Update, m.keys(), args), func(rs []any) error {
+		m.version, _ = redis.Int64(rs[0], nil)
+		for _, f := range then {
+			f()
+		}
+		return nil
+	})
 }
 
 // leaves lists the bound handles of f without renaming them (flatten names).
@@ -594,12 +615,9 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error 
 	for _, o := range opts {
 		o.applyLoad(&lc)
 	}
-	u := m.loadUnit()
-	replies, err := m.st.pipe(ctx, u.multi, u.cmds)
-	if err != nil {
-		return m.fail(op, scriptError(err))
-	}
-	return m.apply(op, replies, lc.tolerant)
+	return m.run(ctx, op, m.loadUnit(), func(rs []any) error {
+		return m.apply(op, rs, lc.tolerant)
+	})
 }
 
 // loadUnit is what Get and Reload send: HGETALL, one full read per
@@ -704,11 +722,13 @@ func (m *Model) Delete(ctx context.Context) (bool, error) {
 	for i, k := range keys {
 		args[i] = k
 	}
-	n, err := redis.Int64(m.st.do(ctx, "DEL", args...))
-	if err != nil {
-		return false, m.fail("Delete", err)
-	}
-	return n > 0, nil
+	return execUnit(ctx, m, "Delete", unit{cmds: []cmd{{"DEL", args}}}, func(rs []any, err error) (bool, error) {
+		if err != nil {
+			return false, m.fail("Delete", err)
+		}
+		n, _ := redis.Int64(rs[0], nil)
+		return n > 0, nil
+	})
 }
 
 // Exists reports whether the object exists (EXISTS, plus PEXPIRE when refresh
@@ -718,12 +738,13 @@ func (m *Model) Exists(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	cmds := append([]cmd{{"EXISTS", []any{m.key}}}, m.refreshCmds(false)...)
-	replies, err := m.st.pipe(ctx, false, cmds)
-	if err != nil {
-		return false, m.fail("Exists", err)
-	}
-	n, _ := redis.Int64(replies[0], nil)
-	return n == 1, nil
+	return execUnit(ctx, m, "Exists", unit{cmds: cmds}, func(rs []any, err error) (bool, error) {
+		if err != nil {
+			return false, m.fail("Exists", err)
+		}
+		n, _ := redis.Int64(rs[0], nil)
+		return n == 1, nil
+	})
 }
 
 // SetTTL sets the expiry of all of the object's keys to d (PEXPIRE; one
@@ -756,14 +777,12 @@ func (m *Model) allKeys(ctx context.Context, op, command string, extra ...any) e
 	for _, k := range m.keys() {
 		cmds = append(cmds, cmd{command, append([]any{k}, extra...)})
 	}
-	replies, err := m.st.pipe(ctx, true, cmds)
-	if err != nil {
-		return m.fail(op, err)
-	}
-	if n, _ := redis.Int64(replies[0], nil); n == 0 {
-		return m.fail(op, ErrNotFound)
-	}
-	return nil
+	return m.run(ctx, op, unit{multi: true, cmds: cmds}, func(rs []any) error {
+		if n, _ := redis.Int64(rs[0], nil); n == 0 {
+			return m.fail(op, ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // TTL returns the time left before the object expires (PTTL of its hash; one
@@ -772,28 +791,34 @@ func (m *Model) TTL(ctx context.Context) (time.Duration, error) {
 	if err := m.bound("TTL"); err != nil {
 		return 0, err
 	}
-	ms, err := redis.Int64(m.st.do(ctx, "PTTL", m.key))
-	if err != nil {
-		return 0, m.fail("TTL", err)
-	}
-	switch {
-	case ms == -2:
-		return 0, m.fail("TTL", ErrNotFound)
-	case ms < 0:
-		return NoExpiry, nil
-	}
-	return time.Duration(ms) * time.Millisecond, nil
+	return execUnit(ctx, m, "TTL", unit{cmds: []cmd{{"PTTL", []any{m.key}}}}, func(rs []any, err error) (time.Duration, error) {
+		if err != nil {
+			return 0, m.fail("TTL", err)
+		}
+		ms, _ := redis.Int64(rs[0], nil)
+		switch {
+		case ms == -2:
+			return 0, m.fail("TTL", ErrNotFound)
+		case ms < 0:
+			return NoExpiry, nil
+		}
+		return time.Duration(ms) * time.Millisecond, nil
+	})
 }
 
-// loadField reads one field (nil when absent) and the object's version:
-// HMGET, plus PEXPIRE when refresh is on, one round trip.
-func (m *Model) loadField(ctx context.Context, name string) ([]byte, error) {
-	cmds := append([]cmd{{"HMGET", []any{m.key, metaVersion, name}}}, m.refreshCmds(false)...)
-	replies, err := m.st.pipe(ctx, false, cmds)
+// loadFieldUnit reads one field and the object's version: HMGET, plus
+// PEXPIRE when refresh is on.
+func (m *Model) loadFieldUnit(name string) unit {
+	return unit{cmds: append([]cmd{{"HMGET", []any{m.key, metaVersion, name}}}, m.refreshCmds(false)...)}
+}
+
+// fieldReply reads loadFieldUnit's replies: the field (nil when absent),
+// ErrNotFound when the object does not exist; it notes the version.
+func (m *Model) fieldReply(rs []any, err error) ([]byte, error) {
 	if err != nil {
 		return nil, scriptError(err)
 	}
-	vals, _ := replies[0].([]any)
+	vals, _ := rs[0].([]any)
 	if len(vals) != 2 || vals[0] == nil {
 		return nil, ErrNotFound
 	}

@@ -151,6 +151,12 @@ func (s *Store) conn(ctx context.Context) (redis.Conn, time.Duration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
+	if queueOf(ctx) != nil {
+		// Only operations that queue themselves may see a queue context;
+		// anything else (locks, bulk operations, Ping) would run at once,
+		// outside the Batch or Tx.
+		return nil, 0, fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
+	}
 	timeout := s.cfg.readTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)

@@ -181,6 +181,8 @@ var coreExempt = map[string]string{
 	"Model.Delete":      "removes the object",
 	"Schema.Delete":     "removes the object",
 	"Schema.DeleteMany": "removes the objects",
+	"Store.Batch":       "runs the operations queued in it (TestBatchMatrix runs every matrix operation queued)",
+	"Store.Tx":          "runs the operations queued in it (TestBatchMatrix runs every matrix operation queued)",
 	"Store.Ping":        "not an object operation",
 }
 

@@ -1,0 +1,337 @@
+package rapyer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// Batch and Tx queue operations and send them together.
+//
+// Inside the function given to Store.Batch or Store.Tx, every operation
+// called with the context it receives (the queue context) is queued instead
+// of sent: the same handle and model methods, no second API. A queued call
+// returns zero values and a nil error at once (or its validation error, with
+// nothing queued); when the function returns nil, everything queued goes in
+// one round trip, and then every queued operation completes as it would
+// have alone: handles' local values take the server's answers (the new value
+// of a queued Incr is h.Get() afterwards), objects queued by Schema.Get are
+// filled in. Use Later to read a queued call's own return values.
+//
+// When the function returns an error, nothing is sent and that error is
+// returned. Operations that cannot be queued (locks, bulk operations)
+// return ErrInvalid when called with a queue context.
+//
+// Read-modify-write operations are server-relative: a queued Incr(5) adds 5
+// to what the server holds when it runs, not to the local copy.
+
+// Batch runs fn, then sends what it queued as one pipeline: one round trip.
+// Each operation is atomic on its own (its own script or MULTI/EXEC), as it
+// would be alone; together they are not a transaction. A script the server
+// lost is sent again whole (that operation alone, one more round trip).
+// Errors of single operations come back as a *BatchError listing each with
+// its position and name; the others have run.
+func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) error {
+	return s.run(ctx, false, fn)
+}
+
+// Tx runs fn, then sends what it queued as one MULTI/EXEC: one round trip,
+// all or nothing against other clients (nothing runs in between). The
+// scripts the queued operations use are loaded (SCRIPT LOAD) in the same
+// round trip before MULTI, so EXEC never meets NOSCRIPT. Redis does not
+// roll back: when an operation fails inside EXEC (ErrNotFound, ErrOverflow,
+// ...), the others have still run; Tx returns a *BatchError naming each
+// failed operation and its position. An operation's existence check and
+// its write are still atomic together.
+func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error) error {
+	return s.run(ctx, true, fn)
+}
+
+// queue is the state behind a queue context.
+type queue struct {
+	st     *Store
+	tx     bool
+	ops    []queued
+	closed bool
+}
+
+// queued is one queued operation: what it sends and how it completes.
+type queued struct {
+	op   string
+	u    unit
+	done func(replies []any, err error) (any, error)
+	sink func(v any, err error) // Later's, when the call was wrapped
+}
+
+type queueKey struct{}
+
+type queueCtx struct {
+	q    *queue
+	sink func(any, error)
+}
+
+func queueOf(ctx context.Context) *queueCtx {
+	if ctx == nil {
+		return nil
+	}
+	qc, _ := ctx.Value(queueKey{}).(*queueCtx)
+	return qc
+}
+
+// add queues an operation of m (which must belong to the queue's Store).
+func (qc *queueCtx) add(op string, m *Model, u unit, done func([]any, error) (any, error)) error {
+	q := qc.q
+	if q.closed {
+		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
+	}
+	if m.st != q.st {
+		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: object bound to another Store than the Batch's", ErrInvalid)}
+	}
+	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink})
+	return nil
+}
+
+func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error) error {
+	name := "Batch"
+	if tx {
+		name = "Tx"
+	}
+	if queueOf(ctx) != nil {
+		return &Error{Op: name, Err: fmt.Errorf("%w: Batch and Tx do not nest", ErrInvalid)}
+	}
+	if fn == nil {
+		return &Error{Op: name, Err: fmt.Errorf("%w: nil function", ErrInvalid)}
+	}
+	q := &queue{st: s, tx: tx}
+	err := fn(context.WithValue(ctx, queueKey{}, &queueCtx{q: q}))
+	q.closed = true
+	if err != nil {
+		return err
+	}
+	if len(q.ops) == 0 {
+		return nil
+	}
+	var results []unitResult
+	if tx {
+		results, err = s.runTx(ctx, q.ops)
+	} else {
+		units := make([]unit, len(q.ops))
+		for i, o := range q.ops {
+			units[i] = o.u
+		}
+		results, err = s.runUnits(ctx, units)
+	}
+	if err != nil {
+		err = &Error{Op: name, Err: scriptError(err)}
+		for _, o := range q.ops {
+			if o.sink != nil {
+				o.sink(nil, err)
+			}
+		}
+		return err
+	}
+	var be BatchError
+	for i, o := range q.ops {
+		v, err := o.done(results[i].replies, results[i].err)
+		if o.sink != nil {
+			o.sink(v, err)
+		}
+		if err != nil {
+			be.Failed = append(be.Failed, OpError{Index: i, Op: o.op, Err: err})
+		}
+	}
+	if len(be.Failed) > 0 {
+		be.Tx, be.Total = tx, len(q.ops)
+		return &be
+	}
+	return nil
+}
+
+// runTx sends ops as one MULTI/EXEC, after SCRIPT LOAD of the scripts they
+// use, and splits EXEC's replies per operation.
+func (s *Store) runTx(ctx context.Context, ops []queued) ([]unitResult, error) {
+	var scripts []*lua.Script
+	seen := map[*lua.Script]bool{}
+	n := 0
+	for _, o := range ops {
+		if sc := o.u.script; sc != nil && !seen[sc] {
+			seen[sc] = true
+			scripts = append(scripts, sc)
+		}
+		n += o.u.inlined()
+	}
+	replies, err := s.sendWith(ctx, len(scripts)+2+n, func(c redis.Conn) error {
+		for _, sc := range scripts {
+			if err := c.Send("SCRIPT", "LOAD", sc.Src()); err != nil {
+				return err
+			}
+		}
+		if err := c.Send("MULTI"); err != nil {
+			return err
+		}
+		for _, o := range ops {
+			if err := o.u.writeInline(c); err != nil {
+				return err
+			}
+		}
+		return c.Send("EXEC")
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := firstError(replies[:len(scripts)]); err != nil {
+		return nil, err
+	}
+	exec, err := execReplies(replies[len(replies)-1], n)
+	if exec == nil {
+		return nil, err
+	}
+	out := make([]unitResult, len(ops))
+	pos := 0
+	for i, o := range ops {
+		k := o.u.inlined()
+		rs := exec[pos : pos+k]
+		out[i] = unitResult{replies: rs, err: firstError(rs)}
+		pos += k
+	}
+	return out, nil
+}
+
+// inlined is how many commands the unit adds inside a Tx's MULTI.
+func (u unit) inlined() int {
+	if u.script != nil {
+		return 1
+	}
+	return len(u.cmds)
+}
+
+// writeInline sends the unit's commands inside an enclosing MULTI.
+func (u unit) writeInline(c redis.Conn) error {
+	if u.script != nil {
+		return u.write(c, false)
+	}
+	for _, cm := range u.cmds {
+		if err := c.Send(cm.name, cm.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BatchError reports the operations of a Batch or Tx that failed, each with
+// its position among the queued operations. The others ran: in a Tx too,
+// since Redis does not roll back. errors.Is and errors.As see every cause.
+type BatchError struct {
+	Tx     bool
+	Total  int
+	Failed []OpError
+}
+
+// OpError is one failed operation of a Batch or Tx.
+type OpError struct {
+	Index int    // position among the queued operations, from 0
+	Op    string // the operation, e.g. "Int.Incr"
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	kind := "Batch"
+	if e.Tx {
+		kind = "Tx"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "rapyer: %s: %d of %d operations failed (the others ran)", kind, len(e.Failed), e.Total)
+	for i, f := range e.Failed {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Failed)-3)
+			break
+		}
+		fmt.Fprintf(&b, "; #%d %s: %s", f.Index, f.Op, strings.TrimPrefix(f.Err.Error(), "rapyer: "))
+	}
+	return b.String()
+}
+
+// Unwrap returns every failed operation's error.
+func (e *BatchError) Unwrap() []error {
+	out := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		out[i] = f.Err
+	}
+	return out
+}
+
+// Result is the return value of a call queued through Later, readable once
+// its Batch or Tx has run.
+type Result[T any] struct {
+	v    T
+	err  error
+	done bool
+}
+
+// Get returns the call's value and error: what the call would have
+// returned alone. Before the Batch or Tx ran it returns ErrNotRun.
+func (r *Result[T]) Get() (T, error) {
+	if !r.done {
+		var zero T
+		return zero, ErrNotRun
+	}
+	return r.v, r.err
+}
+
+// ErrNotRun is Result.Get's error before the Batch or Tx has run (or when
+// the call queued nothing).
+var ErrNotRun = errors.New("rapyer: queued operation has not run")
+
+// Later calls f with q and captures the return values of the one operation
+// f queues, as a Result readable after the Batch or Tx runs:
+//
+//	n := rapyer.Later(q, func(q context.Context) (int64, error) { return u.Age.Incr(q, 5) })
+//	...
+//	v, err := n.Get() // after st.Tx returned
+//
+// Outside a queue context f runs at once and the Result holds its answer.
+// When f fails before queueing, the Result holds that error.
+func Later[T any](q context.Context, f func(q context.Context) (T, error)) *Result[T] {
+	r := &Result[T]{}
+	qc := queueOf(q)
+	if qc == nil {
+		r.v, r.err = f(q)
+		r.done = true
+		return r
+	}
+	before := len(qc.q.ops)
+	sink := func(v any, err error) {
+		r.done, r.err = true, err
+		if t, ok := v.(T); ok {
+			r.v = t
+		}
+	}
+	_, err := f(context.WithValue(q, queueKey{}, &queueCtx{q: qc.q, sink: sink}))
+	if err != nil {
+		r.done, r.err = true, err
+		return r
+	}
+	if len(qc.q.ops) != before+1 {
+		r.done, r.err = true, fmt.Errorf("%w: Later's function queued %d operations, want 1", ErrInvalid, len(qc.q.ops)-before)
+	}
+	return r
+}
+
+// Pair is the value of a queued call returning two values besides its
+// error (List.Pop's element and whether there was one), for Later2.
+type Pair[A, B any] struct {
+	A A
+	B B
+}
+
+// Later2 is Later for calls returning two values and an error.
+func Later2[A, B any](q context.Context, f func(q context.Context) (A, B, error)) *Result[Pair[A, B]] {
+	return Later(q, func(q context.Context) (Pair[A, B], error) {
+		a, b, err := f(q)
+		return Pair[A, B]{a, b}, err
+	})
+}

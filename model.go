@@ -624,13 +624,18 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error 
 // container, PEXPIRE per key when refresh is on. With containers the reads
 // are one MULTI/EXEC: a consistent snapshot.
 func (m *Model) loadUnit() unit {
+	cmds := append(m.readCmds(), m.refreshCmds(false)...)
+	return unit{multi: len(m.conts) > 0 || len(cmds) > 2, cmds: cmds}
+}
+
+// readCmds read the whole object: HGETALL, then one full read per container.
+func (m *Model) readCmds() []cmd {
 	cmds := make([]cmd, 0, 1+len(m.conts)+len(m.keyList))
 	cmds = append(cmds, cmd{"HGETALL", []any{m.keyArg}})
 	for _, c := range m.conts {
 		cmds = append(cmds, c.kind.readCmd(c.key))
 	}
-	cmds = append(cmds, m.refreshCmds(false)...)
-	return unit{multi: len(m.conts) > 0 || len(cmds) > 2, cmds: cmds}
+	return cmds
 }
 
 // apply decodes the replies of reload (HGETALL, then one full read per

@@ -1,0 +1,175 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// ModifyOption changes how Modify retries.
+type ModifyOption interface{ applyModify(*modifyConfig) }
+
+type modifyConfig struct{ attempts int }
+
+type modifyOptionFunc func(*modifyConfig)
+
+func (f modifyOptionFunc) applyModify(c *modifyConfig) { f(c) }
+
+// DefaultAttempts is how many times Modify tries before ErrConflict.
+const DefaultAttempts = 10
+
+// MaxAttempts bounds how many times Modify runs its function when other
+// writers keep winning (default DefaultAttempts; below 1 means 1).
+func MaxAttempts(n int) ModifyOption {
+	return modifyOptionFunc(func(c *modifyConfig) { c.attempts = max(n, 1) })
+}
+
+// Modify is optimistic concurrency on one object: it watches every key of
+// the object (WATCH), reloads it, runs fn, and saves it (MULTI/EXEC of what
+// Save sends). When another client wrote any of its keys in between, EXEC
+// does nothing and Modify starts again from the reload, after a short
+// randomized pause (1 to 50 ms, growing), up to MaxAttempts times; then it
+// returns ErrConflict. Each attempt is two round trips (WATCH with the reads;
+// MULTI/EXEC).
+//
+// fn sees the object as freshly loaded and changes its local values; it may
+// run several times, so it must not have effects outside the object. When
+// fn returns an error, nothing is written and Modify returns that error.
+// Errors: ErrNotFound (the object does not exist), ErrConflict, ErrDecode,
+// ErrInvalid (a value that does not encode).
+func (m *Model) Modify(ctx context.Context, fn func() error, opts ...ModifyOption) error {
+	const op = "Modify"
+	if err := m.bound(op); err != nil {
+		return err
+	}
+	if fn == nil {
+		return m.fail(op, fmt.Errorf("%w: nil function", ErrInvalid))
+	}
+	cfg := modifyConfig{attempts: DefaultAttempts}
+	for _, o := range opts {
+		o.applyModify(&cfg)
+	}
+	pause := time.Millisecond
+	for attempt := 1; ; attempt++ {
+		done, err := m.modifyOnce(ctx, op, fn)
+		if done || err != nil {
+			return err
+		}
+		if attempt >= cfg.attempts {
+			return m.fail(op, fmt.Errorf("%w: %d attempts lost to concurrent writers", ErrConflict, attempt))
+		}
+		t := time.NewTimer(pause/2 + mrand.N(pause/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return m.fail(op, ctx.Err())
+		case <-t.C:
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// modifyOnce is one attempt of Modify: done is false when another writer
+// won (EXEC aborted).
+func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (done bool, err error) {
+	c, timeout, err := m.st.conn(ctx)
+	if err != nil {
+		return false, m.fail(op, err)
+	}
+	defer c.Close() // the pool sends UNWATCH when a watch is still open
+	watch := make([]any, len(m.keyList))
+	for i, k := range m.keyList {
+		watch[i] = k
+	}
+	// The WATCH, then the reads (no PEXPIRE: touching a watched key would
+	// abort our own EXEC; the save re-arms the TTL): one round trip.
+	reads := m.readCmds()
+	replies, err := sendOn(ctx, c, timeout, 1+len(reads), func() error {
+		if err := c.Send("WATCH", watch...); err != nil {
+			return err
+		}
+		return unit{cmds: reads}.write(c, false)
+	})
+	if err == nil {
+		err = firstError(replies)
+	}
+	if err != nil {
+		return false, m.fail(op, scriptError(err))
+	}
+	if err := m.apply(op, replies[1:], false); err != nil {
+		return false, err
+	}
+	if err := fn(); err != nil {
+		return false, err
+	}
+	u, err := m.saveUnit(op)
+	if err != nil {
+		return false, err
+	}
+	n := 2 + u.inlined()
+	if u.script != nil {
+		n++ // SCRIPT LOAD first, so that EXEC never meets NOSCRIPT
+	}
+	replies, err = sendOn(ctx, c, timeout, n, func() error {
+		if u.script != nil {
+			if err := c.Send("SCRIPT", "LOAD", u.script.Src()); err != nil {
+				return err
+			}
+		}
+		if err := c.Send("MULTI"); err != nil {
+			return err
+		}
+		if err := u.writeInline(c); err != nil {
+			return err
+		}
+		return c.Send("EXEC")
+	})
+	if err != nil {
+		return false, m.fail(op, err)
+	}
+	rs, err := execReplies(replies[len(replies)-1], u.inlined())
+	switch {
+	case err == ErrConflict:
+		return false, nil
+	case err != nil:
+		return false, m.fail(op, scriptError(err))
+	}
+	m.version = u.version(rs)
+	return true, nil
+}
+
+// sendOn writes n commands on c with write and reads their replies: one
+// round trip on a connection the caller holds.
+func sendOn(ctx context.Context, c redis.Conn, timeout time.Duration, n int, write func() error) ([]any, error) {
+	if err := write(); err != nil {
+		return nil, netErr(ctx, err)
+	}
+	r, err := redis.DoWithTimeout(c, timeout, "")
+	if err != nil {
+		return nil, netErr(ctx, err)
+	}
+	replies, _ := r.([]any)
+	if len(replies) != n {
+		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), n)
+	}
+	return replies, nil
+}
+
+// Modify loads the object with the given id and changes it with fn under
+// optimistic concurrency (see Model.Modify), returning it as saved.
+func (s *Schema[M, P]) Modify(ctx context.Context, st *Store, id string, fn func(P) error, opts ...ModifyOption) (P, error) {
+	if err := checkID(id); err != nil {
+		return nil, &Error{Op: "Modify", Model: s.sc.name, ID: id, Err: err}
+	}
+	if fn == nil {
+		return nil, &Error{Op: "Modify", Model: s.sc.name, ID: id, Err: fmt.Errorf("%w: nil function", ErrInvalid)}
+	}
+	p := s.instance(st, id)
+	if err := p.base().Modify(ctx, func() error { return fn(p) }, opts...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

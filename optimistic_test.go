@@ -1,0 +1,109 @@
+package rapyer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/internal/testkit"
+)
+
+func TestModifyNoLostUpdates(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		u := saved(t, ctx, usersTTL, b.Store)
+		const workers, each = 8, 100
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					// A computed field: read, compute, write (not atomic on
+					// its own), plus a container change in the same save.
+					_, err := usersTTL.Modify(ctx, b.Store, u.ID(), func(p *user) error {
+						p.Age.Set(p.Age.Get() + 1)
+						p.Name.Set(fmt.Sprint("n", p.Age.Get()))
+						p.Tags.SetLocal(append(p.Tags.Local(), "x")...)
+						return nil
+					}, rapyer.MaxAttempts(1000))
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		got, err := usersTTL.Get(ctx, b.Store, u.ID())
+		must(t, err)
+		want := int64(36 + workers*each)
+		if got.Age.Get() != want || got.Name.Get() != fmt.Sprint("n", want) || len(got.Tags.Local()) != 3+workers*each {
+			t.Fatalf("after %d updates: age %d name %q tags %d", workers*each, got.Age.Get(), got.Name.Get(), len(got.Tags.Local()))
+		}
+		if p := b.PTTL(t, u.Key()); p < 3500_000 {
+			t.Fatalf("Modify did not re-arm the TTL: %d", p)
+		}
+	})
+}
+
+func TestModifyConflictAndErrors(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		u := saved(t, ctx, users, b.Store)
+		// A writer that always wins: ErrConflict after the bound, nothing
+		// of fn's written.
+		calls := 0
+		rt, _ := b.Count(func() {
+			_, err := users.Modify(ctx, b.Store, u.ID(), func(p *user) error {
+				calls++
+				b.Do(t, "HINCRBY", u.Key(), "age", 1)
+				p.Name.Set("never")
+				return nil
+			}, rapyer.MaxAttempts(3))
+			wantErr(t, err, rapyer.ErrConflict, "3 attempts")
+		})
+		if calls != 3 || rt != 6 {
+			t.Fatalf("%d calls, %d round trips (want 3 and 6)", calls, rt)
+		}
+		if v, _ := b.HGet(t, u.Key(), "name"); v != "Ada" {
+			t.Fatalf("a conflicting Modify wrote name %q", v)
+		}
+		// fn's error: nothing written, returned as is.
+		boom := errors.New("boom")
+		_, err := users.Modify(ctx, b.Store, u.ID(), func(p *user) error {
+			p.Name.Set("never")
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("fn error: %v", err)
+		}
+		// Missing object, bad id, nil fn, a queue context.
+		_, err = users.Modify(ctx, b.Store, "nope", func(*user) error { return nil })
+		wantErr(t, err, rapyer.ErrNotFound)
+		_, err = users.Modify(ctx, b.Store, "", func(*user) error { return nil })
+		wantErr(t, err, rapyer.ErrInvalid)
+		_, err = users.Modify(ctx, b.Store, u.ID(), nil)
+		wantErr(t, err, rapyer.ErrInvalid)
+		must(t, b.Store.Batch(ctx, func(q context.Context) error {
+			_, err := users.Modify(q, b.Store, u.ID(), func(*user) error { return nil })
+			wantErr(t, err, rapyer.ErrInvalid)
+			return nil
+		}))
+		// A quiet object: two round trips.
+		rt, _ = b.Count(func() {
+			must(t, u.Modify(ctx, func() error { u.Age.Set(1); return nil }))
+		})
+		if rt != 2 || u.Age.Get() != 1 {
+			t.Fatalf("Modify: %d round trips, age %d", rt, u.Age.Get())
+		}
+	})
+}

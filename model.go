@@ -60,16 +60,17 @@ func (m *Model) LoadErrors() []error { return m.loadErrs }
 
 // schema is the definition-time description of a model.
 type schema struct {
-	name      string
-	ttl       time.Duration
-	ttlSet    bool
-	refresh   *bool
-	shards    int
-	names     []string       // flattened field names, in schema order
-	argNames  []any          // scalar names boxed once, for command arguments
-	index     map[string]int // scalar name -> position among the scalars
-	conts     int            // number of container fields
-	contNames []string       // their names, in schema order
+	name         string
+	ttl          time.Duration
+	ttlSet       bool
+	refresh      *bool
+	shards       int
+	names        []string       // flattened field names, in schema order
+	argNames     []any          // scalar names boxed once, for command arguments
+	index        map[string]int // scalar name -> position among the scalars
+	conts        int            // number of container fields
+	versionCheck bool           // WithVersionCheck
+	contNames    []string       // their names, in schema order
 }
 
 type modelPtr[M any] interface {
@@ -460,8 +461,12 @@ func (m *Model) saveUnit(op string) (unit, error) {
 	if err != nil {
 		return unit{}, err
 	}
-	if len(m.conts) > 0 && m.touchTTL() == "keep" {
-		args := append(make([]any, 0, 5+len(pairs)+len(absent)), "keep", m.nkeys, ttlMillis(m.ttl()), len(pairs)/2, len(absent)-1)
+	if m.sc.versionCheck || (len(m.conts) > 0 && m.touchTTL() == "keep") {
+		ttl := "0"
+		if d := m.ttl(); d > 0 {
+			ttl = ttlMillis(d)
+		}
+		args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), m.nkeys, ttl, m.expected(), len(pairs)/2, len(absent)-1)
 		args = append(append(args, pairs[1:]...), absent[1:]...)
 		for _, b := range blocks {
 			args = append(args, b...)
@@ -485,6 +490,15 @@ func (m *Model) saveUnit(op string) (unit, error) {
 	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg, metaVersion, 1}})
 	cmds = append(cmds, m.refreshCmds(true)...)
 	return unit{multi: true, cmds: cmds, vpos: vpos}, nil
+}
+
+// expected is the scripts' version-check argument: "" without
+// WithVersionCheck, else the version this object last saw ("0": none).
+func (m *Model) expected() string {
+	if !m.sc.versionCheck {
+		return ""
+	}
+	return strconv.FormatInt(m.version, 10)
 }
 
 // blocks encodes the local content of containers as the scripts' container
@@ -575,8 +589,12 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 // update runs lua/update.lua: pairs to set, absent fields to remove and
 // container blocks to write, on an existing object.
 func (m *Model) update(ctx context.Context, op string, pairs, absent, blocks []any, then ...func()) error {
-	args := make([]any, 0, 4+len(pairs)+len(absent)+len(blocks))
-	args = append(args, m.touchTTL(), m.nkeys, len(pairs)/2, len(absent))
+	expect := ""
+	if op != "Clear" {
+		expect = m.expected()
+	}
+	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks))
+	args = append(args, m.touchTTL(), m.nkeys, len(pairs)/2, len(absent), expect)
 	args = append(append(append(args, pairs...), absent...), blocks...)
 	return m.run(ctx, op, scriptUnit(lua.Update, m.keys(), args), func(rs []any) error {
 		m.version, _ = redis.Int64(rs[0], nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/internal/testkit"
@@ -105,5 +106,64 @@ func TestModifyConflictAndErrors(t *testing.T) {
 		if rt != 2 || u.Age.Get() != 1 {
 			t.Fatalf("Modify: %d round trips, age %d", rt, u.Age.Get())
 		}
+	})
+}
+
+var usersChecked = rapyer.Define("userck", userFields, rapyer.WithVersionCheck(), rapyer.WithTTL(time.Hour))
+
+func TestVersionCheck(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		a := usersChecked.New(b.Store)
+		fill(a)
+		rt, _ := b.Count(func() { must(t, a.Save(ctx)) })
+		if rt != 1 || a.Version() != 1 {
+			t.Fatalf("checked Save of a new object: %d round trips, version %d", rt, a.Version())
+		}
+		// A second new object with the same id may not overwrite it.
+		twin, err := usersChecked.NewWithID(b.Store, a.ID())
+		must(t, err)
+		twin.Name.Set("twin")
+		wantErr(t, twin.Save(ctx), rapyer.ErrConflict, "expected 0")
+
+		x, err := usersChecked.Get(ctx, b.Store, a.ID())
+		must(t, err)
+		y, err := usersChecked.Get(ctx, b.Store, a.ID())
+		must(t, err)
+		x.Age.Set(40)
+		must(t, x.Save(ctx))
+		// y's copy is stale: Save, Update and a field's Save all refuse,
+		// and nothing is written.
+		y.Name.Set("stale")
+		y.Tags.SetLocal("stale")
+		wantErr(t, y.Save(ctx), rapyer.ErrConflict)
+		wantErr(t, y.Update(ctx, &y.Name), rapyer.ErrConflict)
+		wantErr(t, y.Name.Save(ctx), rapyer.ErrConflict)
+		wantErr(t, y.Tags.Save(ctx), rapyer.ErrConflict)
+		got, err := usersChecked.Get(ctx, b.Store, a.ID())
+		must(t, err)
+		if got.Name.Get() != "Ada" || got.Age.Get() != 40 || len(got.Tags.Local()) != 3 || got.Version() != 2 {
+			t.Fatalf("a refused write changed the object: %q %d %v v%d", got.Name.Get(), got.Age.Get(), got.Tags.Local(), got.Version())
+		}
+		// Reload, then it goes through; the version moves on every write.
+		must(t, y.Reload(ctx))
+		y.Name.Set("fresh")
+		must(t, y.Update(ctx, &y.Name))
+		must(t, y.Save(ctx))
+		if y.Version() != 4 {
+			t.Fatalf("version %d after two more writes", y.Version())
+		}
+		// Field operations are not checked but bump the stored version:
+		// the next checked Save needs a Reload.
+		_, err = y.Age.Incr(ctx, 1)
+		must(t, err)
+		wantErr(t, y.Save(ctx), rapyer.ErrConflict)
+		must(t, y.Reload(ctx))
+		must(t, y.Save(ctx))
+		// Modify works with the check (it saves the version it loaded).
+		_, err = usersChecked.Modify(ctx, b.Store, a.ID(), func(p *user) error { p.Age.Set(1); return nil })
+		must(t, err)
+		// Clear of a container is a field operation: not checked.
+		must(t, x.Tags.Clear(ctx))
 	})
 }

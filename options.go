@@ -156,3 +156,17 @@ func WithRefresh(on bool) ModelOption {
 func WithShards(n int) ModelOption {
 	return modelOptionFunc(func(s *schema) { s.shards = n })
 }
+
+// WithVersionCheck makes Save and Update (and the Save and Update of single
+// fields) optimistic: they write only when the object's stored version is
+// still the one this object last saw (Version: set by Get, Reload, Save,
+// Insert, Update, Modify and a field's Load), and otherwise return
+// ErrConflict and write nothing. A new object (never loaded or saved) may
+// only be saved when no object has its id. Field operations (Incr, Append,
+// List.Append, ...) are atomic on their own and never checked; they bump the
+// stored version without changing Version, so Reload after them before a
+// checked Save. Such Saves run as one script (lua/save.lua) instead of a
+// MULTI/EXEC. Default: off.
+func WithVersionCheck() ModelOption {
+	return modelOptionFunc(func(s *schema) { s.versionCheck = true })
+}

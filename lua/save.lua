@@ -1,18 +1,27 @@
--- save.lua: Save of an object with containers whose model has a TTL but
--- does not refresh it (Save is a MULTI/EXEC otherwise). Writes like
--- update.lua, creating the object when missing; the hash gets the TTL only
--- when it has none (a new object), and container keys inherit what the
--- hash has left.
+-- save.lua: Save when it must depend on stored state: a version check
+-- (WithVersionCheck), or a model with containers whose TTL does not refresh
+-- (container keys it recreates inherit what the hash has left, which a
+-- MULTI cannot read). Writes like update.lua, creating the object when
+-- missing; the hash gets the model's TTL when it has none.
 -- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
--- ARGV[1] "keep"; ARGV[2] number of object keys; ARGV[3] the model's TTL in ms
--- ARGV[4] n pairs; ARGV[5] a absent; ARGV[6..] pairs, absent fields,
+-- ARGV[1] TTL mode (prelude); ARGV[2] number of object keys
+-- ARGV[3] the model's TTL in ms ("0": none)
+-- ARGV[4] expected version: "" no check; "0" the object must not exist;
+--   else the stored _v must equal it
+-- ARGV[5] n pairs; ARGV[6] a absent; ARGV[7..] pairs, absent fields,
 --   container blocks (every container of the object)
 -- Reply: the new version
-local n, a = tonumber(ARGV[4]), tonumber(ARGV[5])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * n)) end
-if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + a)) end
-write_containers(6 + 2 * n + a)
+-- Errors: CONFLICT (nothing written)
+local want = ARGV[4]
+if want ~= '' then
+  local v = redis.call('HGET', KEYS[1], '_v') or '0'
+  if v ~= want then return fail('CONFLICT', 'stored version ' .. v .. ', expected ' .. want) end
+end
+local n, a = tonumber(ARGV[5]), tonumber(ARGV[6])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + 2 * n)) end
+if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + a)) end
+write_containers(7 + 2 * n + a)
 local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
-if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 touch()
 return v

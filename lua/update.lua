@@ -2,16 +2,21 @@
 -- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
 -- ARGV[1] TTL mode (prelude); ARGV[2] number of object keys
 -- ARGV[3] n, the number of field/value pairs; ARGV[4] a, the number of
---   fields to remove
--- ARGV[5..4+2n] field, value pairs to set; then a fields to remove (absent)
--- ARGV[5+2n+a..] container blocks (see write_containers) to replace
+--   fields to remove; ARGV[5] expected version ("" no check, else the
+--   stored _v must equal it: WithVersionCheck)
+-- ARGV[6..5+2n] field, value pairs to set; then a fields to remove (absent)
+-- ARGV[6+2n+a..] container blocks (see write_containers) to replace
 -- Reply: the new version (string)
--- Errors: NOTFOUND (nothing written)
-if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
+-- Errors: NOTFOUND, CONFLICT (nothing written)
+local got = redis.call('HGET', KEYS[1], '_v')
+if not got then return fail('NOTFOUND', 'object does not exist') end
+if ARGV[5] ~= '' and got ~= ARGV[5] then
+  return fail('CONFLICT', 'stored version ' .. got .. ', expected ' .. ARGV[5])
+end
 local n, a = tonumber(ARGV[3]), tonumber(ARGV[4])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 5, 4 + 2 * n)) end
-if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 5 + 2 * n, 4 + 2 * n + a)) end
-write_containers(5 + 2 * n + a)
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * n)) end
+if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + a)) end
+write_containers(6 + 2 * n + a)
 local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 touch()
 return v

@@ -27,11 +27,7 @@ func (h *Float) op(ctx context.Context, name, op string, x float64) (float64, er
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, &rapyer.Error{Op: name, Field: h.Name(), Err: fmt.Errorf("%w: operand %v is not finite", rapyer.ErrInvalid, x)}
 	}
-	raw, err := rapyer.FieldScript(ctx, name, h, lua.Float, bytesReply, op, strconv.FormatFloat(x, 'g', -1, 64))
-	if err != nil {
-		return 0, err
-	}
-	return h.DecodeReply(raw)
+	return scriptValue(ctx, name, &h.Scalar, lua.Float, op, strconv.FormatFloat(x, 'g', -1, 64))
 }
 
 // Incr adds d and returns the new value.

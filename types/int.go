@@ -21,11 +21,7 @@ import (
 type Int struct{ rapyer.Scalar[int64] }
 
 func (h *Int) op(ctx context.Context, name, op string, x int64) (int64, error) {
-	raw, err := rapyer.FieldScript(ctx, name, h, lua.Int, bytesReply, op, strconv.FormatInt(x, 10))
-	if err != nil {
-		return 0, err
-	}
-	return h.DecodeReply(raw)
+	return scriptValue(ctx, name, &h.Scalar, lua.Int, op, strconv.FormatInt(x, 10))
 }
 
 // Incr adds d and returns the new value.

@@ -7,6 +7,12 @@ import (
 	"github.com/rapyer-go/rapyer/lua"
 )
 
+// The helpers below, and every remote method of the scalar handles, do all
+// their work after the round trip inside the decode function they pass to
+// rapyer.FieldScript or rapyer.FieldRead, and return its result as is: with
+// a queue context (Store.Batch, Store.Tx) the call is only queued, and the
+// decode function runs when the queue has run.
+
 // setIfAbsent runs lua/scalar.lua's setnx for any scalar handle.
 func setIfAbsent[T any](ctx context.Context, op string, s *rapyer.Scalar[T], v T) (bool, T, error) {
 	var zero T
@@ -14,12 +20,15 @@ func setIfAbsent[T any](ctx context.Context, op string, s *rapyer.Scalar[T], v T
 	if err != nil {
 		return false, zero, err
 	}
-	r, err := rapyer.FieldScript(ctx, op, s, lua.Scalar, flagReply, "setnx", b)
-	if err != nil {
-		return false, zero, err
-	}
-	got, err := s.DecodeReply(r.val)
-	return r.ok, got, err
+	p, err := rapyer.FieldScript(ctx, op, s, lua.Scalar, func(r any, err error) (rapyer.Pair[bool, T], error) {
+		f, err := flagReply(r, err)
+		if err != nil {
+			return rapyer.Pair[bool, T]{}, err
+		}
+		got, err := s.DecodeReply(f.val)
+		return rapyer.Pair[bool, T]{A: f.ok, B: got}, err
+	}, "setnx", b)
+	return p.A, p.B, err
 }
 
 // compareAndSwap runs lua/scalar.lua's cas for any scalar handle: the stored
@@ -33,24 +42,34 @@ func compareAndSwap[T any](ctx context.Context, op string, s *rapyer.Scalar[T], 
 	if err != nil {
 		return false, err
 	}
-	r, err := rapyer.FieldScript(ctx, op, s, lua.Scalar, flagReply, "cas", ob, nb)
-	if err != nil {
-		return false, err
-	}
-	if r.val == nil {
-		s.Clear()
-		return r.ok, nil
-	}
-	_, err = s.DecodeReply(r.val)
-	return r.ok, err
+	return rapyer.FieldScript(ctx, op, s, lua.Scalar, func(r any, err error) (bool, error) {
+		f, err := flagReply(r, err)
+		if err != nil {
+			return false, err
+		}
+		if f.val == nil {
+			s.Clear()
+			return f.ok, nil
+		}
+		_, err = s.DecodeReply(f.val)
+		return f.ok, err
+	}, "cas", ob, nb)
 }
 
 // scalarOp runs a lua/scalar.lua op that returns the new stored value.
 func scalarOp[T any](ctx context.Context, op string, s *rapyer.Scalar[T], name string, args ...any) (T, error) {
-	var zero T
-	raw, err := rapyer.FieldScript(ctx, op, s, lua.Scalar, bytesReply, append([]any{name}, args...)...)
-	if err != nil {
-		return zero, err
-	}
-	return s.DecodeReply(raw)
+	return scriptValue(ctx, op, s, lua.Scalar, append([]any{name}, args...)...)
+}
+
+// scriptValue runs a field script whose reply is the field's new stored
+// value, and decodes it into the local value.
+func scriptValue[T any](ctx context.Context, op string, s *rapyer.Scalar[T], sc *lua.Script, args ...any) (T, error) {
+	return rapyer.FieldScript(ctx, op, s, sc, func(r any, err error) (T, error) {
+		raw, err := bytesReply(r, err)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return s.DecodeReply(raw)
+	}, args...)
 }

@@ -31,9 +31,5 @@ func (h *Time) Sub(ctx context.Context, d time.Duration) (time.Time, error) {
 }
 
 func (h *Time) op(ctx context.Context, name, op string, d time.Duration) (time.Time, error) {
-	raw, err := rapyer.FieldScript(ctx, name, h, lua.Int, bytesReply, op, strconv.FormatInt(int64(d), 10))
-	if err != nil {
-		return time.Time{}, err
-	}
-	return h.DecodeReply(raw)
+	return scriptValue(ctx, name, &h.Scalar, lua.Int, op, strconv.FormatInt(int64(d), 10))
 }

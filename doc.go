@@ -91,10 +91,44 @@
 //	Str, Bytes, Bool ops    script scalar.lua (Len: MULTI EXISTS HSTRLEN EXEC)
 //	SetIfAbsent, CompareAndSwap   script scalar.lua
 //
+//	containers              writes: one script each (list.lua, map.lua,
+//	                        set.lua, zset.lua); reads: MULTI EXISTS <read>
+//	                        (+PEXPIRE) EXEC
+//	Schema.GetMany, ...     one pipeline per ChunkSize objects
+//
 // Scripts are sent with EVALSHA. The first Ping of a Store (Open calls it)
 // loads them all (SCRIPT LOAD, in the same round trip); a server that lost them
 // (SCRIPT FLUSH, restart, failover) gets the whole script again by EVAL on
 // NOSCRIPT, which is safe because nothing ran.
+//
+// # Containers
+//
+// types.List, types.Map, types.Counter, types.Set and types.SortedSet store a
+// field as its own Redis LIST, HASH, SET or ZSET beside the object's hash,
+// under the same hash tag (Model.Keys lists them). Save writes them, Get and
+// Reload read them in the same MULTI/EXEC as the hash (a consistent snapshot),
+// Delete and the TTL calls cover them. Their local copy (Local, SetLocal)
+// follows each remote operation and is replaced by full reads; it does not see
+// other clients' writes until then. Set and SortedSet members and Map keys
+// need a native codec: Define panics otherwise.
+//
+// # Batches, transactions and optimistic concurrency
+//
+// Store.Batch and Store.Tx call a function with a queue context: every
+// operation called with it is queued (the same methods), then everything goes
+// in one round trip, as a pipeline (Batch) or one MULTI/EXEC (Tx). Queued calls
+// complete afterwards into the handles' local values; Later and Later2 capture
+// a queued call's own return values. A failed operation inside a Tx does not
+// roll back the others: Tx returns a *BatchError naming it and its position.
+//
+// Model.Modify and Schema.Modify watch an object, reload it, run a function and
+// save in MULTI/EXEC, retrying when another client wrote in between
+// (ErrConflict after MaxAttempts). WithVersionCheck makes Save and Update fail
+// with ErrConflict when the stored version is not the one last seen.
+//
+// Model.Lock, TryLock and WithLock take per-object named locks that expire
+// (DefaultLockTTL), with an owner check on Extend and Unlock and a fencing
+// token (Lock.Token) that increases with every acquisition.
 //
 // # TTL
 //
@@ -112,8 +146,8 @@
 // # Errors
 //
 // Errors are a few sentinels (ErrNotFound, ErrExists, ErrConflict,
-// ErrWrongType, ErrOverflow, ErrDivideByZero, ErrDecode, ErrInvalid,
-// ErrUnbound, ErrClosed), wrapped once in an *Error that names the operation,
+// ErrWrongType, ErrOverflow, ErrDivideByZero, ErrDecode, ErrInvalid, ErrEmpty,
+// ErrOutOfRange, ErrLocked, ErrLockLost, ErrUnbound, ErrClosed), wrapped once in an *Error that names the operation,
 // the model, the id and the field:
 //
 //	u, err := Users.Get(ctx, st, id)

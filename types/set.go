@@ -99,14 +99,16 @@ func (s *Set[T]) write(ctx context.Context, op, verb string, vs []T, apply func(
 	if err != nil {
 		return 0, err
 	}
-	n, err := rapyer.FieldScript(ctx, op, s, lua.Set, redis.Int, append([]any{verb}, args...)...)
-	if err != nil {
-		return 0, err
-	}
-	for _, v := range canon {
-		apply(v)
-	}
-	return n, nil
+	return rapyer.FieldScript(ctx, op, s, lua.Set, func(r any, err error) (int, error) {
+		n, err := redis.Int(r, err)
+		if err != nil {
+			return 0, err
+		}
+		for _, v := range canon {
+			apply(v)
+		}
+		return n, nil
+	}, append([]any{verb}, args...)...)
 }
 
 // Has reports whether v is a member of the stored set (SISMEMBER inside
@@ -125,16 +127,7 @@ func (s *Set[T]) Has(ctx context.Context, v T) (bool, error) {
 // sorted by stored bytes. An empty set returns an empty slice. On
 // rapyer.ErrDecode the local copy is unchanged.
 func (s *Set[T]) Members(ctx context.Context) ([]T, error) {
-	flat, err := rapyer.FieldRead(ctx, "Set.Members", s, "", rapyer.FlatReply)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := s.decodeSorted("Set.Members", flat)
-	if err != nil {
-		return nil, err
-	}
-	s.items = setOf(vs)
-	return vs, nil
+	return rapyer.FieldRead(ctx, "Set.Members", s, "", s.replace("Set.Members"))
 }
 
 // Pop removes and returns a random member (SPOP inside lua/set.lua); ok is
@@ -142,15 +135,20 @@ func (s *Set[T]) Members(ctx context.Context) ([]T, error) {
 // member was removed; the local copy loses it. A stored member that does not
 // decode is removed all the same, and the rapyer.ErrDecode error quotes it.
 func (s *Set[T]) Pop(ctx context.Context) (v T, ok bool, err error) {
-	raw, err := rapyer.FieldScript(ctx, "Set.Pop", s, lua.Set, optBytesReply, "spop")
-	if err != nil || raw == nil {
-		return v, false, err
-	}
-	if v, err = s.elems.of(s.Fallback()).Decode(raw); err != nil {
-		return v, false, decodeErr(s, "Set.Pop", err)
-	}
-	delete(s.items, v)
-	return v, true, nil
+	p, err := rapyer.FieldScript(ctx, "Set.Pop", s, lua.Set, func(r any, err error) (rapyer.Pair[T, bool], error) {
+		var p rapyer.Pair[T, bool]
+		raw, err := optBytesReply(r, err)
+		if err != nil || raw == nil {
+			return p, err
+		}
+		v, err := s.elems.of(s.Fallback()).Decode(raw)
+		if err != nil {
+			return p, decodeErr(s, "Set.Pop", err)
+		}
+		delete(s.items, v)
+		return rapyer.Pair[T, bool]{A: v, B: true}, nil
+	}, "spop")
+	return p.A, p.B, err
 }
 
 // PopN removes and returns up to n random members, fewer when the set holds
@@ -162,28 +160,30 @@ func (s *Set[T]) PopN(ctx context.Context, n int) ([]T, error) {
 	if n < 0 {
 		return nil, invalid(s, "Set.PopN", fmt.Errorf("negative count %d", n))
 	}
-	flat, err := rapyer.FieldScript(ctx, "Set.PopN", s, lua.Set, rapyer.FlatReply, "spopn", strconv.Itoa(n))
-	if err != nil {
-		return nil, err
-	}
-	c := s.elems.of(s.Fallback())
-	out := make([]T, 0, len(flat))
-	var bad error
-	for i, b := range flat {
-		v, err := c.Decode(b)
+	return rapyer.FieldScript(ctx, "Set.PopN", s, lua.Set, func(r any, err error) ([]T, error) {
+		flat, err := rapyer.FlatReply(r, err)
 		if err != nil {
-			if bad == nil {
-				bad = fmt.Errorf("element %d: %w", i, err)
-			}
-			continue
+			return nil, err
 		}
-		delete(s.items, v)
-		out = append(out, v)
-	}
-	if bad != nil {
-		return nil, decodeErr(s, "Set.PopN", bad)
-	}
-	return out, nil
+		c := s.elems.of(s.Fallback())
+		out := make([]T, 0, len(flat))
+		var bad error
+		for i, b := range flat {
+			v, err := c.Decode(b)
+			if err != nil {
+				if bad == nil {
+					bad = fmt.Errorf("element %d: %w", i, err)
+				}
+				continue
+			}
+			delete(s.items, v)
+			out = append(out, v)
+		}
+		if bad != nil {
+			return nil, decodeErr(s, "Set.PopN", bad)
+		}
+		return out, nil
+	}, "spopn", strconv.Itoa(n))
 }
 
 // Random returns up to n distinct random members without removing them
@@ -196,15 +196,17 @@ func (s *Set[T]) Random(ctx context.Context, n int) ([]T, error) {
 	if n < 0 {
 		return nil, invalid(s, "Set.Random", fmt.Errorf("negative count %d", n))
 	}
-	flat, err := rapyer.FieldRead(ctx, "Set.Random", s, "SRANDMEMBER", rapyer.FlatReply, n)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := s.elems.decodeAll(s.Fallback(), flat)
-	if err != nil {
-		return nil, decodeErr(s, "Set.Random", err)
-	}
-	return vs, nil
+	return rapyer.FieldRead(ctx, "Set.Random", s, "SRANDMEMBER", func(r any, err error) ([]T, error) {
+		flat, err := rapyer.FlatReply(r, err)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := s.elems.decodeAll(s.Fallback(), flat)
+		if err != nil {
+			return nil, decodeErr(s, "Set.Random", err)
+		}
+		return vs, nil
+	}, n)
 }
 
 // Union returns the members of the stored set or of any of others (SUNION
@@ -234,11 +236,7 @@ func (s *Set[T]) algebra(ctx context.Context, op, command string, others []*Set[
 	if err != nil {
 		return nil, err
 	}
-	flat, err := rapyer.FieldRead(ctx, op, s, command, rapyer.FlatReply, keys...)
-	if err != nil {
-		return nil, err
-	}
-	return s.decodeSorted(op, flat)
+	return rapyer.FieldRead(ctx, op, s, command, s.sorted(op, nil, nil), keys...)
 }
 
 // UnionStore replaces the stored set with its union with others (SUNIONSTORE
@@ -273,16 +271,7 @@ func (s *Set[T]) store(ctx context.Context, op, verb string, others []*Set[T]) (
 	for _, o := range others {
 		args = append(args, o.KeyIndex())
 	}
-	flat, err := rapyer.FieldScript(ctx, op, s, lua.Set, rapyer.FlatReply, args...)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := s.decodeSorted(op, flat)
-	if err != nil {
-		return nil, err
-	}
-	s.items = setOf(vs)
-	return vs, nil
+	return rapyer.FieldScript(ctx, op, s, lua.Set, s.replace(op), args...)
 }
 
 // UnionValues returns the members of the stored set together with vs
@@ -294,14 +283,7 @@ func (s *Set[T]) UnionValues(ctx context.Context, vs ...T) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	flat, err := rapyer.FieldRead(ctx, "Set.UnionValues", s, "", rapyer.FlatReply)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range args {
-		flat = append(flat, a.([]byte))
-	}
-	return s.decodeSorted("Set.UnionValues", flat)
+	return rapyer.FieldRead(ctx, "Set.UnionValues", s, "", s.sorted("Set.UnionValues", args, nil))
 }
 
 // IntersectValues returns the values of vs that are members of the stored
@@ -315,35 +297,39 @@ func (s *Set[T]) IntersectValues(ctx context.Context, vs ...T) ([]T, error) {
 		return nil, err
 	}
 	if len(args) == 0 { // SMISMEMBER wants a value: check existence with SCARD
-		if _, err := rapyer.FieldRead(ctx, "Set.IntersectValues", s, "SCARD", redis.Int); err != nil {
+		return rapyer.FieldRead(ctx, "Set.IntersectValues", s, "SCARD", func(r any, err error) ([]T, error) {
+			if _, err := redis.Int(r, err); err != nil {
+				return nil, err
+			}
+			return []T{}, nil
+		})
+	}
+	return rapyer.FieldRead(ctx, "Set.IntersectValues", s, "SMISMEMBER", func(r any, err error) ([]T, error) {
+		flags, err := redis.Ints(r, err)
+		if err != nil {
 			return nil, err
 		}
-		return []T{}, nil
-	}
-	flags, err := rapyer.FieldRead(ctx, "Set.IntersectValues", s, "SMISMEMBER", redis.Ints, args...)
-	if err != nil {
-		return nil, err
-	}
-	if len(flags) != len(args) {
-		return nil, decodeErr(s, "Set.IntersectValues", fmt.Errorf("SMISMEMBER returned %d flags for %d values", len(flags), len(args)))
-	}
-	type kv struct {
-		b []byte
-		v T
-	}
-	in := make([]kv, 0, len(args))
-	for i, f := range flags {
-		if f == 1 {
-			in = append(in, kv{args[i].([]byte), canon[i]})
+		if len(flags) != len(args) {
+			return nil, decodeErr(s, "Set.IntersectValues", fmt.Errorf("SMISMEMBER returned %d flags for %d values", len(flags), len(args)))
 		}
-	}
-	slices.SortFunc(in, func(x, y kv) int { return bytes.Compare(x.b, y.b) })
-	in = slices.CompactFunc(in, func(x, y kv) bool { return bytes.Equal(x.b, y.b) })
-	out := make([]T, len(in))
-	for i, e := range in {
-		out[i] = e.v
-	}
-	return out, nil
+		type kv struct {
+			b []byte
+			v T
+		}
+		in := make([]kv, 0, len(args))
+		for i, f := range flags {
+			if f == 1 {
+				in = append(in, kv{args[i].([]byte), canon[i]})
+			}
+		}
+		slices.SortFunc(in, func(x, y kv) int { return bytes.Compare(x.b, y.b) })
+		in = slices.CompactFunc(in, func(x, y kv) bool { return bytes.Equal(x.b, y.b) })
+		out := make([]T, len(in))
+		for i, e := range in {
+			out[i] = e.v
+		}
+		return out, nil
+	}, args...)
 }
 
 // DiffValues returns the members of the stored set that are not in vs
@@ -355,21 +341,11 @@ func (s *Set[T]) DiffValues(ctx context.Context, vs ...T) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	flat, err := rapyer.FieldRead(ctx, "Set.DiffValues", s, "", rapyer.FlatReply)
-	if err != nil {
-		return nil, err
-	}
 	drop := make(map[string]struct{}, len(args))
 	for _, a := range args {
 		drop[string(a.([]byte))] = struct{}{}
 	}
-	kept := flat[:0]
-	for _, b := range flat {
-		if _, ok := drop[string(b)]; !ok {
-			kept = append(kept, b)
-		}
-	}
-	return s.decodeSorted("Set.DiffValues", kept)
+	return rapyer.FieldRead(ctx, "Set.DiffValues", s, "", s.sorted("Set.DiffValues", nil, drop))
 }
 
 // sameObject checks that others are Set fields of s's object and returns
@@ -407,6 +383,45 @@ func (s *Set[T]) encode(op string, vs []T) ([]any, []T, error) {
 		args[i] = b
 	}
 	return args, canon, nil
+}
+
+// sorted is the decode of a read that returns members (SMEMBERS, SUNION,
+// ...): the reply's members, with extra added and those in drop removed,
+// sorted by bytes without repeats and decoded. The local copy is unchanged.
+func (s *Set[T]) sorted(op string, extra []any, drop map[string]struct{}) func(any, error) ([]T, error) {
+	return func(r any, err error) ([]T, error) {
+		flat, err := rapyer.FlatReply(r, err)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range extra {
+			flat = append(flat, a.([]byte))
+		}
+		if len(drop) > 0 {
+			kept := flat[:0]
+			for _, b := range flat {
+				if _, ok := drop[string(b)]; !ok {
+					kept = append(kept, b)
+				}
+			}
+			flat = kept
+		}
+		return s.decodeSorted(op, flat)
+	}
+}
+
+// replace is sorted for a reply that is the whole stored set (Members, the
+// Store methods): the members also become the local copy.
+func (s *Set[T]) replace(op string) func(any, error) ([]T, error) {
+	read := s.sorted(op, nil, nil)
+	return func(r any, err error) ([]T, error) {
+		vs, err := read(r, err)
+		if err != nil {
+			return nil, err
+		}
+		s.items = setOf(vs)
+		return vs, nil
+	}
 }
 
 // decodeSorted sorts flat by bytes, drops repeats and decodes it.

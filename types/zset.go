@@ -92,8 +92,7 @@ func (z *SortedSet[T]) SetLocal(ms ...Member[T]) {
 // copy gets v with score. Errors: rapyer.ErrInvalid (score NaN, or v does
 // not encode; nothing sent), rapyer.ErrNotFound.
 func (z *SortedSet[T]) Add(ctx context.Context, v T, score float64) (bool, error) {
-	n, err := z.add(ctx, "SortedSet.Add", []Member[T]{{Value: v, Score: score}})
-	return n == 1, err
+	return zadd(ctx, z, "SortedSet.Add", []Member[T]{{Value: v, Score: score}}, func(n int) bool { return n == 1 })
 }
 
 // AddMany sets the score of every member of ms, adding those that are not
@@ -104,32 +103,38 @@ func (z *SortedSet[T]) Add(ctx context.Context, v T, score float64) (bool, error
 // score. Errors: rapyer.ErrInvalid (a NaN score, or a member that does not
 // encode, named by position; nothing sent), rapyer.ErrNotFound.
 func (z *SortedSet[T]) AddMany(ctx context.Context, ms ...Member[T]) (int, error) {
-	return z.add(ctx, "SortedSet.AddMany", ms)
+	if len(ms) == 0 {
+		return rapyer.FieldRead(ctx, "SortedSet.AddMany", z, "ZCARD", existsReply)
+	}
+	return zadd(ctx, z, "SortedSet.AddMany", ms, func(n int) int { return n })
 }
 
-func (z *SortedSet[T]) add(ctx context.Context, op string, ms []Member[T]) (int, error) {
-	if len(ms) == 0 {
-		_, err := rapyer.FieldRead(ctx, op, z, "ZCARD", redis.Int)
-		return 0, err
-	}
+// zadd adds ms (at least one) and returns result(n), n the number added:
+// the decode computes the method's own return value (Add's bool), so that a
+// queued call's result is of the type Later expects.
+func zadd[T comparable, R any](ctx context.Context, z *SortedSet[T], op string, ms []Member[T], result func(n int) R) (R, error) {
+	var zero R
 	args := make([]any, 1, 1+2*len(ms))
 	args[0] = "zadd"
 	for i, m := range ms {
 		b, err := z.encodeMember(op, i, len(ms), m.Value)
 		if err != nil {
-			return 0, err
+			return zero, err
 		}
 		if math.IsNaN(m.Score) {
-			return 0, invalid(z, op, fmt.Errorf("%sscore is NaN", position(i, len(ms))))
+			return zero, invalid(z, op, fmt.Errorf("%sscore is NaN", position(i, len(ms))))
 		}
 		args = append(args, formatScore(m.Score), b)
 	}
-	n, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, redis.Int, args...)
-	if err != nil {
-		return 0, err
-	}
-	z.upsert(ms)
-	return n, nil
+	ms = slices.Clone(ms) // the local copy gets what was sent, even queued
+	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) (R, error) {
+		n, err := redis.Int(r, err)
+		if err != nil {
+			return zero, err
+		}
+		z.upsert(ms)
+		return result(n), nil
+	}, args...)
 }
 
 // IncrScore adds d to v's score (v starts at 0 when it is not a member) and
@@ -147,12 +152,14 @@ func (z *SortedSet[T]) IncrScore(ctx context.Context, v T, d float64) (float64, 
 	if math.IsNaN(d) {
 		return 0, invalid(z, op, fmt.Errorf("increment is NaN"))
 	}
-	s, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, scoreReply, "incr", formatScore(d), b)
-	if err != nil {
-		return 0, err
-	}
-	z.upsert([]Member[T]{{Value: v, Score: s.f}})
-	return s.f, nil
+	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) (float64, error) {
+		s, err := scoreReply(r, err)
+		if err != nil {
+			return 0, err
+		}
+		z.upsert([]Member[T]{{Value: v, Score: s.A}})
+		return s.A, nil
+	}, "incr", formatScore(d), b)
 }
 
 // Score returns v's stored score, and false when v is not a member (ZSCORE
@@ -166,7 +173,7 @@ func (z *SortedSet[T]) Score(ctx context.Context, v T) (float64, bool, error) {
 		return 0, false, err
 	}
 	s, err := rapyer.FieldRead(ctx, op, z, "ZSCORE", scoreReply, b)
-	return s.f, s.ok, err
+	return s.A, s.B, err
 }
 
 // Rank returns v's 0-based position in ascending order (the lowest score
@@ -191,10 +198,7 @@ func (z *SortedSet[T]) rank(ctx context.Context, op, command string, v T) (int, 
 		return 0, false, err
 	}
 	r, err := rapyer.FieldRead(ctx, op, z, command, rankReply, b)
-	if err != nil || r < 0 {
-		return 0, false, err
-	}
-	return r, true, nil
+	return r.A, r.B, err
 }
 
 // PopMin removes and returns the n members with the lowest scores, lowest
@@ -217,12 +221,14 @@ func (z *SortedSet[T]) pop(ctx context.Context, op, verb string, n int) ([]Membe
 	if n < 1 {
 		return nil, invalid(z, op, fmt.Errorf("count %d: want at least 1", n))
 	}
-	ms, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, z.pairs, verb, n)
-	if err != nil {
-		return nil, err
-	}
-	z.drop(ms)
-	return ms, nil
+	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) ([]Member[T], error) {
+		ms, err := z.pairs(r, err)
+		if err != nil {
+			return nil, err
+		}
+		z.drop(ms)
+		return ms, nil
+	}, verb, n)
 }
 
 // PeekMin returns the n members with the lowest scores, lowest first,
@@ -404,8 +410,7 @@ func (z *SortedSet[T]) RangeByScore(ctx context.Context, min, max Bound, opts ..
 func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 	const op = "SortedSet.Remove"
 	if len(vs) == 0 {
-		_, err := rapyer.FieldRead(ctx, op, z, "ZCARD", redis.Int)
-		return 0, err
+		return rapyer.FieldRead(ctx, op, z, "ZCARD", existsReply)
 	}
 	args := make([]any, 1, 1+len(vs))
 	args[0] = "zrem"
@@ -416,16 +421,18 @@ func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 		}
 		args = append(args, b)
 	}
-	n, err := rapyer.FieldScript(ctx, op, z, lua.ZSet, redis.Int, args...)
-	if err != nil {
-		return 0, err
-	}
 	gone := make([]Member[T], len(vs))
 	for i, v := range vs {
 		gone[i].Value = v
 	}
-	z.drop(gone)
-	return n, nil
+	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) (int, error) {
+		n, err := redis.Int(r, err)
+		if err != nil {
+			return 0, err
+		}
+		z.drop(gone)
+		return n, nil
+	}, args...)
 }
 
 // All reads the whole stored set (ZRANGE 0 -1 WITHSCORES with the existence
@@ -433,10 +440,17 @@ func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 // ascending order. Errors: rapyer.ErrNotFound, rapyer.ErrDecode (the local
 // copy is then unchanged).
 func (z *SortedSet[T]) All(ctx context.Context) ([]Member[T], error) {
-	if err := z.Load(ctx); err != nil {
-		return nil, err
-	}
-	return z.items, nil
+	// Load's read and decode, returning the new local copy.
+	return rapyer.FieldRead(ctx, "SortedSet.Load", z, "", func(r any, err error) ([]Member[T], error) {
+		flat, err := rapyer.FlatReply(r, err)
+		if err != nil {
+			return nil, err
+		}
+		if err := z.Apply(flat); err != nil {
+			return nil, err
+		}
+		return z.items, nil
+	})
 }
 
 // encodeMember encodes v, reporting rapyer.ErrInvalid (naming its position
@@ -483,33 +497,43 @@ func (z *SortedSet[T]) pairs(r any, err error) ([]Member[T], error) {
 	return out, nil
 }
 
-// optScore is a score that may be missing (ZSCORE of a non-member).
-type optScore struct {
-	f  float64
-	ok bool
-}
-
-func scoreReply(r any, err error) (optScore, error) {
+// scoreReply is a score that may be missing (ZSCORE of a non-member): the
+// score and whether there is one.
+func scoreReply(r any, err error) (rapyer.Pair[float64, bool], error) {
+	var p rapyer.Pair[float64, bool]
 	if err == nil && r == nil {
-		return optScore{}, nil
+		return p, nil
 	}
 	b, err := redis.Bytes(r, err)
 	if err != nil {
-		return optScore{}, err
+		return p, err
 	}
 	f, err := parseScore(b)
 	if err != nil {
-		return optScore{}, err
+		return p, err
 	}
-	return optScore{f: f, ok: true}, nil
+	return rapyer.Pair[float64, bool]{A: f, B: true}, nil
 }
 
-// rankReply is ZRANK's reply, -1 for a non-member.
-func rankReply(r any, err error) (int, error) {
+// rankReply is ZRANK's reply: the rank and whether there is one (nil for a
+// non-member).
+func rankReply(r any, err error) (rapyer.Pair[int, bool], error) {
+	var p rapyer.Pair[int, bool]
 	if err == nil && r == nil {
-		return -1, nil
+		return p, nil
 	}
-	return redis.Int(r, err)
+	n, err := redis.Int(r, err)
+	if err != nil {
+		return p, err
+	}
+	return rapyer.Pair[int, bool]{A: n, B: true}, nil
+}
+
+// existsReply is the decode of a write with nothing to write (Add, Remove
+// with no member): the ZCARD only checks that the object exists.
+func existsReply(r any, err error) (int, error) {
+	_, err = redis.Int(r, err)
+	return 0, err
 }
 
 // upsert gives the local copy the members ms with their scores.

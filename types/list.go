@@ -86,12 +86,15 @@ func (l *List[T]) Append(ctx context.Context, vs ...T) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := rapyer.FieldScript(ctx, "List.Append", l, lua.List, redis.Int, append([]any{"rpush"}, args...)...)
-	if err != nil {
-		return 0, err
-	}
-	l.items = append(l.items, vs...)
-	return n, nil
+	vs = slices.Clone(vs) // the caller may reuse the slice before a queued call completes
+	return rapyer.FieldScript(ctx, "List.Append", l, lua.List, func(r any, _ error) (int, error) {
+		n, err := redis.Int(r, nil)
+		if err != nil {
+			return 0, err
+		}
+		l.items = append(l.items, vs...)
+		return n, nil
+	}, append([]any{"rpush"}, args...)...)
 }
 
 // Prepend puts vs at the front of the stored list, in the order given (the
@@ -108,12 +111,15 @@ func (l *List[T]) Prepend(ctx context.Context, vs ...T) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := rapyer.FieldScript(ctx, "List.Prepend", l, lua.List, redis.Int, append([]any{"lpush"}, args...)...)
-	if err != nil {
-		return 0, err
-	}
-	l.items = slices.Insert(l.items, 0, vs...)
-	return n, nil
+	vs = slices.Clone(vs) // the caller may reuse the slice before a queued call completes
+	return rapyer.FieldScript(ctx, "List.Prepend", l, lua.List, func(r any, _ error) (int, error) {
+		n, err := redis.Int(r, nil)
+		if err != nil {
+			return 0, err
+		}
+		l.items = slices.Insert(l.items, 0, vs...)
+		return n, nil
+	}, append([]any{"lpush"}, args...)...)
 }
 
 // Insert inserts v before index i, as Python's list.insert: a negative i
@@ -132,15 +138,18 @@ func (l *List[T]) Insert(ctx context.Context, i int, v T) error {
 	if err != nil {
 		return err
 	}
-	r, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Ints, "insert", clampIndex(i), b)
-	if err != nil {
-		return err
-	}
-	if len(r) < 1 {
-		return decodeErr(l, op, fmt.Errorf("unexpected reply %v", r))
-	}
-	l.items = slices.Insert(l.items, min(max(r[0], 0), len(l.items)), v)
-	return nil
+	_, err = rapyer.FieldScript(ctx, op, l, lua.List, func(rep any, _ error) (struct{}, error) {
+		r, err := redis.Ints(rep, nil)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if len(r) < 1 {
+			return struct{}{}, decodeErr(l, op, fmt.Errorf("unexpected reply %v", r))
+		}
+		l.items = slices.Insert(l.items, min(max(r[0], 0), len(l.items)), v)
+		return struct{}{}, nil
+	}, "insert", clampIndex(i), b)
+	return err
 }
 
 // Pop removes and returns the last element (RPOP inside lua/list.lua). On
@@ -171,27 +180,31 @@ func (l *List[T]) PopAt(ctx context.Context, i int) (v T, ok bool, err error) {
 }
 
 func (l *List[T]) pop(ctx context.Context, op, script string, args ...any) (v T, ok bool, err error) {
-	r, err := rapyer.FieldScript(ctx, op, l, lua.List, listPopReply, append([]any{script}, args...)...)
-	if err != nil || !r.ok {
-		return v, false, err
-	}
-	if n := len(l.items); n > 0 {
-		switch script {
-		case "pop":
-			l.items = slices.Delete(l.items, n-1, n)
-		case "popfront":
-			l.items = slices.Delete(l.items, 0, 1)
-		default:
-			if r.idx < n {
-				l.items = slices.Delete(l.items, r.idx, r.idx+1)
+	p, err := rapyer.FieldScript(ctx, op, l, lua.List, func(rep any, _ error) (rapyer.Pair[T, bool], error) {
+		var out rapyer.Pair[T, bool]
+		r, err := listPopReply(rep, nil)
+		if err != nil || !r.ok {
+			return out, err
+		}
+		if n := len(l.items); n > 0 {
+			switch script {
+			case "pop":
+				l.items = slices.Delete(l.items, n-1, n)
+			case "popfront":
+				l.items = slices.Delete(l.items, 0, 1)
+			default:
+				if r.idx < n {
+					l.items = slices.Delete(l.items, r.idx, r.idx+1)
+				}
 			}
 		}
-	}
-	v, err = l.elems.of(l.Fallback()).Decode(r.val)
-	if err != nil {
-		return v, false, decodeErr(l, op, err)
-	}
-	return v, true, nil
+		if out.A, err = l.elems.of(l.Fallback()).Decode(r.val); err != nil {
+			return out, decodeErr(l, op, err)
+		}
+		out.B = true
+		return out, nil
+	}, append([]any{script}, args...)...)
+	return p.A, p.B, err
 }
 
 // Get returns the stored element at index i (LINDEX, with the existence
@@ -200,14 +213,19 @@ func (l *List[T]) pop(ctx context.Context, op, script string, args ...any) (v T,
 // unchanged. Errors: ErrNotFound, ErrDecode.
 func (l *List[T]) Get(ctx context.Context, i int) (v T, ok bool, err error) {
 	const op = "List.Get"
-	r, err := rapyer.FieldRead(ctx, op, l, "LINDEX", listElemReply, clampIndex(i))
-	if err != nil || r == nil {
-		return v, false, err
-	}
-	if v, err = l.elems.of(l.Fallback()).Decode(r); err != nil {
-		return v, false, decodeErr(l, op, err)
-	}
-	return v, true, nil
+	p, err := rapyer.FieldRead(ctx, op, l, "LINDEX", func(rep any, _ error) (rapyer.Pair[T, bool], error) {
+		var out rapyer.Pair[T, bool]
+		r, err := listElemReply(rep, nil)
+		if err != nil || r == nil {
+			return out, err
+		}
+		if out.A, err = l.elems.of(l.Fallback()).Decode(r); err != nil {
+			return out, decodeErr(l, op, err)
+		}
+		out.B = true
+		return out, nil
+	}, clampIndex(i))
+	return p.A, p.B, err
 }
 
 // SetAt replaces the element at index i with v (LSET inside lua/list.lua);
@@ -221,14 +239,17 @@ func (l *List[T]) SetAt(ctx context.Context, i int, v T) error {
 	if err != nil {
 		return err
 	}
-	idx, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Int, "set", clampIndex(i), b)
-	if err != nil {
-		return err
-	}
-	if idx >= 0 && idx < len(l.items) {
-		l.items[idx] = v
-	}
-	return nil
+	_, err = rapyer.FieldScript(ctx, op, l, lua.List, func(r any, _ error) (struct{}, error) {
+		idx, err := redis.Int(r, nil)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if idx >= 0 && idx < len(l.items) {
+			l.items[idx] = v
+		}
+		return struct{}{}, nil
+	}, "set", clampIndex(i), b)
+	return err
 }
 
 // Remove removes elements equal to v (same encoded bytes) and returns how
@@ -243,12 +264,14 @@ func (l *List[T]) Remove(ctx context.Context, v T, count int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Int, "rem", count, b)
-	if err != nil || n == 0 {
-		return n, err
-	}
-	l.removeLocal(b, n, count < 0)
-	return n, nil
+	return rapyer.FieldScript(ctx, op, l, lua.List, func(r any, _ error) (int, error) {
+		n, err := redis.Int(r, nil)
+		if err != nil || n == 0 {
+			return n, err
+		}
+		l.removeLocal(b, n, count < 0)
+		return n, nil
+	}, "rem", count, b)
 }
 
 // removeLocal removes up to n local elements encoding as b, from the back
@@ -286,13 +309,11 @@ func (l *List[T]) removeLocal(b []byte, n int, back bool) {
 // and pushed back. Locally: the range the server resolved is removed.
 // Errors: ErrNotFound.
 func (l *List[T]) RemoveRange(ctx context.Context, start, end int) (int, error) {
-	r, err := l.slice(ctx, "List.RemoveRange", "delrange", start, end)
-	if err != nil {
-		return 0, err
-	}
-	s, e := min(r.s, len(l.items)), min(r.e, len(l.items))
-	l.items = slices.Delete(l.items, s, e)
-	return r.e - r.s, nil
+	return l.slice(ctx, "List.RemoveRange", "delrange", start, end, func(r listBounds) int {
+		s, e := min(r.s, len(l.items)), min(r.e, len(l.items))
+		l.items = slices.Delete(l.items, s, e)
+		return r.e - r.s
+	})
 }
 
 // Trim keeps only l[start:end] (Python slice semantics, as Range) and
@@ -301,25 +322,28 @@ func (l *List[T]) RemoveRange(ctx context.Context, start, end int) (int, error) 
 // becomes the same slice of itself, by the bounds the server resolved.
 // Errors: ErrNotFound.
 func (l *List[T]) Trim(ctx context.Context, start, end int) (int, error) {
-	r, err := l.slice(ctx, "List.Trim", "trim", start, end)
-	if err != nil {
-		return 0, err
-	}
-	s, e := min(r.s, len(l.items)), min(r.e, len(l.items))
-	l.items = slices.Delete(l.items, e, len(l.items))
-	l.items = slices.Delete(l.items, 0, s)
-	return r.n - (r.e - r.s), nil
+	return l.slice(ctx, "List.Trim", "trim", start, end, func(r listBounds) int {
+		s, e := min(r.s, len(l.items)), min(r.e, len(l.items))
+		l.items = slices.Delete(l.items, e, len(l.items))
+		l.items = slices.Delete(l.items, 0, s)
+		return r.n - (r.e - r.s)
+	})
 }
 
-func (l *List[T]) slice(ctx context.Context, op, script string, start, end int) (listBounds, error) {
-	r, err := rapyer.FieldScript(ctx, op, l, lua.List, redis.Ints, script, clampIndex(start), clampIndex(end))
-	if err != nil {
-		return listBounds{}, err
-	}
-	if len(r) != 3 || r[0] < 0 || r[0] > r[1] || r[1] > r[2] {
-		return listBounds{}, decodeErr(l, op, fmt.Errorf("unexpected reply %v", r))
-	}
-	return listBounds{r[0], r[1], r[2]}, nil
+// slice runs a slice script and, with the bounds the server resolved,
+// apply, which updates the local copy and returns the count (inside the
+// decode, so that it runs when a queued call completes).
+func (l *List[T]) slice(ctx context.Context, op, script string, start, end int, apply func(listBounds) int) (int, error) {
+	return rapyer.FieldScript(ctx, op, l, lua.List, func(rep any, _ error) (int, error) {
+		r, err := redis.Ints(rep, nil)
+		if err != nil {
+			return 0, err
+		}
+		if len(r) != 3 || r[0] < 0 || r[0] > r[1] || r[1] > r[2] {
+			return 0, decodeErr(l, op, fmt.Errorf("unexpected reply %v", r))
+		}
+		return apply(listBounds{r[0], r[1], r[2]}), nil
+	}, script, clampIndex(start), clampIndex(end))
 }
 
 type listBounds struct{ s, e, n int }
@@ -339,25 +363,33 @@ func (l *List[T]) Range(ctx context.Context, start, end int) ([]T, error) {
 	if e == 0 || (s >= 0 && e > 0 && s >= e) {
 		lo, hi = 1, 0
 	}
-	flat, err := rapyer.FieldRead(ctx, op, l, "LRANGE", rapyer.FlatReply, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := l.elems.decodeAll(l.Fallback(), flat)
-	if err != nil {
-		return nil, decodeErr(l, op, err)
-	}
-	return vs, nil
+	return rapyer.FieldRead(ctx, op, l, "LRANGE", func(r any, _ error) ([]T, error) {
+		flat, err := rapyer.FlatReply(r, nil)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := l.elems.decodeAll(l.Fallback(), flat)
+		if err != nil {
+			return nil, decodeErr(l, op, err)
+		}
+		return vs, nil
+	}, lo, hi)
 }
 
 // All reads the whole stored list (LRANGE 0 -1), makes it the local copy
 // and returns it (the handle's own slice, as Local). Errors: ErrNotFound,
 // ErrDecode (the local copy is then unchanged).
 func (l *List[T]) All(ctx context.Context) ([]T, error) {
-	if err := l.Load(ctx); err != nil {
-		return nil, err
-	}
-	return l.items, nil
+	return rapyer.FieldRead(ctx, "List.All", l, "", func(r any, _ error) ([]T, error) {
+		flat, err := rapyer.FlatReply(r, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.Apply(flat); err != nil {
+			return nil, err
+		}
+		return l.items, nil
+	})
 }
 
 // Index returns the index of the first stored element equal to v (same
@@ -370,19 +402,29 @@ func (l *List[T]) Index(ctx context.Context, v T) (i int, ok bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	r, err := rapyer.FieldRead(ctx, op, l, "LPOS", listPosReply, b)
-	if err != nil || r < 0 {
-		return 0, false, err
-	}
-	return r, true, nil
+	p, err := rapyer.FieldRead(ctx, op, l, "LPOS", func(rep any, _ error) (rapyer.Pair[int, bool], error) {
+		r, err := listPosReply(rep, nil)
+		if err != nil || r < 0 {
+			return rapyer.Pair[int, bool]{}, err
+		}
+		return rapyer.Pair[int, bool]{A: r, B: true}, nil
+	}, b)
+	return p.A, p.B, err
 }
 
 // Contains reports whether the stored list holds an element equal to v
 // (same encoded bytes): one LPOS with the existence check. The local copy
 // is unchanged. Errors: ErrNotFound, ErrInvalid.
 func (l *List[T]) Contains(ctx context.Context, v T) (bool, error) {
-	_, ok, err := l.Index(ctx, v)
-	return ok, err
+	const op = "List.Contains"
+	b, err := l.encodeOne(op, v)
+	if err != nil {
+		return false, err
+	}
+	return rapyer.FieldRead(ctx, op, l, "LPOS", func(rep any, _ error) (bool, error) {
+		r, err := listPosReply(rep, nil)
+		return err == nil && r >= 0, err
+	}, b)
 }
 
 // encode encodes vs as command arguments.

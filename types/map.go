@@ -90,11 +90,14 @@ func (h *Map[K, V]) Set(ctx context.Context, k K, v V) error {
 	if err != nil {
 		return err
 	}
-	if _, err := rapyer.FieldScript(ctx, op, h, lua.Map, redis.Int, "hset", kb, vb); err != nil {
-		return err
-	}
-	h.local()[k] = v
-	return nil
+	_, err = rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (struct{}, error) {
+		if _, err := redis.Int(r, nil); err != nil {
+			return struct{}{}, err
+		}
+		h.local()[k] = v
+		return struct{}{}, nil
+	}, "hset", kb, vb)
+	return err
 }
 
 // SetMany stores every pair of m, replacing existing values and keeping the
@@ -126,14 +129,20 @@ func (h *Map[K, V]) setMany(ctx context.Context, op string, m map[K]V) error {
 		}
 		args = append(args, kb, vb)
 	}
-	if _, err := rapyer.FieldScript(ctx, op, h, lua.Map, redis.Int, args...); err != nil {
-		return err
-	}
-	items := h.local()
-	for k, v := range m {
-		items[k] = v
-	}
-	return nil
+	// The pairs are copied now: the caller may change m before a queued
+	// call completes.
+	pairs := copyMap(m)
+	_, err := rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (struct{}, error) {
+		if _, err := redis.Int(r, nil); err != nil {
+			return struct{}{}, err
+		}
+		items := h.local()
+		for k, v := range pairs {
+			items[k] = v
+		}
+		return struct{}{}, nil
+	}, args...)
+	return err
 }
 
 // Get returns the stored value of k and whether k is present (HGET inside
@@ -147,20 +156,24 @@ func (h *Map[K, V]) Get(ctx context.Context, k K) (V, bool, error) {
 	if err != nil {
 		return zero, false, err
 	}
-	raw, err := rapyer.FieldRead(ctx, op, h, "HGET", optBytes, kb)
-	if err != nil {
-		return zero, false, err
-	}
-	if raw == nil {
-		delete(h.items, k)
-		return zero, false, nil
-	}
-	v, err := h.decVal(op, kb, raw)
-	if err != nil {
-		return zero, false, err
-	}
-	h.local()[k] = v
-	return v, true, nil
+	p, err := rapyer.FieldRead(ctx, op, h, "HGET", func(r any, _ error) (rapyer.Pair[V, bool], error) {
+		var out rapyer.Pair[V, bool]
+		raw, err := optBytes(r, nil)
+		if err != nil {
+			return out, err
+		}
+		if raw == nil {
+			delete(h.items, k)
+			return out, nil
+		}
+		v, err := h.decVal(op, kb, raw)
+		if err != nil {
+			return out, err
+		}
+		h.local()[k] = v
+		return rapyer.Pair[V, bool]{A: v, B: true}, nil
+	}, kb)
+	return p.A, p.B, err
 }
 
 // Has reports whether k is stored (HEXISTS inside MULTI/EXEC with the
@@ -190,14 +203,17 @@ func (h *Map[K, V]) Delete(ctx context.Context, keys ...K) (int, error) {
 		}
 		args = append(args, kb)
 	}
-	n, err := rapyer.FieldScript(ctx, op, h, lua.Map, redis.Int, args...)
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range keys {
-		delete(h.items, k)
-	}
-	return n, nil
+	keys = append([]K(nil), keys...) // the caller may reuse the slice before a queued call completes
+	return rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (int, error) {
+		n, err := redis.Int(r, nil)
+		if err != nil {
+			return 0, err
+		}
+		for _, k := range keys {
+			delete(h.items, k)
+		}
+		return n, nil
+	}, args...)
 }
 
 // Pop removes k and returns the value it held, atomically (HGET and HDEL
@@ -212,19 +228,23 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 	if err != nil {
 		return zero, false, err
 	}
-	raw, err := rapyer.FieldScript(ctx, op, h, lua.Map, optBytes, "pop", kb)
-	if err != nil {
-		return zero, false, err
-	}
-	delete(h.items, k)
-	if raw == nil {
-		return zero, false, nil
-	}
-	v, err := h.decVal(op, kb, raw)
-	if err != nil {
-		return zero, false, err
-	}
-	return v, true, nil
+	p, err := rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[V, bool], error) {
+		var out rapyer.Pair[V, bool]
+		raw, err := optBytes(r, nil)
+		if err != nil {
+			return out, err
+		}
+		delete(h.items, k)
+		if raw == nil {
+			return out, nil
+		}
+		v, err := h.decVal(op, kb, raw)
+		if err != nil {
+			return out, err
+		}
+		return rapyer.Pair[V, bool]{A: v, B: true}, nil
+	}, "pop", kb)
+	return p.A, p.B, err
 }
 
 // PopItem removes and returns one entry, atomically: the one whose stored
@@ -240,25 +260,27 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 // key or value does not decode).
 func (h *Map[K, V]) PopItem(ctx context.Context) (K, V, error) {
 	const op = "Map.PopItem"
-	var zk K
-	var zv V
-	pair, err := rapyer.FieldScript(ctx, op, h, lua.Map, rapyer.FlatReply, "popitem")
-	if err != nil {
-		return zk, zv, err
-	}
-	if len(pair) != 2 || pair[0] == nil || pair[1] == nil {
-		return zk, zv, decodeErr(h, op, fmt.Errorf("unexpected reply of %d elements", len(pair)))
-	}
-	k, err := h.decKey(op, pair[0])
-	if err != nil {
-		return zk, zv, err
-	}
-	delete(h.items, k)
-	v, err := h.decVal(op, pair[0], pair[1])
-	if err != nil {
-		return zk, zv, err
-	}
-	return k, v, nil
+	p, err := rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[K, V], error) {
+		var out rapyer.Pair[K, V]
+		pair, err := rapyer.FlatReply(r, nil)
+		if err != nil {
+			return out, err
+		}
+		if len(pair) != 2 || pair[0] == nil || pair[1] == nil {
+			return out, decodeErr(h, op, fmt.Errorf("unexpected reply of %d elements", len(pair)))
+		}
+		k, err := h.decKey(op, pair[0])
+		if err != nil {
+			return out, err
+		}
+		delete(h.items, k)
+		v, err := h.decVal(op, pair[0], pair[1])
+		if err != nil {
+			return out, err
+		}
+		return rapyer.Pair[K, V]{A: k, B: v}, nil
+	}, "popitem")
+	return p.A, p.B, err
 }
 
 // SetDefault stores v under k only when k is absent, and returns the value
@@ -276,20 +298,22 @@ func (h *Map[K, V]) SetDefault(ctx context.Context, k K, v V) (V, error) {
 	if err != nil {
 		return zero, err
 	}
-	r, err := rapyer.FieldScript(ctx, op, h, lua.Map, flagReply, "setnx", kb, vb)
-	if err != nil {
-		return zero, err
-	}
-	if r.ok {
-		h.local()[k] = v
-		return v, nil
-	}
-	got, err := h.decVal(op, kb, r.val)
-	if err != nil {
-		return zero, err
-	}
-	h.local()[k] = got
-	return got, nil
+	return rapyer.FieldScript(ctx, op, h, lua.Map, func(rep any, _ error) (V, error) {
+		r, err := flagReply(rep, nil)
+		if err != nil {
+			return zero, err
+		}
+		if r.ok {
+			h.local()[k] = v
+			return v, nil
+		}
+		got, err := h.decVal(op, kb, r.val)
+		if err != nil {
+			return zero, err
+		}
+		h.local()[k] = got
+		return got, nil
+	}, "setnx", kb, vb)
 }
 
 // Keys returns the stored keys, in no particular order (HKEYS inside
@@ -297,17 +321,19 @@ func (h *Map[K, V]) SetDefault(ctx context.Context, k K, v V) (V, error) {
 // Errors: ErrNotFound, ErrDecode.
 func (h *Map[K, V]) Keys(ctx context.Context) ([]K, error) {
 	const op = "Map.Keys"
-	flat, err := rapyer.FieldRead(ctx, op, h, "HKEYS", rapyer.FlatReply)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]K, len(flat))
-	for i, b := range flat {
-		if out[i], err = h.decKey(op, b); err != nil {
+	return rapyer.FieldRead(ctx, op, h, "HKEYS", func(r any, _ error) ([]K, error) {
+		flat, err := rapyer.FlatReply(r, nil)
+		if err != nil {
 			return nil, err
 		}
-	}
-	return out, nil
+		out := make([]K, len(flat))
+		for i, b := range flat {
+			if out[i], err = h.decKey(op, b); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	})
 }
 
 // Values returns the stored values, in no particular order (HVALS inside
@@ -316,20 +342,22 @@ func (h *Map[K, V]) Keys(ctx context.Context) ([]K, error) {
 // ErrNotFound, ErrDecode.
 func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 	const op = "Map.Values"
-	flat, err := rapyer.FieldRead(ctx, op, h, "HVALS", rapyer.FlatReply)
-	if err != nil {
-		return nil, err
-	}
-	c := h.vals.of(h.Fallback())
-	out := make([]V, len(flat))
-	for i, b := range flat {
-		v, err := c.Decode(b)
+	return rapyer.FieldRead(ctx, op, h, "HVALS", func(r any, _ error) ([]V, error) {
+		flat, err := rapyer.FlatReply(r, nil)
 		if err != nil {
-			return nil, decodeErr(h, op, fmt.Errorf("value %d: %v", i, err))
+			return nil, err
 		}
-		out[i] = v
-	}
-	return out, nil
+		c := h.vals.of(h.Fallback())
+		out := make([]V, len(flat))
+		for i, b := range flat {
+			v, err := c.Decode(b)
+			if err != nil {
+				return nil, decodeErr(h, op, fmt.Errorf("value %d: %v", i, err))
+			}
+			out[i] = v
+		}
+		return out, nil
+	})
 }
 
 // All reads the whole stored map (HGETALL inside MULTI/EXEC with the
@@ -337,10 +365,16 @@ func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 // itself: do not modify it). Errors: ErrNotFound, ErrDecode (the local copy
 // is then unchanged).
 func (h *Map[K, V]) All(ctx context.Context) (map[K]V, error) {
-	if err := h.Load(ctx); err != nil {
-		return nil, err
-	}
-	return h.items, nil
+	return rapyer.FieldRead(ctx, "Map.All", h, "", func(r any, _ error) (map[K]V, error) {
+		flat, err := rapyer.FlatReply(r, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.Apply(flat); err != nil {
+			return nil, err
+		}
+		return h.items, nil
+	})
 }
 
 // local returns the local copy, made non-nil.
@@ -501,14 +535,16 @@ func (c *Counter[K]) incr(ctx context.Context, op, how string, k K, d int64) (in
 	if err != nil {
 		return 0, err
 	}
-	raw, err := rapyer.FieldScript(ctx, op, c, lua.Map, bytesReply, how, kb, strconv.FormatInt(d, 10))
-	if err != nil {
-		return 0, err
-	}
-	n, err := serialize.Int64.Decode(raw)
-	if err != nil {
-		return 0, decodeErr(c, op, fmt.Errorf("count of key %q: %v", clip(kb), err))
-	}
-	c.local()[k] = n
-	return n, nil
+	return rapyer.FieldScript(ctx, op, c, lua.Map, func(r any, _ error) (int64, error) {
+		raw, err := bytesReply(r, nil)
+		if err != nil {
+			return 0, err
+		}
+		n, err := serialize.Int64.Decode(raw)
+		if err != nil {
+			return 0, decodeErr(c, op, fmt.Errorf("count of key %q: %v", clip(kb), err))
+		}
+		c.local()[k] = n
+		return n, nil
+	}, how, kb, strconv.FormatInt(d, 10))
 }

@@ -27,7 +27,10 @@ import (
 // return ErrInvalid when called with a queue context.
 //
 // Read-modify-write operations are server-relative: a queued Incr(5) adds 5
-// to what the server holds when it runs, not to the local copy.
+// to what the server holds when it runs, not to the local copy. A queued Save
+// or Update encodes the local values when it is queued; local values change
+// only when the queue has run (so a Save queued after a queued Incr writes
+// the value from before the Incr).
 
 // Batch runs fn, then sends what it queued as one pipeline: one round trip.
 // Each operation is atomic on its own (its own script or MULTI/EXEC), as it
@@ -308,6 +311,9 @@ func Later[T any](q context.Context, f func(q context.Context) (T, error)) *Resu
 		r.done, r.err = true, err
 		if t, ok := v.(T); ok {
 			r.v = t
+		} else if err == nil {
+			var want T
+			r.err = fmt.Errorf("%w: queued result is %T, want %T (a handle whose decode does not return its method's value)", ErrInvalid, v, want)
 		}
 	}
 	_, err := f(context.WithValue(q, queueKey{}, &queueCtx{q: qc.q, sink: sink}))

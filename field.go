@@ -34,6 +34,7 @@ type handle interface {
 // binder is a scalar handle: what Save, Get and Update need.
 type binder interface {
 	handle
+	setFull(name string) // the dotted name, as Define computed it
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
 	stage(b []byte, fb serialize.Fallback) error // decode into the staging slot
@@ -184,10 +185,11 @@ func (s *Scalar[T]) flatten(prefix string, out []handle) []handle {
 	return append(out, s)
 }
 
-func (s *Scalar[T]) fullName() string { return s.full }
-func (s *Scalar[T]) model() *Model    { return s.m }
-func (s *Scalar[T]) bind(m *Model)    { s.m = m }
-func (s *Scalar[T]) clearLocal()      { s.Clear() }
+func (s *Scalar[T]) fullName() string    { return s.full }
+func (s *Scalar[T]) setFull(name string) { s.full = name }
+func (s *Scalar[T]) model() *Model       { return s.m }
+func (s *Scalar[T]) bind(m *Model)       { s.m = m }
+func (s *Scalar[T]) clearLocal()         { s.Clear() }
 
 func (s *Scalar[T]) applyDefault() {
 	if s.hasDef {

@@ -36,6 +36,7 @@ type Model struct {
 	fields   []binder     // scalar handles, in schema order
 	conts    []*Container // container handles, in schema order
 	keyList  []string     // the hash, then one key per container
+	keyOne   [1]string    // keyList's storage without containers
 	nkeys    string       // len(keyList), for the scripts' ARGV[2]
 	version  int64
 	loadErrs []error
@@ -157,23 +158,43 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 	p := P(new(M))
 	m := p.base()
 	m.init(st, s.sc, id)
-	hs := flattenAll(s.sc.name, s.def(p))
-	m.fields = make([]binder, 0, len(hs)-s.sc.conts)
-	shard := shardOf(id, s.sc.shards)
-	for _, h := range hs {
-		h.bind(m)
-		if c, ok := h.(containerHandle); ok {
-			ct := c.container()
-			ct.key = fieldKey(st.cfg.prefix, s.sc.name, shard, ct.full, id)
-			m.conts = append(m.conts, ct)
-			m.keyList = append(m.keyList, ct.key)
-			ct.idx = len(m.keyList)
-			continue
-		}
-		m.fields = append(m.fields, h.(binder))
+	m.fields = make([]binder, 0, len(s.sc.argNames))
+	if s.sc.conts > 0 {
+		m.conts = make([]*Container, 0, s.sc.conts)
 	}
-	m.nkeys = strconv.Itoa(len(m.keyList))
+	// Define checked the names; binding reuses them rather than flatten
+	// and validate them again for every object.
+	i := 0
+	for _, f := range s.def(p) {
+		m.collect(f, &i)
+	}
 	return p
+}
+
+// collect binds the handles of f, the next of them being the object's i-th
+// field in schema order.
+func (m *Model) collect(f Field, i *int) {
+	switch v := f.(type) {
+	case *nested:
+		for _, c := range v.fields {
+			m.collect(c, i)
+		}
+		return
+	case containerHandle:
+		c := v.container()
+		c.full = m.sc.names[*i]
+		c.bind(m)
+		c.key = fieldKey(m.st.cfg.prefix, m.sc.name, shardOf(m.id, m.sc.shards), c.full, m.id)
+		m.conts = append(m.conts, c)
+		m.keyList = append(m.keyList, c.key)
+		c.idx = len(m.keyList)
+		m.nkeys = strconv.Itoa(len(m.keyList))
+	case binder:
+		v.setFull(m.sc.names[*i])
+		v.bind(m)
+		m.fields = append(m.fields, v)
+	}
+	*i++
 }
 
 // applyDefaults gives every field of a new object its declared default.
@@ -190,7 +211,12 @@ func (m *Model) init(st *Store, sc *schema, id string) {
 	m.st, m.sc, m.id = st, sc, id
 	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
 	m.keyArg = m.key
-	m.keyList = append(make([]string, 0, 1+sc.conts), m.key)
+	if sc.conts == 0 {
+		m.keyList = m.keyOne[:1:1]
+		m.keyList[0] = m.key
+	} else {
+		m.keyList = append(make([]string, 0, 1+sc.conts), m.key)
+	}
 	m.nkeys = "1"
 }
 

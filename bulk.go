@@ -133,7 +133,7 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 				}
 				continue
 			}
-			if err := m.apply(op, r.replies, cfg.load.tolerant); err != nil {
+			if err := m.apply(op, r.replies, cfg.load.tolerant, true); err != nil {
 				return err
 			}
 			out = append(out, objs[i])

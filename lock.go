@@ -348,7 +348,7 @@ func (m *Model) WithLock(ctx context.Context, name string, fn func(ctx context.C
 			err = errors.Join(err, uerr)
 		}
 	}()
-	if err := m.reload(ctx, "WithLock", nil); err != nil {
+	if err := m.reload(ctx, "WithLock", nil, false); err != nil {
 		return err
 	}
 	fctx, cancel := context.WithDeadline(ctx, l.ValidUntil())

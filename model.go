@@ -37,7 +37,9 @@ type Model struct {
 	conts    []*Container // container handles, in schema order
 	keyList  []string     // the hash, then one key per container
 	keyOne   [1]string    // keyList's storage without containers
-	nkeys    string       // len(keyList), for the scripts' ARGV[2]
+	cmdBuf   [1]cmd       // readCmds' storage for HGETALL alone
+	argBuf   [1]any
+	nkeys    string // len(keyList), for the scripts' ARGV[2]
 	version  int64
 	loadErrs []error
 }
@@ -68,6 +70,7 @@ type schema struct {
 	shards       int
 	names        []string       // flattened field names, in schema order
 	argNames     []any          // scalar names boxed once, for command arguments
+	scalarNames  []string       // the same names, unboxed
 	index        map[string]int // scalar name -> position among the scalars
 	conts        int            // number of container fields
 	versionCheck bool           // WithVersionCheck
@@ -132,6 +135,7 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 		}
 		sc.index[n] = len(sc.argNames)
 		sc.argNames = append(sc.argNames, n)
+		sc.scalarNames = append(sc.scalarNames, n)
 	}
 	return &Schema[M, P]{sc: sc, def: def}
 }
@@ -242,7 +246,7 @@ func (s *Schema[M, P]) NewWithID(st *Store, id string) (P, error) {
 // LoadOption changes how Get and Reload treat stored data.
 type LoadOption interface{ applyLoad(*loadConfig) }
 
-type loadConfig struct{ tolerant bool }
+type loadConfig struct{ tolerant, fresh bool }
 
 type loadOptionFunc func(*loadConfig)
 
@@ -269,7 +273,7 @@ func (s *Schema[M, P]) Get(ctx context.Context, st *Store, id string, opts ...Lo
 		return nil, &Error{Op: "Get", Model: s.sc.name, ID: id, Err: err}
 	}
 	p := s.instance(st, id)
-	if err := p.base().reload(ctx, "Get", opts); err != nil {
+	if err := p.base().reload(ctx, "Get", opts, true); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -651,16 +655,16 @@ func (m *Model) Reload(ctx context.Context, opts ...LoadOption) error {
 	if err := m.bound("Reload"); err != nil {
 		return err
 	}
-	return m.reload(ctx, "Reload", opts)
+	return m.reload(ctx, "Reload", opts, false)
 }
 
-func (m *Model) reload(ctx context.Context, op string, opts []LoadOption) error {
-	var lc loadConfig
+func (m *Model) reload(ctx context.Context, op string, opts []LoadOption, fresh bool) error {
+	lc := loadConfig{fresh: fresh}
 	for _, o := range opts {
 		o.applyLoad(&lc)
 	}
 	return m.run(ctx, op, m.loadUnit(), func(rs []any) error {
-		return m.apply(op, rs, lc.tolerant)
+		return m.apply(op, rs, lc.tolerant, lc.fresh)
 	})
 }
 
@@ -674,6 +678,12 @@ func (m *Model) loadUnit() unit {
 
 // readCmds read the whole object: HGETALL, then one full read per container.
 func (m *Model) readCmds() []cmd {
+	if len(m.conts) == 0 {
+		// HGETALL alone, in the object's own storage: no allocation.
+		m.argBuf[0] = m.keyArg
+		m.cmdBuf[0] = cmd{"HGETALL", m.argBuf[:1:1]}
+		return m.cmdBuf[:1:1]
+	}
 	cmds := make([]cmd, 0, 1+len(m.conts)+len(m.keyList))
 	cmds = append(cmds, cmd{"HGETALL", []any{m.keyArg}})
 	for _, c := range m.conts {
@@ -684,7 +694,10 @@ func (m *Model) readCmds() []cmd {
 
 // apply decodes the replies of reload (HGETALL, then one full read per
 // container) into the local values: all or nothing unless tolerant.
-func (m *Model) apply(op string, replies []any, tolerant bool) error {
+//
+// fresh says the object was just made to be loaded (Get, GetMany): with no
+// local values to protect, fields decode straight into place.
+func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	kv, _ := replies[0].([]any)
 	if len(kv) == 0 {
 		return m.fail(op, ErrNotFound)
@@ -700,6 +713,7 @@ func (m *Model) apply(op string, replies []any, tolerant bool) error {
 	}
 	var version int64
 	var errs []error
+	next := 0
 	for i := 0; i+1 < len(kv); i += 2 {
 		name, _ := kv[i].([]byte)
 		val, _ := kv[i+1].([]byte)
@@ -711,8 +725,14 @@ func (m *Model) apply(op string, replies []any, tolerant bool) error {
 			version = v
 			continue
 		}
-		if idx, ok := m.sc.index[string(name)]; ok {
+		// HGETALL of a small hash answers in the order Save wrote: try
+		// the next field in schema order before the map.
+		if next < len(m.sc.scalarNames) && m.sc.scalarNames[next] == string(name) {
+			raws[next], seen[next] = val, true
+			next++
+		} else if idx, ok := m.sc.index[string(name)]; ok {
 			raws[idx], seen[idx] = val, true
+			next = idx + 1
 		}
 	}
 	// Decode into each handle's staging slot first, so that a strict failure
@@ -722,7 +742,13 @@ func (m *Model) apply(op string, replies []any, tolerant bool) error {
 		if !seen[i] {
 			continue
 		}
-		if err := f.stage(raws[i], fb); err != nil {
+		var err error
+		if fresh {
+			err = f.decodeStored(raws[i], fb)
+		} else {
+			err = f.stage(raws[i], fb)
+		}
+		if err != nil {
 			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
 			seen[i] = false
 		}
@@ -743,9 +769,13 @@ func (m *Model) apply(op string, replies []any, tolerant bool) error {
 		return errs[0]
 	}
 	for i, f := range m.fields {
-		if seen[i] {
+		switch {
+		case fresh && !seen[i]:
+			f.clearLocal()
+		case fresh:
+		case seen[i]:
 			f.commit()
-		} else {
+		default:
 			f.clearLocal()
 		}
 	}

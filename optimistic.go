@@ -99,7 +99,7 @@ func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (don
 	if err != nil {
 		return false, m.fail(op, scriptError(err))
 	}
-	if err := m.apply(op, replies[1:], false); err != nil {
+	if err := m.apply(op, replies[1:], false, false); err != nil {
 		return false, err
 	}
 	if err := fn(); err != nil {

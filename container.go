@@ -175,7 +175,7 @@ func (c *Container) Clear(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = m.update(ctx, "Clear", nil, nil, []any{c.idx, c.kind.writer(), 0}, c.local.Reset)
+	err = m.update(ctx, "Clear", nil, nil, nil, []any{c.idx, c.kind.writer(), 0}, c.local.Reset)
 	return detail("Clear", m.sc.name, m.id, c.full, err)
 }
 

@@ -35,6 +35,8 @@ type handle interface {
 type binder interface {
 	handle
 	setFull(name string) // the dotted name, as Define computed it
+	indexMode() uint8    // 0, 1 indexed, 2 unique
+	sortKind() byte
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
 	stage(b []byte, fb serialize.Fallback) error // decode into the staging slot
@@ -91,6 +93,7 @@ type Scalar[T any] struct {
 	hasDef bool
 	codec  serialize.Codec[T]
 	staged T
+	index  uint8 // 0, or indexed (1) / unique (2): see Index, Unique
 }
 
 // Named gives the handle its field name in the schema; call it inside the
@@ -116,6 +119,40 @@ func (s *Scalar[T]) Codec(c serialize.Codec[T]) *Scalar[T] {
 	s.codec = c
 	return s
 }
+
+// Index gives the field a secondary index (lua/index.lua), kept up to date
+// atomically by every write of the object and read by queries (Eq, NotEq,
+// In, ranges, Prefix, sorting). One index serves every kind of predicate:
+// numbers and times order by value, strings and bools by their bytes. Define
+// panics when T has no ordered native encoding (Value of a struct, a custom
+// codec).
+func (s *Scalar[T]) Index() *Scalar[T] {
+	s.index = max(s.index, 1)
+	return s
+}
+
+// Unique is Index plus a constraint: no two live objects of the model (over
+// every shard) hold the same value. A write that would break it returns
+// ErrExists naming the field and the value, and writes nothing. Absent
+// values are not constrained.
+func (s *Scalar[T]) Unique() *Scalar[T] {
+	s.index = 2
+	return s
+}
+
+// sortKind is the index kind of the field (see serialize.SortKind), 0 when
+// its encoding has no order.
+func (s *Scalar[T]) sortKind() byte {
+	if s.codec != nil {
+		return serialize.SortKind(s.codec)
+	}
+	if c := serialize.For[T](); c != nil {
+		return serialize.SortKind(c)
+	}
+	return 0
+}
+
+func (s *Scalar[T]) indexMode() uint8 { return s.index }
 
 // Name returns the field's dotted name inside its model ("home.city").
 func (s *Scalar[T]) Name() string { return s.full }
@@ -325,14 +362,25 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		return zero, err
 	}
 	keys := m.keys()
-	full := make([]any, 0, 3+len(args))
+	full := make([]any, 0, 4+len(args))
 	full = append(full, m.touchTTL(), m.nkeys)
-	if c, ok := b.(containerHandle); ok {
+	c, isCont := b.(containerHandle)
+	if isCont {
 		full = append(full, c.container().idx)
 	} else {
 		full = append(full, b.fullName())
 	}
 	full = append(full, args...)
+	if !isCont {
+		// Scalar scripts end with the field's index section (lua/index.lua).
+		var extra []string
+		sec := noIndex
+		if m.indexed() {
+			extra, sec = m.indexSection(m.specsOf([]binder{b.(binder)}))
+		}
+		keys = m.withIndex(extra)
+		full = append(full, sec...)
+	}
 	finish := func(r any, err error) (R, error) {
 		if err != nil {
 			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))

@@ -129,3 +129,18 @@ func validName(s string, dash bool) bool {
 	}
 	return true
 }
+
+// indexKey is the x:i ZSET of an indexed field in one shard (lua/index.lua).
+func indexKey(prefix, model string, shard uint32, field string) string {
+	return shardPrefix(prefix, model, shard) + "x:i:" + field
+}
+
+// allKey is the x:all ZSET of a shard's indexed objects.
+func allKey(prefix, model string, shard uint32) string {
+	return shardPrefix(prefix, model, shard) + "x:all"
+}
+
+// revKey is the x:rev HASH of a shard: id -> its index entries.
+func revKey(prefix, model string, shard uint32) string {
+	return shardPrefix(prefix, model, shard) + "x:rev"
+}

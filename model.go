@@ -71,10 +71,19 @@ type schema struct {
 	names        []string       // flattened field names, in schema order
 	argNames     []any          // scalar names boxed once, for command arguments
 	scalarNames  []string       // the same names, unboxed
+	idx          []indexSpec    // indexed fields, in schema order
 	index        map[string]int // scalar name -> position among the scalars
 	conts        int            // number of container fields
 	versionCheck bool           // WithVersionCheck
 	contNames    []string       // their names, in schema order
+}
+
+// indexSpec is one indexed field of a model.
+type indexSpec struct {
+	name   string
+	kind   byte // serialize.SortKind
+	unique bool
+	pos    int // position among the scalar fields
 }
 
 type modelPtr[M any] interface {
@@ -134,6 +143,13 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 			continue
 		}
 		sc.index[n] = len(sc.argNames)
+		if b := h.(binder); b.indexMode() > 0 {
+			k := b.sortKind()
+			if k == 0 {
+				panic(fmt.Sprintf("rapyer: model %q: field %q: Index/Unique needs a value with an ordered native encoding (string, bytes, integer, float, bool, time, or a named type with serialize.StringOf/IntOf/FloatOf); this one is stored as msgpack or by a custom codec", name, n))
+			}
+			sc.idx = append(sc.idx, indexSpec{name: n, kind: k, unique: b.indexMode() == 2, pos: len(sc.argNames)})
+		}
 		sc.argNames = append(sc.argNames, n)
 		sc.scalarNames = append(sc.scalarNames, n)
 	}
@@ -491,7 +507,7 @@ func (m *Model) saveUnit(op string) (unit, error) {
 	if err != nil {
 		return unit{}, err
 	}
-	if m.sc.versionCheck || (len(m.conts) > 0 && m.touchTTL() == "keep") {
+	if m.sc.versionCheck || m.indexed() || (len(m.conts) > 0 && m.touchTTL() == "keep") {
 		ttl := "0"
 		if d := m.ttl(); d > 0 {
 			ttl = ttlMillis(d)
@@ -501,7 +517,8 @@ func (m *Model) saveUnit(op string) (unit, error) {
 		for _, b := range blocks {
 			args = append(args, b...)
 		}
-		return scriptUnit(lua.Save, m.keys(), args), nil
+		extra, sec := m.indexSection(m.sc.idx)
+		return scriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
 	}
 	cmds := make([]cmd, 0, 5+2*len(m.conts))
 	if len(pairs) > 1 {
@@ -566,12 +583,14 @@ func (m *Model) Insert(ctx context.Context) error {
 	if d := m.ttl(); d > 0 {
 		ttl = ttlMillis(d)
 	}
-	args := append(make([]any, 0, 3+len(pairs)), ttl, m.nkeys, len(pairs))
+	extra, sec := m.indexSection(m.sc.idx)
+	args := append(make([]any, 0, 3+len(pairs)+len(sec)), ttl, m.nkeys, len(pairs))
 	args = append(args, pairs...)
 	for _, b := range blocks {
 		args = append(args, b...)
 	}
-	return m.run(ctx, "Insert", scriptUnit(lua.Insert, m.keys(), args), func([]any) error {
+	args = append(args, sec...)
+	return m.run(ctx, "Insert", scriptUnit(lua.Insert, m.withIndex(extra), args), func([]any) error {
 		m.version = 1
 		return nil
 	})
@@ -613,20 +632,21 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 	for _, b := range blocks {
 		flat = append(flat, b...)
 	}
-	return m.update(ctx, "Update", pairs, absent, flat)
+	return m.update(ctx, "Update", m.specsOf(bs), pairs, absent, flat)
 }
 
 // update runs lua/update.lua: pairs to set, absent fields to remove and
 // container blocks to write, on an existing object.
-func (m *Model) update(ctx context.Context, op string, pairs, absent, blocks []any, then ...func()) error {
+func (m *Model) update(ctx context.Context, op string, specs []indexSpec, pairs, absent, blocks []any, then ...func()) error {
 	expect := ""
 	if op != "Clear" {
 		expect = m.expected()
 	}
-	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks))
+	extra, sec := m.indexSection(specs)
+	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks)+len(sec))
 	args = append(args, m.touchTTL(), m.nkeys, len(pairs)/2, len(absent), expect)
-	args = append(append(append(args, pairs...), absent...), blocks...)
-	return m.run(ctx, op, scriptUnit(lua.Update, m.keys(), args), func(rs []any) error {
+	args = append(append(append(append(args, pairs...), absent...), blocks...), sec...)
+	return m.run(ctx, op, scriptUnit(lua.Update, m.withIndex(extra), args), func(rs []any) error {
 		m.version, _ = redis.Int64(rs[0], nil)
 		for _, f := range then {
 			f()
@@ -801,7 +821,11 @@ func (m *Model) Delete(ctx context.Context) (bool, error) {
 	for i, k := range keys {
 		args[i] = k
 	}
-	return execUnit(ctx, m, "Delete", unit{cmds: []cmd{{"DEL", args}}}, func(rs []any, err error) (bool, error) {
+	u := unit{cmds: []cmd{{"DEL", args}}}
+	if m.indexed() {
+		u = m.deleteUnit()
+	}
+	return execUnit(ctx, m, "Delete", u, func(rs []any, err error) (bool, error) {
 		if err != nil {
 			return false, m.fail("Delete", err)
 		}

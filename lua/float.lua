@@ -98,8 +98,11 @@ else
   end
 end
 if out ~= raw then
+  local e, sec = idx_field_check(field, out)
+  if e then return e end
   redis.call('HSET', KEYS[1], field, out)
   bump()
+  if sec then idx_apply(sec) end
 end
 touch()
 return out

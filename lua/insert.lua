@@ -1,15 +1,26 @@
 -- insert.lua: create an object only if it does not exist yet.
--- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys
+-- KEYS[1] hash; KEYS[2..ARGV[2]] the object's other keys; then the index
+--   section's keys (lua/index.lua)
 -- ARGV[1] TTL in ms to set ("0": none); ARGV[2] number of object keys
 -- ARGV[3] p, the number of items that follow: field, value pairs to write
 --   (metadata included by the caller)
 -- ARGV[4+p..] container blocks (see write_containers): every container of
 --   the object, empty ones too, so leftovers of an expired object go
+-- then the index section (its item count last; "0" for none)
 -- Reply: 1
--- Errors: EXISTS (nothing written)
+-- Errors: EXISTS (an object with this id exists, or a unique value is
+--   taken; nothing written)
 if object_exists() then return fail('EXISTS', 'an object with this id exists') end
+local sec, stop = idx_parse()
 local p = tonumber(ARGV[3])
+if sec then
+  local texts = {}
+  for i = 4, 3 + p, 2 do texts[ARGV[i]] = ARGV[i + 1] end
+  local msg = idx_unique_new(sec, texts)
+  if msg then return redis.error_reply(msg) end
+end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + p))
-write_containers(4 + p)
+write_containers(4 + p, stop - 1)
+if sec then idx_apply(sec) end
 touch()
 return 1

@@ -63,8 +63,11 @@ if not out then
   out = i64_str(r)
 end
 if out ~= raw then
+  local e, sec = idx_field_check(field, out)
+  if e then return e end
   -- the value and the bumped version in one HSET
   redis.call('HSET', KEYS[1], field, out, '_v', string.format('%d', (tonumber(got[1]) or 0) + 1))
+  if sec then idx_apply(sec) end
 end
 touch()
 return out

@@ -54,12 +54,13 @@ func build(parts ...string) *Script {
 
 // The scripts. Each file's header documents its contract.
 var (
-	Insert = build("insert")
-	Update = build("update")
-	Int    = build("int64", "int")
-	Float  = build("float")
-	Scalar = build("scalar")
-	Save   = build("save")
+	Insert = build("index", "insert")
+	Update = build("index", "update")
+	Int    = build("int64", "index", "int")
+	Float  = build("index", "float")
+	Scalar = build("index", "scalar")
+	Save   = build("index", "save")
+	Delete = build("index", "delete")
 	List   = build("list")
 	Map    = build("int64", "map")
 	Set    = build("set")
@@ -71,5 +72,5 @@ var (
 
 // All lists every script, for loading them ahead of a transaction and for tests.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, List, Map, Set, ZSet, Lock, InsertMany}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, List, Map, Set, ZSet, Lock, InsertMany}
 }

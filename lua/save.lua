@@ -9,18 +9,27 @@
 -- ARGV[4] expected version: "" no check; "0" the object must not exist;
 --   else the stored _v must equal it
 -- ARGV[5] n pairs; ARGV[6] a absent; ARGV[7..] pairs, absent fields,
---   container blocks (every container of the object)
+--   container blocks (every container of the object), then the index
+--   section (lua/index.lua; its item count last, "0" for none)
 -- Reply: the new version
--- Errors: CONFLICT (nothing written)
+-- Errors: CONFLICT, EXISTS (a unique value taken; nothing written)
 local want = ARGV[4]
 if want ~= '' then
   local v = redis.call('HGET', KEYS[1], '_v') or '0'
   if v ~= want then return fail('CONFLICT', 'stored version ' .. v .. ', expected ' .. want) end
 end
 local n, a = tonumber(ARGV[5]), tonumber(ARGV[6])
+local sec, stop = idx_parse()
+if sec then
+  local texts = {}
+  for i = 7, 6 + 2 * n, 2 do texts[ARGV[i]] = ARGV[i + 1] end
+  local msg = idx_unique_new(sec, texts)
+  if msg then return redis.error_reply(msg) end
+end
 if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + 2 * n)) end
 if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + a)) end
-write_containers(7 + 2 * n + a)
+write_containers(7 + 2 * n + a, stop - 1)
+if sec then idx_apply(sec) end
 local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 touch()

@@ -14,10 +14,15 @@ local field, op = ARGV[3], ARGV[4]
 local raw = redis.call('HGET', KEYS[1], field)
 local limit = 512 * 1024 * 1024
 
+-- store writes v (checking and updating the field's index, if any) and
+-- returns an error reply when a unique index refuses v.
 local function store(v)
   if v ~= raw then
+    local e, sec = idx_field_check(field, v)
+    if e then return e end
     redis.call('HSET', KEYS[1], field, v)
     bump()
+    if sec then idx_apply(sec) end
   end
   touch()
 end
@@ -26,7 +31,8 @@ if op == 'append' then
   local cur = raw or ''
   if #cur + #ARGV[5] > limit then return fail('INVALID', 'append result exceeds 512 MB') end
   local out = cur .. ARGV[5]
-  store(out)
+  local e = store(out)
+  if e then return e end
   return out
 elseif op == 'repeat' then
   local n = tonumber(ARGV[5])
@@ -37,28 +43,32 @@ elseif op == 'repeat' then
   -- block the server.
   local out = ''
   if #cur > 0 then out = string.rep(cur, n) end
-  store(out)
+  local e = store(out)
+  if e then return e end
   return out
 elseif op == 'toggle' then
   local out
   if raw == '1' or raw == 'true' then out = '0'
   elseif not raw or raw == '0' or raw == 'false' then out = '1'
   else return fail('DECODE', 'stored value is not a boolean: ' .. string.sub(raw, 1, 40)) end
-  store(out)
+  local e = store(out)
+  if e then return e end
   return out
 elseif op == 'setnx' then
   if raw then
     touch()
     return { 0, raw }
   end
-  store(ARGV[5])
+  local e = store(ARGV[5])
+  if e then return e end
   return { 1, ARGV[5] }
 elseif op == 'cas' then
   if raw ~= ARGV[5] then
     touch()
     return { 0, raw or false }
   end
-  store(ARGV[6])
+  local e = store(ARGV[6])
+  if e then return e end
   return { 1, ARGV[6] }
 end
 return fail('INVALID', 'unknown op ' .. op)

@@ -6,17 +6,26 @@
 --   stored _v must equal it: WithVersionCheck)
 -- ARGV[6..5+2n] field, value pairs to set; then a fields to remove (absent)
 -- ARGV[6+2n+a..] container blocks (see write_containers) to replace
+-- then the index section (lua/index.lua; its item count last, "0" for none)
 -- Reply: the new version (string)
--- Errors: NOTFOUND, CONFLICT (nothing written)
+-- Errors: NOTFOUND, CONFLICT, EXISTS (a unique value taken; nothing written)
 local got = redis.call('HGET', KEYS[1], '_v')
 if not got then return fail('NOTFOUND', 'object does not exist') end
 if ARGV[5] ~= '' and got ~= ARGV[5] then
   return fail('CONFLICT', 'stored version ' .. got .. ', expected ' .. ARGV[5])
 end
 local n, a = tonumber(ARGV[3]), tonumber(ARGV[4])
+local sec, stop = idx_parse()
+if sec then
+  local texts = {}
+  for i = 6, 5 + 2 * n, 2 do texts[ARGV[i]] = ARGV[i + 1] end
+  local msg = idx_unique_new(sec, texts)
+  if msg then return redis.error_reply(msg) end
+end
 if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * n)) end
 if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + a)) end
-write_containers(6 + 2 * n + a)
+write_containers(6 + 2 * n + a, stop - 1)
+if sec then idx_apply(sec) end
 local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 touch()
 return v

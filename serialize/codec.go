@@ -43,6 +43,19 @@ func Native[T any](c Codec[T]) bool {
 	return ok && n.native()
 }
 
+// SortKind tells how values stored by c order, for secondary indexes: 's'
+// (bytes, lexicographically), 'i' (integers in decimal text, numerically:
+// int64, times as Unix nanoseconds), 'f' (floats in decimal text,
+// numerically), 'b' (booleans "0" < "1"), or 0 when c's encoding has no
+// meaningful order (msgpack, custom codecs).
+func SortKind[T any](c Codec[T]) byte {
+	k, ok := c.(interface{ sortKind() byte })
+	if !ok {
+		return 0
+	}
+	return k.sortKind()
+}
+
 // For returns the native codec for T when T is one of string, []byte, int64,
 // int, int32, uint32, float64, bool or time.Time, and nil otherwise. Named
 // types over them (type Status string) are not matched: give their codec
@@ -108,6 +121,7 @@ func StringOf[T ~string]() Codec[T] { return stringCodec[T]{} }
 func (stringCodec[T]) Encode(v T) ([]byte, error) { return []byte(v), nil }
 func (stringCodec[T]) Decode(b []byte) (T, error) { return T(b), nil }
 func (stringCodec[T]) native() bool               { return true }
+func (stringCodec[T]) sortKind() byte             { return 's' }
 
 type bytesCodec struct{}
 
@@ -122,7 +136,8 @@ func (bytesCodec) Decode(b []byte) ([]byte, error) {
 	copy(out, b)
 	return out, nil
 }
-func (bytesCodec) native() bool { return true }
+func (bytesCodec) native() bool   { return true }
+func (bytesCodec) sortKind() byte { return 's' }
 
 // Integer is the set of integer types IntOf accepts.
 type Integer interface {
@@ -148,7 +163,8 @@ func (intCodec[T]) Decode(b []byte) (T, error) {
 	}
 	return T(n), nil
 }
-func (intCodec[T]) native() bool { return true }
+func (intCodec[T]) native() bool   { return true }
+func (intCodec[T]) sortKind() byte { return 'i' }
 
 type floatCodec[T ~float64] struct{}
 
@@ -176,7 +192,8 @@ func (floatCodec[T]) Decode(b []byte) (T, error) {
 	}
 	return T(f), nil
 }
-func (floatCodec[T]) native() bool { return true }
+func (floatCodec[T]) native() bool   { return true }
+func (floatCodec[T]) sortKind() byte { return 'f' }
 
 type boolCodec struct{}
 
@@ -195,7 +212,8 @@ func (boolCodec) Decode(b []byte) (bool, error) {
 	}
 	return false, fmt.Errorf("%w: %q is not a boolean", ErrDecode, clip(b))
 }
-func (boolCodec) native() bool { return true }
+func (boolCodec) native() bool   { return true }
+func (boolCodec) sortKind() byte { return 'b' }
 
 type timeCodec struct{}
 
@@ -217,7 +235,8 @@ func (timeCodec) Decode(b []byte) (time.Time, error) {
 	}
 	return time.Unix(0, n).UTC(), nil
 }
-func (timeCodec) native() bool { return true }
+func (timeCodec) native() bool   { return true }
+func (timeCodec) sortKind() byte { return 'i' }
 
 // clip shortens stored data quoted in error messages.
 func clip(b []byte) string {

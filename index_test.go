@@ -1,0 +1,210 @@
+package rapyer_test
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/internal/testkit"
+	"github.com/rapyer-go/rapyer/types"
+)
+
+// person has indexed fields of every kind.
+type person struct {
+	rapyer.Model
+	Name  types.Str
+	Email types.Str
+	Age   types.Int
+	Score types.Float
+	Born  types.Time
+	Vip   types.Bool
+	Home  struct{ City types.Str }
+	Note  types.Str // not indexed
+}
+
+func personFields(p *person) rapyer.Fields {
+	return rapyer.Fields{
+		p.Name.Named("name").Index(),
+		p.Email.Named("email").Unique(),
+		p.Age.Named("age").Index(),
+		p.Score.Named("score").Index(),
+		p.Born.Named("born").Index(),
+		p.Vip.Named("vip").Index(),
+		rapyer.Nested("home", p.Home.City.Named("city").Index()),
+		p.Note.Named("note"),
+	}
+}
+
+var (
+	people        = rapyer.Define("person", personFields)
+	peopleTTL     = rapyer.Define("personttl", personFields, rapyer.WithTTL(time.Hour))
+	peopleSharded = rapyer.Define("personsh", personFields, rapyer.WithShards(16))
+)
+
+// members lists the index entries of field in every shard, as "sortkey-hex|id"
+// pairs are hard to read: it returns the ids in index order instead.
+func indexIDs(t *testing.T, b *testkit.Backend, model, field string, shards int) []string {
+	t.Helper()
+	var out []string
+	for s := 0; s < shards; s++ {
+		key := b.Prefix() + "{" + model + ":" + itoa(s) + "}:x:i:" + field
+		ms, err := redis.Strings(b.Do(t, "ZRANGE", key, 0, -1))
+		must(t, err)
+		for _, m := range ms {
+			out = append(out, m[strings.IndexByte(m, 0)+1:])
+		}
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func newPerson(s *rapyer.Schema[person, *person], st *rapyer.Store, name, email string, age int64) *person {
+	p := s.New(st)
+	p.Name.Set(name)
+	p.Email.Set(email)
+	p.Age.Set(age)
+	p.Score.Set(float64(age) * 10)
+	p.Born.Set(time.Date(int(2000-age), 1, 1, 0, 0, 0, 0, time.UTC))
+	p.Vip.Set(age > 30)
+	p.Home.City.Set("Paris")
+	return p
+}
+
+func TestIndexMaintenance(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		a := newPerson(people, b.Store, "Alice", "a@x", 30)
+		rt, _ := b.Count(func() { must(t, a.Save(ctx)) })
+		if rt != 1 {
+			t.Fatalf("indexed Save: %d round trips", rt)
+		}
+		c := newPerson(people, b.Store, "Charlie", "c@x", -5)
+		must(t, c.Insert(ctx))
+		// Index order is value order, negatives included.
+		if got := indexIDs(t, b, "person", "age", 1); len(got) != 2 || got[0] != c.ID() || got[1] != a.ID() {
+			t.Fatalf("age index %v", got)
+		}
+		// A field operation moves the entry in the same round trip.
+		rt, _ = b.Count(func() {
+			_, err := c.Age.Incr(ctx, 100)
+			must(t, err)
+		})
+		if got := indexIDs(t, b, "person", "age", 1); rt != 1 || got[0] != a.ID() || got[1] != c.ID() {
+			t.Fatalf("after Incr: %v in %d round trips", got, rt)
+		}
+		_, err := c.Name.Append(ctx, "!")
+		must(t, err)
+		_, err = c.Score.Mul(ctx, -1)
+		must(t, err)
+		if got := indexIDs(t, b, "person", "score", 1); got[0] != c.ID() {
+			t.Fatalf("score index after Mul: %v", got)
+		}
+		// Unique: a taken value is ErrExists naming field and value, nothing
+		// written; every write path checks.
+		d := newPerson(people, b.Store, "Dup", "a@x", 1)
+		wantErr(t, d.Save(ctx), rapyer.ErrExists, "email", "a@x")
+		wantErr(t, d.Insert(ctx), rapyer.ErrExists, "email")
+		if ok, _ := d.Exists(ctx); ok {
+			t.Fatal("a refused Save created the object")
+		}
+		c.Email.Set("a@x")
+		wantErr(t, c.Update(ctx, &c.Email), rapyer.ErrExists, "email")
+		wantErr(t, c.Email.Save(ctx), rapyer.ErrExists)
+		ok, err := c.Email.CompareAndSwap(ctx, "c@x", "a@x")
+		wantErr(t, err, rapyer.ErrExists)
+		if ok {
+			t.Fatal("CompareAndSwap broke a unique index")
+		}
+		if v, _ := b.HGet(t, c.Key(), "email"); v != "c@x" {
+			t.Fatalf("refused write changed email to %q", v)
+		}
+		// Saving the same value again on the same object is fine.
+		must(t, a.Save(ctx))
+		// Delete removes every entry.
+		_, err = c.Delete(ctx)
+		must(t, err)
+		for _, f := range []string{"name", "email", "age", "score", "born", "vip", "home.city"} {
+			if got := indexIDs(t, b, "person", f, 1); len(got) != 1 || got[0] != a.ID() {
+				t.Fatalf("index %s after Delete: %v", f, got)
+			}
+		}
+		// Its email is free again.
+		d.Email.Set("c@x")
+		must(t, d.Save(ctx))
+		// Clearing an indexed field removes its entry.
+		d.Name.Clear()
+		must(t, d.Save(ctx))
+		for _, id := range indexIDs(t, b, "person", "name", 1) {
+			if id == d.ID() {
+				t.Fatal("absent field still indexed")
+			}
+		}
+	})
+}
+
+func TestIndexExpiredObjects(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		a := newPerson(peopleTTL, b.Store, "Alice", "a@x", 30)
+		must(t, a.Save(ctx))
+		must(t, a.SetTTL(ctx, 50*time.Millisecond))
+		b.Elapse(150 * time.Millisecond)
+		// The expired object's value is free for a unique field.
+		n := newPerson(peopleTTL, b.Store, "New", "a@x", 1)
+		must(t, n.Insert(ctx))
+		// Re-creating the expired id replaces its stale entries.
+		again, err := peopleTTL.NewWithID(b.Store, a.ID())
+		must(t, err)
+		again.Age.Set(99)
+		must(t, again.Save(ctx))
+		got := indexIDs(t, b, "personttl", "age", 1)
+		sort.Strings(got)
+		if len(got) != 2 {
+			t.Fatalf("age index %v", got)
+		}
+		if got := indexIDs(t, b, "personttl", "email", 1); len(got) != 1 || got[0] != n.ID() {
+			t.Fatalf("email index kept the expired entry: %v", got)
+		}
+	})
+}
+
+func TestIndexUniqueAcrossShards(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		var first *person
+		for i := 0; i < 20; i++ {
+			p := newPerson(peopleSharded, b.Store, "P", "same@x", int64(i))
+			err := p.Save(ctx)
+			if i == 0 {
+				must(t, err)
+				first = p
+				continue
+			}
+			wantErr(t, err, rapyer.ErrExists, "same@x")
+		}
+		_, err := first.Delete(ctx)
+		must(t, err)
+		must(t, newPerson(peopleSharded, b.Store, "P", "same@x", 1).Save(ctx))
+		_ = context.Background
+	})
+}
+
+func TestIndexDefinePanics(t *testing.T) {
+	type bad struct {
+		rapyer.Model
+		V types.Value[struct{ A int }]
+	}
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(r.(string), `"v"`) {
+			t.Fatalf("Define of an index on msgpack: %v", r)
+		}
+	}()
+	rapyer.Define("badidx", func(x *bad) rapyer.Fields { return rapyer.Fields{x.V.Named("v").Index()} })
+}

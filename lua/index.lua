@@ -1,0 +1,221 @@
+-- index.lua: secondary indexes, maintained inside the write scripts that
+-- include this file, and read by the query script.
+--
+-- Storage, per shard s of a model (every key under the tag {model:s}):
+--   x:i:<field>  ZSET, all scores 0, one member per indexed object:
+--                sortkey(value) .. "\0" .. id. ZRANGEBYLEX serves equality,
+--                ranges, prefixes and sorting; ZLEXCOUNT counts.
+--   x:all        ZSET, scores 0: the ids of the shard's indexed objects.
+--   x:rev        HASH id -> the object's index entries, "field\0sortkey\0"...
+--                It does not expire with the object, so a write or a query
+--                can always remove what an expired object left behind.
+-- An object is alive when its hash exists; entries of a dead object (its TTL
+-- ran out) are stale: queries skip them and reclaim them (idx_reclaim), and
+-- so does Sweep.
+--
+-- Sort keys (no "\0" inside, so the first "\0" of a member ends it; byte
+-- order of sort keys is value order):
+--   s  string: the bytes, with \0 -> \1\1 and \1 -> \1\2 (order kept)
+--   b  bool: "0" or "1"
+--   i  int64 (and times, as Unix nanoseconds), canonical decimal text:
+--        zero "\3"; n > 0 with d digits: "\4" .. char(d) .. digits;
+--        n < 0: "\2" .. char(255 - d) .. digits with each c -> '9' - c + '0'
+--   f  float64, decimal text normalised to 0.m * 10^e (m without leading or
+--        trailing zeros): zero "\3"; x > 0: "\4" .. 3 digits of e + 500 ..
+--        m; x < 0: "\2" .. 3 digits of 499 - e .. m complemented .. "~"
+--
+-- The index section of a write script's ARGV (its last items; ARGV[#ARGV]
+-- is how many items the section has, 0 for none):
+--   id, nf, then per indexed field: name, kind, unique ("1"/"0"), the KEYS
+--   index of this shard's x:i key, u (for unique fields: how many other
+--   shards' x:i keys follow), u KEYS indexes; then the KEYS indexes of x:rev
+--   and x:all, and the object hash key prefix of the shard (for liveness of
+--   other ids: <prefix>{model:s}:o:).
+
+-- idx_escape makes a string a sort key.
+local function idx_escape(s)
+  return (string.gsub(s, '[%z\1]', function(c)
+    if c == '\0' then return '\1\1' end
+    return '\1\2'
+  end))
+end
+
+-- idx_int is the sort key of canonical int64 decimal text (nil if not one).
+local function idx_int(t)
+  if t == '0' then return '\3' end
+  local neg, d = string.match(t, '^(%-?)([1-9]%d*)$')
+  if not d or #d > 19 then return nil end
+  if neg == '' then return '\4' .. string.char(#d) .. d end
+  return '\2' .. string.char(255 - #d) .. (string.gsub(d, '%d', function(c)
+    return string.char(105 - string.byte(c))
+  end))
+end
+
+-- idx_float is the sort key of decimal float text (nil if not one).
+local function idx_float(t)
+  local es, ex
+  local sign, ip, fp = string.match(t, '^([+-]?)(%d*)%.?(%d*)$')
+  if not sign then
+    sign, ip, fp, es, ex = string.match(t, '^([+-]?)(%d*)%.?(%d*)[eE]([+-]?)(%d+)$')
+  end
+  if not sign or (ip == '' and fp == '') then return nil end
+  local digits = ip .. fp
+  local e = tonumber(ex or '0')
+  if es == '-' then e = -e end
+  e = e + #ip
+  local lead = string.find(digits, '[1-9]')
+  if not lead then return '\3' end
+  e = e - (lead - 1)
+  digits = string.gsub(string.sub(digits, lead), '0+$', '')
+  if e + 500 < 0 or e + 500 > 999 then return nil end
+  if sign ~= '-' then return '\4' .. string.format('%03d', e + 500) .. digits end
+  return '\2' .. string.format('%03d', 499 - e) .. (string.gsub(digits, '%d', function(c)
+    return string.char(105 - string.byte(c))
+  end)) .. '~'
+end
+
+-- idx_key is the sort key of stored text t for kind k (nil: not indexable).
+local function idx_key(k, t)
+  if k == 's' then return idx_escape(t) end
+  if k == 'i' then return idx_int(t) end
+  if k == 'f' then return idx_float(t) end
+  if k == 'b' then
+    if t == '1' or t == 'true' then return '1' end
+    if t == '0' or t == 'false' then return '0' end
+    return nil
+  end
+  return nil
+end
+
+-- idx_parse reads an index section ending at ARGV[#ARGV]; nil when empty.
+-- It returns the section and the position of its first item.
+local function idx_parse()
+  local n = tonumber(ARGV[#ARGV])
+  if not n or n == 0 then return nil, #ARGV end
+  local i = #ARGV - n
+  local sec = { id = ARGV[i], fields = {} }
+  local nf = tonumber(ARGV[i + 1])
+  local j = i + 2
+  for _ = 1, nf do
+    local f = { name = ARGV[j], kind = ARGV[j + 1], unique = ARGV[j + 2] == '1', key = KEYS[tonumber(ARGV[j + 3])], others = {} }
+    local u = tonumber(ARGV[j + 4])
+    for k = 1, u do f.others[k] = KEYS[tonumber(ARGV[j + 4 + k])] end
+    sec.fields[#sec.fields + 1] = f
+    j = j + 5 + u
+  end
+  sec.rev, sec.all, sec.okey = KEYS[tonumber(ARGV[j])], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2]
+  return sec, i
+end
+
+-- idx_rev reads an id's entries from x:rev: field -> sort key.
+local function idx_rev(rev, id)
+  local out = {}
+  local s = redis.call('HGET', rev, id)
+  if s then
+    for f, k in string.gmatch(s, '([^%z]*)%z([^%z]*)%z') do out[f] = k end
+  end
+  return out, s ~= false and s ~= nil
+end
+
+-- idx_alive reports whether object id (of this shard) exists.
+local function idx_alive(okey, id)
+  return redis.call('EXISTS', okey .. id) == 1
+end
+
+-- idx_check_unique fails with EXISTS when another live object of any shard
+-- has sort key sk in the unique field f. Entries of dead objects are not
+-- conflicts (queries and Sweep reclaim them).
+local function idx_check_unique(sec, f, sk, text)
+  local keys = { f.key }
+  for _, k in ipairs(f.others) do keys[#keys + 1] = k end
+  for _, key in ipairs(keys) do
+    local hits = redis.call('ZRANGEBYLEX', key, '[' .. sk .. '\0', '(' .. sk .. '\1')
+    for _, m in ipairs(hits) do
+      local id = string.sub(m, #sk + 2)
+      if id ~= sec.id then
+        -- The hit's shard: its hash key prefix is okey with the tag of key.
+        local okey = string.match(key, '^(.*{[^}]*}:)x:i:') .. 'o:'
+        if redis.call('EXISTS', okey .. id) == 1 then
+          return 'EXISTS unique field ' .. f.name .. ': value ' .. string.sub(text, 1, 60) .. ' is taken'
+        end
+      end
+    end
+  end
+  return nil
+end
+
+-- idx_apply brings the entries of the section's fields in line with the
+-- hash's stored values (read after the write), updating x:i, x:rev and x:all.
+local function idx_apply(sec)
+  local names = {}
+  for i, f in ipairs(sec.fields) do names[i] = f.name end
+  local vals = redis.call('HMGET', KEYS[1], unpack(names))
+  local old, known = idx_rev(sec.rev, sec.id)
+  local changed = false
+  for i, f in ipairs(sec.fields) do
+    local sk = vals[i] and idx_key(f.kind, vals[i]) or nil
+    local was = old[f.name]
+    if sk ~= was then
+      if was then redis.call('ZREM', f.key, was .. '\0' .. sec.id) end
+      if sk then redis.call('ZADD', f.key, 0, sk .. '\0' .. sec.id) end
+      old[f.name] = sk
+      changed = true
+    end
+  end
+  if changed or not known then
+    local parts = {}
+    for f, k in pairs(old) do parts[#parts + 1] = f .. '\0' .. k .. '\0' end
+    if #parts > 0 then
+      redis.call('HSET', sec.rev, sec.id, table.concat(parts))
+    else
+      redis.call('HDEL', sec.rev, sec.id)
+    end
+  end
+  if not known then redis.call('ZADD', sec.all, 0, sec.id) end
+end
+
+-- idx_unique_new checks the unique fields among the section's for the new
+-- texts given as a table field -> text (nil: absent, no check); the message
+-- of the first conflict, or nil.
+local function idx_unique_new(sec, texts)
+  for _, f in ipairs(sec.fields) do
+    local t = texts[f.name]
+    if f.unique and t then
+      local sk = idx_key(f.kind, t)
+      if sk then
+        local msg = idx_check_unique(sec, f, sk, t)
+        if msg then return msg end
+      end
+    end
+  end
+  return nil
+end
+
+-- idx_field_check is for the field scripts: before writing text to field,
+-- it parses the index section and checks uniqueness. It returns an error
+-- reply (or nil) and the section (nil when the field is not indexed).
+local function idx_field_check(field, text)
+  local sec = idx_parse()
+  if not sec then return nil, nil end
+  local msg = idx_unique_new(sec, { [field] = text })
+  if msg then return redis.error_reply(msg), sec end
+  return nil, sec
+end
+
+-- idx_forget removes every entry of id (x:i of every field named in x:rev,
+-- found through keys: field name -> x:i key), its x:rev and x:all entries.
+local function idx_forget(rev, all, keys, id)
+  local old = idx_rev(rev, id)
+  for f, k in pairs(old) do
+    if keys[f] then redis.call('ZREM', keys[f], k .. '\0' .. id) end
+  end
+  redis.call('HDEL', rev, id)
+  redis.call('ZREM', all, id)
+end
+
+-- idx_keys maps the section's field names to their x:i keys.
+local function idx_keys(sec)
+  local keys = {}
+  for _, f in ipairs(sec.fields) do keys[f.name] = f.key end
+  return keys
+end

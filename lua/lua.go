@@ -61,16 +61,20 @@ var (
 	Scalar = build("index", "scalar")
 	Save   = build("index", "save")
 	Delete = build("index", "delete")
-	List   = build("list")
-	Map    = build("int64", "map")
-	Set    = build("set")
-	ZSet   = build("zset")
-	Lock   = build("lock")
+	// Query, Sweep and Reindex serve the secondary indexes (lua/index.lua).
+	Query   = build("index", "query")
+	Sweep   = build("index", "sweep")
+	Reindex = build("index", "reindex")
+	List    = build("list")
+	Map     = build("int64", "map")
+	Set     = build("set")
+	ZSet    = build("zset")
+	Lock    = build("lock")
 	// InsertMany creates several objects, all or none.
 	InsertMany = build("insertmany")
 )
 
 // All lists every script, for loading them ahead of a transaction and for tests.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, List, Map, Set, ZSet, Lock, InsertMany}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany}
 }

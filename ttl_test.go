@@ -33,7 +33,7 @@ func ignore2[A, B any](_ A, _ B, err error) ([]string, error) { return nil, err 
 // meta-test (TestMatrixIsComplete) fails when an operation exists that is
 // neither here nor in exempt. Each container handle lists its operations in
 // its own file (ttl_<kind>_test.go).
-var matrix = concat(coreOps, bulkOps, modifyOps, containerOps, listOps, mapOps, setOps, zsetOps)
+var matrix = concat(coreOps, bulkOps, modifyOps, queryOps, containerOps, listOps, mapOps, setOps, zsetOps)
 
 func concat(lists ...[]op) []op {
 	var out []op
@@ -163,7 +163,7 @@ var coreOps = []op{
 // exempt lists the operations that manage the TTL or remove the object, so
 // "refresh" does not apply; each has its own test (TestTTLCalls). Other
 // files add theirs (lockExempt).
-var exempt = merge(coreExempt, lockExempt)
+var exempt = merge(coreExempt, lockExempt, queryExempt)
 
 func merge(ms ...map[string]string) map[string]string {
 	out := map[string]string{}

@@ -226,6 +226,10 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 // script; an object inserted by another client between the check and its
 // chunk fails that chunk alone (ErrExists), leaving earlier chunks written.
 // The same id twice in objs is ErrInvalid. The TTL is set as Insert sets it.
+// For a model with indexes, the ids are always checked first, then each
+// chunk is one MULTI/EXEC of Insert scripts (one per object, each keeping
+// its index entries and unique constraints): a unique value taken fails
+// that object alone, named by the error, and the others are written.
 func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
 	const op = "InsertMany"
 	cfg := manyOptions(opts)
@@ -241,10 +245,13 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		}
 		seen[m.key] = true
 	}
-	if len(objs) > cfg.chunk {
+	if len(objs) > cfg.chunk || len(s.sc.idx) > 0 {
 		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
 			return err
 		}
+	}
+	if len(s.sc.idx) > 0 {
+		return s.insertIndexed(ctx, st, objs, cfg.chunk)
 	}
 	return chunks(objs, cfg.chunk, func(_ int, part []P) error {
 		var keys []string
@@ -291,6 +298,41 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 	})
 }
 
+// insertIndexed is InsertMany for a model with indexes: each chunk is one
+// MULTI/EXEC of Insert scripts (each maintaining its object's index entries
+// and unique constraints), after noneExists checked every id. A unique value
+// taken, or an id created by another client since the check, fails its
+// object alone: the error names it, the rest of the chunk is written.
+func (s *Schema[M, P]) insertIndexed(ctx context.Context, st *Store, objs []P, chunk int) error {
+	const op = "InsertMany"
+	return chunks(objs, chunk, func(_ int, part []P) error {
+		ops := make([]queued, len(part))
+		for i, p := range part {
+			u, err := p.base().insertUnit(op)
+			if err != nil {
+				return err
+			}
+			ops[i] = queued{op: op, u: u}
+		}
+		res, err := st.runTx(ctx, ops)
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: scriptError(err)}
+		}
+		var first error
+		for i, r := range res {
+			m := part[i].base()
+			if r.err != nil {
+				if first == nil {
+					first = m.fail(op, scriptError(r.err))
+				}
+				continue
+			}
+			m.version = 1
+		}
+		return first
+	})
+}
+
 // noneExists checks, chunk by chunk, that no object of objs exists yet.
 func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chunk int) error {
 	return chunks(objs, chunk, func(_ int, part []P) error {
@@ -322,6 +364,11 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 	}
 	total := 0
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
+		if len(s.sc.idx) > 0 {
+			n, err := s.deleteIndexed(ctx, st, part)
+			total += n
+			return err
+		}
 		cmds := make([]cmd, 0, len(part)+1)
 		var rest []any
 		for _, id := range part {
@@ -348,6 +395,29 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 		return nil
 	})
 	return total, err
+}
+
+// deleteIndexed deletes the objects of ids of an indexed model with their
+// index entries (lua/delete.lua per object, pipelined) and counts those that
+// existed.
+func (s *Schema[M, P]) deleteIndexed(ctx context.Context, st *Store, ids []string) (int, error) {
+	units := make([]unit, len(ids))
+	for i, id := range ids {
+		units[i] = s.instance(st, id).base().deleteUnit()
+	}
+	res, err := st.runUnits(ctx, units)
+	if err != nil {
+		return 0, &Error{Op: "DeleteMany", Model: s.sc.name, Err: err}
+	}
+	n := 0
+	for i, r := range res {
+		if r.err != nil {
+			return n, &Error{Op: "DeleteMany", Model: s.sc.name, ID: ids[i], Err: scriptError(r.err)}
+		}
+		k, _ := redis.Int(r.replies[0], nil)
+		n += k
+	}
+	return n, nil
 }
 
 // ExistsMany reports, for each id in order, whether its object exists

@@ -208,3 +208,32 @@ func TestIndexDefinePanics(t *testing.T) {
 	}()
 	rapyer.Define("badidx", func(x *bad) rapyer.Fields { return rapyer.Fields{x.V.Named("v").Index()} })
 }
+
+func TestIndexBulkWrites(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		ps := []*person{
+			newPerson(people, b.Store, "A", "a@x", 1),
+			newPerson(people, b.Store, "B", "b@x", 2),
+			newPerson(people, b.Store, "C", "c@x", 3),
+		}
+		rt, _ := b.Count(func() { must(t, people.InsertMany(ctx, ps)) })
+		if rt != 2 {
+			t.Fatalf("indexed InsertMany: %d round trips (check + one MULTI)", rt)
+		}
+		if got := indexIDs(t, b, "person", "age", 1); len(got) != 3 || got[0] != ps[0].ID() {
+			t.Fatalf("age index after InsertMany: %v", got)
+		}
+		more := []*person{newPerson(people, b.Store, "D", "d@x", 4), newPerson(people, b.Store, "E", "a@x", 5)}
+		wantErr(t, people.InsertMany(ctx, more), rapyer.ErrExists, "email", more[1].ID())
+		must(t, people.SaveMany(ctx, ps))
+		n, err := people.DeleteMany(ctx, b.Store, []string{ps[0].ID(), ps[1].ID(), "ghost"})
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("DeleteMany: %d", n)
+		}
+		if got := indexIDs(t, b, "person", "email", 1); len(got) != 2 {
+			t.Fatalf("email index after DeleteMany: %v", got)
+		}
+	})
+}

@@ -571,13 +571,26 @@ func (m *Model) Insert(ctx context.Context) error {
 	if err := m.bound("Insert"); err != nil {
 		return err
 	}
-	pairs, _, err := m.encodeFields("Insert", m.fields, []any{metaVersion, 1}, nil)
+	u, err := m.insertUnit("Insert")
 	if err != nil {
 		return err
 	}
-	blocks, err := m.blocks("Insert", m.conts)
+	return m.run(ctx, "Insert", u, func([]any) error {
+		m.version = 1
+		return nil
+	})
+}
+
+// insertUnit is what Insert sends: lua/insert.lua with every field, every
+// container and the index section.
+func (m *Model) insertUnit(op string) (unit, error) {
+	pairs, _, err := m.encodeFields(op, m.fields, []any{metaVersion, 1}, nil)
 	if err != nil {
-		return err
+		return unit{}, err
+	}
+	blocks, err := m.blocks(op, m.conts)
+	if err != nil {
+		return unit{}, err
 	}
 	ttl := "0"
 	if d := m.ttl(); d > 0 {
@@ -590,10 +603,7 @@ func (m *Model) Insert(ctx context.Context) error {
 		args = append(args, b...)
 	}
 	args = append(args, sec...)
-	return m.run(ctx, "Insert", scriptUnit(lua.Insert, m.withIndex(extra), args), func([]any) error {
-		m.version = 1
-		return nil
-	})
+	return scriptUnit(lua.Insert, m.withIndex(extra), args), nil
 }
 
 // Update writes only the given fields of an existing object (absent ones are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/gomodule/redigo/redis"
@@ -38,6 +39,7 @@ type binder interface {
 	indexMode() uint8    // 0, 1 indexed, 2 unique
 	sortKind() byte
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
+	encodeArg(fb serialize.Fallback) (arg any, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
 	stage(b []byte, fb serialize.Fallback) error // decode into the staging slot
 	commit()                                     // make the staged value the local one
@@ -261,6 +263,29 @@ func (s *Scalar[T]) encodeLocal(fb serialize.Fallback) ([]byte, bool, error) {
 		return nil, true, codecErr(ErrInvalid, err)
 	}
 	return b, true, nil
+}
+
+// encodeArg is encodeLocal as a command argument. Values of the native
+// types go as themselves: redigo writes a string, an int64, a float64 ('g',
+// -1) and a bool ("1"/"0") exactly as their codecs would, so the bytes sent
+// are the same with one allocation less (no []byte copy to box).
+func (s *Scalar[T]) encodeArg(fb serialize.Fallback) (any, bool, error) {
+	if !s.ok {
+		return nil, false, nil
+	}
+	if s.codec == nil {
+		x := any(s.val)
+		switch v := x.(type) {
+		case string, int64, bool:
+			return x, true, nil
+		case float64:
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				return x, true, nil
+			}
+		}
+	}
+	b, present, err := s.encodeLocal(fb)
+	return b, present, err
 }
 
 func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {

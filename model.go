@@ -431,7 +431,7 @@ func (m *Model) encodeFields(op string, fields []binder, pairLead, absentLead []
 	pairs = append(make([]any, 0, len(pairLead)+2*len(fields)), pairLead...)
 	absent = absentLead
 	for _, f := range fields {
-		b, present, err := f.encodeLocal(fb)
+		b, present, err := f.encodeArg(fb)
 		if err != nil {
 			return nil, nil, detail(op, m.sc.name, m.id, f.fullName(), err)
 		}

@@ -219,3 +219,23 @@ local function idx_keys(sec)
   for _, f in ipairs(sec.fields) do keys[f.name] = f.key end
   return keys
 end
+
+-- write_object writes an object's fields for insert, update and save: n
+-- field/value pairs from ARGV[i], then a fields to remove, then container
+-- blocks up to the index section (ARGV[#ARGV] counts its items), and keeps
+-- the section's indexes. Unique values are checked before the first write;
+-- it returns that error reply, or nil.
+local function write_object(i, n, a)
+  local sec, stop = idx_parse()
+  if sec then
+    local texts = {}
+    for j = i, i + 2 * n - 1, 2 do texts[ARGV[j]] = ARGV[j + 1] end
+    local msg = idx_unique_new(sec, texts)
+    if msg then return redis.error_reply(msg) end
+  end
+  if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * n - 1)) end
+  if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i + 2 * n, i + 2 * n + a - 1)) end
+  write_containers(i + 2 * n + a, stop - 1)
+  if sec then idx_apply(sec) end
+  return nil
+end

@@ -11,16 +11,7 @@
 -- Errors: EXISTS (an object with this id exists, or a unique value is
 --   taken; nothing written)
 if object_exists() then return fail('EXISTS', 'an object with this id exists') end
-local sec, stop = idx_parse()
-local p = tonumber(ARGV[3])
-if sec then
-  local texts = {}
-  for i = 4, 3 + p, 2 do texts[ARGV[i]] = ARGV[i + 1] end
-  local msg = idx_unique_new(sec, texts)
-  if msg then return redis.error_reply(msg) end
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + p))
-write_containers(4 + p, stop - 1)
-if sec then idx_apply(sec) end
+local e = write_object(4, tonumber(ARGV[3]) / 2, 0)
+if e then return e end
 touch()
 return 1

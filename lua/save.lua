@@ -18,18 +18,8 @@ if want ~= '' then
   local v = redis.call('HGET', KEYS[1], '_v') or '0'
   if v ~= want then return fail('CONFLICT', 'stored version ' .. v .. ', expected ' .. want) end
 end
-local n, a = tonumber(ARGV[5]), tonumber(ARGV[6])
-local sec, stop = idx_parse()
-if sec then
-  local texts = {}
-  for i = 7, 6 + 2 * n, 2 do texts[ARGV[i]] = ARGV[i + 1] end
-  local msg = idx_unique_new(sec, texts)
-  if msg then return redis.error_reply(msg) end
-end
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + 2 * n)) end
-if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 7 + 2 * n, 6 + 2 * n + a)) end
-write_containers(7 + 2 * n + a, stop - 1)
-if sec then idx_apply(sec) end
+local e = write_object(7, tonumber(ARGV[5]), tonumber(ARGV[6]))
+if e then return e end
 local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 touch()

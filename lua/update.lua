@@ -14,18 +14,8 @@ if not got then return fail('NOTFOUND', 'object does not exist') end
 if ARGV[5] ~= '' and got ~= ARGV[5] then
   return fail('CONFLICT', 'stored version ' .. got .. ', expected ' .. ARGV[5])
 end
-local n, a = tonumber(ARGV[3]), tonumber(ARGV[4])
-local sec, stop = idx_parse()
-if sec then
-  local texts = {}
-  for i = 6, 5 + 2 * n, 2 do texts[ARGV[i]] = ARGV[i + 1] end
-  local msg = idx_unique_new(sec, texts)
-  if msg then return redis.error_reply(msg) end
-end
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * n)) end
-if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * n, 5 + 2 * n + a)) end
-write_containers(6 + 2 * n + a, stop - 1)
-if sec then idx_apply(sec) end
+local e = write_object(6, tonumber(ARGV[3]), tonumber(ARGV[4]))
+if e then return e end
 local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 touch()
 return v

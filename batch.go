@@ -2,7 +2,6 @@ package rapyer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -285,9 +284,6 @@ func (r *Result[T]) Get() (T, error) {
 	return r.v, r.err
 }
 
-// ErrNotRun is Result.Get's error before the Batch or Tx has run (or when
-// the call queued nothing).
-var ErrNotRun = errors.New("rapyer: queued operation has not run")
 
 // Later calls f with q and captures the return values of the one operation
 // f queues, as a Result readable after the Batch or Tx runs:

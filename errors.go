@@ -36,6 +36,16 @@ var (
 	// ErrOutOfRange: a list index outside the list (List.SetAt); nothing was
 	// written.
 	ErrOutOfRange = errors.New("rapyer: index out of range")
+	// ErrLocked: another owner holds the lock (TryLock, or Lock whose context
+	// ended while waiting, in which case the error also wraps the context's
+	// error).
+	ErrLocked = errors.New("rapyer: locked")
+	// ErrLockLost: the lock is no longer held by this owner (it expired,
+	// perhaps taken by another since, or was released already); nothing was
+	// changed.
+	ErrLockLost = errors.New("rapyer: lock lost")
+	// ErrNotRun is Result.Get's error before its Batch or Tx has run.
+	ErrNotRun = errors.New("rapyer: queued operation has not run")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("rapyer: store closed")
 )

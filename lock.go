@@ -13,13 +13,6 @@ import (
 	"github.com/rapyer-go/rapyer/lua"
 )
 
-// ErrLocked: another owner holds the lock (TryLock, or Lock whose context
-// ended while waiting, in which case the error also wraps the context's error).
-var ErrLocked = errors.New("rapyer: locked")
-
-// ErrLockLost: the lock is no longer held by this owner (it expired, perhaps
-// taken by another since, or was released already); nothing was changed.
-var ErrLockLost = errors.New("rapyer: lock lost")
 
 // DefaultLockTTL is the expiry of a lock when WithLockTTL does not give one.
 const DefaultLockTTL = 30 * time.Second

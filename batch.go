@@ -284,7 +284,6 @@ func (r *Result[T]) Get() (T, error) {
 	return r.v, r.err
 }
 
-
 // Later calls f with q and captures the return values of the one operation
 // f queues, as a Result readable after the Batch or Tx runs:
 //

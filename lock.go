@@ -13,7 +13,6 @@ import (
 	"github.com/rapyer-go/rapyer/lua"
 )
 
-
 // DefaultLockTTL is the expiry of a lock when WithLockTTL does not give one.
 const DefaultLockTTL = 30 * time.Second
 

@@ -1,0 +1,233 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// Reindex builds (or rebuilds) the secondary indexes of the model from the
+// objects stored, and returns how many live objects had their entries
+// changed (0 when the indexes were already complete). Call it after adding
+// Index or Unique to a field of a model that already holds objects: writes
+// keep indexes up to date, but objects written before the index existed
+// have no entry until Reindex (or their next write) gives them one.
+//
+// It walks the model's object hashes with SCAN MATCH
+// <prefix>{<model>:*}:[ox]:* (an explicit admin operation, so SCAN is
+// fine here; the prefix's glob characters are escaped, and every key is
+// parsed, so ids of any bytes work), and for each object runs lua/reindex.lua:
+// the object's indexed values are read, each one's member is (re)added to
+// its field's x:i key, entries that no longer match are removed, its x:rev
+// entry is rewritten and its id joins x:all. ChunkSize objects (default
+// DefaultChunk) go per round trip, the next SCAN in the same round trip.
+// Then it walks every x:i key of every shard in chunks (lua/sweep.lua,
+// mode "idx") and removes members x:rev does not back (left by an index
+// that was dropped and declared again, or by writes that bypassed rapyer)
+// and those of dead objects. Index keys of fields that are no longer
+// indexed are removed (UNLINK), and so are their mentions in x:rev; with
+// no index declared at all, every index key of the model goes. Run it once
+// every process runs the new schema: a process still indexing a dropped
+// field would write its entries again.
+//
+// Each object is one atomic script, so Reindex is safe while writes
+// continue (they maintain the indexes themselves). An object whose unique
+// field holds a value another live object already holds in the index
+// (duplicates that existed before the Unique was declared) gets every
+// entry but that one, and Reindex carries on; at the end it returns the
+// count with a *UniqueError (wrapping ErrExists) listing each such object,
+// field and value. Resolve them (change or delete the duplicates) and run
+// Reindex again.
+//
+// Objects stored under another shard count (WithShards changed) are not
+// reachable by the model and are left alone. Reindex does not touch TTLs.
+// It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
+// ErrInvalid (nil Store), the network's and the context's, returned with
+// the count so far.
+func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOption) (int, error) {
+	const op = "Reindex"
+	sc := s.sc
+	if st == nil {
+		return 0, &Error{Op: op, Model: sc.name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
+	}
+	cfg := manyOptions(opts)
+	declared := make(map[string]bool, len(sc.idx))
+	for _, sp := range sc.idx {
+		declared[sp.name] = true
+	}
+	prefix := st.cfg.prefix
+	pattern := globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*"
+	var (
+		cursor    = "0"
+		scanning  = true
+		pending   []string // ids found, not reindexed yet
+		drop      []any    // index keys of fields no longer indexed
+		changed   int
+		conflicts []UniqueConflict
+	)
+	fail := func(err error) (int, error) { return changed, &Error{Op: op, Model: sc.name, Err: err} }
+	for scanning || len(pending) > 0 || len(drop) > 0 {
+		n := min(len(pending), cfg.chunk)
+		units := make([]unit, 0, n+2)
+		for _, id := range pending[:n] {
+			units = append(units, sc.reindexUnit(st, id))
+		}
+		ids := pending[:n]
+		pending = pending[n:]
+		if len(drop) > 0 {
+			units = append(units, unit{cmds: []cmd{{"UNLINK", drop}}})
+			drop = nil
+		}
+		scanAt := -1
+		if scanning && len(pending) < cfg.chunk {
+			scanAt = len(units)
+			units = append(units, unit{cmds: []cmd{{"SCAN", []any{cursor, "MATCH", pattern, "COUNT", cfg.chunk}}}})
+		}
+		res, err := st.runUnits(ctx, units)
+		if err != nil {
+			return fail(err)
+		}
+		for i, r := range res {
+			if r.err != nil {
+				return fail(scriptError(r.err))
+			}
+			if i >= n {
+				continue
+			}
+			vs, err := redis.Values(r.replies[0], nil)
+			if err != nil || len(vs) == 0 || len(vs)%2 != 1 {
+				return fail(fmt.Errorf("%w: reindex.lua replied %v", ErrDecode, r.replies[0]))
+			}
+			if c, _ := redis.Int(vs[0], nil); c == 1 {
+				changed++
+			}
+			for k := 1; k+1 < len(vs); k += 2 {
+				f, _ := redis.String(vs[k], nil)
+				v, _ := redis.String(vs[k+1], nil)
+				conflicts = append(conflicts, UniqueConflict{ID: ids[i], Field: f, Value: v})
+			}
+		}
+		if scanAt < 0 {
+			continue
+		}
+		vs, err := redis.Values(res[scanAt].replies[0], nil)
+		if err != nil || len(vs) != 2 {
+			return fail(fmt.Errorf("%w: SCAN replied %v", ErrDecode, res[scanAt].replies[0]))
+		}
+		cursor, _ = redis.String(vs[0], nil)
+		scanning = cursor != "0"
+		keys, _ := redis.Strings(vs[1], nil)
+		for _, k := range keys {
+			if p, ok := parseKey(prefix, k); ok {
+				if p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, sc.shards) == p.shard {
+					pending = append(pending, p.id)
+				}
+				continue
+			}
+			shard, rest, ok := parseShardKey(prefix, sc.name, k)
+			if !ok || int64(shard) >= int64(sc.shards) {
+				continue
+			}
+			if field, isIdx := strings.CutPrefix(rest, "x:i:"); isIdx && !declared[field] ||
+				len(sc.idx) == 0 && (rest == "x:rev" || rest == "x:all") {
+				drop = append(drop, k)
+			}
+		}
+	}
+	if len(sc.idx) > 0 {
+		jobs := make([]sweepJob, 0, sc.shards*len(sc.idx))
+		for sh := 0; sh < sc.shards; sh++ {
+			for f := range sc.idx {
+				jobs = append(jobs, sweepJob{shard: uint32(sh), field: f + 1})
+			}
+		}
+		if _, _, err := sc.sweepShards(ctx, st, op, jobs, cfg.chunk); err != nil {
+			return changed, err
+		}
+	}
+	if len(conflicts) > 0 {
+		return changed, &UniqueError{Model: sc.name, Conflicts: conflicts}
+	}
+	return changed, nil
+}
+
+// reindexUnit is lua/reindex.lua for object id: its hash, then the index
+// section of every indexed field.
+func (sc *schema) reindexUnit(st *Store, id string) unit {
+	m := &Model{}
+	m.init(st, sc, id)
+	extra, sec := m.indexSection(sc.idx)
+	return scriptUnit(lua.Reindex, m.withIndex(extra), append([]any{"0", "1"}, sec...))
+}
+
+// UniqueConflict is one object Reindex left out of a unique index: another
+// live object already held Value (the stored text) in Field's index.
+type UniqueConflict struct {
+	ID, Field, Value string
+}
+
+// UniqueError lists the objects Reindex could not enter in a unique index
+// because another live object holds the same value; every other entry of
+// theirs was made. It wraps ErrExists.
+type UniqueError struct {
+	Model     string
+	Conflicts []UniqueConflict
+}
+
+func (e *UniqueError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rapyer: Reindex %s: %d unique values already held by another object, not indexed:", e.Model, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(e.Conflicts)-5)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		v := c.Value
+		if len(v) > 60 {
+			v = v[:60] + "..."
+		}
+		fmt.Fprintf(&b, " id=%s field %s value %s", quoteID(c.ID), c.Field, strconv.QuoteToGraphic(v))
+	}
+	return b.String()
+}
+
+func (e *UniqueError) Unwrap() error { return ErrExists }
+
+// globEscape escapes the glob characters of s for SCAN MATCH.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(`*?[]\`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// parseShardKey splits a key <prefix>{<model>:<shard>}:<rest> of model.
+func parseShardKey(prefix, model, key string) (shard uint32, rest string, ok bool) {
+	tail, ok := strings.CutPrefix(key, prefix+"{"+model+":")
+	if !ok {
+		return 0, "", false
+	}
+	num, rest, ok := strings.Cut(tail, "}:")
+	if !ok {
+		return 0, "", false
+	}
+	n, err := strconv.ParseUint(num, 10, 32)
+	if err != nil || strconv.FormatUint(n, 10) != num {
+		return 0, "", false
+	}
+	return uint32(n), rest, true
+}

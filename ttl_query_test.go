@@ -1,10 +1,19 @@
 package rapyer_test
 
-// queryOps are the TTL-matrix entries of the query operations.
+// queryOps are the TTL-matrix entries of the query operations. There are
+// none: the matrix's model (user) has no index, so it cannot be queried;
+// the queries' TTL behaviour is tested on an indexed model instead
+// (TestQueryTTLRefresh), and their refusal of a queue context in
+// TestQueryErrors.
 var queryOps = []op{}
 
-// queryExempt lists query operations that are not object operations.
+// queryExempt lists the query operations, which are not object operations
+// of the matrix's model.
 var queryExempt = map[string]string{
-	"Schema.Sweep":   "maintenance over every shard's index keys: reads no object, leaves every TTL alone (TestSweepExpired)",
-	"Schema.Reindex": "maintenance over every object of the model: leaves every TTL alone (TestReindexLeavesTTL)",
+	"Schema.Find":        "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
+	"Schema.FindOne":     "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
+	"Schema.Iter":        "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
+	"Schema.FindIDs":     "a query (needs an indexed model): reads no object, refreshes nothing, tested by TestQueryTTLRefresh",
+	"Schema.Count":       "a query (needs an indexed model): reads no object, refreshes nothing, tested by TestQueryTTLRefresh",
+	"Schema.DeleteWhere": "removes the objects (as Delete); tested by TestQueryManyMatches",
 }

@@ -1,2 +1,405 @@
--- query.lua: (to be written; see lua/index.lua for the index layout)
-return redis.error_reply('INVALID query.lua is not written yet')
+-- query.lua: one shard's part of a query (Schema.Find, FindOne, FindIDs,
+-- Count, Iter, DeleteWhere). The Go side sends one call per shard, all in
+-- one pipeline, and merges the replies.
+--
+-- KEYS: the shard's x:i key of every indexed field of the model (schema
+--   order), then x:rev, then x:all (lua/index.lua).
+-- ARGV (not the prelude's convention: a query has no object keys):
+--   1  the shard's object hash key prefix (<prefix>{model:s}:o:); objects
+--      of the shard share the index keys' hash tag, so their keys are built
+--      here
+--   2  mode: "find" (matches as sort key, id pairs) or "count"
+--   3  nidx, the number of indexed fields, then their nidx names
+--   then: sort position (1-based among the indexed fields; 0: by id), the
+--   sort field's kind, desc ("1"/"0"), want (0: every match), cursor ("1":
+--   only matches after the next two), cursor sort key, cursor id, scan
+--   ("1": drive from x:all when no index can), then the predicate in
+--   prefix form:
+--     "T"                          every object
+--     "A" n <n nodes>, "O" n <n nodes>
+--     "L" field pos kind n <n pairs lo hi>
+--   A leaf accepts an object whose field's sort key sk makes the member
+--   sk.."\0"..id fall in one of its intervals [lo, hi) (byte order; lo "":
+--   from the start; hi "": to the end); pos is the field's position among
+--   the indexed fields, 0 when it has no index.
+-- Reply: find: a flat array sk1, id1, sk2, id2, ... (sk "" when sorting by
+--   id, and for objects without the sort field), at most want pairs when
+--   want > 0, in no particular order unless the Go side's merge says so;
+--   count: the number of matches.
+--
+-- Plan: the driver produces candidate ids: a leaf on an indexed field
+-- walks its intervals with ZRANGEBYLEX, "T" walks x:all, an And drives
+-- from its child with the smallest estimate (ZLEXCOUNT / ZCARD), an Or
+-- walks the union of its children (each must be drivable; ids deduplicated).
+-- Every candidate is checked against the whole predicate (one HMGET of _v
+-- and the fields it names); a candidate whose hash is gone is dead: its
+-- entries are reclaimed (idx_forget) and it is skipped. When the driver
+-- yields candidates in output order (the sort field's leaf; x:all or an
+-- equality leaf when sorting by id), the walk starts after the cursor and
+-- stops at want matches; otherwise the best want matches are kept in a
+-- heap. Sort keys and ids are compared byte by byte (bcmp): Lua's `<`
+-- follows the server's locale.
+
+local okey, mode = ARGV[1], ARGV[2]
+local nidx = tonumber(ARGV[3])
+local names, keymap = {}, {}
+for i = 1, nidx do
+  names[i] = ARGV[3 + i]
+  keymap[names[i]] = KEYS[i]
+end
+local rev, all = KEYS[nidx + 1], KEYS[nidx + 2]
+local a = 4 + nidx
+local sortpos, sortkind = tonumber(ARGV[a]), ARGV[a + 1]
+local desc, want = ARGV[a + 2] == '1', tonumber(ARGV[a + 3])
+local hascur, csk, cid = ARGV[a + 4] == '1', ARGV[a + 5], ARGV[a + 6]
+local scan = ARGV[a + 7] == '1'
+local p = a + 8
+
+-- bcmp compares two strings byte by byte: -1, 0 or 1.
+local function bcmp(x, y)
+  if x == y then return 0 end
+  local n = math.min(#x, #y)
+  for i = 1, n do
+    local cx, cy = string.byte(x, i), string.byte(y, i)
+    if cx ~= cy then
+      if cx < cy then return -1 end
+      return 1
+    end
+  end
+  if #x < #y then return -1 end
+  return 1
+end
+
+-- The predicate, and the fields to read: HMGET _v, then fields[i] at i + 1.
+local fields, slot = {}, {}
+local function ref(name)
+  if not slot[name] then
+    fields[#fields + 1] = name
+    slot[name] = #fields + 1
+  end
+  return slot[name]
+end
+
+local function parse()
+  local t = ARGV[p]
+  if t == 'T' then
+    p = p + 1
+    return { op = 'T' }
+  end
+  if t == 'A' or t == 'O' then
+    local n = tonumber(ARGV[p + 1])
+    p = p + 2
+    local node = { op = t, kids = {} }
+    for i = 1, n do node.kids[i] = parse() end
+    return node
+  end
+  local node = { op = 'L', name = ARGV[p + 1], pos = tonumber(ARGV[p + 2]), kind = ARGV[p + 3], iv = {} }
+  local n = tonumber(ARGV[p + 4])
+  p = p + 5
+  for i = 1, n do
+    node.iv[i] = { ARGV[p], ARGV[p + 1] }
+    p = p + 2
+  end
+  node.slot = ref(node.name)
+  return node
+end
+
+local root = parse()
+local sortslot = nil
+if sortpos > 0 then sortslot = ref(names[sortpos]) end
+local hargs = { '_v' }
+for i, f in ipairs(fields) do hargs[i + 1] = f end
+
+-- inset: is member m in one of the sorted, disjoint intervals iv?
+local function inset(iv, m)
+  local lo, hi, found = 1, #iv, 0
+  while lo <= hi do
+    local mid = math.floor((lo + hi) / 2)
+    if bcmp(iv[mid][1], m) <= 0 then
+      found, lo = mid, mid + 1
+    else
+      hi = mid - 1
+    end
+  end
+  if found == 0 then return false end
+  local h = iv[found][2]
+  return h == '' or bcmp(m, h) < 0
+end
+
+-- skey: the sort key of a slot's value (false: absent or not indexable).
+local function skey(s, kind, vals, sks)
+  local k = sks[s]
+  if k == nil then
+    local t = vals[s]
+    k = t and idx_key(kind, t) or false
+    sks[s] = k
+  end
+  return k
+end
+
+local function eval(node, vals, id, sks)
+  local op = node.op
+  if op == 'T' then return true end
+  if op == 'A' then
+    for _, k in ipairs(node.kids) do
+      if not eval(k, vals, id, sks) then return false end
+    end
+    return true
+  end
+  if op == 'O' then
+    for _, k in ipairs(node.kids) do
+      if eval(k, vals, id, sks) then return true end
+    end
+    return false
+  end
+  local s = skey(node.slot, node.kind, vals, sks)
+  if not s then return false end
+  return inset(node.iv, s .. '\0' .. id)
+end
+
+local function lexlo(v)
+  if v == '' then return '-' end
+  return '[' .. v
+end
+local function lexhi(v)
+  if v == '' then return '+' end
+  return '(' .. v
+end
+
+-- estimate: how many candidates the node's driver would produce (false:
+-- no index can drive it); an And notes its cheapest child in drv.
+local function estimate(node)
+  if node.est ~= nil then return node.est end
+  local e = false
+  if node.op == 'T' then
+    e = redis.call('ZCARD', all)
+  elseif node.op == 'L' then
+    if node.pos > 0 then
+      e = 0
+      for _, v in ipairs(node.iv) do
+        e = e + redis.call('ZLEXCOUNT', KEYS[node.pos], lexlo(v[1]), lexhi(v[2]))
+      end
+    end
+  elseif node.op == 'O' then
+    e = 0
+    for _, k in ipairs(node.kids) do
+      local x = estimate(k)
+      if not x then e = false end
+      if e then e = e + x end
+    end
+  else
+    for _, k in ipairs(node.kids) do
+      local x = estimate(k)
+      if x and (not e or x < e) then
+        e, node.drv = x, k
+      end
+    end
+  end
+  node.est = e
+  return e
+end
+
+-- walkrange calls visit(id, key, member) for the members of key between
+-- the lex bounds lo and hi (reversed: from hi down), in growing batches,
+-- until visit returns true (then it returns true). ids: members are ids.
+local MAXBATCH = 5000
+local function walkrange(key, lo, hi, reversed, ids, visit)
+  local n = math.min(math.max(want, 32), MAXBATCH)
+  while true do
+    local ms
+    if reversed then
+      ms = redis.call('ZREVRANGEBYLEX', key, hi, lo, 'LIMIT', 0, n)
+    else
+      ms = redis.call('ZRANGEBYLEX', key, lo, hi, 'LIMIT', 0, n)
+    end
+    for _, m in ipairs(ms) do
+      local id = m
+      if not ids then id = string.sub(m, string.find(m, '\0', 1, true) + 1) end
+      if visit(id, key, m) then return true end
+    end
+    if #ms < n then return false end
+    if reversed then hi = '(' .. ms[#ms] else lo = '(' .. ms[#ms] end
+    n = math.min(n * 2, MAXBATCH)
+  end
+end
+
+-- walkleaf walks a leaf's intervals (reversed: last first, downwards),
+-- only members after cm (before it, reversed) when cm is given.
+local function walkleaf(node, visit, cm, reversed)
+  local n = #node.iv
+  for i = 1, n do
+    local v = node.iv[i]
+    if reversed then v = node.iv[n + 1 - i] end
+    local lo, hi, skip = lexlo(v[1]), lexhi(v[2]), false
+    if cm and not reversed then
+      if v[2] ~= '' and bcmp(cm, v[2]) >= 0 then
+        skip = true
+      elseif bcmp(cm, v[1]) >= 0 then
+        lo = '(' .. cm
+      end
+    elseif cm then
+      if v[1] ~= '' and bcmp(cm, v[1]) <= 0 then
+        skip = true
+      elseif v[2] == '' or bcmp(cm, v[2]) < 0 then
+        hi = '(' .. cm
+      end
+    end
+    if not skip and walkrange(KEYS[node.pos], lo, hi, reversed, false, visit) then return true end
+  end
+  return false
+end
+
+-- walk produces a drivable node's candidates (unordered).
+local function walk(node, visit)
+  if node.op == 'T' then return walkrange(all, '-', '+', false, true, visit) end
+  if node.op == 'L' then return walkleaf(node, visit, nil, false) end
+  if node.op == 'A' then return walk(node.drv, visit) end
+  local seen = {}
+  for _, k in ipairs(node.kids) do
+    local stop = walk(k, function(id, key, m)
+      if seen[id] then return false end
+      seen[id] = true
+      return visit(id, key, m)
+    end)
+    if stop then return true end
+  end
+  return false
+end
+
+-- The driver, and whether it yields candidates in output order.
+local function eqleaf(node)
+  if node.op ~= 'L' or node.pos == 0 or #node.iv ~= 1 then return false end
+  local lo, hi = node.iv[1][1], node.iv[1][2]
+  return #lo > 0 and #lo == #hi and string.byte(lo, #lo) == 0 and string.byte(hi, #hi) == 1
+    and string.sub(lo, 1, -2) == string.sub(hi, 1, -2)
+end
+local function orderedleaf(node)
+  if sortpos > 0 then return node.op == 'L' and node.pos == sortpos end
+  return eqleaf(node)
+end
+
+local est = estimate(root)
+local drv, ordered = root, false
+if not est then
+  if not scan then return redis.error_reply('INVALID no indexed predicate can drive this query') end
+  drv = { op = 'T' }
+  ordered = sortpos == 0
+elseif root.op == 'T' then
+  ordered = sortpos == 0
+elseif orderedleaf(root) then
+  ordered = true
+elseif root.op == 'A' then
+  drv = root.drv
+  local best
+  for _, k in ipairs(root.kids) do
+    if orderedleaf(k) and (not best or k.est < best.est) then best = k end
+  end
+  -- The ordered driver may read more candidates than the cheapest, but it
+  -- can stop at want matches.
+  if best and (best.est <= est or (want > 0 and best.est <= 4 * est + want)) then
+    drv, ordered = best, true
+  end
+end
+if est == 0 then
+  if mode == 'count' then return 0 end
+  return {}
+end
+
+-- after: does (sk, id) come after the cursor in output order?
+local function after(sk, id)
+  local c = bcmp(sk, csk)
+  if c == 0 then c = bcmp(id, cid) end
+  if desc then return c < 0 end
+  return c > 0
+end
+
+-- worse: does x come after y in output order?
+local function worse(x, y)
+  local c = bcmp(x[1], y[1])
+  if c == 0 then c = bcmp(x[2], y[2]) end
+  if desc then return c < 0 end
+  return c > 0
+end
+
+-- Matches: a list (ordered driver, or every match wanted), or a heap of
+-- the best want, the worst kept at the root.
+local out, nout, count = {}, 0, 0
+local useheap = not ordered and want > 0
+local function keep(e)
+  if not useheap then
+    nout = nout + 1
+    out[nout] = e
+    return ordered and want > 0 and nout >= want
+  end
+  if nout < want then
+    nout = nout + 1
+    out[nout] = e
+    local i = nout
+    while i > 1 do
+      local pi = math.floor(i / 2)
+      if not worse(out[i], out[pi]) then break end
+      out[i], out[pi] = out[pi], out[i]
+      i = pi
+    end
+  elseif worse(out[1], e) then
+    out[1] = e
+    local i = 1
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      if l <= nout and worse(out[l], out[m]) then m = l end
+      if r <= nout and worse(out[r], out[m]) then m = r end
+      if m == i then break end
+      out[i], out[m] = out[m], out[i]
+      i = m
+    end
+  end
+  return false
+end
+
+local function visit(id, key, m)
+  local vals = redis.call('HMGET', okey .. id, unpack(hargs))
+  if not vals[1] and redis.call('EXISTS', okey .. id) == 0 then
+    -- Dead (expired or deleted without its entries): reclaim.
+    idx_forget(rev, all, keymap, id)
+    if key ~= all then redis.call('ZREM', key, m) end
+    return false
+  end
+  local sks = {}
+  if not eval(root, vals, id, sks) then return false end
+  if mode == 'count' then
+    count = count + 1
+    return false
+  end
+  local sk = ''
+  if sortslot then sk = skey(sortslot, sortkind, vals, sks) or '' end
+  if hascur and not ordered and not after(sk, id) then return false end
+  return keep({ sk, id })
+end
+
+local cm = nil
+if hascur and ordered then
+  if drv.op == 'T' then
+    cm = cid
+  elseif sortpos > 0 then
+    cm = csk .. '\0' .. cid
+  else
+    cm = drv.iv[1][1] .. cid
+  end
+end
+if drv.op == 'T' then
+  local lo = '-'
+  if cm then lo = '(' .. cm end
+  walkrange(all, lo, '+', false, true, visit)
+elseif drv.op == 'L' then
+  walkleaf(drv, visit, cm, ordered and desc)
+else
+  walk(drv, visit)
+end
+
+if mode == 'count' then return count end
+local reply = {}
+for i = 1, nout do
+  reply[2 * i - 1] = out[i][1]
+  reply[2 * i] = out[i][2]
+end
+return reply

@@ -1,0 +1,593 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+// Queries: Find, FindOne, FindIDs, Count, DeleteWhere and Iter evaluate a
+// Pred over a model's objects with its secondary indexes (Scalar.Index;
+// storage in lua/index.lua). A query is one lua/query.lua call per shard,
+// all shards pipelined in one round trip; the script drives from the most
+// selective index, checks every candidate against the whole predicate and
+// its liveness (an expired object is never returned, and its stale index
+// entries are reclaimed as the query meets them), and returns ids, at most
+// Offset+Limit per shard. The shards' answers are merged in Go. Find then
+// loads the objects in one more pipelined round trip (as GetMany: with the
+// TTL refresh when the model refreshes on reads).
+//
+// A query must be drivable by an index: a predicate on an indexed field,
+// an And with at least one such conjunct, an Or whose every branch is
+// drivable, or All. Predicates on fields without an index are allowed as
+// filters beside a drivable conjunct. Anything else returns ErrInvalid
+// naming the fields that would need Index(), unless Scan is given: then
+// the query reads every object of the model. Queries need a model with at
+// least one indexed field (the shards' lists of objects, x:all, are kept
+// for indexed models only).
+//
+// A query's script runs atomically on each shard, but the shards are not
+// read at one instant, and Find's load is a second round trip: an object
+// that changes in between is returned as loaded (it may no longer match),
+// one deleted or expired in between is left out. Queries cannot be queued
+// in a Batch or Tx (ErrInvalid). Errors: ErrInvalid (a bad predicate or
+// option, a query with no index to drive it; nothing sent), ErrDecode
+// (stored data that does not decode, Find and Iter), network and context
+// errors.
+
+// QueryOption changes what Find, FindOne, FindIDs and Iter return: order
+// (OrderBy, Asc, Desc), window (Limit, Offset), Scan and PageSize.
+type QueryOption interface{ applyQuery(*queryConfig) }
+
+type queryConfig struct {
+	order  Field // nil: by id
+	desc   bool
+	limit  int // -1: every match
+	offset int
+	scan   bool
+	page   int
+	err    error
+}
+
+type queryOptionFunc func(*queryConfig)
+
+func (f queryOptionFunc) applyQuery(c *queryConfig) { f(c) }
+
+// OrderBy sorts results by field f (a handle of Schema.Fields' probe),
+// ascending, or descending with desc; f must be indexed (ErrInvalid
+// otherwise). Ties are ordered by id, and descending order is the exact
+// reverse of ascending, ties included. Objects in which f is absent come
+// first in ascending order (last in descending). Without OrderBy, results
+// are ordered by id (byte order). The order is the same whatever the shard
+// count.
+func OrderBy(f Field, desc bool) QueryOption {
+	return queryOptionFunc(func(c *queryConfig) { c.order, c.desc = f, desc })
+}
+
+// Asc is OrderBy(f, false).
+func Asc(f Field) QueryOption { return OrderBy(f, false) }
+
+// Desc is OrderBy(f, true).
+func Desc(f Field) QueryOption { return OrderBy(f, true) }
+
+// Limit returns at most n results (after Offset); Limit(0) returns none.
+// Without it every match is returned: there is no implicit cap. Each shard
+// returns at most Offset+Limit ids. n < 0 is ErrInvalid.
+func Limit(n int) QueryOption {
+	return queryOptionFunc(func(c *queryConfig) {
+		if n < 0 {
+			c.err = fmt.Errorf("%w: Limit(%d)", ErrInvalid, n)
+		}
+		c.limit = n
+	})
+}
+
+// Offset skips the first n results (in the query's order). Each shard
+// still returns Offset+Limit ids, so deep offsets cost; Iter pages with a
+// cursor instead. n < 0 is ErrInvalid.
+func Offset(n int) QueryOption {
+	return queryOptionFunc(func(c *queryConfig) {
+		if n < 0 {
+			c.err = fmt.Errorf("%w: Offset(%d)", ErrInvalid, n)
+		}
+		c.offset = n
+	})
+}
+
+// Scan allows a query that no index can drive: its candidates are then
+// every object of the model (the shard's x:all), each checked against the
+// predicate on the server. Without Scan such a query is ErrInvalid naming
+// the fields that would need Index(). A query an index can drive uses the
+// index even with Scan.
+func Scan() QueryOption { return queryOptionFunc(func(c *queryConfig) { c.scan = true }) }
+
+// DefaultPageSize is how many objects Iter reads per page unless PageSize
+// says otherwise.
+const DefaultPageSize = 500
+
+// PageSize sets how many objects Iter reads per page (one query round trip
+// and one load round trip per page); default DefaultPageSize. Other
+// queries ignore it. n < 1 is ErrInvalid.
+func PageSize(n int) QueryOption {
+	return queryOptionFunc(func(c *queryConfig) {
+		if n < 1 {
+			c.err = fmt.Errorf("%w: PageSize(%d)", ErrInvalid, n)
+		}
+		c.page = n
+	})
+}
+
+// queryLoadChunk is how many objects Find loads per round trip: one round
+// trip for usual results, and a bounded reply buffer on the server for
+// huge ones.
+const queryLoadChunk = 10_000
+
+// Fields returns a probe object of the model: an unbound object whose
+// handles carry the schema's field names, for building predicates
+// (q.Age.Gt(30)) and naming sort fields (Desc(&q.Age)). It is bound to no
+// Store: its I/O methods return ErrUnbound. No I/O; make one and keep it
+// (it is read only, safe to share between goroutines).
+func (s *Schema[M, P]) Fields() P {
+	p := P(new(M))
+	m := p.base()
+	m.sc = s.sc
+	i := 0
+	for _, f := range s.def(p) {
+		m.probe(f, &i)
+	}
+	return p
+}
+
+// probe names the handles of f (the next of them being the i-th field in
+// schema order) and ties them to the unbound m.
+func (m *Model) probe(f Field, i *int) {
+	switch v := f.(type) {
+	case *nested:
+		for _, c := range v.fields {
+			m.probe(c, i)
+		}
+		return
+	case containerHandle:
+		c := v.container()
+		c.full = m.sc.names[*i]
+		c.bind(m)
+	case binder:
+		v.setFull(m.sc.names[*i])
+		v.bind(m)
+	}
+	*i++
+}
+
+// plan is a checked query: the normalised predicate and the options, with
+// what every shard's script call shares.
+type plan struct {
+	op      string
+	sc      *schema
+	root    *pnode // nil: matches nothing
+	sortPos int    // 1-based among sc.idx; 0: by id
+	desc    bool
+	limit   int // -1: all
+	offset  int
+	scan    bool
+	page    int
+	tail    []any // the script's ARGV after the cursor: scan, predicate
+}
+
+// compile checks pred and opts for model sc (nothing is sent).
+func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error) {
+	fail := func(err error) (*plan, error) { return nil, &Error{Op: op, Model: sc.name, Err: err} }
+	if len(sc.idx) == 0 {
+		return fail(fmt.Errorf("%w: model %q has no indexed field: queries need at least one Index() or Unique() field", ErrInvalid, sc.name))
+	}
+	cfg := queryConfig{limit: -1, page: DefaultPageSize}
+	for _, o := range opts {
+		if o != nil {
+			o.applyQuery(&cfg)
+		}
+	}
+	if cfg.err != nil {
+		return fail(cfg.err)
+	}
+	p := &plan{op: op, sc: sc, desc: cfg.desc, limit: cfg.limit, offset: cfg.offset, scan: cfg.scan, page: cfg.page}
+	pos := make(map[string]int, len(sc.idx))
+	for i, x := range sc.idx {
+		pos[x.name] = i + 1
+	}
+	sortKind := "s"
+	if cfg.order != nil {
+		b, ok := cfg.order.(binder)
+		if !ok || b.model() == nil || b.model().sc != sc || b.fullName() == "" {
+			return fail(fmt.Errorf("%w: OrderBy takes a scalar handle of this model's Fields()", ErrInvalid))
+		}
+		p.sortPos = pos[b.fullName()]
+		if p.sortPos == 0 {
+			return fail(fmt.Errorf("%w: OrderBy(%q): the field has no index (add Index())", ErrInvalid, b.fullName()))
+		}
+		sortKind = string(sc.idx[p.sortPos-1].kind)
+	}
+	root, err := normalize(sc, pred.n, false)
+	if err != nil {
+		return fail(err)
+	}
+	if root.op == pNone {
+		return p, nil
+	}
+	var missing []string
+	if !drivable(root, &missing) && !p.scan {
+		return fail(fmt.Errorf("%w: no index can drive this query: add Index() to field(s) %s, or pass Scan() to check every object", ErrInvalid, quoteList(missing)))
+	}
+	if p.limit == 0 {
+		return p, nil
+	}
+	p.root = root
+	p.tail = []any{p.sortPos, sortKind, boolArg(p.desc)}
+	pred2 := []any{boolArg(p.scan)}
+	p.tail = append(p.tail, encodePred(pred2, root, pos)...)
+	return p, nil
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	return strings.Join(q, ", ")
+}
+
+// hit is one match: its sort key ("" when sorting by id) and id.
+type hit struct{ sk, id string }
+
+// cmp orders hits in the query's output order.
+func (p *plan) cmp(a, b hit) int {
+	c := strings.Compare(a.sk, b.sk)
+	if c == 0 {
+		c = strings.Compare(a.id, b.id)
+	}
+	if p.desc {
+		return -c
+	}
+	return c
+}
+
+// units builds one script call per shard. want: matches per shard (0:
+// all); after: only matches after this hit (nil: from the start).
+func (p *plan) units(st *Store, mode string, want int, after *hit) []unit {
+	prefix, model := st.cfg.prefix, p.sc.name
+	units := make([]unit, p.sc.shards)
+	for s := range units {
+		shard := uint32(s)
+		keys := make([]string, 0, len(p.sc.idx)+2)
+		args := make([]any, 0, 12+len(p.sc.idx)+len(p.tail))
+		args = append(args, shardPrefix(prefix, model, shard)+"o:", mode, len(p.sc.idx))
+		for _, x := range p.sc.idx {
+			keys = append(keys, indexKey(prefix, model, shard, x.name))
+			args = append(args, x.name)
+		}
+		keys = append(keys, revKey(prefix, model, shard), allKey(prefix, model, shard))
+		args = append(args, p.tail[0], p.tail[1], p.tail[2], want)
+		if after != nil {
+			args = append(args, "1", after.sk, after.id)
+		} else {
+			args = append(args, "0", "", "")
+		}
+		args = append(args, p.tail[3:]...)
+		units[s] = scriptUnit(lua.Query, keys, args)
+	}
+	return units
+}
+
+// checkRun refuses what cannot run: a queue context (queries are not
+// queueable) or a nil Store.
+func (p *plan) checkRun(ctx context.Context, st *Store) error {
+	switch {
+	case st == nil:
+		return &Error{Op: p.op, Model: p.sc.name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
+	case queueOf(ctx) != nil:
+		return &Error{Op: p.op, Model: p.sc.name, Err: fmt.Errorf("%w: queries cannot be queued in a Batch or Tx", ErrInvalid)}
+	}
+	return nil
+}
+
+// search runs the query on every shard (one round trip) and returns the
+// merged matches in output order, Offset and Limit applied (want: the
+// per-shard count; 0 for all).
+func (p *plan) search(ctx context.Context, st *Store, want, offset, limit int, after *hit) ([]hit, error) {
+	res, err := st.runUnits(ctx, p.units(st, "find", want, after))
+	if err != nil {
+		return nil, &Error{Op: p.op, Model: p.sc.name, Err: err}
+	}
+	var hits []hit
+	for _, r := range res {
+		if r.err != nil {
+			return nil, &Error{Op: p.op, Model: p.sc.name, Err: scriptError(r.err)}
+		}
+		flat, _ := r.replies[0].([]any)
+		for i := 0; i+1 < len(flat); i += 2 {
+			sk, _ := flat[i].([]byte)
+			id, _ := flat[i+1].([]byte)
+			hits = append(hits, hit{string(sk), string(id)})
+		}
+	}
+	slices.SortFunc(hits, p.cmp)
+	hits = hits[min(offset, len(hits)):]
+	if limit >= 0 && len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, nil
+}
+
+// want is the per-shard match count of a query with this window.
+func want(offset, limit int) int {
+	if limit < 0 {
+		return 0
+	}
+	return offset + limit
+}
+
+// load reads the objects of hits, queryLoadChunk per round trip, in order;
+// objects gone since the query are left out.
+func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []hit) ([]P, error) {
+	out := make([]P, 0, len(hits))
+	err := chunks(hits, queryLoadChunk, func(_ int, part []hit) error {
+		objs := make([]P, len(part))
+		units := make([]unit, len(part))
+		for i, h := range part {
+			objs[i] = s.instance(st, h.id)
+			units[i] = objs[i].base().loadUnit()
+		}
+		res, err := st.runUnits(ctx, units)
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for i, r := range res {
+			m := objs[i].base()
+			if r.err != nil {
+				return m.fail(op, scriptError(r.err))
+			}
+			if len(asSlice(r.replies[0])) == 0 {
+				continue // deleted or expired since the query
+			}
+			if err := m.apply(op, r.replies, false, true); err != nil {
+				return err
+			}
+			out = append(out, objs[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Find returns the objects pred matches, every one of them unless Limit
+// says otherwise, in the order opts give (by id without OrderBy): one
+// round trip for the query over every shard, then one pipelined load
+// (HGETALL per object, plus its container reads and TTL refresh as Get
+// sends; one round trip per 10,000 objects). An object deleted or expired
+// between the two round trips is left out. Errors: see the package's query
+// section (ErrInvalid, ErrDecode, network).
+func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]P, error) {
+	p, err := compile("Find", s.sc, pred, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+		return nil, err
+	}
+	hits, err := p.search(ctx, st, want(p.offset, p.limit), p.offset, p.limit, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(ctx, st, "Find", hits)
+}
+
+// FindOne returns the first object pred matches in the order opts give
+// (Limit is replaced by 1; Offset applies): two round trips, as Find.
+// Errors: ErrNotFound when nothing matches, else as Find.
+func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (P, error) {
+	p, err := compile("FindOne", s.sc, pred, append(opts[:len(opts):len(opts)], Limit(1)))
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkRun(ctx, st); err != nil {
+		return nil, err
+	}
+	if p.root != nil {
+		hits, err := p.search(ctx, st, want(p.offset, 1), p.offset, 1, nil)
+		if err != nil {
+			return nil, err
+		}
+		objs, err := s.load(ctx, st, "FindOne", hits)
+		if err != nil {
+			return nil, err
+		}
+		if len(objs) > 0 {
+			return objs[0], nil
+		}
+	}
+	return nil, &Error{Op: "FindOne", Model: s.sc.name, Err: ErrNotFound}
+}
+
+// FindIDs returns the ids of the objects pred matches, as Find orders and
+// cuts them, in one round trip (the objects are not read, and their TTLs
+// are not refreshed).
+func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]string, error) {
+	p, err := compile("FindIDs", s.sc, pred, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+		return nil, err
+	}
+	hits, err := p.search(ctx, st, want(p.offset, p.limit), p.offset, p.limit, nil)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	return ids, nil
+}
+
+// Count returns how many objects Find would return with the same
+// predicate and options (Limit and Offset cut the count; the order does
+// not matter), in one round trip: each shard checks its candidates, live
+// ones only, and returns a number. Objects are not read, and their TTLs
+// are not refreshed.
+func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
+	p, err := compile("Count", s.sc, pred, opts)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+		return 0, err
+	}
+	res, err := st.runUnits(ctx, p.units(st, "count", 0, nil))
+	if err != nil {
+		return 0, &Error{Op: "Count", Model: s.sc.name, Err: err}
+	}
+	total := 0
+	for _, r := range res {
+		if r.err != nil {
+			return 0, &Error{Op: "Count", Model: s.sc.name, Err: scriptError(r.err)}
+		}
+		n, _ := redis.Int(r.replies[0], nil)
+		total += n
+	}
+	total = max(total-p.offset, 0)
+	if p.limit >= 0 {
+		total = min(total, p.limit)
+	}
+	return total, nil
+}
+
+// DeleteWhere deletes the objects pred matches and returns how many it
+// deleted: one query round trip (as FindIDs), then each object deleted as
+// Delete deletes it (its keys and index entries, one script per object),
+// pipelined DefaultChunk objects per round trip. Not atomic as a whole: an
+// object found matching is deleted even if another client changed it
+// before its chunk ran; one created meanwhile is not deleted. Scan is
+// accepted as for Find.
+func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
+	const op = "DeleteWhere"
+	p, err := compile(op, s.sc, pred, opts)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+		return 0, err
+	}
+	hits, err := p.search(ctx, st, want(p.offset, p.limit), p.offset, p.limit, nil)
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	err = chunks(hits, DefaultChunk, func(_ int, part []hit) error {
+		units := make([]unit, len(part))
+		for i, h := range part {
+			units[i] = s.bare(st, h.id).deleteUnit()
+		}
+		res, err := st.runUnits(ctx, units)
+		if err != nil {
+			return &Error{Op: op, Model: s.sc.name, Err: err}
+		}
+		for i, r := range res {
+			if r.err != nil {
+				return &Error{Op: op, Model: s.sc.name, ID: part[i].id, Err: scriptError(r.err)}
+			}
+			n, _ := redis.Int(r.replies[0], nil)
+			deleted += n
+		}
+		return nil
+	})
+	return deleted, err
+}
+
+// bare is a Model for id with its keys and nothing bound: enough to build
+// its delete unit.
+func (s *Schema[M, P]) bare(st *Store, id string) *Model {
+	m := &Model{}
+	m.init(st, s.sc, id)
+	shard := shardOf(id, s.sc.shards)
+	for _, f := range s.sc.contNames {
+		m.keyList = append(m.keyList, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
+	}
+	m.nkeys = strconv.Itoa(len(m.keyList))
+	return m
+}
+
+// Iter streams the objects pred matches in the order opts give, PageSize
+// objects at a time (default 500): per page one query round trip and one
+// load round trip, so memory stays bounded by the page whatever the number
+// of matches. Pages follow a cursor (the last object's sort key and id),
+// not an offset: an object whose sort value changes during the iteration
+// may be missed or seen twice, and objects deleted or expired before their
+// page are left out. Each page is cheap when the driving index yields the
+// query's order (an OrderBy field the predicate ranges over; an equality
+// or All when ordering by id); otherwise every page checks all candidates
+// again on the server. Limit and Offset apply to the whole stream. An
+// error is yielded once, with a nil object, and ends the stream.
+func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) iter.Seq2[P, error] {
+	return func(yield func(P, error) bool) {
+		p, err := compile("Iter", s.sc, pred, opts)
+		if err == nil {
+			err = p.checkRun(ctx, st)
+		}
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		if p.root == nil {
+			return
+		}
+		remaining, skip := p.limit, p.offset
+		var after *hit
+		for remaining != 0 {
+			n := p.page
+			if remaining > 0 && remaining < n {
+				n = remaining
+			}
+			hits, err := p.search(ctx, st, skip+n, skip, n, after)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(hits) == 0 {
+				return
+			}
+			last := hits[len(hits)-1]
+			after, skip = &last, 0
+			objs, err := s.load(ctx, st, "Iter", hits)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, o := range objs {
+				if !yield(o, nil) {
+					return
+				}
+			}
+			if remaining > 0 {
+				remaining -= len(hits)
+			}
+			if len(hits) < n {
+				return
+			}
+		}
+	}
+}

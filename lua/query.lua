@@ -31,9 +31,11 @@
 -- walks its intervals with ZRANGEBYLEX, "T" walks x:all, an And drives
 -- from its child with the smallest estimate (ZLEXCOUNT / ZCARD), an Or
 -- walks the union of its children (each must be drivable; ids deduplicated).
--- Every candidate is checked against the whole predicate (one HMGET of _v
--- and the fields it names); a candidate whose hash is gone is dead: its
--- entries are reclaimed (idx_forget) and it is skipped. When the driver
+-- Every live candidate is checked against the whole predicate but the
+-- driving leaf's own condition, which its index entries of live objects
+-- guarantee (one HGET or HMGET of the fields the rest names, EXISTS when
+-- none is there, or EXISTS alone); a candidate whose hash is gone is dead:
+-- its entries are reclaimed (idx_forget) and it is skipped. When the driver
 -- yields candidates in output order (the sort field's leaf; x:all or an
 -- equality leaf when sorting by id), the walk starts after the cursor and
 -- stops at want matches; otherwise the best want matches are kept in a
@@ -70,12 +72,13 @@ local function bcmp(x, y)
   return 1
 end
 
--- The predicate, and the fields to read: HMGET _v, then fields[i] at i + 1.
+-- The predicate, and the fields a candidate's check reads (slot i:
+-- fields[i]).
 local fields, slot = {}, {}
 local function ref(name)
   if not slot[name] then
     fields[#fields + 1] = name
-    slot[name] = #fields + 1
+    slot[name] = #fields
   end
   return slot[name]
 end
@@ -96,19 +99,44 @@ local function parse()
   local node = { op = 'L', name = ARGV[p + 1], pos = tonumber(ARGV[p + 2]), kind = ARGV[p + 3], iv = {} }
   local n = tonumber(ARGV[p + 4])
   p = p + 5
+  -- A leaf whose intervals each hold one value (Eq, In) is checked by a
+  -- table lookup of the sort key instead of byte comparisons.
+  local set = {}
   for i = 1, n do
-    node.iv[i] = { ARGV[p], ARGV[p + 1] }
+    local lo, hi = ARGV[p], ARGV[p + 1]
+    node.iv[i] = { lo, hi }
+    if set and #lo > 0 and #lo == #hi and string.byte(lo, #lo) == 0 and string.byte(hi, #hi) == 1
+      and string.sub(lo, 1, -2) == string.sub(hi, 1, -2) then
+      set[string.sub(lo, 1, -2)] = true
+    else
+      set = nil
+    end
     p = p + 2
   end
-  node.slot = ref(node.name)
+  node.set = set
   return node
 end
 
 local root = parse()
-local sortslot = nil
-if sortpos > 0 then sortslot = ref(names[sortpos]) end
-local hargs = { '_v' }
-for i, f in ipairs(fields) do hargs[i + 1] = f end
+local sortslot, nf = nil, 0 -- set once the driver is known
+
+-- read fetches a candidate's fields (HGET for one, HMGET for more) and
+-- reports whether its hash exists: EXISTS only when no field came back.
+local one = {}
+local function read(key)
+  if nf == 0 then return one, redis.call('EXISTS', key) == 1 end
+  local vals
+  if nf == 1 then
+    one[1] = redis.call('HGET', key, fields[1])
+    vals = one
+  else
+    vals = redis.call('HMGET', key, unpack(fields))
+  end
+  for i = 1, nf do
+    if vals[i] then return vals, true end
+  end
+  return vals, redis.call('EXISTS', key) == 1
+end
 
 -- inset: is member m in one of the sorted, disjoint intervals iv?
 local function inset(iv, m)
@@ -126,34 +154,42 @@ local function inset(iv, m)
   return h == '' or bcmp(m, h) < 0
 end
 
--- skey: the sort key of a slot's value (false: absent or not indexable).
-local function skey(s, kind, vals, sks)
-  local k = sks[s]
-  if k == nil then
-    local t = vals[s]
-    k = t and idx_key(kind, t) or false
-    sks[s] = k
+-- skey: the sort key of a slot's value for the current candidate (false:
+-- absent or not indexable), computed once per candidate (gen).
+local sks, skgen, gen = {}, {}, 0
+local function skey(s, kind, vals)
+  if skgen[s] == gen then return sks[s] end
+  local t, k = vals[s], false
+  if t then
+    if kind == 's' and not string.find(t, '[%z\1]') then
+      k = t -- idx_escape changes nothing
+    else
+      k = idx_key(kind, t) or false
+    end
   end
+  sks[s], skgen[s] = k, gen
   return k
 end
 
-local function eval(node, vals, id, sks)
+local function eval(node, vals, id)
   local op = node.op
   if op == 'T' then return true end
   if op == 'A' then
     for _, k in ipairs(node.kids) do
-      if not eval(k, vals, id, sks) then return false end
+      if not eval(k, vals, id) then return false end
     end
     return true
   end
   if op == 'O' then
     for _, k in ipairs(node.kids) do
-      if eval(k, vals, id, sks) then return true end
+      if eval(k, vals, id) then return true end
     end
     return false
   end
-  local s = skey(node.slot, node.kind, vals, sks)
+  if node.trusted then return true end
+  local s = skey(node.slot, node.kind, vals)
   if not s then return false end
+  if node.set then return node.set[s] == true end
   return inset(node.iv, s .. '\0' .. id)
 end
 
@@ -305,6 +341,23 @@ if est == 0 then
   return {}
 end
 
+-- The driving leaf is trusted: index entries of live objects are exact
+-- (every write moves them in the same script), so its condition holds for
+-- every live candidate it yields. Each candidate reads the fields of the
+-- other leaves, and the sort field unless the walk's members give it.
+if drv.op == 'L' and (drv == root or root.op == 'A') then drv.trusted = true end
+local function assign(node)
+  if node.op == 'L' then
+    if not node.trusted then node.slot = ref(node.name) end
+  elseif node.kids then
+    for _, k in ipairs(node.kids) do assign(k) end
+  end
+end
+assign(root)
+local skmember = ordered and sortpos > 0
+if sortpos > 0 and not skmember then sortslot = ref(names[sortpos]) end
+nf = #fields
+
 -- after: does (sk, id) come after the cursor in output order?
 local function after(sk, id)
   local c = bcmp(sk, csk)
@@ -325,12 +378,13 @@ end
 -- the best want, the worst kept at the root.
 local out, nout, count = {}, 0, 0
 local useheap = not ordered and want > 0
-local function keep(e)
+local function keep(sk, id)
   if not useheap then
+    out[2 * nout + 1], out[2 * nout + 2] = sk, id
     nout = nout + 1
-    out[nout] = e
     return ordered and want > 0 and nout >= want
   end
+  local e = { sk, id }
   if nout < want then
     nout = nout + 1
     out[nout] = e
@@ -357,23 +411,27 @@ local function keep(e)
 end
 
 local function visit(id, key, m)
-  local vals = redis.call('HMGET', okey .. id, unpack(hargs))
-  if not vals[1] and redis.call('EXISTS', okey .. id) == 0 then
+  local vals, alive = read(okey .. id)
+  if not alive then
     -- Dead (expired or deleted without its entries): reclaim.
     idx_forget(rev, all, keymap, id)
     if key ~= all then redis.call('ZREM', key, m) end
     return false
   end
-  local sks = {}
-  if not eval(root, vals, id, sks) then return false end
+  gen = gen + 1
+  if not eval(root, vals, id) then return false end
   if mode == 'count' then
     count = count + 1
     return false
   end
   local sk = ''
-  if sortslot then sk = skey(sortslot, sortkind, vals, sks) or '' end
+  if sortslot then
+    sk = skey(sortslot, sortkind, vals) or ''
+  elseif skmember then
+    sk = string.sub(m, 1, #m - #id - 1)
+  end
   if hascur and not ordered and not after(sk, id) then return false end
-  return keep({ sk, id })
+  return keep(sk, id)
 end
 
 local cm = nil
@@ -397,6 +455,7 @@ else
 end
 
 if mode == 'count' then return count end
+if not useheap then return out end
 local reply = {}
 for i = 1, nout do
   reply[2 * i - 1] = out[i][1]

@@ -130,6 +130,19 @@
 // (DefaultLockTTL), with an owner check on Extend and Unlock and a fencing
 // token (Lock.Token) that increases with every acquisition.
 //
+// # Secondary indexes and queries
+//
+// Index and Unique on a scalar field (Age.Named("age").Index()) keep a
+// per-shard sorted set of the field's values, updated by every write of the
+// object inside its own script; Unique refuses a taken value with ErrExists.
+// Schema.Fields returns a probe object whose handles build typed predicates
+// (q.Age.Gte(18), q.Name.Prefix("Al"), And, Or, Not, All); Find, FindOne,
+// FindIDs, Count, DeleteWhere and Iter run them in at most two round trips,
+// return every match unless Limit says otherwise, sort by any indexed field
+// (Asc, Desc) and never return an expired object. Sweep reclaims what expired
+// objects left in the indexes; Reindex builds indexes declared after objects
+// were saved.
+//
 // # TTL
 //
 // A model's objects expire after WithTTL (or the Store's WithDefaultTTL;

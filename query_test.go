@@ -2,6 +2,7 @@ package rapyer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/serialize"
 	"github.com/rapyer-go/rapyer/types"
 )
 
@@ -33,9 +36,13 @@ type qm struct {
 		City types.Str
 		Zip  types.Str // not indexed
 	}
-	Note types.Str // not indexed
-	Tags types.List[string]
+	Note   types.Str // not indexed
+	Tags   types.List[string]
+	Status types.Value[qmStatus]
 }
+
+// qmStatus is an enum stored as its string.
+type qmStatus string
 
 func qmFields(p *qm) rapyer.Fields {
 	return rapyer.Fields{
@@ -48,6 +55,7 @@ func qmFields(p *qm) rapyer.Fields {
 		rapyer.Nested("home", p.Home.City.Named("city").Index(), p.Home.Zip.Named("zip")),
 		p.Note.Named("note"),
 		p.Tags.Named("tags"),
+		p.Status.Named("status").Codec(serialize.StringOf[qmStatus]()).Index(),
 	}
 }
 
@@ -117,6 +125,7 @@ func TestQueryFilters(t *testing.T) {
 						p.Score.Set(scores[n])
 						p.Vip.Set(i%2 == 1)
 						p.Note.Set(strings.ToLower(n))
+						p.Status.Set([]qmStatus{"active", "banned"}[i%2])
 					})
 				}
 				cut := born0.AddDate(33, 0, 0)
@@ -148,6 +157,8 @@ func TestQueryFilters(t *testing.T) {
 					{"between reversed", q.Age.Between(35, 30), nil, nil},
 					{"not between", rapyer.Not(q.Age.Between(30, 35)), nil, []string{"Alice", "Dave"}},
 					{"vip", q.Vip.Eq(true), nil, []string{"Bob", "Dave"}},
+					{"enum", q.Status.Eq("banned"), nil, []string{"Bob", "Dave"}},
+					{"enum in", q.Status.In("active", "gone"), nil, []string{"Alice", "Charlie"}},
 					{"no match", q.Age.Gt(100), nil, nil},
 					{"all", rapyer.All(), nil, []string{"Alice", "Bob", "Charlie", "Dave"}},
 					{"not all", rapyer.Not(rapyer.All()), nil, nil},
@@ -539,7 +550,10 @@ func TestQueryIter(t *testing.T) {
 		ctx := testkit.Ctx(t)
 		var objs []*qm
 		for i := 0; i < 95; i++ {
-			objs = append(objs, addQM(t, ctx, qms16, b.Store, "n"+strconv.Itoa(i), int64(i%17), func(p *qm) { p.Vip.Set(i%4 == 0) }))
+			objs = append(objs, addQM(t, ctx, qms16, b.Store, "n"+strconv.Itoa(i), int64(i%17), func(p *qm) {
+				p.Vip.Set(i%4 == 0)
+				p.Note.Set(strconv.Itoa(i % 3))
+			}))
 		}
 		collect := func(pred rapyer.Pred, opts ...rapyer.QueryOption) ([]string, int) {
 			var out []string
@@ -561,12 +575,19 @@ func TestQueryIter(t *testing.T) {
 			{"range by age desc", q16.Age.Gte(3), []rapyer.QueryOption{rapyer.Desc(&q16.Age)}},
 			{"other driver by age", q16.Vip.Eq(false), []rapyer.QueryOption{rapyer.Asc(&q16.Age)}},
 			{"eq by id", q16.Vip.Eq(false), nil},
+			{"noteq by age desc", q16.Age.NotEq(5), []rapyer.QueryOption{rapyer.Desc(&q16.Age)}},
+			{"in by age", q16.Age.In(1, 3, 5, 7, 16), []rapyer.QueryOption{rapyer.Asc(&q16.Age)}},
+			{"in by id", q16.Age.In(1, 3, 5, 7, 16), nil},
+			{"scan", q16.Note.Eq("0"), []rapyer.QueryOption{rapyer.Scan(), rapyer.Desc(&q16.Age)}},
 			{"or by id", rapyer.Or(q16.Vip.Eq(true), q16.Age.Eq(3)), nil},
 			{"window", q16.Age.Lt(10), []rapyer.QueryOption{rapyer.Asc(&q16.Age), rapyer.Offset(4), rapyer.Limit(30)}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				want, err := qms16.FindIDs(ctx, b.Store, c.pred, c.opts...)
 				must(t, err)
+				if len(want) < 10 {
+					t.Fatalf("only %d matches: a weak case", len(want))
+				}
 				got, rt := collect(c.pred, append(c.opts, rapyer.PageSize(7))...)
 				if !slices.Equal(got, want) {
 					t.Fatalf("Iter:\n got %v\nwant %v", got, want)
@@ -671,6 +692,11 @@ func TestQueryModelTTL(t *testing.T) {
 		for _, f := range []string{"name", "age", "group"} {
 			if ids := indexIDs(t, b, "qmshort", f, 1); len(ids) != 0 {
 				t.Fatalf("index %s kept %d", f, len(ids))
+			}
+		}
+		for _, k := range []string{"x:all", "x:rev"} {
+			if n, _ := redis.Int(b.Do(t, "EXISTS", b.Prefix()+"{qmshort:0}:"+k)); n != 0 {
+				t.Fatalf("%s left behind", k)
 			}
 		}
 	})
@@ -963,5 +989,133 @@ func FuzzSortKey(f *testing.F) {
 				t.Fatalf("Lua %q, Go %q %q %q", r, ki, kf, ks)
 			}
 		})
+	})
+}
+
+// Concurrent writers and queries: queries never fail, and once writes
+// quiesce (and short TTLs have run out) every query returns exactly what a
+// filter over the live objects gives, on 16 shards.
+func TestQueryConcurrent(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		s, q := qms16, q16
+		ids := make([]string, 40)
+		for i := range ids {
+			ids[i] = "c" + strconv.Itoa(i)
+		}
+		cities := []string{"Paris", "Lyon", "Lille", "Pau"}
+		errs := make(chan error, 100)
+		done := make(chan struct{})
+		var writers, readers sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			writers.Add(1)
+			go func(seed uint64) {
+				defer writers.Done()
+				rng := rand.New(rand.NewPCG(seed, 3))
+				for n := 0; n < 150; n++ {
+					id := ids[rng.IntN(len(ids))]
+					p, _ := s.NewWithID(b.Store, id)
+					var err error
+					switch rng.IntN(6) {
+					case 0, 1:
+						p.Name.Set("n" + strconv.Itoa(rng.IntN(5)))
+						p.Age.Set(int64(rng.IntN(20)))
+						p.Home.City.Set(cities[rng.IntN(len(cities))])
+						p.Vip.Set(rng.IntN(2) == 0)
+						err = p.Save(ctx)
+					case 2:
+						_, err = p.Age.Incr(ctx, int64(rng.IntN(5))-2)
+					case 3:
+						_, err = p.Delete(ctx)
+					case 4:
+						err = p.SetTTL(ctx, 5*time.Millisecond)
+					case 5:
+						p.Home.City.Clear()
+						err = p.Update(ctx, &p.Home.City)
+					}
+					if err != nil && !errors.Is(err, rapyer.ErrNotFound) {
+						errs <- err
+						return
+					}
+				}
+			}(uint64(w))
+		}
+		preds := []rapyer.Pred{
+			q.Age.Gte(10),
+			rapyer.And(q.Home.City.Eq("Paris"), q.Age.Lt(15)),
+			rapyer.Or(q.Name.In("n1", "n2"), q.Vip.Eq(true)),
+			rapyer.Not(q.Home.City.Prefix("L")),
+			rapyer.All(),
+		}
+		for r := 0; r < 2; r++ {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					pred := preds[i%len(preds)]
+					var err error
+					switch i % 3 {
+					case 0:
+						_, err = s.Find(ctx, b.Store, pred, rapyer.Desc(&q.Age), rapyer.Limit(5))
+					case 1:
+						_, err = s.Count(ctx, b.Store, pred)
+					case 2:
+						for _, e := range s.Iter(ctx, b.Store, pred, rapyer.PageSize(3)) {
+							if e != nil {
+								err = e
+							}
+						}
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		writers.Wait()
+		close(done)
+		readers.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		b.Elapse(50 * time.Millisecond)
+		live, err := s.GetMany(ctx, b.Store, ids, rapyer.SkipMissing())
+		must(t, err)
+		checks := []func(*qm) bool{
+			func(o *qm) bool { v, ok := o.Age.Lookup(); return ok && v >= 10 },
+			func(o *qm) bool {
+				c, ok := o.Home.City.Lookup()
+				a, ok2 := o.Age.Lookup()
+				return ok && ok2 && c == "Paris" && a < 15
+			},
+			func(o *qm) bool {
+				n, ok := o.Name.Lookup()
+				v, ok2 := o.Vip.Lookup()
+				return ok && (n == "n1" || n == "n2") || ok2 && v
+			},
+			func(o *qm) bool { c, ok := o.Home.City.Lookup(); return ok && !strings.HasPrefix(c, "L") },
+			func(*qm) bool { return true },
+		}
+		for i, pred := range preds {
+			var want []string
+			for _, o := range live {
+				if checks[i](o) {
+					want = append(want, o.ID())
+				}
+			}
+			sort.Strings(want)
+			got, err := s.FindIDs(ctx, b.Store, pred)
+			must(t, err)
+			if !slices.Equal(got, want) {
+				t.Fatalf("predicate %d after quiescing: %v, want %v", i, got, want)
+			}
+		}
 	})
 }

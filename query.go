@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,37 +13,10 @@ import (
 	"github.com/rapyer-go/rapyer/lua"
 )
 
-// Queries: Find, FindOne, FindIDs, Count, DeleteWhere and Iter evaluate a
-// Pred over a model's objects with its secondary indexes (Scalar.Index;
-// storage in lua/index.lua). A query is one lua/query.lua call per shard,
-// all shards pipelined in one round trip; the script drives from the most
-// selective index, checks every candidate against the whole predicate and
-// its liveness (an expired object is never returned, and its stale index
-// entries are reclaimed as the query meets them), and returns ids, at most
-// Offset+Limit per shard. The shards' answers are merged in Go. Find then
-// loads the objects in one more pipelined round trip (as GetMany: with the
-// TTL refresh when the model refreshes on reads).
-//
-// A query must be drivable by an index: a predicate on an indexed field,
-// an And with at least one such conjunct, an Or whose every branch is
-// drivable, or All. Predicates on fields without an index are allowed as
-// filters beside a drivable conjunct. Anything else returns ErrInvalid
-// naming the fields that would need Index(), unless Scan is given: then
-// the query reads every object of the model. Queries need a model with at
-// least one indexed field (the shards' lists of objects, x:all, are kept
-// for indexed models only).
-//
-// A query's script runs atomically on each shard, but the shards are not
-// read at one instant, and Find's load is a second round trip: an object
-// that changes in between is returned as loaded (it may no longer match),
-// one deleted or expired in between is left out. Queries cannot be queued
-// in a Batch or Tx (ErrInvalid). Errors: ErrInvalid (a bad predicate or
-// option, a query with no index to drive it; nothing sent), ErrDecode
-// (stored data that does not decode, Find and Iter), network and context
-// errors.
-
-// QueryOption changes what Find, FindOne, FindIDs and Iter return: order
-// (OrderBy, Asc, Desc), window (Limit, Offset), Scan and PageSize.
+// QueryOption changes what a query (Find, FindOne, FindIDs, Count,
+// DeleteWhere, Iter) returns: order (OrderBy, Asc, Desc), window (Limit,
+// Offset), whether a query no index drives may read every object (Scan),
+// and Iter's PageSize. Options a query has no use for are ignored.
 type QueryOption interface{ applyQuery(*queryConfig) }
 
 type queryConfig struct {
@@ -331,7 +305,7 @@ func (p *plan) search(ctx context.Context, st *Store, want, offset, limit int, a
 
 // want is the per-shard match count of a query with this window.
 func want(offset, limit int) int {
-	if limit < 0 {
+	if limit < 0 || limit > math.MaxInt-offset {
 		return 0
 	}
 	return offset + limit
@@ -374,12 +348,31 @@ func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []hi
 }
 
 // Find returns the objects pred matches, every one of them unless Limit
-// says otherwise, in the order opts give (by id without OrderBy): one
-// round trip for the query over every shard, then one pipelined load
-// (HGETALL per object, plus its container reads and TTL refresh as Get
-// sends; one round trip per 10,000 objects). An object deleted or expired
-// between the two round trips is left out. Errors: see the package's query
-// section (ErrInvalid, ErrDecode, network).
+// says otherwise (no implicit cap), in the order opts give (by id without
+// OrderBy). Two round trips: one lua/query.lua call per shard, all shards
+// pipelined together, then one pipelined load of the results (HGETALL per
+// object plus its container reads, and the TTL refresh when the model
+// refreshes on reads, as Get; one round trip per 10,000 objects).
+//
+// Plan: on each shard the script drives from the most selective index
+// (the smallest ZLEXCOUNT among an And's indexed conjuncts; the union of an
+// Or's branches; x:all for All), checks every live candidate against the
+// rest of the predicate, skips dead ones (expired or deleted: their stale
+// index entries are removed on the way) and returns at most Offset+Limit
+// ids; Go merges the shards by sort key then id. A query with OrderBy on
+// the field its driving index serves, and a Limit, reads that index in
+// order and stops early. Predicates on fields without an index are
+// filters: a query must have an indexed predicate to drive it (an And
+// with one indexed conjunct, an Or whose every branch has one, or All), or
+// Scan.
+//
+// The shards are not read at one instant, and the load is a second round
+// trip: an object changed in between is returned as loaded (it may no
+// longer match), one deleted or expired in between is left out. Queries
+// cannot be queued in a Batch or Tx. Errors: ErrInvalid (a bad predicate
+// or option, an OrderBy field without index, a query no index can drive
+// without Scan, a model without indexes; nothing is sent), ErrDecode
+// (stored data that does not decode), network and context errors.
 func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]P, error) {
 	p, err := compile("Find", s.sc, pred, opts)
 	if err != nil {
@@ -481,8 +474,9 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 // Delete deletes it (its keys and index entries, one script per object),
 // pipelined DefaultChunk objects per round trip. Not atomic as a whole: an
 // object found matching is deleted even if another client changed it
-// before its chunk ran; one created meanwhile is not deleted. Scan is
-// accepted as for Find.
+// before its chunk ran; one created meanwhile is not deleted. The ids are
+// held in memory between the two steps. Options work as for Find (Limit
+// and OrderBy delete the first n in that order).
 func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
 	const op = "DeleteWhere"
 	p, err := compile(op, s.sc, pred, opts)

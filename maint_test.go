@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -683,7 +684,12 @@ func TestIndexConcurrentWriters(t *testing.T) {
 		}
 		emails := []string{"a@x", "b@x", "c@x", "d@x", "e@x", "f@x"}
 		cities := []string{"Oslo", "Lima", "", "Rome\x00\x01"}
-		const writers, iters = 6, 120
+		// Writers run at least minIters operations each, and go on (up to
+		// maxIters) while Reindex and Sweep still run, so that those run
+		// during writes even when a SCAN of a large keyspace is slow.
+		const writers, minIters, maxIters = 6, 120, 3000
+		var maintDone atomic.Bool
+		var ops atomic.Int64
 		var wg sync.WaitGroup
 		errs := make(chan error, writers+1)
 		for g := 0; g < writers; g++ {
@@ -691,7 +697,7 @@ func TestIndexConcurrentWriters(t *testing.T) {
 			go func(g int) {
 				defer wg.Done()
 				r := rand.New(rand.NewPCG(uint64(g), 42))
-				for i := 0; i < iters; i++ {
+				for i := 0; i < maxIters && (i < minIters || !maintDone.Load()); i++ {
 					p, err := racers.NewWithID(b.Store, ids[r.IntN(len(ids))])
 					if err != nil {
 						errs <- err
@@ -734,12 +740,14 @@ func TestIndexConcurrentWriters(t *testing.T) {
 						errs <- err
 						return
 					}
+					ops.Add(1)
 				}
 			}(g)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer maintDone.Store(true)
 			for i := 0; i < 4; i++ {
 				if n, err := racers.Reindex(ctx, b.Store, rapyer.ChunkSize(3)); err != nil || n != 0 {
 					errs <- fmt.Errorf("Reindex during writes: %d changed, %v", n, err)
@@ -756,6 +764,7 @@ func TestIndexConcurrentWriters(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
+		t.Logf("%d writes", ops.Load())
 		checkRacers(t, b, ids)
 		n, err := racers.Reindex(ctx, b.Store)
 		must(t, err)

@@ -24,7 +24,10 @@ import (
 // the object's indexed values are read, each one's member is (re)added to
 // its field's x:i key, entries that no longer match are removed, its x:rev
 // entry is rewritten and its id joins x:all. ChunkSize objects (default
-// DefaultChunk) go per round trip, the next SCAN in the same round trip.
+// DefaultChunk) go per round trip, the next SCAN (COUNT 1000, or
+// ChunkSize when larger) in the same round trip. SCAN visits the whole
+// keyspace of the server, other models' keys included: the walk takes
+// about one round trip per 1000 keys of the server.
 // Then it walks every x:i key of every shard in chunks (lua/sweep.lua,
 // mode "idx") and removes members x:rev does not back (left by an index
 // that was dropped and declared again, or by writes that bypassed rapyer)
@@ -85,7 +88,7 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		scanAt := -1
 		if scanning && len(pending) < cfg.chunk {
 			scanAt = len(units)
-			units = append(units, unit{cmds: []cmd{{"SCAN", []any{cursor, "MATCH", pattern, "COUNT", cfg.chunk}}}})
+			units = append(units, unit{cmds: []cmd{{"SCAN", []any{cursor, "MATCH", pattern, "COUNT", max(cfg.chunk, scanCount)}}}})
 		}
 		res, err := st.runUnits(ctx, units)
 		if err != nil {
@@ -154,6 +157,11 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 	}
 	return changed, nil
 }
+
+// scanCount is Reindex's SCAN COUNT (how many slots of the keyspace each
+// SCAN visits) unless ChunkSize is larger: the walk of a large keyspace
+// must not take a round trip per handful of keys when the chunk is small.
+const scanCount = 1000
 
 // reindexUnit is lua/reindex.lua for object id: its hash, then the index
 // section of every indexed field.

@@ -531,11 +531,12 @@ func (s *Schema[M, P]) bare(st *Store, id string) *Model {
 // of matches. Pages follow a cursor (the last object's sort key and id),
 // not an offset: an object whose sort value changes during the iteration
 // may be missed or seen twice, and objects deleted or expired before their
-// page are left out. Each page is cheap when the driving index yields the
-// query's order (an OrderBy field the predicate ranges over; an equality
-// or All when ordering by id); otherwise every page checks all candidates
-// again on the server. Limit and Offset apply to the whole stream. An
-// error is yielded once, with a nil object, and ends the stream.
+// page are left out. A page reads only its own part of an index when the
+// query's order is an index's: by id (x:all, or an equality's entries) or
+// by an OrderBy field the predicate ranges over; sorted by another field
+// than the driving one, every page checks the driver's candidates again on
+// the server. Limit and Offset apply to the whole stream. An error is
+// yielded once, with a nil object, and ends the stream.
 func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) iter.Seq2[P, error] {
 	return func(yield func(P, error) bool) {
 		p, err := compile("Iter", s.sc, pred, opts)

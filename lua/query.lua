@@ -31,6 +31,9 @@
 -- walks its intervals with ZRANGEBYLEX, "T" walks x:all, an And drives
 -- from its child with the smallest estimate (ZLEXCOUNT / ZCARD), an Or
 -- walks the union of its children (each must be drivable; ids deduplicated).
+-- With a want, a driver that yields the output order is preferred when it
+-- is not much costlier (it stops early): the sort field's leaf, or, by id,
+-- an equality leaf or x:all.
 -- Every live candidate is checked against the whole predicate but the
 -- driving leaf's own condition, which its index entries of live objects
 -- guarantee (one HGET or HMGET of the fields the rest names, EXISTS when
@@ -339,6 +342,16 @@ end
 if est == 0 then
   if mode == 'count' then return 0 end
   return {}
+end
+-- By id with a want and an unordered driver: the driver's every candidate
+-- would be read (again for each of Iter's pages), while x:all, in id
+-- order, stops at want matches: about want * n / est candidates if the
+-- driver's selectivity holds. Take the cheaper.
+if not ordered and sortpos == 0 and want > 0 and mode == 'find' then
+  local n = redis.call('ZCARD', all)
+  if want * n < est * est then
+    drv, ordered = { op = 'T' }, true
+  end
 end
 
 -- The driving leaf is trusted: index entries of live objects are exact

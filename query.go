@@ -417,7 +417,7 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 
 // FindIDs returns the ids of the objects pred matches, as Find orders and
 // cuts them, in one round trip (the objects are not read, and their TTLs
-// are not refreshed).
+// are not refreshed). Errors as Find.
 func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]string, error) {
 	p, err := compile("FindIDs", s.sc, pred, opts)
 	if err != nil {
@@ -441,7 +441,7 @@ func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts .
 // predicate and options (Limit and Offset cut the count; the order does
 // not matter), in one round trip: each shard checks its candidates, live
 // ones only, and returns a number. Objects are not read, and their TTLs
-// are not refreshed.
+// are not refreshed. Errors as Find.
 func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
 	p, err := compile("Count", s.sc, pred, opts)
 	if err != nil {
@@ -476,7 +476,8 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 // object found matching is deleted even if another client changed it
 // before its chunk ran; one created meanwhile is not deleted. The ids are
 // held in memory between the two steps. Options work as for Find (Limit
-// and OrderBy delete the first n in that order).
+// and OrderBy delete the first n in that order). Errors as Find; a
+// failure in a delete chunk stops there (earlier chunks are deleted).
 func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
 	const op = "DeleteWhere"
 	p, err := compile(op, s.sc, pred, opts)
@@ -535,8 +536,8 @@ func (s *Schema[M, P]) bare(st *Store, id string) *Model {
 // query's order is an index's: by id (x:all, or an equality's entries) or
 // by an OrderBy field the predicate ranges over; sorted by another field
 // than the driving one, every page checks the driver's candidates again on
-// the server. Limit and Offset apply to the whole stream. An error is
-// yielded once, with a nil object, and ends the stream.
+// the server. Limit and Offset apply to the whole stream. Errors (as
+// Find) are yielded once, with a nil object, and end the stream.
 func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) iter.Seq2[P, error] {
 	return func(yield func(P, error) bool) {
 		p, err := compile("Iter", s.sc, pred, opts)

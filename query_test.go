@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/embedded"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/serialize"
@@ -1318,4 +1320,72 @@ func qmOrderAbsentFirst(objs []*qm, desc bool) []string {
 		return r
 	})
 	return idsOf(c)
+}
+
+// Book is the query example's model: Index() on the fields queries use.
+type Book struct {
+	rapyer.Model
+	Title  types.Str
+	Author types.Str
+	Year   types.Int
+	Price  types.Float
+}
+
+var Books = rapyer.Define("book", func(b *Book) rapyer.Fields {
+	return rapyer.Fields{
+		b.Title.Named("title"),
+		b.Author.Named("author").Index(),
+		b.Year.Named("year").Index(),
+		b.Price.Named("price"), // no index: usable as a filter
+	}
+})
+
+func ExampleSchema_Find() {
+	ctx := context.Background()
+	st, err := embedded.Open(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	for _, b := range []struct {
+		title, author string
+		year          int64
+		price         float64
+	}{
+		{"Emma", "Austen", 1815, 8}, {"Persuasion", "Austen", 1817, 9.5},
+		{"Middlemarch", "Eliot", 1871, 12}, {"Ulysses", "Joyce", 1922, 15},
+		{"Dubliners", "Joyce", 1914, 7},
+	} {
+		bk := Books.New(st)
+		bk.Title.Set(b.title)
+		bk.Author.Set(b.author)
+		bk.Year.Set(b.year)
+		bk.Price.Set(b.price)
+		if err := bk.Save(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// Predicates are built from a probe object's handles: typed values,
+	// checked by the compiler.
+	q := Books.Fields()
+	old, err := Books.Find(ctx, st, rapyer.And(q.Year.Lt(1900), q.Price.Lte(10)), rapyer.Desc(&q.Year))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, b := range old {
+		fmt.Println(b.Year.Get(), b.Title.Get())
+	}
+	n, _ := Books.Count(ctx, st, rapyer.Or(q.Author.Eq("Joyce"), q.Author.Prefix("El")))
+	fmt.Println("Joyce or El*:", n)
+	first, _ := Books.FindOne(ctx, st, rapyer.All(), rapyer.Asc(&q.Year))
+	fmt.Println("oldest:", first.Title.Get())
+	_, err = Books.Find(ctx, st, q.Price.Gt(10)) // no index on price
+	fmt.Println(errors.Is(err, rapyer.ErrInvalid))
+	// Output:
+	// 1817 Persuasion
+	// 1815 Emma
+	// Joyce or El*: 3
+	// oldest: Emma
+	// true
 }

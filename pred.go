@@ -24,7 +24,9 @@ import (
 // Building a predicate does no I/O and never fails: a value that does not
 // encode (a NaN, a time outside 1678..2262) or a leaf on a field with no
 // order (msgpack, custom codec) makes the query that uses it return
-// ErrInvalid naming the field. The zero Pred is invalid.
+// ErrInvalid naming the field. The zero Pred is invalid. A Pred is
+// immutable: keep it and reuse it, from any goroutine. The handles of any
+// object of the model work as well as the probe's.
 type Pred struct{ n *pnode }
 
 // Node operations of a predicate tree.

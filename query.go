@@ -389,8 +389,10 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 }
 
 // FindOne returns the first object pred matches in the order opts give
-// (Limit is replaced by 1; Offset applies): two round trips, as Find.
-// Errors: ErrNotFound when nothing matches, else as Find.
+// (Limit is replaced by 1; Offset applies): two round trips, as Find (when
+// the object found is deleted or expires before its load, the query runs
+// again, up to three times). Errors: ErrNotFound when nothing matches,
+// else as Find.
 func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (P, error) {
 	p, err := compile("FindOne", s.sc, pred, append(opts[:len(opts):len(opts)], Limit(1)))
 	if err != nil {
@@ -399,10 +401,14 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 	if err := p.checkRun(ctx, st); err != nil {
 		return nil, err
 	}
-	if p.root != nil {
+	// The match found may be gone by the load: query again (a few times).
+	for try := 0; p.root != nil && try < 3; try++ {
 		hits, err := p.search(ctx, st, want(p.offset, 1), p.offset, 1, nil)
 		if err != nil {
 			return nil, err
+		}
+		if len(hits) == 0 {
+			break
 		}
 		objs, err := s.load(ctx, st, "FindOne", hits)
 		if err != nil {

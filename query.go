@@ -279,7 +279,14 @@ func (p *plan) checkRun(ctx context.Context, st *Store) error {
 // merged matches in output order, Offset and Limit applied (want: the
 // per-shard count; 0 for all).
 func (p *plan) search(ctx context.Context, st *Store, want, offset, limit int, after *hit) ([]hit, error) {
-	res, err := st.runUnits(ctx, p.units(st, "find", want, after))
+	return p.searchMode(ctx, st, "find", want, offset, limit, after)
+}
+
+// searchMode is search with the script's mode: "load" (Find of every match,
+// whose load drops dead objects itself) skips the liveness check of
+// candidates nothing else reads.
+func (p *plan) searchMode(ctx context.Context, st *Store, mode string, want, offset, limit int, after *hit) ([]hit, error) {
+	res, err := st.runUnits(ctx, p.units(st, mode, want, after))
 	if err != nil {
 		return nil, &Error{Op: p.op, Model: p.sc.name, Err: err}
 	}
@@ -381,11 +388,58 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
 		return nil, err
 	}
-	hits, err := p.search(ctx, st, want(p.offset, p.limit), p.offset, p.limit, nil)
+	mode := "find"
+	if p.limit < 0 && p.offset == 0 {
+		mode = "load" // every match is loaded: the load drops the dead
+	}
+	hits, err := p.searchMode(ctx, st, mode, want(p.offset, p.limit), p.offset, p.limit, nil)
 	if err != nil {
 		return nil, err
 	}
-	return s.load(ctx, st, "Find", hits)
+	objs, err := s.load(ctx, st, "Find", hits)
+	if err != nil || mode != "load" || len(objs) == len(hits) {
+		return objs, err
+	}
+	// The load met dead objects the query did not check: reclaim their
+	// entries now (one more round trip, only when there are some). It is
+	// housekeeping: a failure is logged, the result stands.
+	if err := s.reclaim(ctx, st, hits, objs); err != nil {
+		st.cfg.logger.Warn("rapyer: reclaiming index entries of dead objects", "model", s.sc.name, "err", err)
+	}
+	return objs, nil
+}
+
+// reclaim removes the index entries of the hits that did not load (dead
+// objects), shard by shard in one round trip.
+func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, hits []hit, loaded []P) error {
+	live := make(map[string]bool, len(loaded))
+	for _, p := range loaded {
+		live[p.base().id] = true
+	}
+	byShard := map[uint32][]string{}
+	for _, h := range hits {
+		if !live[h.id] {
+			sh := shardOf(h.id, s.sc.shards)
+			byShard[sh] = append(byShard[sh], h.id)
+		}
+	}
+	units := make([]unit, 0, len(byShard))
+	for sh, ids := range byShard {
+		units = append(units, s.sc.reclaimUnit(st, sh, ids))
+	}
+	res, err := st.runUnits(ctx, units)
+	if err == nil {
+		for _, r := range res {
+			if r.err != nil {
+				err = r.err
+				break
+			}
+		}
+	}
+	if err != nil {
+		return &Error{Op: "Find", Model: s.sc.name, Err: scriptError(err)}
+	}
+	return nil
 }
 
 // FindOne returns the first object pred matches in the order opts give

@@ -55,6 +55,17 @@ type sweepJob struct {
 
 // sweepUnit is the next step of job j: one call of lua/sweep.lua reading
 // at most count members.
+// reclaimUnit is a sweep.lua step of mode "ids": the entries of those of
+// ids (all of shard) that are still dead are reclaimed.
+func (sc *schema) reclaimUnit(st *Store, shard uint32, ids []string) unit {
+	u := sc.sweepUnit(st, &sweepJob{shard: shard}, 0)
+	u.args[0] = "ids"
+	for _, id := range ids {
+		u.args = append(u.args, id)
+	}
+	return u
+}
+
 func (sc *schema) sweepUnit(st *Store, j *sweepJob, count int) unit {
 	prefix := st.cfg.prefix
 	keys := make([]string, 0, len(sc.idx)+2)

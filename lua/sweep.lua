@@ -11,6 +11,8 @@
 --        dead is reclaimed as above (and removed even when x:rev does not
 --        list it); a member of a live object that x:rev does not list
 --        with that sort key (an orphan) is removed
+--   ids  the ids ARGV[6+nf..] (a Find's load found them gone): each one
+--        still dead is reclaimed as in "all"
 -- ARGV[2] cursor: "" to start, else the last member of the previous step
 -- ARGV[3] count: how many members this step reads at most
 -- ARGV[4] the shard's object hash key prefix (<prefix>{model:s}:o:)
@@ -27,6 +29,15 @@ local walk, field = all, nil
 if mode == 'idx' then
   local pos = tonumber(ARGV[6 + nf])
   walk, field = KEYS[pos], ARGV[5 + pos]
+elseif mode == 'ids' then
+  local dead = 0
+  for i = 6 + nf, #ARGV do
+    if not idx_alive(okey, ARGV[i]) then
+      idx_forget(rev, all, keys, ARGV[i])
+      dead = dead + 1
+    end
+  end
+  return { 1, '', dead, 0 }
 elseif mode ~= 'all' then
   return fail('INVALID', 'unknown sweep mode ' .. tostring(mode))
 end

@@ -111,32 +111,18 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 	out := make([]P, 0, len(ids))
 	var missing []string
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
-		objs := make([]P, len(part))
-		units := make([]unit, len(part))
-		for i, id := range part {
-			objs[i] = s.instance(st, id)
-			units[i] = objs[i].base().loadUnit()
-		}
-		res, err := st.runUnits(ctx, units)
+		objs, err := s.loadIDs(ctx, st, op, part, cfg.load.tolerant)
 		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
+			return err
 		}
-		for i, r := range res {
-			m := objs[i].base()
-			if r.err != nil {
-				return m.fail(op, scriptError(r.err))
-			}
-			if len(asSlice(r.replies[0])) == 0 {
+		for i, p := range objs {
+			if p == nil {
 				missing = append(missing, part[i])
-				if !cfg.skipMissing {
-					out = append(out, nil)
+				if cfg.skipMissing {
+					continue
 				}
-				continue
 			}
-			if err := m.apply(op, r.replies, cfg.load.tolerant, true); err != nil {
-				return err
-			}
-			out = append(out, objs[i])
+			out = append(out, p)
 		}
 		return nil
 	})
@@ -147,6 +133,35 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 		return out, &MissingError{Model: s.sc.name, IDs: missing}
 	}
 	return out, nil
+}
+
+// loadIDs loads the objects of ids in one round trip (each as Get loads
+// it), in order, with nil for those that do not exist.
+func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
+	objs := make([]P, len(ids))
+	units := make([]unit, len(ids))
+	for i, id := range ids {
+		objs[i] = s.instance(st, id)
+		units[i] = objs[i].base().loadUnit()
+	}
+	res, err := st.runUnits(ctx, units)
+	if err != nil {
+		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
+	}
+	for i, r := range res {
+		m := objs[i].base()
+		if r.err != nil {
+			return nil, m.fail(op, scriptError(r.err))
+		}
+		if len(asSlice(r.replies[0])) == 0 {
+			objs[i] = nil
+			continue
+		}
+		if err := m.apply(op, r.replies, tolerant, true); err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
 }
 
 func asSlice(r any) []any {

@@ -192,7 +192,8 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 }
 
 // collect binds the handles of f, the next of them being the object's i-th
-// field in schema order.
+// field in schema order. Without a Store (Schema.Fields' probe) it only
+// names them and ties them to m.
 func (m *Model) collect(f Field, i *int) {
 	switch v := f.(type) {
 	case *nested:
@@ -204,6 +205,9 @@ func (m *Model) collect(f Field, i *int) {
 		c := v.container()
 		c.full = m.sc.names[*i]
 		c.bind(m)
+		if m.st == nil {
+			break
+		}
 		c.key = fieldKey(m.st.cfg.prefix, m.sc.name, shardOf(m.id, m.sc.shards), c.full, m.id)
 		m.conts = append(m.conts, c)
 		m.keyList = append(m.keyList, c.key)
@@ -212,7 +216,9 @@ func (m *Model) collect(f Field, i *int) {
 	case binder:
 		v.setFull(m.sc.names[*i])
 		v.bind(m)
-		m.fields = append(m.fields, v)
+		if m.st != nil {
+			m.fields = append(m.fields, v)
+		}
 	}
 	*i++
 }

@@ -113,29 +113,9 @@ func (s *Schema[M, P]) Fields() P {
 	m.sc = s.sc
 	i := 0
 	for _, f := range s.def(p) {
-		m.probe(f, &i)
+		m.collect(f, &i)
 	}
 	return p
-}
-
-// probe names the handles of f (the next of them being the i-th field in
-// schema order) and ties them to the unbound m.
-func (m *Model) probe(f Field, i *int) {
-	switch v := f.(type) {
-	case *nested:
-		for _, c := range v.fields {
-			m.probe(c, i)
-		}
-		return
-	case containerHandle:
-		c := v.container()
-		c.full = m.sc.names[*i]
-		c.bind(m)
-	case binder:
-		v.setFull(m.sc.names[*i])
-		v.bind(m)
-	}
-	*i++
 }
 
 // plan is a checked query: the normalised predicate and the options, with
@@ -323,30 +303,17 @@ func want(offset, limit int) int {
 func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []hit) ([]P, error) {
 	out := make([]P, 0, len(hits))
 	err := chunks(hits, queryLoadChunk, func(_ int, part []hit) error {
-		objs := make([]P, len(part))
-		units := make([]unit, len(part))
+		ids := make([]string, len(part))
 		for i, h := range part {
-			objs[i] = s.instance(st, h.id)
-			units[i] = objs[i].base().loadUnit()
+			ids[i] = h.id
 		}
-		res, err := st.runUnits(ctx, units)
-		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
+		objs, err := s.loadIDs(ctx, st, op, ids, false)
+		for _, p := range objs {
+			if p != nil { // nil: deleted or expired since the query
+				out = append(out, p)
+			}
 		}
-		for i, r := range res {
-			m := objs[i].base()
-			if r.err != nil {
-				return m.fail(op, scriptError(r.err))
-			}
-			if len(asSlice(r.replies[0])) == 0 {
-				continue // deleted or expired since the query
-			}
-			if err := m.apply(op, r.replies, false, true); err != nil {
-				return err
-			}
-			out = append(out, objs[i])
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err

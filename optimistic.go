@@ -5,8 +5,6 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"time"
-
-	"github.com/gomodule/redigo/redis"
 )
 
 // ModifyOption changes how Modify retries.
@@ -139,23 +137,6 @@ func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (don
 	}
 	m.version = u.version(rs)
 	return true, nil
-}
-
-// sendOn writes n commands on c with write and reads their replies: one
-// round trip on a connection the caller holds.
-func sendOn(ctx context.Context, c redis.Conn, timeout time.Duration, n int, write func() error) ([]any, error) {
-	if err := write(); err != nil {
-		return nil, netErr(ctx, err)
-	}
-	r, err := redis.DoWithTimeout(c, timeout, "")
-	if err != nil {
-		return nil, netErr(ctx, err)
-	}
-	replies, _ := r.([]any)
-	if len(replies) != n {
-		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), n)
-	}
-	return replies, nil
 }
 
 // Modify loads the object with the given id and changes it with fn under

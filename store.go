@@ -295,7 +295,13 @@ func (s *Store) sendWith(ctx context.Context, n int, write func(c redis.Conn) er
 		return nil, err
 	}
 	defer c.Close()
-	if err := write(c); err != nil {
+	return sendOn(ctx, c, timeout, n, func() error { return write(c) })
+}
+
+// sendOn writes n commands on c with write and reads their replies: one
+// round trip on a connection the caller holds.
+func sendOn(ctx context.Context, c redis.Conn, timeout time.Duration, n int, write func() error) ([]any, error) {
+	if err := write(); err != nil {
 		return nil, netErr(ctx, err)
 	}
 	r, err := redis.DoWithTimeout(c, timeout, "")

@@ -41,8 +41,8 @@ type binder interface {
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
 	encodeArg(fb serialize.Fallback) (arg any, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
-	stage(b []byte, fb serialize.Fallback) error // decode into the staging slot
-	commit()                                     // make the staged value the local one
+	stage(b []byte, fb serialize.Fallback) error // check that b decodes
+	commit(b []byte, fb serialize.Fallback)      // decode b, staged, into place
 }
 
 // containerHandle is what a container handle (a type embedding Container)
@@ -85,16 +85,19 @@ func (n *nested) flatten(prefix string, out []handle) []handle {
 // Get, Set, Lookup, Present and Clear work on the local copy without I/O.
 // Load and Save talk to the server and need the handle's object to be bound
 // to a Store (objects come from Schema.New or Schema.Get).
+//
+// Its fields are laid out small (every loaded object holds one per field):
+// the name given to Named lives in full until Define or binding sets the
+// dotted name, and a reload checks every stored value before it sets any
+// (stage, then commit decodes again) instead of keeping a staging slot.
 type Scalar[T any] struct {
 	m      *Model
-	name   string // name given to Named
-	full   string // dotted name inside the model
+	full   string // Named's name, then the dotted name inside the model
 	val    T
-	ok     bool
 	def    T
-	hasDef bool
 	codec  serialize.Codec[T]
-	staged T
+	ok     bool
+	hasDef bool
 	index  uint8 // 0, or indexed (1) / unique (2): see Index, Unique
 }
 
@@ -102,7 +105,7 @@ type Scalar[T any] struct {
 // schema function passed to Define. Names are a letter, then letters, digits
 // or '_' (at most 64 bytes); Define panics on an invalid or duplicate name.
 func (s *Scalar[T]) Named(name string) *Scalar[T] {
-	s.name = name
+	s.full = name
 	return s
 }
 
@@ -217,10 +220,10 @@ func (s *Scalar[T]) Save(ctx context.Context) error {
 }
 
 func (s *Scalar[T]) flatten(prefix string, out []handle) []handle {
-	if !validFieldPart(s.name) {
-		panic(fmt.Sprintf("rapyer: invalid field name %q under %q: call Named with a letter, then letters, digits or '_' (at most 64 bytes)", s.name, prefix))
+	if !validFieldPart(s.full) {
+		panic(fmt.Sprintf("rapyer: invalid field name %q under %q: call Named with a letter, then letters, digits or '_' (at most 64 bytes)", s.full, prefix))
 	}
-	s.full = prefix + s.name
+	s.full = prefix + s.full
 	return append(out, s)
 }
 
@@ -298,18 +301,14 @@ func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
 }
 
 func (s *Scalar[T]) stage(b []byte, fb serialize.Fallback) error {
-	v, err := s.codecFor(fb).Decode(b)
-	if err != nil {
+	if _, err := s.codecFor(fb).Decode(b); err != nil {
 		return codecErr(ErrDecode, err)
 	}
-	s.staged = v
 	return nil
 }
 
-func (s *Scalar[T]) commit() {
-	s.Set(s.staged)
-	var zero T
-	s.staged = zero
+func (s *Scalar[T]) commit(b []byte, fb serialize.Fallback) {
+	_ = s.decodeStored(b, fb) // stage checked it: cannot fail
 }
 
 // DecodeReply decodes a stored value returned by a field script into the

@@ -810,7 +810,7 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 			f.clearLocal()
 		case fresh:
 		case seen[i]:
-			f.commit()
+			f.commit(raws[i], fb)
 		default:
 			f.clearLocal()
 		}

@@ -292,6 +292,30 @@ func (s *Scalar[T]) encodeArg(fb serialize.Fallback) (any, bool, error) {
 }
 
 func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
+	if s.codec == nil {
+		// The common native types, without resolving a Codec[T] (a type
+		// switch and an interface assertion per field on every load). On a
+		// decode error the local value stays as it was.
+		var err error
+		switch p := any(&s.val).(type) {
+		case *string:
+			*p = string(b)
+		case *int64:
+			err = decodeInto(p, serialize.Int64, b)
+		case *float64:
+			err = decodeInto(p, serialize.Float64, b)
+		case *bool:
+			err = decodeInto(p, serialize.Bool, b)
+		default:
+			goto generic
+		}
+		if err != nil {
+			return codecErr(ErrDecode, err)
+		}
+		s.ok = true
+		return nil
+	}
+generic:
 	v, err := s.codecFor(fb).Decode(b)
 	if err != nil {
 		return codecErr(ErrDecode, err)
@@ -309,6 +333,15 @@ func (s *Scalar[T]) stage(b []byte, fb serialize.Fallback) error {
 
 func (s *Scalar[T]) commit(b []byte, fb serialize.Fallback) {
 	_ = s.decodeStored(b, fb) // stage checked it: cannot fail
+}
+
+// decodeInto decodes b with c into *p, leaving *p alone on error.
+func decodeInto[V any](p *V, c serialize.Codec[V], b []byte) error {
+	v, err := c.Decode(b)
+	if err == nil {
+		*p = v
+	}
+	return err
 }
 
 // DecodeReply decodes a stored value returned by a field script into the

@@ -384,17 +384,22 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 			total += n
 			return err
 		}
-		cmds := make([]cmd, 0, len(part)+1)
-		var rest []any
-		for _, id := range part {
-			shard := shardOf(id, s.sc.shards)
-			cmds = append(cmds, cmd{"DEL", []any{objectKey(st.cfg.prefix, s.sc.name, shard, id)}})
-			for _, f := range s.sc.contNames {
-				rest = append(rest, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
+		// Per object: DEL of its hash (whose reply says whether it
+		// existed), then DEL of its containers: each command stays in the
+		// object's slot.
+		cmds := make([]cmd, 0, 2*len(part))
+		pos := make([]int, len(part))
+		for i, id := range part {
+			m := s.bare(st, id)
+			pos[i] = len(cmds)
+			cmds = append(cmds, cmd{"DEL", []any{m.key}})
+			if len(m.keyList) > 1 {
+				rest := make([]any, 0, len(m.keyList)-1)
+				for _, k := range m.keyList[1:] {
+					rest = append(rest, k)
+				}
+				cmds = append(cmds, cmd{"DEL", rest})
 			}
-		}
-		if len(rest) > 0 {
-			cmds = append(cmds, cmd{"DEL", rest})
 		}
 		replies, err := st.send(ctx, cmds)
 		if err == nil {
@@ -403,8 +408,8 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 		if err != nil {
 			return &Error{Op: op, Model: s.sc.name, Err: err}
 		}
-		for _, r := range replies[:len(part)] {
-			n, _ := redis.Int(r, nil)
+		for _, p := range pos {
+			n, _ := redis.Int(replies[p], nil)
 			total += n
 		}
 		return nil
@@ -418,7 +423,7 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 func (s *Schema[M, P]) deleteIndexed(ctx context.Context, st *Store, ids []string) (int, error) {
 	units := make([]unit, len(ids))
 	for i, id := range ids {
-		units[i] = s.instance(st, id).base().deleteUnit()
+		units[i] = s.bare(st, id).deleteUnit()
 	}
 	res, err := st.runUnits(ctx, units)
 	if err != nil {
@@ -446,18 +451,14 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 		return nil, err
 	}
 	out := make([]bool, 0, len(ids))
-	probe := &Model{}
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
 		var cmds []cmd
 		pos := make([]int, len(part))
 		for i, id := range part {
-			probe.init(st, s.sc, id)
-			for _, f := range s.sc.contNames {
-				probe.keyList = append(probe.keyList, fieldKey(st.cfg.prefix, s.sc.name, shardOf(id, s.sc.shards), f, id))
-			}
+			m := s.bare(st, id)
 			pos[i] = len(cmds)
-			cmds = append(cmds, cmd{"EXISTS", []any{probe.key}})
-			cmds = append(cmds, probe.refreshCmds(false)...)
+			cmds = append(cmds, cmd{"EXISTS", []any{m.key}})
+			cmds = append(cmds, m.refreshCmds(false)...)
 		}
 		replies, err := st.send(ctx, cmds)
 		if err == nil {

@@ -223,6 +223,19 @@ func (m *Model) collect(f Field, i *int) {
 	*i++
 }
 
+// bare is a Model for id with its keys and nothing bound: enough to build
+// its key-level commands (delete, exists, index upkeep).
+func (s *Schema[M, P]) bare(st *Store, id string) *Model {
+	m := &Model{}
+	m.init(st, s.sc, id)
+	shard := shardOf(id, s.sc.shards)
+	for _, f := range s.sc.contNames {
+		m.keyList = append(m.keyList, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
+	}
+	m.nkeys = strconv.Itoa(len(m.keyList))
+	return m
+}
+
 // applyDefaults gives every field of a new object its declared default.
 func (m *Model) applyDefaults() {
 	for _, f := range m.fields {

@@ -540,19 +540,6 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 	return deleted, err
 }
 
-// bare is a Model for id with its keys and nothing bound: enough to build
-// its delete unit.
-func (s *Schema[M, P]) bare(st *Store, id string) *Model {
-	m := &Model{}
-	m.init(st, s.sc, id)
-	shard := shardOf(id, s.sc.shards)
-	for _, f := range s.sc.contNames {
-		m.keyList = append(m.keyList, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
-	}
-	m.nkeys = strconv.Itoa(len(m.keyList))
-	return m
-}
-
 // Iter streams the objects pred matches in the order opts give, PageSize
 // objects at a time (default 500): per page one query round trip and one
 // load round trip, so memory stays bounded by the page whatever the number

@@ -369,7 +369,8 @@ func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chun
 }
 
 // DeleteMany removes the objects with the given ids (DEL of every key of
-// each, ChunkSize objects per round trip) and returns how many existed.
+// each, or lua/delete.lua per object for a model with indexes; ChunkSize
+// objects per round trip) and returns how many existed.
 // Errors: ErrInvalid for a bad id (nothing sent).
 func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (int, error) {
 	const op = "DeleteMany"

@@ -300,8 +300,9 @@ type ReadOption interface {
 // Without it, such data fails the load with ErrDecode naming the field.
 func Tolerant() ReadOption { return loadOptionFunc(func(c *loadConfig) { c.tolerant = true }) }
 
-// Get loads the object with the given id: HGETALL (plus PEXPIRE when refresh
-// is on), one round trip. Errors: ErrNotFound, ErrInvalid (bad id), ErrDecode
+// Get loads the object with the given id: HGETALL, plus a full read of each
+// container field (then all in one MULTI/EXEC: a consistent snapshot), plus
+// PEXPIRE of its keys when refresh is on; one round trip. Errors: ErrNotFound, ErrInvalid (bad id), ErrDecode
 // (stored data that does not decode, unless Tolerant).
 func (s *Schema[M, P]) Get(ctx context.Context, st *Store, id string, opts ...LoadOption) (P, error) {
 	if err := checkID(id); err != nil {
@@ -324,7 +325,7 @@ func (s *Schema[M, P]) Exists(ctx context.Context, st *Store, id string) (bool, 
 }
 
 // Delete removes the object with the given id and reports whether it
-// existed (DEL of all its keys: one round trip).
+// existed, as Model.Delete does: one round trip.
 func (s *Schema[M, P]) Delete(ctx context.Context, st *Store, id string) (bool, error) {
 	if err := checkID(id); err != nil {
 		return false, &Error{Op: "Delete", Model: s.sc.name, ID: id, Err: err}
@@ -470,10 +471,12 @@ func (m *Model) encodeFields(op string, fields []binder, pairLead, absentLead []
 // Save writes the whole object: every present field is set, every absent one
 // removed, every container replaced by its local content, the version
 // incremented and the TTL set (re-armed when refresh is on; set only where
-// missing when off). It creates the object when missing. One MULTI/EXEC, one
-// round trip (one script for a model with containers whose TTL does not
-// refresh). Errors: ErrInvalid naming the field whose value does not encode
-// (nothing is sent).
+// missing when off). It creates the object when missing. One round trip: a
+// MULTI/EXEC, or lua/save.lua for a model with indexes (their entries move
+// in the same script), WithVersionCheck, or containers whose TTL does not
+// refresh. Errors: ErrInvalid naming the field whose value does not encode
+// (nothing is sent); ErrExists (a Unique value taken) and ErrConflict
+// (WithVersionCheck), both with nothing written.
 func (m *Model) Save(ctx context.Context) error {
 	if err := m.bound("Save"); err != nil {
 		return err
@@ -649,6 +652,9 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 			}
 		}
 	}
+	if len(bs) == 0 && len(cs) == 0 {
+		return nil // nothing named, nothing written (no version bump, no I/O)
+	}
 	pairs, absent, err := m.encodeFields("Update", bs, nil, nil)
 	if err != nil {
 		return err
@@ -697,8 +703,8 @@ func leaves(f Field, out []handle) []handle {
 	return out
 }
 
-// Reload replaces every local value with the server's (HGETALL, plus PEXPIRE
-// when refresh is on: one round trip). Errors: ErrNotFound, ErrDecode (unless
+// Reload replaces every local value with the server's, reading as Get does
+// (one round trip). Errors: ErrNotFound, ErrDecode (unless
 // Tolerant); on error the local values are unchanged.
 func (m *Model) Reload(ctx context.Context, opts ...LoadOption) error {
 	if err := m.bound("Reload"); err != nil {
@@ -839,8 +845,9 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	return nil
 }
 
-// Delete removes the object (DEL of all its keys: one round trip) and reports
-// whether it existed. Local values are kept.
+// Delete removes the object and reports whether it existed: DEL of all its
+// keys, or lua/delete.lua for a model with indexes (its index entries go in
+// the same script); one round trip. Local values are kept.
 func (m *Model) Delete(ctx context.Context) (bool, error) {
 	if err := m.bound("Delete"); err != nil {
 		return false, err

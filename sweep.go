@@ -53,8 +53,6 @@ type sweepJob struct {
 	cursor string
 }
 
-// sweepUnit is the next step of job j: one call of lua/sweep.lua reading
-// at most count members.
 // reclaimUnit is a sweep.lua step of mode "ids": the entries of those of
 // ids (all of shard) that are still dead are reclaimed.
 func (sc *schema) reclaimUnit(st *Store, shard uint32, ids []string) unit {
@@ -66,6 +64,8 @@ func (sc *schema) reclaimUnit(st *Store, shard uint32, ids []string) unit {
 	return u
 }
 
+// sweepUnit is the next step of job j: one call of lua/sweep.lua reading
+// at most count members.
 func (sc *schema) sweepUnit(st *Store, j *sweepJob, count int) unit {
 	prefix := st.cfg.prefix
 	keys := make([]string, 0, len(sc.idx)+2)

@@ -126,7 +126,9 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		keys, _ := redis.Strings(vs[1], nil)
 		for _, k := range keys {
 			if p, ok := parseKey(prefix, k); ok {
-				if p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, sc.shards) == p.shard {
+				// Without indexes there is nothing to index: only the
+				// leftover index keys are dropped.
+				if len(sc.idx) > 0 && p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, sc.shards) == p.shard {
 					pending = append(pending, p.id)
 				}
 				continue

@@ -139,25 +139,38 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 // it), in order, with nil for those that do not exist.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
 	objs := make([]P, len(ids))
-	units := make([]unit, len(ids))
+	n := 0
 	for i, id := range ids {
 		objs[i] = s.instance(st, id)
-		units[i] = objs[i].base().loadUnit()
+		n += objs[i].base().loadUnit().size()
 	}
-	res, err := st.runUnits(ctx, units)
+	// The objects write their own commands: for the common model (no
+	// container, no refresh) loadUnit is built in the object's storage, so
+	// the whole load allocates nothing per object beyond the object.
+	replies, err := st.sendWith(ctx, n, func(c redis.Conn) error {
+		for _, p := range objs {
+			if err := p.base().loadUnit().write(c, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
 	}
-	for i, r := range res {
-		m := objs[i].base()
-		if r.err != nil {
-			return nil, m.fail(op, scriptError(r.err))
+	pos := 0
+	for i, p := range objs {
+		m := p.base()
+		u := m.loadUnit()
+		rs, err := u.replies(replies, &pos)
+		if err != nil {
+			return nil, m.fail(op, scriptError(err))
 		}
-		if len(asSlice(r.replies[0])) == 0 {
+		if len(asSlice(rs[0])) == 0 {
 			objs[i] = nil
 			continue
 		}
-		if err := m.apply(op, r.replies, tolerant, true); err != nil {
+		if err := m.apply(op, rs, tolerant, true); err != nil {
 			return nil, err
 		}
 	}

@@ -83,27 +83,12 @@ func (s *Store) runUnits(ctx context.Context, units []unit) ([]unitResult, error
 	var retry []int
 	pos := 0
 	for i, u := range units {
-		switch {
-		case u.script != nil:
-			r := replies[pos]
-			pos++
-			if e, ok := r.(redis.Error); ok && strings.HasPrefix(e.Error(), "NOSCRIPT") {
-				retry = append(retry, i)
-				continue
-			}
-			out[i] = unitResult{replies: replies[pos-1 : pos], err: firstError(replies[pos-1 : pos])}
-		case u.multi:
-			// MULTI's OK, one QUEUED per command (an error there makes EXEC
-			// fail with EXECABORT), then EXEC's reply.
-			pos += 1 + len(u.cmds)
-			rs, err := execReplies(replies[pos], len(u.cmds))
-			pos++
-			out[i] = unitResult{replies: rs, err: err}
-		default:
-			rs := replies[pos : pos+len(u.cmds)]
-			pos += len(u.cmds)
-			out[i] = unitResult{replies: rs, err: firstError(rs)}
+		rs, err := u.replies(replies, &pos)
+		if u.script != nil && isNoScript(err) {
+			retry = append(retry, i)
+			continue
 		}
+		out[i] = unitResult{replies: rs, err: err}
 	}
 	if len(retry) == 0 {
 		return out, nil
@@ -124,6 +109,33 @@ func (s *Store) runUnits(ctx context.Context, units []unit) ([]unitResult, error
 		out[i] = unitResult{replies: again[j : j+1], err: firstError(again[j : j+1])}
 	}
 	return out, nil
+}
+
+// replies takes the unit's replies from a pipeline's, at *pos (moved past
+// them): a script's reply, EXEC's replies (MULTI's OK and the QUEUED are
+// skipped; an error there makes EXEC fail with EXECABORT), or the plain
+// commands' replies; and the first error reply among them.
+func (u unit) replies(all []any, pos *int) ([]any, error) {
+	p := *pos
+	switch {
+	case u.script != nil:
+		*pos = p + 1
+		rs := all[p : p+1]
+		return rs, firstError(rs)
+	case u.multi:
+		*pos = p + len(u.cmds) + 2
+		return execReplies(all[p+len(u.cmds)+1], len(u.cmds))
+	default:
+		*pos = p + len(u.cmds)
+		rs := all[p : p+len(u.cmds)]
+		return rs, firstError(rs)
+	}
+}
+
+// isNoScript reports whether err is the server's NOSCRIPT reply.
+func isNoScript(err error) bool {
+	e, ok := err.(redis.Error)
+	return ok && strings.HasPrefix(e.Error(), "NOSCRIPT")
 }
 
 // size is how many commands the unit sends.

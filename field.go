@@ -91,14 +91,13 @@ func (n *nested) flatten(prefix string, out []handle) []handle {
 // dotted name, and a reload checks every stored value before it sets any
 // (stage, then commit decodes again) instead of keeping a staging slot.
 type Scalar[T any] struct {
-	m      *Model
-	full   string // Named's name, then the dotted name inside the model
-	val    T
-	def    T
-	codec  serialize.Codec[T]
-	ok     bool
-	hasDef bool
-	index  uint8 // 0, or indexed (1) / unique (2): see Index, Unique
+	m     *Model
+	full  string // Named's name, then the dotted name inside the model
+	val   T
+	def   *T // Default's value (a pointer: most fields have none)
+	codec serialize.Codec[T]
+	ok    bool
+	index uint8 // 0, or indexed (1) / unique (2): see Index, Unique
 }
 
 // Named gives the handle its field name in the schema; call it inside the
@@ -113,7 +112,7 @@ func (s *Scalar[T]) Named(name string) *Scalar[T] {
 // it a new object's field is absent. Loading never applies defaults: a field
 // absent in Redis loads as absent.
 func (s *Scalar[T]) Default(v T) *Scalar[T] {
-	s.def, s.hasDef = v, true
+	s.def = &v
 	return s
 }
 
@@ -234,8 +233,8 @@ func (s *Scalar[T]) bind(m *Model)       { s.m = m }
 func (s *Scalar[T]) clearLocal()         { s.Clear() }
 
 func (s *Scalar[T]) applyDefault() {
-	if s.hasDef {
-		s.Set(s.def)
+	if s.def != nil {
+		s.Set(*s.def)
 	}
 }
 

@@ -196,12 +196,13 @@ func (c *Container) flatten(prefix string, out []handle) []handle {
 	return append(out, c)
 }
 
-func (c *Container) fullName() string      { return c.full }
-func (c *Container) model() *Model         { return c.m }
-func (c *Container) bind(m *Model)         { c.m = m }
-func (c *Container) clearLocal()           { c.local.Reset() }
-func (c *Container) applyDefault()         { c.local.ApplyDefault() }
-func (c *Container) container() *Container { return c }
+func (c *Container) collectInto(m *Model, i int) int { return m.addContainer(c, i) }
+func (c *Container) fullName() string                { return c.full }
+func (c *Container) model() *Model                   { return c.m }
+func (c *Container) bind(m *Model)                   { c.m = m }
+func (c *Container) clearLocal()                     { c.local.Reset() }
+func (c *Container) applyDefault()                   { c.local.ApplyDefault() }
+func (c *Container) container() *Container           { return c }
 
 // block encodes the local content as a container block of the scripts
 // (key index, kind, count, items in write order).

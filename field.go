@@ -15,7 +15,8 @@ import (
 // Field is one entry of a model's schema: a named handle (see Scalar.Named)
 // or a group of them (see Nested). Only this package implements it.
 type Field interface {
-	flatten(prefix string, out []handle) []handle
+	flatten(prefix string, out []handle) []handle // at Define: name and check
+	collectInto(m *Model, i int) int              // per object: bind (Model.collect)
 }
 
 // Fields is the field list a schema function returns (see Define).
@@ -62,6 +63,13 @@ func Nested(name string, fields ...Field) Field {
 type nested struct {
 	name   string
 	fields []Field
+}
+
+func (n *nested) collectInto(m *Model, i int) int {
+	for _, f := range n.fields {
+		i = f.collectInto(m, i)
+	}
+	return i
 }
 
 func (n *nested) flatten(prefix string, out []handle) []handle {
@@ -224,6 +232,16 @@ func (s *Scalar[T]) flatten(prefix string, out []handle) []handle {
 	}
 	s.full = prefix + s.full
 	return append(out, s)
+}
+
+// collectInto binds the handle as m's i-th field, named as Define named it.
+func (s *Scalar[T]) collectInto(m *Model, i int) int {
+	s.full = m.sc.names[i]
+	s.m = m
+	if m.st != nil {
+		m.fields = append(m.fields, s)
+	}
+	return i + 1
 }
 
 func (s *Scalar[T]) fullName() string    { return s.full }

@@ -195,32 +195,22 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 // field in schema order. Without a Store (Schema.Fields' probe) it only
 // names them and ties them to m.
 func (m *Model) collect(f Field, i *int) {
-	switch v := f.(type) {
-	case *nested:
-		for _, c := range v.fields {
-			m.collect(c, i)
-		}
-		return
-	case containerHandle:
-		c := v.container()
-		c.full = m.sc.names[*i]
-		c.bind(m)
-		if m.st == nil {
-			break
-		}
-		c.key = fieldKey(m.st.cfg.prefix, m.sc.name, shardOf(m.id, m.sc.shards), c.full, m.id)
-		m.conts = append(m.conts, c)
-		m.keyList = append(m.keyList, c.key)
-		c.idx = len(m.keyList)
-		m.nkeys = strconv.Itoa(len(m.keyList))
-	case binder:
-		v.setFull(m.sc.names[*i])
-		v.bind(m)
-		if m.st != nil {
-			m.fields = append(m.fields, v)
-		}
+	*i = f.collectInto(m, *i) // one dynamic call per field, no type switch
+}
+
+// addContainer binds container c as the object's i-th field.
+func (m *Model) addContainer(c *Container, i int) int {
+	c.full = m.sc.names[i]
+	c.m = m
+	if m.st == nil {
+		return i + 1
 	}
-	*i++
+	c.key = fieldKey(m.st.cfg.prefix, m.sc.name, shardOf(m.id, m.sc.shards), c.full, m.id)
+	m.conts = append(m.conts, c)
+	m.keyList = append(m.keyList, c.key)
+	c.idx = len(m.keyList)
+	m.nkeys = strconv.Itoa(len(m.keyList))
+	return i + 1
 }
 
 // bare is a Model for id with its keys and nothing bound: enough to build

@@ -139,9 +139,10 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 // it), in order, with nil for those that do not exist.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
 	objs := make([]P, len(ids))
+	room := make([]binder, 0, len(ids)*len(s.sc.argNames))
 	n := 0
 	for i, id := range ids {
-		objs[i] = s.instance(st, id)
+		objs[i] = s.instanceIn(st, id, &room)
 		n += objs[i].base().loadUnit().size()
 	}
 	// The objects write their own commands: for the common model (no

@@ -175,10 +175,21 @@ func (s *Schema[M, P]) Name() string { return s.sc.name }
 func (s *Schema[M, P]) FieldNames() []string { return append([]string(nil), s.sc.names...) }
 
 func (s *Schema[M, P]) instance(st *Store, id string) P {
+	return s.instanceIn(st, id, nil)
+}
+
+// instanceIn is instance with the object's field list carved from room
+// when it has space (a load of many objects allocates one list for all).
+func (s *Schema[M, P]) instanceIn(st *Store, id string, room *[]binder) P {
 	p := P(new(M))
 	m := p.base()
 	m.init(st, s.sc, id)
-	m.fields = make([]binder, 0, len(s.sc.argNames))
+	if k := len(s.sc.argNames); room != nil && cap(*room)-len(*room) >= k {
+		n := len(*room)
+		m.fields, *room = (*room)[n:n:n+k], (*room)[:n+k]
+	} else {
+		m.fields = make([]binder, 0, k)
+	}
 	if s.sc.conts > 0 {
 		m.conts = make([]*Container, 0, s.sc.conts)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -323,6 +324,8 @@ func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
 			err = decodeInto(p, serialize.Float64, b)
 		case *bool:
 			err = decodeInto(p, serialize.Bool, b)
+		case *time.Time:
+			err = decodeInto(p, serialize.Time, b)
 		default:
 			goto generic
 		}

@@ -255,10 +255,9 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 // script; an object inserted by another client between the check and its
 // chunk fails that chunk alone (ErrExists), leaving earlier chunks written.
 // The same id twice in objs is ErrInvalid. The TTL is set as Insert sets it.
-// For a model with indexes, the ids are always checked first, then each
-// chunk is one MULTI/EXEC of Insert scripts (one per object, each keeping
-// its index entries and unique constraints): a unique value taken fails
-// that object alone, named by the error, and the others are written.
+// With indexes, the same script keeps every object's index entries and
+// refuses the whole chunk when a unique value is taken, by a live object or
+// by another object of the call.
 func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
 	const op = "InsertMany"
 	cfg := manyOptions(opts)
@@ -274,19 +273,20 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		}
 		seen[m.key] = true
 	}
-	if len(objs) > cfg.chunk || len(s.sc.idx) > 0 {
+	if len(objs) > cfg.chunk {
 		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
 			return err
 		}
 	}
-	if len(s.sc.idx) > 0 {
-		return s.insertIndexed(ctx, st, objs, cfg.chunk)
-	}
 	return chunks(objs, cfg.chunk, func(_ int, part []P) error {
-		var keys []string
+		var keys, idxKeys []string
 		ttl := "0"
 		if d := part[0].base().ttl(); d > 0 {
 			ttl = ttlMillis(d)
+		}
+		nobj := 0
+		for _, p := range part {
+			nobj += len(p.base().keyList)
 		}
 		args := []any{ttl, len(part)}
 		for _, p := range part {
@@ -308,14 +308,18 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 			for _, b := range blocks {
 				args = append(args, b...)
 			}
+			extra, sec := m.indexSectionAt(s.sc.idx, nobj+len(idxKeys))
+			idxKeys = append(idxKeys, extra...)
+			args = append(append(args, len(sec)), sec...)
 			keys = append(keys, m.keyList...)
 		}
-		if _, err := st.eval(ctx, lua.InsertMany, keys, args...); err != nil {
+		if _, err := st.eval(ctx, lua.InsertMany, append(keys, idxKeys...), args...); err != nil {
 			err = scriptError(err)
 			var ce *causeError
 			if asCause(err, &ce) && ce.sentinel == ErrExists {
-				if i, perr := strconv.Atoi(ce.msg); perr == nil && i >= 1 && i <= len(part) {
-					return part[i-1].base().fail(op, fmt.Errorf("%w: nothing was written", ErrExists))
+				pos, why, _ := strings.Cut(ce.msg, " ")
+				if i, perr := strconv.Atoi(pos); perr == nil && i >= 1 && i <= len(part) {
+					return part[i-1].base().fail(op, fmt.Errorf("%w: %s; nothing was written", ErrExists, why))
 				}
 			}
 			return &Error{Op: op, Model: s.sc.name, Err: err}
@@ -324,41 +328,6 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 			p.base().version = 1
 		}
 		return nil
-	})
-}
-
-// insertIndexed is InsertMany for a model with indexes: each chunk is one
-// MULTI/EXEC of Insert scripts (each maintaining its object's index entries
-// and unique constraints), after noneExists checked every id. A unique value
-// taken, or an id created by another client since the check, fails its
-// object alone: the error names it, the rest of the chunk is written.
-func (s *Schema[M, P]) insertIndexed(ctx context.Context, st *Store, objs []P, chunk int) error {
-	const op = "InsertMany"
-	return chunks(objs, chunk, func(_ int, part []P) error {
-		ops := make([]queued, len(part))
-		for i, p := range part {
-			u, err := p.base().insertUnit(op)
-			if err != nil {
-				return err
-			}
-			ops[i] = queued{op: op, u: u}
-		}
-		res, err := st.runTx(ctx, ops)
-		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: scriptError(err)}
-		}
-		var first error
-		for i, r := range res {
-			m := part[i].base()
-			if r.err != nil {
-				if first == nil {
-					first = m.fail(op, scriptError(r.err))
-				}
-				continue
-			}
-			m.version = 1
-		}
-		return first
 	})
 }
 

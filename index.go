@@ -17,12 +17,17 @@ var noIndex = []any{"0"}
 // KEYS to append after the object's keys, and the ARGV items to append last
 // (their count included). Without specs: no keys, and noIndex.
 func (m *Model) indexSection(specs []indexSpec) (keys []string, args []any) {
+	return m.indexSectionAt(specs, len(m.keyList))
+}
+
+// indexSectionAt is indexSection for keys that will follow base others in
+// KEYS (InsertMany puts every object's keys first).
+func (m *Model) indexSectionAt(specs []indexSpec, base int) (keys []string, args []any) {
 	if len(specs) == 0 {
 		return nil, noIndex
 	}
 	prefix, model, n := m.st.cfg.prefix, m.sc.name, uint32(m.sc.shards)
 	shard := shardOf(m.id, m.sc.shards)
-	base := len(m.keyList)
 	add := func(k string) int {
 		keys = append(keys, k)
 		return base + len(keys)

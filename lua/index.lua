@@ -87,12 +87,14 @@ local function idx_key(k, t)
   return nil
 end
 
--- idx_parse reads an index section ending at ARGV[#ARGV]; nil when empty.
--- It returns the section and the position of its first item.
-local function idx_parse()
-  local n = tonumber(ARGV[#ARGV])
-  if not n or n == 0 then return nil, #ARGV end
-  local i = #ARGV - n
+-- idx_parse reads an index section ending at ARGV[last] (default #ARGV);
+-- nil when empty. It returns the section and the position of its first item
+-- (of its count when empty).
+local function idx_parse(last)
+  last = last or #ARGV
+  local n = tonumber(ARGV[last])
+  if not n or n == 0 then return nil, last end
+  local i = last - n
   local sec = { id = ARGV[i], fields = {} }
   local nf = tonumber(ARGV[i + 1])
   local j = i + 2
@@ -146,10 +148,10 @@ end
 
 -- idx_apply brings the entries of the section's fields in line with the
 -- hash's stored values (read after the write), updating x:i, x:rev and x:all.
-local function idx_apply(sec)
+local function idx_apply(sec, hkey)
   local names = {}
   for i, f in ipairs(sec.fields) do names[i] = f.name end
-  local vals = redis.call('HMGET', KEYS[1], unpack(names))
+  local vals = redis.call('HMGET', hkey or KEYS[1], unpack(names))
   local old, known = idx_rev(sec.rev, sec.id)
   local changed = false
   for i, f in ipairs(sec.fields) do

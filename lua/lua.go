@@ -71,7 +71,7 @@ var (
 	ZSet    = build("zset")
 	Lock    = build("lock")
 	// InsertMany creates several objects, all or none.
-	InsertMany = build("insertmany")
+	InsertMany = build("index", "insertmany")
 )
 
 // All lists every script, for loading them ahead of a transaction and for tests.

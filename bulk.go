@@ -257,7 +257,8 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 // The same id twice in objs is ErrInvalid. The TTL is set as Insert sets it.
 // With indexes, the same script keeps every object's index entries and
 // refuses the whole chunk when a unique value is taken, by a live object or
-// by another object of the call.
+// by another object of the chunk (beyond one chunk the first pass checks ids
+// only, so such a conflict fails its own chunk, after earlier ones).
 func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
 	const op = "InsertMany"
 	cfg := manyOptions(opts)

@@ -440,7 +440,7 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	}
 	keys := m.keys()
 	full := make([]any, 0, 4+len(args))
-	full = append(full, m.touchTTL(), m.nkeys)
+	full = append(full, m.touchTTL(), len(m.keyList))
 	c, isCont := b.(containerHandle)
 	if isCont {
 		full = append(full, c.container().idx)

@@ -88,5 +88,5 @@ func (m *Model) specsOf(fields []binder) []indexSpec {
 // object's index entries with its keys.
 func (m *Model) deleteUnit() unit {
 	extra, sec := m.indexSection(m.sc.idx)
-	return scriptUnit(lua.Delete, m.withIndex(extra), append([]any{"0", m.nkeys}, sec...))
+	return scriptUnit(lua.Delete, m.withIndex(extra), append([]any{"0", len(m.keyList)}, sec...))
 }

@@ -39,7 +39,6 @@ type Model struct {
 	keyOne   [1]string    // keyList's storage without containers
 	cmdBuf   [1]cmd       // readCmds' storage for HGETALL alone
 	argBuf   [1]any
-	nkeys    string // len(keyList), for the scripts' ARGV[2]
 	version  int64
 	loadErrs []error
 }
@@ -220,7 +219,6 @@ func (m *Model) addContainer(c *Container, i int) int {
 	m.conts = append(m.conts, c)
 	m.keyList = append(m.keyList, c.key)
 	c.idx = len(m.keyList)
-	m.nkeys = strconv.Itoa(len(m.keyList))
 	return i + 1
 }
 
@@ -233,7 +231,6 @@ func (s *Schema[M, P]) bare(st *Store, id string) *Model {
 	for _, f := range s.sc.contNames {
 		m.keyList = append(m.keyList, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
 	}
-	m.nkeys = strconv.Itoa(len(m.keyList))
 	return m
 }
 
@@ -257,7 +254,6 @@ func (m *Model) init(st *Store, sc *schema, id string) {
 	} else {
 		m.keyList = append(make([]string, 0, 1+sc.conts), m.key)
 	}
-	m.nkeys = "1"
 }
 
 // New returns a new, unsaved object with a generated id (a UUIDv7: unique
@@ -535,7 +531,7 @@ func (m *Model) saveUnit(op string) (unit, error) {
 		if d := m.ttl(); d > 0 {
 			ttl = ttlMillis(d)
 		}
-		args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), m.nkeys, ttl, m.expected(), len(pairs)/2, len(absent)-1)
+		args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), len(m.keyList), ttl, m.expected(), len(pairs)/2, len(absent)-1)
 		args = append(append(args, pairs[1:]...), absent[1:]...)
 		for _, b := range blocks {
 			args = append(args, b...)
@@ -620,7 +616,7 @@ func (m *Model) insertUnit(op string) (unit, error) {
 		ttl = ttlMillis(d)
 	}
 	extra, sec := m.indexSection(m.sc.idx)
-	args := append(make([]any, 0, 3+len(pairs)+len(sec)), ttl, m.nkeys, len(pairs))
+	args := append(make([]any, 0, 3+len(pairs)+len(sec)), ttl, len(m.keyList), len(pairs))
 	args = append(args, pairs...)
 	for _, b := range blocks {
 		args = append(args, b...)
@@ -680,7 +676,7 @@ func (m *Model) update(ctx context.Context, op string, specs []indexSpec, pairs,
 	}
 	extra, sec := m.indexSection(specs)
 	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks)+len(sec))
-	args = append(args, m.touchTTL(), m.nkeys, len(pairs)/2, len(absent), expect)
+	args = append(args, m.touchTTL(), len(m.keyList), len(pairs)/2, len(absent), expect)
 	args = append(append(append(append(args, pairs...), absent...), blocks...), sec...)
 	return m.run(ctx, op, scriptUnit(lua.Update, m.withIndex(extra), args), func(rs []any) error {
 		m.version, _ = redis.Int64(rs[0], nil)

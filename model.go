@@ -32,13 +32,12 @@ type Model struct {
 	sc       *schema
 	id       string
 	key      string
-	keyArg   any          // key boxed once, for command arguments
 	fields   []binder     // scalar handles, in schema order
 	conts    []*Container // container handles, in schema order
 	keyList  []string     // the hash, then one key per container
 	keyOne   [1]string    // keyList's storage without containers
 	cmdBuf   [1]cmd       // readCmds' storage for HGETALL alone
-	argBuf   [1]any
+	keyArg   [1]any       // the key boxed once: command arguments, HGETALL's
 	version  int64
 	loadErrs []error
 }
@@ -247,7 +246,7 @@ func (m *Model) applyDefaults() {
 func (m *Model) init(st *Store, sc *schema, id string) {
 	m.st, m.sc, m.id = st, sc, id
 	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
-	m.keyArg = m.key
+	m.keyArg[0] = m.key
 	if sc.conts == 0 {
 		m.keyList = m.keyOne[:1:1]
 		m.keyList[0] = m.key
@@ -517,7 +516,7 @@ func (m *Model) run(ctx context.Context, op string, u unit, done func(rs []any) 
 // recreates must inherit what the hash has left, which a MULTI cannot read).
 // Nothing is built when a value does not encode.
 func (m *Model) saveUnit(op string) (unit, error) {
-	lead := []any{m.keyArg}
+	lead := []any{m.keyArg[0]}
 	pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
 	if err != nil {
 		return unit{}, err
@@ -553,7 +552,7 @@ func (m *Model) saveUnit(op string) (unit, error) {
 		}
 	}
 	vpos := len(cmds)
-	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg, metaVersion, 1}})
+	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg[0], metaVersion, 1}})
 	cmds = append(cmds, m.refreshCmds(true)...)
 	return unit{multi: true, cmds: cmds, vpos: vpos}, nil
 }
@@ -732,12 +731,11 @@ func (m *Model) loadUnit() unit {
 func (m *Model) readCmds() []cmd {
 	if len(m.conts) == 0 {
 		// HGETALL alone, in the object's own storage: no allocation.
-		m.argBuf[0] = m.keyArg
-		m.cmdBuf[0] = cmd{"HGETALL", m.argBuf[:1:1]}
+		m.cmdBuf[0] = cmd{"HGETALL", m.keyArg[:1:1]}
 		return m.cmdBuf[:1:1]
 	}
 	cmds := make([]cmd, 0, 1+len(m.conts)+len(m.keyList))
-	cmds = append(cmds, cmd{"HGETALL", []any{m.keyArg}})
+	cmds = append(cmds, cmd{"HGETALL", m.keyArg[:1:1]})
 	for _, c := range m.conts {
 		cmds = append(cmds, c.kind.readCmd(c.key))
 	}

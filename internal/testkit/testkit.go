@@ -201,8 +201,9 @@ func (c *counter) sent(cmd string, flush bool) {
 	c.mu.Unlock()
 }
 
-// countingConn counts one round trip per Do/DoWithTimeout that sends or
-// flushes something, and records every command.
+// countingConn counts round trips: one each time the client, having sent
+// commands, waits for a reply (Do, DoWithTimeout, Receive); flushing several
+// times before that wait is still one round trip. It records every command.
 type countingConn struct {
 	redis.Conn
 	ctr     *counter
@@ -215,14 +216,6 @@ func (c *countingConn) Send(cmd string, args ...any) error {
 	return c.Conn.Send(cmd, args...)
 }
 
-func (c *countingConn) Flush() error {
-	if c.pending > 0 {
-		c.ctr.sent("", true)
-		c.pending = 0
-	}
-	return c.Conn.Flush()
-}
-
 func (c *countingConn) Do(cmd string, args ...any) (any, error) {
 	c.note(cmd)
 	return c.Conn.Do(cmd, args...)
@@ -233,7 +226,13 @@ func (c *countingConn) DoWithTimeout(d time.Duration, cmd string, args ...any) (
 	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
 }
 
+func (c *countingConn) Receive() (any, error) {
+	c.note("")
+	return c.Conn.Receive()
+}
+
 func (c *countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
+	c.note("")
 	return redis.ReceiveWithTimeout(c.Conn, d)
 }
 

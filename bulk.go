@@ -136,25 +136,28 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 }
 
 // loadIDs loads the objects of ids in one round trip (each as Get loads
-// it), in order, with nil for those that do not exist.
+// it), in order, with nil for those that do not exist. The objects are made
+// and their commands flushed in four slices, so the server answers the
+// first while the client makes the next.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
 	objs := make([]P, len(ids))
 	room := make([]binder, 0, len(ids)*len(s.sc.argNames))
-	n := 0
-	for i, id := range ids {
-		objs[i] = s.instanceIn(st, id, &room)
-		n += objs[i].base().loadUnit().size()
-	}
-	// The objects write their own commands: for the common model (no
-	// container, no refresh) loadUnit is built in the object's storage, so
-	// the whole load allocates nothing per object beyond the object.
-	replies, err := st.sendWith(ctx, n, func(c redis.Conn) error {
-		for _, p := range objs {
-			if err := p.base().loadUnit().write(c, false); err != nil {
-				return err
+	replies, err := st.sendCounted(ctx, func(c redis.Conn) (int, error) {
+		n, step := 0, max(len(ids)/4, 32)
+		for start := 0; start < len(ids); start += step {
+			for i := start; i < min(start+step, len(ids)); i++ {
+				objs[i] = s.instanceIn(st, ids[i], &room)
+				u := objs[i].base().loadUnit()
+				if err := u.write(c, false); err != nil {
+					return 0, err
+				}
+				n += u.size()
+			}
+			if err := c.Flush(); err != nil {
+				return 0, err
 			}
 		}
-		return nil
+		return n, nil
 	})
 	if err != nil {
 		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
@@ -162,8 +165,7 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	pos := 0
 	for i, p := range objs {
 		m := p.base()
-		u := m.loadUnit()
-		rs, err := u.replies(replies, &pos)
+		rs, err := m.loadUnit().replies(replies, &pos)
 		if err != nil {
 			return nil, m.fail(op, scriptError(err))
 		}

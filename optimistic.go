@@ -85,11 +85,11 @@ func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (don
 	// The WATCH, then the reads (no PEXPIRE: touching a watched key would
 	// abort our own EXEC; the save re-arms the TTL): one round trip.
 	reads := m.readCmds()
-	replies, err := sendOn(ctx, c, timeout, 1+len(reads), func() error {
+	replies, err := sendOn(ctx, c, timeout, func() (int, error) {
 		if err := c.Send("WATCH", watch...); err != nil {
-			return err
+			return 0, err
 		}
-		return unit{cmds: reads}.write(c, false)
+		return 1 + len(reads), unit{cmds: reads}.write(c, false)
 	})
 	if err == nil {
 		err = firstError(replies)
@@ -111,19 +111,19 @@ func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (don
 	if u.script != nil {
 		n++ // SCRIPT LOAD first, so that EXEC never meets NOSCRIPT
 	}
-	replies, err = sendOn(ctx, c, timeout, n, func() error {
+	replies, err = sendOn(ctx, c, timeout, func() (int, error) {
 		if u.script != nil {
 			if err := c.Send("SCRIPT", "LOAD", u.script.Src()); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if err := c.Send("MULTI"); err != nil {
-			return err
+			return 0, err
 		}
 		if err := u.writeInline(c); err != nil {
-			return err
+			return 0, err
 		}
-		return c.Send("EXEC")
+		return n, c.Send("EXEC")
 	})
 	if err != nil {
 		return false, m.fail(op, err)

@@ -290,18 +290,25 @@ func (s *Store) send(ctx context.Context, cmds []cmd) ([]any, error) {
 
 // sendWith is send for callers that write their n commands themselves.
 func (s *Store) sendWith(ctx context.Context, n int, write func(c redis.Conn) error) ([]any, error) {
+	return s.sendCounted(ctx, func(c redis.Conn) (int, error) { return n, write(c) })
+}
+
+// sendCounted is sendWith for callers that learn how many commands they
+// wrote while writing them (write returns the count).
+func (s *Store) sendCounted(ctx context.Context, write func(c redis.Conn) (int, error)) ([]any, error) {
 	c, timeout, err := s.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	return sendOn(ctx, c, timeout, n, func() error { return write(c) })
+	return sendOn(ctx, c, timeout, func() (int, error) { return write(c) })
 }
 
-// sendOn writes n commands on c with write and reads their replies: one
-// round trip on a connection the caller holds.
-func sendOn(ctx context.Context, c redis.Conn, timeout time.Duration, n int, write func() error) ([]any, error) {
-	if err := write(); err != nil {
+// sendOn writes commands on c with write (which returns how many) and reads
+// their replies: one round trip on a connection the caller holds.
+func sendOn(ctx context.Context, c redis.Conn, timeout time.Duration, write func() (int, error)) ([]any, error) {
+	n, err := write()
+	if err != nil {
 		return nil, netErr(ctx, err)
 	}
 	r, err := redis.DoWithTimeout(c, timeout, "")

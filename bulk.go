@@ -388,10 +388,7 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 				cmds = append(cmds, cmd{"DEL", rest})
 			}
 		}
-		replies, err := st.send(ctx, cmds)
-		if err == nil {
-			err = firstError(replies)
-		}
+		replies, err := st.pipe(ctx, false, cmds)
 		if err != nil {
 			return &Error{Op: op, Model: s.sc.name, Err: err}
 		}
@@ -447,10 +444,7 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 			cmds = append(cmds, cmd{"EXISTS", []any{m.key}})
 			cmds = append(cmds, m.refreshCmds(false)...)
 		}
-		replies, err := st.send(ctx, cmds)
-		if err == nil {
-			err = firstError(replies)
-		}
+		replies, err := st.pipe(ctx, false, cmds)
 		if err != nil {
 			return &Error{Op: op, Model: s.sc.name, Err: err}
 		}

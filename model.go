@@ -446,14 +446,21 @@ func (m *Model) encodeFields(op string, fields []binder, pairLead, absentLead []
 	fb := m.st.cfg.fallback
 	pairs = append(make([]any, 0, len(pairLead)+2*len(fields)), pairLead...)
 	absent = absentLead
-	for _, f := range fields {
+	// All of the object's fields (Save, Insert) are in schema order: their
+	// boxed names are at the same positions, with no lookup.
+	whole := len(fields) == len(m.fields) && len(fields) > 0 && &fields[0] == &m.fields[0]
+	for i, f := range fields {
 		b, present, err := f.encodeArg(fb)
 		if err != nil {
 			return nil, nil, detail(op, m.sc.name, m.id, f.fullName(), err)
 		}
-		var name any = f.fullName()
-		if i, ok := m.sc.index[f.fullName()]; ok {
+		var name any
+		if whole {
 			name = m.sc.argNames[i]
+		} else if j, ok := m.sc.index[f.fullName()]; ok {
+			name = m.sc.argNames[j]
+		} else {
+			name = f.fullName()
 		}
 		if present {
 			pairs = append(pairs, name, b)

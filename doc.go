@@ -77,12 +77,15 @@
 // One logical operation is one round trip: one command, one MULTI/EXEC or one
 // Lua script, with the TTL refresh inside it.
 //
-//	Model.Save              MULTI HSET HDEL HINCRBY PEXPIRE EXEC
+//	Model.Save              MULTI HSET HDEL HINCRBY PEXPIRE EXEC (script save.lua
+//	                        with indexes, WithVersionCheck, or containers whose
+//	                        TTL does not refresh)
 //	Model.Insert            script insert.lua (create only if missing)
 //	Model.Update, Scalar.Save   script update.lua (named fields only)
-//	Schema.Get, Model.Reload    HGETALL (+PEXPIRE)
+//	Schema.Get, Model.Reload    HGETALL (+PEXPIRE); with containers, one MULTI
+//	                        with a full read of each
 //	Scalar.Load             HMGET of the field and the version (+PEXPIRE)
-//	Model.Delete            DEL
+//	Model.Delete            DEL (script delete.lua with indexes)
 //	Model.Exists            EXISTS (+PEXPIRE)
 //	Model.TTL               PTTL (never refreshes)
 //	Model.SetTTL, Persist   MULTI EXISTS PEXPIRE|PERSIST EXEC

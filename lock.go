@@ -119,9 +119,10 @@ func (l *Lock) ValidUntil() time.Time {
 // bounded exponential backoff (5ms doubling to 250ms, jittered, and never past
 // the moment the holder's lock expires), so waiters do not hammer the server.
 // It honours ctx: cancellation or the deadline ends the wait promptly with an
-// error wrapping both ErrLocked and ctx's error (only ctx's when it ended
-// during an attempt; such an attempt may have taken the lock on the server
-// without anyone knowing, and the lock then lasts until its expiry).
+// error wrapping both ErrLocked and ctx's error, also when it ends during a
+// retry (only ctx's when the first attempt is cut short). A deadline that
+// passes while a reply is being read may leave an attempt that took the lock
+// on the server without anyone knowing; that lock then lasts until its expiry.
 //
 // Lock names are a letter, then letters, digits or '_' (at most 64 bytes).
 // Locks do not touch the object's TTL; the lock's own expiry is WithLockTTL
@@ -138,6 +139,9 @@ func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (*Loc
 	for wait := lockWaitMin; ; wait = min(2*wait, lockWaitMax) {
 		l, left, err := m.acquire(ctx, op, p)
 		if !errors.Is(err, ErrLocked) {
+			if wait > lockWaitMin && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil, m.waitEnded(ctx, op, name) // the last answer was "held"
+			}
 			return l, err
 		}
 		d := wait/2 + mrand.N(wait/2+1)
@@ -152,10 +156,15 @@ func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (*Loc
 		}
 		select {
 		case <-ctx.Done():
-			return nil, m.fail(op, fmt.Errorf("%w: lock %q held by another owner: %w", ErrLocked, name, ctx.Err()))
+			return nil, m.waitEnded(ctx, op, name)
 		case <-timer.C:
 		}
 	}
+}
+
+// waitEnded is Lock's error when ctx ends while the lock is held by another.
+func (m *Model) waitEnded(ctx context.Context, op, name string) error {
+	return m.fail(op, fmt.Errorf("%w: lock %q held by another owner: %w", ErrLocked, name, ctx.Err()))
 }
 
 // TryLock makes one attempt at the lock called name on the object: one script

@@ -325,10 +325,36 @@ func TestLockCancel(t *testing.T) {
 		if took := time.Since(start); took < 140*time.Millisecond || took > 400*time.Millisecond {
 			t.Fatalf("Lock with a 150ms deadline returned after %v", took)
 		}
+		// A cancel that lands just as a retry is sent (the first attempt saw
+		// the lock held) still reports ErrLocked with the context's error.
+		var err2 error
+		trips, _ := b.Count(func() {
+			_, err2 = o.Lock(cancelAfterTrip{ctx, b}, "job")
+		})
+		if trips != 1 {
+			t.Fatalf("Lock cancelled at its retry made %d round trips, want 1", trips)
+		}
+		wantErr(t, err2, rapyer.ErrLocked, `"job"`)
+		wantErr(t, err2, context.Canceled)
 		// The holder's lock is untouched.
 		must(t, held.Extend(ctx, time.Minute))
 		must(t, held.Unlock(ctx))
 	})
+}
+
+// cancelAfterTrip reports itself cancelled (Err) once the backend has counted
+// a round trip, while its Done channel stays open: it stands for a cancel
+// that lands in the instant between a Lock's backoff and its next attempt.
+type cancelAfterTrip struct {
+	context.Context
+	b *testkit.Backend
+}
+
+func (c cancelAfterTrip) Err() error {
+	if c.b.Trips() > 0 {
+		return context.Canceled
+	}
+	return c.Context.Err()
 }
 
 // TestLockFencing: the token grows strictly with every acquisition, across

@@ -165,6 +165,13 @@ func (b *Backend) Count(f func()) (roundTrips int, cmds []string) {
 	return b.ctr.read()
 }
 
+// Trips returns the round trips counted since the last Count began (or since
+// the backend was made), without resetting them.
+func (b *Backend) Trips() int {
+	n, _ := b.ctr.read()
+	return n
+}
+
 // Ctx returns a context for one test step.
 func Ctx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -136,26 +136,41 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 }
 
 // loadIDs loads the objects of ids in one round trip (each as Get loads
-// it), in order, with nil for those that do not exist. The objects are made
-// and their commands flushed in four slices, so the server answers the
-// first while the client makes the next.
+// it), in order, with nil for those that do not exist. Every command is
+// sent from the objects' keys alone; the objects are made after the flush,
+// while the server works on the commands.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
 	objs := make([]P, len(ids))
-	room := make([]binder, 0, len(ids)*len(s.sc.argNames))
+	// lean: each object is one HGETALL (no containers, no TTL refresh),
+	// which loadUnit would say at greater cost.
+	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
 	replies, err := st.sendCounted(ctx, func(c redis.Conn) (int, error) {
-		n, step := 0, max(len(ids)/4, 32)
-		for start := 0; start < len(ids); start += step {
-			for i := start; i < min(start+step, len(ids)); i++ {
-				objs[i] = s.instanceIn(st, ids[i], &room)
-				u := objs[i].base().loadUnit()
-				if err := u.write(c, false); err != nil {
+		keys := make([]objKeys, len(ids))
+		heads := newShardHeads(st, s.sc)
+		var probe Model // keys only: what loadUnit needs
+		n := 0
+		for i, id := range ids {
+			keys[i] = heads.keys(id)
+			if lean {
+				if err := c.Send("HGETALL", keys[i].arg); err != nil {
 					return 0, err
 				}
-				n += u.size()
+				n++
+				continue
 			}
-			if err := c.Flush(); err != nil {
+			probe.setKeys(st, s.sc, id, keys[i])
+			u := probe.loadUnit()
+			if err := u.write(c, false); err != nil {
 				return 0, err
 			}
+			n += u.size()
+		}
+		if err := c.Flush(); err != nil {
+			return 0, err
+		}
+		room := make([]binder, 0, len(ids)*len(s.sc.argNames))
+		for i, id := range ids {
+			objs[i] = s.instanceAt(st, id, keys[i], &room)
 		}
 		return n, nil
 	})
@@ -165,7 +180,13 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	pos := 0
 	for i, p := range objs {
 		m := p.base()
-		rs, err := m.loadUnit().replies(replies, &pos)
+		var rs []any
+		if lean {
+			rs = replies[i : i+1]
+			err = firstError(rs)
+		} else {
+			rs, err = m.loadUnit().replies(replies, &pos)
+		}
 		if err != nil {
 			return nil, m.fail(op, scriptError(err))
 		}
@@ -271,10 +292,10 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 	seen := make(map[string]bool, len(objs))
 	for _, p := range objs {
 		m := p.base()
-		if seen[m.key] {
+		if seen[m.key[0]] {
 			return m.fail(op, fmt.Errorf("%w: id given twice", ErrInvalid))
 		}
-		seen[m.key] = true
+		seen[m.key[0]] = true
 	}
 	if len(objs) > cfg.chunk {
 		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
@@ -289,7 +310,7 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		}
 		nobj := 0
 		for _, p := range part {
-			nobj += len(p.base().keyList)
+			nobj += len(p.base().keys())
 		}
 		args := []any{ttl, len(part)}
 		for _, p := range part {
@@ -298,7 +319,7 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 			if err != nil {
 				return err
 			}
-			blocks, err := m.blocks(op, m.conts)
+			blocks, err := m.blocks(op, m.containers())
 			if err != nil {
 				return err
 			}
@@ -306,7 +327,7 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 			for _, b := range blocks {
 				n += len(b)
 			}
-			args = append(append(args, len(m.keyList), len(pairs)), pairs...)
+			args = append(append(args, len(m.keys()), len(pairs)), pairs...)
 			args = append(args, n)
 			for _, b := range blocks {
 				args = append(args, b...)
@@ -314,7 +335,7 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 			extra, sec := m.indexSectionAt(s.sc.idx, nobj+len(idxKeys))
 			idxKeys = append(idxKeys, extra...)
 			args = append(append(args, len(sec)), sec...)
-			keys = append(keys, m.keyList...)
+			keys = append(keys, m.keys()...)
 		}
 		if _, err := st.eval(ctx, lua.InsertMany, append(keys, idxKeys...), args...); err != nil {
 			err = scriptError(err)
@@ -339,7 +360,7 @@ func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chun
 	return chunks(objs, chunk, func(_ int, part []P) error {
 		cmds := make([]cmd, len(part))
 		for i, p := range part {
-			cmds[i] = cmd{"EXISTS", []any{p.base().key}}
+			cmds[i] = cmd{"EXISTS", []any{p.base().key[0]}}
 		}
 		replies, err := st.send(ctx, cmds)
 		if err != nil {
@@ -379,10 +400,10 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 		for i, id := range part {
 			m := s.bare(st, id)
 			pos[i] = len(cmds)
-			cmds = append(cmds, cmd{"DEL", []any{m.key}})
-			if len(m.keyList) > 1 {
-				rest := make([]any, 0, len(m.keyList)-1)
-				for _, k := range m.keyList[1:] {
+			cmds = append(cmds, cmd{"DEL", []any{m.key[0]}})
+			if len(m.keys()) > 1 {
+				rest := make([]any, 0, len(m.keys())-1)
+				for _, k := range m.keys()[1:] {
 					rest = append(rest, k)
 				}
 				cmds = append(cmds, cmd{"DEL", rest})
@@ -441,7 +462,7 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 		for i, id := range part {
 			m := s.bare(st, id)
 			pos[i] = len(cmds)
-			cmds = append(cmds, cmd{"EXISTS", []any{m.key}})
+			cmds = append(cmds, cmd{"EXISTS", []any{m.key[0]}})
 			cmds = append(cmds, m.refreshCmds(false)...)
 		}
 		replies, err := st.pipe(ctx, false, cmds)

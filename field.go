@@ -102,9 +102,9 @@ func (n *nested) flatten(prefix string, out []handle) []handle {
 type Scalar[T any] struct {
 	m     *Model
 	full  string // Named's name, then the dotted name inside the model
-	val   T
-	def   *T // Default's value (a pointer: most fields have none)
+	def   *T     // Default's value (a pointer: most fields have none)
 	codec serialize.Codec[T]
+	val   T // after the pointers, so a small T packs with ok and index
 	ok    bool
 	index uint8 // 0, or indexed (1) / unique (2): see Index, Unique
 }
@@ -440,7 +440,7 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	}
 	keys := m.keys()
 	full := make([]any, 0, 4+len(args))
-	full = append(full, m.touchTTL(), len(m.keyList))
+	full = append(full, m.touchTTL(), len(m.keys()))
 	c, isCont := b.(containerHandle)
 	if isCont {
 		full = append(full, c.container().idx)
@@ -509,9 +509,9 @@ func FieldRead[R any](ctx context.Context, op string, f Field, command string, d
 	case ok:
 		read = cmd{command, append([]any{c.container().key}, args...)}
 	default:
-		read = cmd{command, append([]any{m.key, b.fullName()}, args...)}
+		read = cmd{command, append([]any{m.key[0], b.fullName()}, args...)}
 	}
-	cmds := append([]cmd{{"EXISTS", []any{m.key}}, read}, m.refreshCmds(false)...)
+	cmds := append([]cmd{{"EXISTS", []any{m.key[0]}}, read}, m.refreshCmds(false)...)
 	finish := func(replies []any, err error) (R, error) {
 		if err != nil {
 			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))

@@ -28,17 +28,21 @@ const NoExpiry time.Duration = -1
 // values) is not safe for concurrent use; the Store is, so give each goroutine
 // its own object, or use the atomic field operations.
 type Model struct {
-	st       *Store
-	sc       *schema
-	id       string
-	key      string
-	fields   []binder     // scalar handles, in schema order
+	st      *Store
+	sc      *schema
+	id      string
+	key     [1]string // the hash's key; keys() is key[:] without containers
+	keyArg  [1]any    // the key boxed once: command arguments, HGETALL's
+	fields  []binder  // scalar handles, in schema order
+	version int64
+	x       *modelExt // nil unless the model has containers or a load left errors
+}
+
+// modelExt holds what most objects do not need, so that a Model stays small
+// (a load of many objects allocates one per object).
+type modelExt struct {
 	conts    []*Container // container handles, in schema order
 	keyList  []string     // the hash, then one key per container
-	keyOne   [1]string    // keyList's storage without containers
-	cmdBuf   [1]cmd       // readCmds' storage for HGETALL alone
-	keyArg   [1]any       // the key boxed once: command arguments, HGETALL's
-	version  int64
 	loadErrs []error
 }
 
@@ -48,7 +52,7 @@ func (m *Model) base() *Model { return m }
 func (m *Model) ID() string { return m.id }
 
 // Key returns the Redis key of the object's hash.
-func (m *Model) Key() string { return m.key }
+func (m *Model) Key() string { return m.key[0] }
 
 // Version returns the object's version counter as last seen (loaded or
 // written). Every write increments it.
@@ -57,7 +61,28 @@ func (m *Model) Version() int64 { return m.version }
 // LoadErrors lists the fields that did not decode during the last tolerant
 // load (see Tolerant), each an *Error wrapping ErrDecode; those fields were
 // left absent. It is empty after a strict load.
-func (m *Model) LoadErrors() []error { return m.loadErrs }
+func (m *Model) LoadErrors() []error {
+	if m.x == nil {
+		return nil
+	}
+	return m.x.loadErrs
+}
+
+// ext returns m.x, made when first needed.
+func (m *Model) ext() *modelExt {
+	if m.x == nil {
+		m.x = &modelExt{}
+	}
+	return m.x
+}
+
+// containers returns the object's container handles, in schema order.
+func (m *Model) containers() []*Container {
+	if m.x == nil {
+		return nil
+	}
+	return m.x.conts
+}
 
 // schema is the definition-time description of a model.
 type schema struct {
@@ -74,6 +99,7 @@ type schema struct {
 	conts        int            // number of container fields
 	versionCheck bool           // WithVersionCheck
 	contNames    []string       // their names, in schema order
+	contKinds    []ContainerKind
 }
 
 // indexSpec is one indexed field of a model.
@@ -138,6 +164,7 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 			}
 			sc.conts++
 			sc.contNames = append(sc.contNames, n)
+			sc.contKinds = append(sc.contKinds, c.container().kind)
 			continue
 		}
 		sc.index[n] = len(sc.argNames)
@@ -179,17 +206,22 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 // instanceIn is instance with the object's field list carved from room
 // when it has space (a load of many objects allocates one list for all).
 func (s *Schema[M, P]) instanceIn(st *Store, id string, room *[]binder) P {
+	return s.instanceAt(st, id, s.sc.keysOf(st, id), room)
+}
+
+// instanceAt is instanceIn with the object's keys already made.
+func (s *Schema[M, P]) instanceAt(st *Store, id string, k objKeys, room *[]binder) P {
 	p := P(new(M))
 	m := p.base()
-	m.init(st, s.sc, id)
-	if k := len(s.sc.argNames); room != nil && cap(*room)-len(*room) >= k {
-		n := len(*room)
-		m.fields, *room = (*room)[n:n:n+k], (*room)[:n+k]
+	m.setKeys(st, s.sc, id, k)
+	if n := len(s.sc.argNames); room != nil && cap(*room)-len(*room) >= n {
+		l := len(*room)
+		m.fields, *room = (*room)[l:l:l+n], (*room)[:l+n]
 	} else {
-		m.fields = make([]binder, 0, k)
+		m.fields = make([]binder, 0, n)
 	}
 	if s.sc.conts > 0 {
-		m.conts = make([]*Container, 0, s.sc.conts)
+		m.ext().conts = make([]*Container, 0, s.sc.conts)
 	}
 	// Define checked the names; binding reuses them rather than flatten
 	// and validate them again for every object.
@@ -214,10 +246,10 @@ func (m *Model) addContainer(c *Container, i int) int {
 	if m.st == nil {
 		return i + 1
 	}
-	c.key = fieldKey(m.st.cfg.prefix, m.sc.name, shardOf(m.id, m.sc.shards), c.full, m.id)
-	m.conts = append(m.conts, c)
-	m.keyList = append(m.keyList, c.key)
-	c.idx = len(m.keyList)
+	x := m.ext()
+	x.conts = append(x.conts, c)
+	c.idx = 1 + len(x.conts)
+	c.key = m.keys()[c.idx-1]
 	return i + 1
 }
 
@@ -226,10 +258,6 @@ func (m *Model) addContainer(c *Container, i int) int {
 func (s *Schema[M, P]) bare(st *Store, id string) *Model {
 	m := &Model{}
 	m.init(st, s.sc, id)
-	shard := shardOf(id, s.sc.shards)
-	for _, f := range s.sc.contNames {
-		m.keyList = append(m.keyList, fieldKey(st.cfg.prefix, s.sc.name, shard, f, id))
-	}
 	return m
 }
 
@@ -238,20 +266,79 @@ func (m *Model) applyDefaults() {
 	for _, f := range m.fields {
 		f.applyDefault()
 	}
-	for _, c := range m.conts {
+	for _, c := range m.containers() {
 		c.applyDefault()
 	}
 }
 
 func (m *Model) init(st *Store, sc *schema, id string) {
-	m.st, m.sc, m.id = st, sc, id
-	m.key = objectKey(st.cfg.prefix, sc.name, shardOf(id, sc.shards), id)
-	m.keyArg[0] = m.key
-	if sc.conts == 0 {
-		m.keyList = m.keyOne[:1:1]
-		m.keyList[0] = m.key
-	} else {
-		m.keyList = append(make([]string, 0, 1+sc.conts), m.key)
+	m.setKeys(st, sc, id, sc.keysOf(st, id))
+}
+
+// objKeys are the keys of one object: its hash, also boxed once for command
+// arguments, and with containers the list of all its keys, hash first.
+type objKeys struct {
+	key  string
+	arg  any
+	list []string
+}
+
+// keysOf makes the keys of object id.
+func (sc *schema) keysOf(st *Store, id string) objKeys {
+	return sc.keysAt(shardPrefix(st.cfg.prefix, sc.name, shardOf(id, sc.shards)), id)
+}
+
+// keysAt makes the keys of object id in the shard whose key prefix
+// (shardPrefix) is head.
+func (sc *schema) keysAt(head, id string) objKeys {
+	k := objKeys{key: head + "o:" + id}
+	k.arg = k.key
+	if sc.conts > 0 {
+		k.list = make([]string, 1, 1+sc.conts)
+		k.list[0] = k.key
+		for _, f := range sc.contNames {
+			k.list = append(k.list, head+"f:"+f+":"+id)
+		}
+	}
+	return k
+}
+
+// shardHeads caches the shard key prefixes of one schema on one Store, for
+// operations on many objects.
+type shardHeads struct {
+	st    *Store
+	sc    *schema
+	heads []string // by shard, made when first needed; nil past 1024 shards
+}
+
+func newShardHeads(st *Store, sc *schema) *shardHeads {
+	h := &shardHeads{st: st, sc: sc}
+	if sc.shards <= 1024 {
+		h.heads = make([]string, sc.shards)
+	}
+	return h
+}
+
+// keys makes the keys of object id.
+func (h *shardHeads) keys(id string) objKeys {
+	shard := shardOf(id, h.sc.shards)
+	if h.heads == nil {
+		return h.sc.keysAt(shardPrefix(h.st.cfg.prefix, h.sc.name, shard), id)
+	}
+	if h.heads[shard] == "" {
+		h.heads[shard] = shardPrefix(h.st.cfg.prefix, h.sc.name, shard)
+	}
+	return h.sc.keysAt(h.heads[shard], id)
+}
+
+// setKeys binds m to st and sc as object id with keys k.
+func (m *Model) setKeys(st *Store, sc *schema, id string, k objKeys) {
+	m.st, m.sc, m.id, m.key[0] = st, sc, id, k.key
+	m.keyArg[0] = k.arg
+	if k.list != nil {
+		m.ext().keyList = k.list
+	} else if m.x != nil {
+		m.x.keyList = nil
 	}
 }
 
@@ -351,10 +438,10 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 			}
 		}
 	}
-	for i, c := range sm.conts {
+	for i, c := range sm.containers() {
 		flat, err := c.local.Encode(fb)
 		if err == nil {
-			err = dm.conts[i].Apply(flat)
+			err = dm.containers()[i].Apply(flat)
 		}
 		if err != nil {
 			return nil, detail("Duplicate", s.sc.name, sm.id, c.full, codecErr(ErrInvalid, err))
@@ -367,26 +454,40 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 }
 
 // ttl is the model's effective TTL.
-func (m *Model) ttl() time.Duration {
-	if m.sc.ttlSet {
-		return m.sc.ttl
+func (m *Model) ttl() time.Duration { return m.sc.ttlOn(m.st) }
+
+func (m *Model) refresh() bool { return m.sc.refreshOn(m.st) }
+
+// ttlOn is the model's TTL on st (its own, or the Store's default).
+func (sc *schema) ttlOn(st *Store) time.Duration {
+	if sc.ttlSet {
+		return sc.ttl
 	}
-	return m.st.cfg.ttl
+	return st.cfg.ttl
 }
 
-func (m *Model) refresh() bool {
-	if m.sc.refresh != nil {
-		return *m.sc.refresh
+// refreshOn says whether reads and writes re-arm the TTL on st.
+func (sc *schema) refreshOn(st *Store) bool {
+	if sc.refresh != nil {
+		return *sc.refresh
 	}
-	return m.st.cfg.refresh
+	return st.cfg.refresh
 }
+
+// loadRefreshes says whether a load (Get, Reload, GetMany) re-arms the TTL.
+func (sc *schema) loadRefreshes(st *Store) bool { return sc.ttlOn(st) > 0 && sc.refreshOn(st) }
 
 // keys lists every key of the object, its hash first (shared: read only).
-func (m *Model) keys() []string { return m.keyList }
+func (m *Model) keys() []string {
+	if m.x != nil && m.x.keyList != nil {
+		return m.x.keyList
+	}
+	return m.key[:]
+}
 
 // Keys returns every Redis key of the object: its hash, then one key per
 // container field in schema order. All share one hash tag (one slot).
-func (m *Model) Keys() []string { return append([]string(nil), m.keyList...) }
+func (m *Model) Keys() []string { return append([]string(nil), m.keys()...) }
 
 func ttlMillis(d time.Duration) string {
 	ms := d.Milliseconds()
@@ -414,8 +515,11 @@ func (m *Model) touchTTL() string {
 // whose refresh is off still gets its TTL on keys that have none (NX), so the
 // first save of an object sets it.
 func (m *Model) refreshCmds(save bool) []cmd {
+	if !save && !m.sc.loadRefreshes(m.st) {
+		return nil
+	}
 	d := m.ttl()
-	if d <= 0 || (!save && !m.refresh()) {
+	if d <= 0 {
 		return nil
 	}
 	ms := ttlMillis(d)
@@ -528,16 +632,16 @@ func (m *Model) saveUnit(op string) (unit, error) {
 	if err != nil {
 		return unit{}, err
 	}
-	blocks, err := m.blocks(op, m.conts)
+	blocks, err := m.blocks(op, m.containers())
 	if err != nil {
 		return unit{}, err
 	}
-	if m.sc.versionCheck || m.indexed() || (len(m.conts) > 0 && m.touchTTL() == "keep") {
+	if m.sc.versionCheck || m.indexed() || (len(m.containers()) > 0 && m.touchTTL() == "keep") {
 		ttl := "0"
 		if d := m.ttl(); d > 0 {
 			ttl = ttlMillis(d)
 		}
-		args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), len(m.keyList), ttl, m.expected(), len(pairs)/2, len(absent)-1)
+		args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), len(m.keys()), ttl, m.expected(), len(pairs)/2, len(absent)-1)
 		args = append(append(args, pairs[1:]...), absent[1:]...)
 		for _, b := range blocks {
 			args = append(args, b...)
@@ -545,14 +649,14 @@ func (m *Model) saveUnit(op string) (unit, error) {
 		extra, sec := m.indexSection(m.sc.idx)
 		return scriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
 	}
-	cmds := make([]cmd, 0, 5+2*len(m.conts))
+	cmds := make([]cmd, 0, 5+2*len(m.containers()))
 	if len(pairs) > 1 {
 		cmds = append(cmds, cmd{"HSET", pairs})
 	}
 	if len(absent) > 1 {
 		cmds = append(cmds, cmd{"HDEL", absent})
 	}
-	for i, c := range m.conts {
+	for i, c := range m.containers() {
 		cmds = append(cmds, cmd{"DEL", []any{c.key}})
 		if b := blocks[i]; len(b) > 3 {
 			cmds = append(cmds, cmd{c.kind.writeCmd(), append([]any{c.key}, b[3:]...)})
@@ -613,7 +717,7 @@ func (m *Model) insertUnit(op string) (unit, error) {
 	if err != nil {
 		return unit{}, err
 	}
-	blocks, err := m.blocks(op, m.conts)
+	blocks, err := m.blocks(op, m.containers())
 	if err != nil {
 		return unit{}, err
 	}
@@ -622,7 +726,7 @@ func (m *Model) insertUnit(op string) (unit, error) {
 		ttl = ttlMillis(d)
 	}
 	extra, sec := m.indexSection(m.sc.idx)
-	args := append(make([]any, 0, 3+len(pairs)+len(sec)), ttl, len(m.keyList), len(pairs))
+	args := append(make([]any, 0, 3+len(pairs)+len(sec)), ttl, len(m.keys()), len(pairs))
 	args = append(args, pairs...)
 	for _, b := range blocks {
 		args = append(args, b...)
@@ -682,7 +786,7 @@ func (m *Model) update(ctx context.Context, op string, specs []indexSpec, pairs,
 	}
 	extra, sec := m.indexSection(specs)
 	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks)+len(sec))
-	args = append(args, m.touchTTL(), len(m.keyList), len(pairs)/2, len(absent), expect)
+	args = append(args, m.touchTTL(), len(m.keys()), len(pairs)/2, len(absent), expect)
 	args = append(append(append(append(args, pairs...), absent...), blocks...), sec...)
 	return m.run(ctx, op, scriptUnit(lua.Update, m.withIndex(extra), args), func(rs []any) error {
 		m.version, _ = redis.Int64(rs[0], nil)
@@ -728,23 +832,23 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption, fresh 
 
 // loadUnit is what Get and Reload send: HGETALL, one full read per
 // container, PEXPIRE per key when refresh is on. With containers the reads
-// are one MULTI/EXEC: a consistent snapshot.
+// are one MULTI/EXEC: a consistent snapshot. It depends only on the
+// object's keys, schema and Store, so a Model with nothing bound (setKeys
+// alone) sends the same.
 func (m *Model) loadUnit() unit {
 	cmds := append(m.readCmds(), m.refreshCmds(false)...)
-	return unit{multi: len(m.conts) > 0 || len(cmds) > 2, cmds: cmds}
+	return unit{multi: m.sc.conts > 0 || len(cmds) > 2, cmds: cmds}
 }
 
 // readCmds read the whole object: HGETALL, then one full read per container.
 func (m *Model) readCmds() []cmd {
-	if len(m.conts) == 0 {
-		// HGETALL alone, in the object's own storage: no allocation.
-		m.cmdBuf[0] = cmd{"HGETALL", m.keyArg[:1:1]}
-		return m.cmdBuf[:1:1]
+	if m.sc.conts == 0 {
+		return []cmd{{"HGETALL", m.keyArg[:1:1]}}
 	}
-	cmds := make([]cmd, 0, 1+len(m.conts)+len(m.keyList))
+	cmds := make([]cmd, 0, 1+2*m.sc.conts)
 	cmds = append(cmds, cmd{"HGETALL", m.keyArg[:1:1]})
-	for _, c := range m.conts {
-		cmds = append(cmds, c.kind.readCmd(c.key))
+	for j, k := range m.sc.contKinds {
+		cmds = append(cmds, k.readCmd(m.keys()[1+j]))
 	}
 	return cmds
 }
@@ -810,8 +914,8 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 			seen[i] = false
 		}
 	}
-	staged := make([]bool, len(m.conts))
-	for i, c := range m.conts {
+	staged := make([]bool, len(m.containers()))
+	for i, c := range m.containers() {
 		flat, err := FlatReply(replies[1+i], nil)
 		if err == nil {
 			err = c.local.Stage(flat, fb)
@@ -836,14 +940,19 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 			f.clearLocal()
 		}
 	}
-	for i, c := range m.conts {
+	for i, c := range m.containers() {
 		if staged[i] {
 			c.local.Commit()
 		} else {
 			c.local.Reset()
 		}
 	}
-	m.version, m.loadErrs = version, errs
+	m.version = version
+	if errs != nil {
+		m.ext().loadErrs = errs
+	} else if m.x != nil {
+		m.x.loadErrs = nil
+	}
 	return nil
 }
 
@@ -878,7 +987,7 @@ func (m *Model) Exists(ctx context.Context) (bool, error) {
 	if err := m.bound("Exists"); err != nil {
 		return false, err
 	}
-	cmds := append([]cmd{{"EXISTS", []any{m.key}}}, m.refreshCmds(false)...)
+	cmds := append([]cmd{{"EXISTS", []any{m.key[0]}}}, m.refreshCmds(false)...)
 	return execUnit(ctx, m, "Exists", unit{cmds: cmds}, func(rs []any, err error) (bool, error) {
 		if err != nil {
 			return false, m.fail("Exists", err)
@@ -914,7 +1023,7 @@ func (m *Model) Persist(ctx context.Context) error {
 // allKeys runs command on every key of the object in one MULTI/EXEC, after an
 // EXISTS that reports ErrNotFound.
 func (m *Model) allKeys(ctx context.Context, op, command string, extra ...any) error {
-	cmds := []cmd{{"EXISTS", []any{m.key}}}
+	cmds := []cmd{{"EXISTS", []any{m.key[0]}}}
 	for _, k := range m.keys() {
 		cmds = append(cmds, cmd{command, append([]any{k}, extra...)})
 	}
@@ -932,7 +1041,7 @@ func (m *Model) TTL(ctx context.Context) (time.Duration, error) {
 	if err := m.bound("TTL"); err != nil {
 		return 0, err
 	}
-	return execUnit(ctx, m, "TTL", unit{cmds: []cmd{{"PTTL", []any{m.key}}}}, func(rs []any, err error) (time.Duration, error) {
+	return execUnit(ctx, m, "TTL", unit{cmds: []cmd{{"PTTL", []any{m.key[0]}}}}, func(rs []any, err error) (time.Duration, error) {
 		if err != nil {
 			return 0, m.fail("TTL", err)
 		}
@@ -950,7 +1059,7 @@ func (m *Model) TTL(ctx context.Context) (time.Duration, error) {
 // loadFieldUnit reads one field and the object's version: HMGET, plus
 // PEXPIRE when refresh is on.
 func (m *Model) loadFieldUnit(name string) unit {
-	return unit{cmds: append([]cmd{{"HMGET", []any{m.key, metaVersion, name}}}, m.refreshCmds(false)...)}
+	return unit{cmds: append([]cmd{{"HMGET", []any{m.key[0], metaVersion, name}}}, m.refreshCmds(false)...)}
 }
 
 // fieldReply reads loadFieldUnit's replies: the field (nil when absent),

@@ -9,6 +9,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/google/uuid"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/serialize"
 )
 
 // metaVersion is the metadata field every object hash holds: a version
@@ -863,56 +864,23 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	if len(kv) == 0 {
 		return m.fail(op, ErrNotFound)
 	}
-	// Scratch on the stack for the usual model size.
-	var rawBuf [24][]byte
-	var seenBuf [24]bool
-	raws, seen := rawBuf[:0], seenBuf[:0]
-	if len(m.fields) > len(rawBuf) {
-		raws, seen = make([][]byte, len(m.fields)), make([]bool, len(m.fields))
-	} else {
-		raws, seen = rawBuf[:len(m.fields)], seenBuf[:len(m.fields)]
-	}
-	var version int64
-	var errs []error
-	next := 0
-	for i := 0; i+1 < len(kv); i += 2 {
-		name, _ := kv[i].([]byte)
-		val, _ := kv[i+1].([]byte)
-		if string(name) == metaVersion {
-			v, err := strconv.ParseInt(string(val), 10, 64)
-			if err != nil {
-				errs = append(errs, detail(op, m.sc.name, m.id, metaVersion, fmt.Errorf("%w: version %q", ErrDecode, val)))
-			}
-			version = v
-			continue
-		}
-		// HGETALL of a small hash answers in the order Save wrote: try
-		// the next field in schema order before the map.
-		if next < len(m.sc.scalarNames) && m.sc.scalarNames[next] == string(name) {
-			raws[next], seen[next] = val, true
-			next++
-		} else if idx, ok := m.sc.index[string(name)]; ok {
-			raws[idx], seen[idx] = val, true
-			next = idx + 1
-		}
-	}
-	// Decode into each handle's staging slot first, so that a strict failure
-	// leaves the local values untouched.
 	fb := m.st.cfg.fallback
-	for i, f := range m.fields {
-		if !seen[i] {
-			continue
-		}
-		var err error
-		if fresh {
-			err = f.decodeStored(raws[i], fb)
+	var errs []error
+	var version int64
+	var raws [][]byte // staged values (Reload), nil for a fresh object
+	var seen []bool
+	if fresh {
+		version, errs = m.decodeFresh(op, kv, fb)
+	} else {
+		// Scratch on the stack for the usual model size.
+		var rawBuf [16][]byte
+		var seenBuf [16]bool
+		if n := len(m.fields); n > len(rawBuf) {
+			raws, seen = make([][]byte, n), make([]bool, n)
 		} else {
-			err = f.stage(raws[i], fb)
+			raws, seen = rawBuf[:n], seenBuf[:n]
 		}
-		if err != nil {
-			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
-			seen[i] = false
-		}
+		version, errs = m.stageFields(op, kv, fb, raws, seen)
 	}
 	staged := make([]bool, len(m.containers()))
 	for i, c := range m.containers() {
@@ -931,8 +899,6 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	}
 	for i, f := range m.fields {
 		switch {
-		case fresh && !seen[i]:
-			f.clearLocal()
 		case fresh:
 		case seen[i]:
 			f.commit(raws[i], fb)
@@ -954,6 +920,89 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 		m.x.loadErrs = nil
 	}
 	return nil
+}
+
+// fieldAt returns the position among the scalars of the stored field name,
+// trying next first: HGETALL of a small hash answers in the order Save
+// wrote, which is schema order.
+func (m *Model) fieldAt(name []byte, next int) (int, bool) {
+	if next < len(m.sc.scalarNames) && m.sc.scalarNames[next] == string(name) {
+		return next, true
+	}
+	idx, ok := m.sc.index[string(name)]
+	return idx, ok
+}
+
+// parseVersion decodes the stored version counter.
+func (m *Model) parseVersion(op string, val []byte) (int64, error) {
+	v, err := strconv.ParseInt(string(val), 10, 64)
+	if err != nil {
+		return 0, detail(op, m.sc.name, m.id, metaVersion, fmt.Errorf("%w: version %q", ErrDecode, val))
+	}
+	return v, nil
+}
+
+// decodeFresh decodes the HGETALL pairs kv straight into the fields of an
+// object made to be loaded (nothing local to protect: on a strict failure
+// the caller drops the object). A field that does not decode is left absent.
+func (m *Model) decodeFresh(op string, kv []any, fb serialize.Fallback) (version int64, errs []error) {
+	next := 0
+	for i := 0; i+1 < len(kv); i += 2 {
+		name, _ := kv[i].([]byte)
+		val, _ := kv[i+1].([]byte)
+		if string(name) == metaVersion {
+			v, err := m.parseVersion(op, val)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			version = v
+			continue
+		}
+		idx, ok := m.fieldAt(name, next)
+		if !ok {
+			continue
+		}
+		next = idx + 1
+		f := m.fields[idx]
+		if err := f.decodeStored(val, fb); err != nil {
+			f.clearLocal()
+			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
+		}
+	}
+	return version, errs
+}
+
+// stageFields decodes the HGETALL pairs kv into each field's staging slot,
+// so that a strict failure leaves the local values untouched: raws[i] gets
+// the stored text of field i and seen[i] whether it staged.
+func (m *Model) stageFields(op string, kv []any, fb serialize.Fallback, raws [][]byte, seen []bool) (version int64, errs []error) {
+	next := 0
+	for i := 0; i+1 < len(kv); i += 2 {
+		name, _ := kv[i].([]byte)
+		val, _ := kv[i+1].([]byte)
+		if string(name) == metaVersion {
+			v, err := m.parseVersion(op, val)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			version = v
+			continue
+		}
+		if idx, ok := m.fieldAt(name, next); ok {
+			raws[idx], seen[idx] = val, true
+			next = idx + 1
+		}
+	}
+	for i, f := range m.fields {
+		if !seen[i] {
+			continue
+		}
+		if err := f.stage(raws[i], fb); err != nil {
+			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
+			seen[i] = false
+		}
+	}
+	return version, errs
 }
 
 // Delete removes the object and reports whether it existed: DEL of all its

@@ -17,7 +17,7 @@ var noIndex = []any{"0"}
 // KEYS to append after the object's keys, and the ARGV items to append last
 // (their count included). Without specs: no keys, and noIndex.
 func (m *Model) indexSection(specs []indexSpec) (keys []string, args []any) {
-	return m.indexSectionAt(specs, len(m.keyList))
+	return m.indexSectionAt(specs, len(m.keys()))
 }
 
 // indexSectionAt is indexSection for keys that will follow base others in
@@ -63,7 +63,7 @@ func (m *Model) withIndex(extra []string) []string {
 	if len(extra) == 0 {
 		return m.keys()
 	}
-	return append(append(make([]string, 0, len(m.keyList)+len(extra)), m.keyList...), extra...)
+	return append(append(make([]string, 0, len(m.keys())+len(extra)), m.keys()...), extra...)
 }
 
 // specsOf returns the index specs of the named scalar fields (in schema
@@ -88,5 +88,5 @@ func (m *Model) specsOf(fields []binder) []indexSpec {
 // object's index entries with its keys.
 func (m *Model) deleteUnit() unit {
 	extra, sec := m.indexSection(m.sc.idx)
-	return scriptUnit(lua.Delete, m.withIndex(extra), append([]any{"0", len(m.keyList)}, sec...))
+	return scriptUnit(lua.Delete, m.withIndex(extra), append([]any{"0", len(m.keys())}, sec...))
 }

@@ -203,7 +203,7 @@ func (m *Model) lockPrep(op, name string, opts []LockOption) (lockParams, error)
 		return p, m.fail(op, fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, name, p.cfg.ttl))
 	}
 	shard := shardOf(m.id, m.sc.shards)
-	p.keys = []string{m.key, lockKey(m.st.cfg.prefix, m.sc.name, shard, name, m.id)}
+	p.keys = []string{m.key[0], lockKey(m.st.cfg.prefix, m.sc.name, shard, name, m.id)}
 	p.ms = ttlMillis(p.cfg.ttl)
 	return p, nil
 }

@@ -78,8 +78,8 @@ func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (don
 		return false, m.fail(op, err)
 	}
 	defer c.Close() // the pool sends UNWATCH when a watch is still open
-	watch := make([]any, len(m.keyList))
-	for i, k := range m.keyList {
+	watch := make([]any, len(m.keys()))
+	for i, k := range m.keys() {
 		watch[i] = k
 	}
 	// The WATCH, then the reads (no PEXPIRE: touching a watched key would

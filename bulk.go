@@ -168,7 +168,10 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 		if err := c.Flush(); err != nil {
 			return 0, err
 		}
-		room := make([]binder, 0, len(ids)*len(s.sc.argNames))
+		var room []Field // one field list for all, unless each has its own
+		if !s.sc.flat {
+			room = make([]Field, 0, len(ids)*len(s.sc.argNames))
+		}
 		for i, id := range ids {
 			objs[i] = s.instanceAt(st, id, keys[i], &room)
 		}

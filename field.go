@@ -239,7 +239,7 @@ func (s *Scalar[T]) flatten(prefix string, out []handle) []handle {
 func (s *Scalar[T]) collectInto(m *Model, i int) int {
 	s.full = m.sc.names[i]
 	s.m = m
-	if m.st != nil {
+	if m.st != nil && len(m.fields) < cap(m.fields) { // full: the schema function's own list
 		m.fields = append(m.fields, s)
 	}
 	return i + 1
@@ -453,7 +453,7 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		var extra []string
 		sec := noIndex
 		if m.indexed() {
-			extra, sec = m.indexSection(m.specsOf([]binder{b.(binder)}))
+			extra, sec = m.indexSection(m.specsOf([]Field{b}))
 		}
 		keys = m.withIndex(extra)
 		full = append(full, sec...)

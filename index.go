@@ -68,14 +68,14 @@ func (m *Model) withIndex(extra []string) []string {
 
 // specsOf returns the index specs of the named scalar fields (in schema
 // order of the model's indexes).
-func (m *Model) specsOf(fields []binder) []indexSpec {
+func (m *Model) specsOf(fields []Field) []indexSpec {
 	if !m.indexed() || len(fields) == 0 {
 		return nil
 	}
 	var out []indexSpec
 	for _, s := range m.sc.idx {
 		for _, f := range fields {
-			if f.fullName() == s.name {
+			if f.(binder).fullName() == s.name {
 				out = append(out, s)
 				break
 			}

@@ -34,7 +34,7 @@ type Model struct {
 	id      string
 	key     [1]string // the hash's key; keys() is key[:] without containers
 	keyArg  [1]any    // the key boxed once: command arguments, HGETALL's
-	fields  []binder  // scalar handles, in schema order
+	fields  []Field   // scalar handles (each a binder), in schema order
 	version int64
 	x       *modelExt // nil unless the model has containers or a load left errors
 }
@@ -101,6 +101,7 @@ type schema struct {
 	versionCheck bool           // WithVersionCheck
 	contNames    []string       // their names, in schema order
 	contKinds    []ContainerKind
+	flat         bool // the schema function lists scalars only (see instanceAt)
 }
 
 // indexSpec is one indexed field of a model.
@@ -147,9 +148,16 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 		panic(fmt.Sprintf("rapyer: model %q: nil schema function", name))
 	}
 	var zero M
+	top := def(P(&zero))
+	sc.flat = true
+	for _, f := range top {
+		if _, ok := f.(binder); !ok {
+			sc.flat = false
+		}
+	}
 	seen := map[handle]string{}
 	names := map[string]bool{}
-	for _, h := range flattenAll(name, def(P(&zero))) {
+	for _, h := range flattenAll(name, top) {
 		n := h.fullName()
 		if names[n] {
 			panic(fmt.Sprintf("rapyer: model %q: field name %q used twice", name, n))
@@ -206,20 +214,27 @@ func (s *Schema[M, P]) instance(st *Store, id string) P {
 
 // instanceIn is instance with the object's field list carved from room
 // when it has space (a load of many objects allocates one list for all).
-func (s *Schema[M, P]) instanceIn(st *Store, id string, room *[]binder) P {
+func (s *Schema[M, P]) instanceIn(st *Store, id string, room *[]Field) P {
 	return s.instanceAt(st, id, s.sc.keysOf(st, id), room)
 }
 
-// instanceAt is instanceIn with the object's keys already made.
-func (s *Schema[M, P]) instanceAt(st *Store, id string, k objKeys, room *[]binder) P {
+// instanceAt is instanceIn with the object's keys already made. When the
+// schema function lists scalars only, the list it returns is the object's
+// field list as it is (no copy).
+func (s *Schema[M, P]) instanceAt(st *Store, id string, k objKeys, room *[]Field) P {
 	p := P(new(M))
 	m := p.base()
 	m.setKeys(st, s.sc, id, k)
-	if n := len(s.sc.argNames); room != nil && cap(*room)-len(*room) >= n {
+	fs := s.def(p)
+	n := len(s.sc.argNames)
+	switch {
+	case s.sc.flat && len(fs) == n:
+		m.fields = fs[:n:n] // full: Scalar.collectInto appends nothing
+	case room != nil && cap(*room)-len(*room) >= n:
 		l := len(*room)
 		m.fields, *room = (*room)[l:l:l+n], (*room)[:l+n]
-	} else {
-		m.fields = make([]binder, 0, n)
+	default:
+		m.fields = make([]Field, 0, n)
 	}
 	if s.sc.conts > 0 {
 		m.ext().conts = make([]*Container, 0, s.sc.conts)
@@ -227,11 +242,14 @@ func (s *Schema[M, P]) instanceAt(st *Store, id string, k objKeys, room *[]binde
 	// Define checked the names; binding reuses them rather than flatten
 	// and validate them again for every object.
 	i := 0
-	for _, f := range s.def(p) {
+	for _, f := range fs {
 		m.collect(f, &i)
 	}
 	return p
 }
+
+// field returns the object's i-th scalar handle.
+func (m *Model) field(i int) binder { return m.fields[i].(binder) }
 
 // collect binds the handles of f, the next of them being the object's i-th
 // field in schema order. Without a Store (Schema.Fields' probe) it only
@@ -264,8 +282,8 @@ func (s *Schema[M, P]) bare(st *Store, id string) *Model {
 
 // applyDefaults gives every field of a new object its declared default.
 func (m *Model) applyDefaults() {
-	for _, f := range m.fields {
-		f.applyDefault()
+	for i := range m.fields {
+		m.field(i).applyDefault()
 	}
 	for _, c := range m.containers() {
 		c.applyDefault()
@@ -428,13 +446,14 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 	dst := s.instance(sm.st, uuid.Must(uuid.NewV7()).String())
 	dm := dst.base()
 	fb := sm.st.cfg.fallback
-	for i, f := range sm.fields {
+	for i := range sm.fields {
+		f := sm.field(i)
 		b, present, err := f.encodeLocal(fb)
 		if err != nil {
 			return nil, detail("Duplicate", s.sc.name, sm.id, f.fullName(), err)
 		}
 		if present {
-			if err := dm.fields[i].decodeStored(b, fb); err != nil {
+			if err := dm.field(i).decodeStored(b, fb); err != nil {
 				return nil, detail("Duplicate", s.sc.name, sm.id, f.fullName(), err)
 			}
 		}
@@ -547,14 +566,15 @@ func (m *Model) fail(op string, err error) error { return detail(op, m.sc.name, 
 // encodeFields encodes the given fields' local values into HSET pairs (after
 // pairLead) and the names of the absent ones (after absentLead), ready to be
 // command arguments. Nothing is sent when a value does not encode.
-func (m *Model) encodeFields(op string, fields []binder, pairLead, absentLead []any) (pairs []any, absent []any, err error) {
+func (m *Model) encodeFields(op string, fields []Field, pairLead, absentLead []any) (pairs []any, absent []any, err error) {
 	fb := m.st.cfg.fallback
 	pairs = append(make([]any, 0, len(pairLead)+2*len(fields)), pairLead...)
 	absent = absentLead
 	// All of the object's fields (Save, Insert) are in schema order: their
 	// boxed names are at the same positions, with no lookup.
 	whole := len(fields) == len(m.fields) && len(fields) > 0 && &fields[0] == &m.fields[0]
-	for i, f := range fields {
+	for i, ff := range fields {
+		f := ff.(binder)
 		b, present, err := f.encodeArg(fb)
 		if err != nil {
 			return nil, nil, detail(op, m.sc.name, m.id, f.fullName(), err)
@@ -746,7 +766,7 @@ func (m *Model) Update(ctx context.Context, fields ...Field) error {
 	if err := m.bound("Update"); err != nil {
 		return err
 	}
-	bs := make([]binder, 0, len(fields))
+	bs := make([]Field, 0, len(fields))
 	var cs []*Container
 	for _, f := range fields {
 		for _, h := range leaves(f, nil) {
@@ -897,13 +917,13 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	if len(errs) > 0 && !tolerant {
 		return errs[0]
 	}
-	for i, f := range m.fields {
+	for i := range m.fields {
 		switch {
 		case fresh:
 		case seen[i]:
-			f.commit(raws[i], fb)
+			m.field(i).commit(raws[i], fb)
 		default:
-			f.clearLocal()
+			m.field(i).clearLocal()
 		}
 	}
 	for i, c := range m.containers() {
@@ -963,7 +983,7 @@ func (m *Model) decodeFresh(op string, kv []any, fb serialize.Fallback) (version
 			continue
 		}
 		next = idx + 1
-		f := m.fields[idx]
+		f := m.field(idx)
 		if err := f.decodeStored(val, fb); err != nil {
 			f.clearLocal()
 			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
@@ -993,10 +1013,11 @@ func (m *Model) stageFields(op string, kv []any, fb serialize.Fallback, raws [][
 			next = idx + 1
 		}
 	}
-	for i, f := range m.fields {
+	for i := range m.fields {
 		if !seen[i] {
 			continue
 		}
+		f := m.field(i)
 		if err := f.stage(raws[i], fb); err != nil {
 			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
 			seen[i] = false

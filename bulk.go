@@ -3,6 +3,7 @@ package rapyer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,12 +109,19 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 	if err := s.checkIDs(op, ids); err != nil {
 		return nil, err
 	}
-	out := make([]P, 0, len(ids))
+	out := []P{}
 	var missing []string
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
 		objs, err := s.loadIDs(ctx, st, op, part, cfg.load.tolerant)
 		if err != nil {
 			return err
+		}
+		if len(part) == len(ids) && !slices.Contains(objs, nil) {
+			out = objs // one chunk, all found: no copy
+			return nil
+		}
+		if len(out) == 0 {
+			out = make([]P, 0, len(ids))
 		}
 		for i, p := range objs {
 			if p == nil {
@@ -136,18 +144,17 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 }
 
 // loadIDs loads the objects of ids in one round trip (each as Get loads
-// it), in order, with nil for those that do not exist. Every command is
-// sent from the objects' keys alone; the objects are made after the flush,
-// while the server works on the commands.
+// it), in order, with nil for those that do not exist. The commands are
+// sent from the objects' keys alone; each object is made only once its
+// reply shows it exists, and filled at once while it is in the cache.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
-	objs := make([]P, len(ids))
+	keys := make([]objKeys, len(ids))
 	// lean: each object is one HGETALL (no containers, no TTL refresh),
 	// which loadUnit would say at greater cost.
 	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
+	var probe Model // keys only: enough for loadUnit
 	replies, err := st.sendCounted(ctx, func(c redis.Conn) (int, error) {
-		keys := make([]objKeys, len(ids))
 		heads := newShardHeads(st, s.sc)
-		var probe Model // keys only: what loadUnit needs
 		n := 0
 		for i, id := range ids {
 			keys[i] = heads.keys(id)
@@ -165,41 +172,37 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 			}
 			n += u.size()
 		}
-		if err := c.Flush(); err != nil {
-			return 0, err
-		}
-		var room []Field // one field list for all, unless each has its own
-		if !s.sc.flat {
-			room = make([]Field, 0, len(ids)*len(s.sc.argNames))
-		}
-		for i, id := range ids {
-			objs[i] = s.instanceAt(st, id, keys[i], &room)
-		}
 		return n, nil
 	})
 	if err != nil {
 		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
 	}
+	objs := make([]P, len(ids))
+	var room []Field // one field list for all, unless each has its own
+	if !s.sc.flat {
+		room = make([]Field, 0, len(ids)*len(s.sc.argNames))
+	}
 	pos := 0
-	for i, p := range objs {
-		m := p.base()
+	for i, id := range ids {
 		var rs []any
 		if lean {
 			rs = replies[i : i+1]
 			err = firstError(rs)
 		} else {
-			rs, err = m.loadUnit().replies(replies, &pos)
+			probe.setKeys(st, s.sc, id, keys[i])
+			rs, err = probe.loadUnit().replies(replies, &pos)
 		}
 		if err != nil {
-			return nil, m.fail(op, scriptError(err))
+			return nil, detail(op, s.sc.name, id, "", scriptError(err))
 		}
 		if len(asSlice(rs[0])) == 0 {
-			objs[i] = nil
-			continue
+			continue // missing
 		}
-		if err := m.apply(op, rs, tolerant, true); err != nil {
+		p := s.instanceAt(st, id, keys[i], &room)
+		if err := p.base().apply(op, rs, tolerant, true); err != nil {
 			return nil, err
 		}
+		objs[i] = p
 	}
 	return objs, nil
 }

@@ -237,7 +237,9 @@ func (s *Scalar[T]) flatten(prefix string, out []handle) []handle {
 
 // collectInto binds the handle as m's i-th field, named as Define named it.
 func (s *Scalar[T]) collectInto(m *Model, i int) int {
-	s.full = m.sc.names[i]
+	if s.full != m.sc.names[i] { // Named set it already, unless nested
+		s.full = m.sc.names[i]
+	}
 	s.m = m
 	if m.st != nil && len(m.fields) < cap(m.fields) { // full: the schema function's own list
 		m.fields = append(m.fields, s)

@@ -294,10 +294,10 @@ func (m *Model) init(st *Store, sc *schema, id string) {
 	m.setKeys(st, sc, id, sc.keysOf(st, id))
 }
 
-// objKeys are the keys of one object: its hash, also boxed once for command
-// arguments, and with containers the list of all its keys, hash first.
+// objKeys are the keys of one object: its hash's key (a string), boxed once
+// for command arguments, and with containers the list of all its keys,
+// hash first.
 type objKeys struct {
-	key  string
 	arg  any
 	list []string
 }
@@ -310,11 +310,11 @@ func (sc *schema) keysOf(st *Store, id string) objKeys {
 // keysAt makes the keys of object id in the shard whose key prefix
 // (shardPrefix) is head.
 func (sc *schema) keysAt(head, id string) objKeys {
-	k := objKeys{key: head + "o:" + id}
-	k.arg = k.key
+	key := head + "o:" + id
+	k := objKeys{arg: key}
 	if sc.conts > 0 {
 		k.list = make([]string, 1, 1+sc.conts)
-		k.list[0] = k.key
+		k.list[0] = key
 		for _, f := range sc.contNames {
 			k.list = append(k.list, head+"f:"+f+":"+id)
 		}
@@ -352,8 +352,8 @@ func (h *shardHeads) keys(id string) objKeys {
 
 // setKeys binds m to st and sc as object id with keys k.
 func (m *Model) setKeys(st *Store, sc *schema, id string, k objKeys) {
-	m.st, m.sc, m.id, m.key[0] = st, sc, id, k.key
-	m.keyArg[0] = k.arg
+	m.st, m.sc, m.id, m.keyArg[0] = st, sc, id, k.arg
+	m.key[0], _ = k.arg.(string)
 	if k.list != nil {
 		m.ext().keyList = k.list
 	} else if m.x != nil {

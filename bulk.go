@@ -145,10 +145,11 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 
 // loadIDs loads the objects of ids in one round trip (each as Get loads
 // it), in order, with nil for those that do not exist. The commands are
-// sent from the objects' keys alone; each object is made only once its
-// reply shows it exists, and filled at once while it is in the cache.
+// sent from the objects' keys alone and flushed; the objects are made while
+// the server answers, then filled from the replies.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
 	keys := make([]objKeys, len(ids))
+	objs := make([]P, len(ids))
 	// lean: each object is one HGETALL (no containers, no TTL refresh),
 	// which loadUnit would say at greater cost.
 	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
@@ -172,15 +173,20 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 			}
 			n += u.size()
 		}
+		if err := c.Flush(); err != nil {
+			return 0, err
+		}
+		var room []Field // one field list for all, unless each has its own
+		if !s.sc.flat {
+			room = make([]Field, 0, len(ids)*len(s.sc.argNames))
+		}
+		for i, id := range ids {
+			objs[i] = s.instanceAt(st, id, keys[i], &room)
+		}
 		return n, nil
 	})
 	if err != nil {
 		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
-	}
-	objs := make([]P, len(ids))
-	var room []Field // one field list for all, unless each has its own
-	if !s.sc.flat {
-		room = make([]Field, 0, len(ids)*len(s.sc.argNames))
 	}
 	pos := 0
 	for i, id := range ids {
@@ -196,13 +202,12 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 			return nil, detail(op, s.sc.name, id, "", scriptError(err))
 		}
 		if len(asSlice(rs[0])) == 0 {
-			continue // missing
+			objs[i] = nil // missing
+			continue
 		}
-		p := s.instanceAt(st, id, keys[i], &room)
-		if err := p.base().apply(op, rs, tolerant, true); err != nil {
+		if err := objs[i].base().apply(op, rs, tolerant, true); err != nil {
 			return nil, err
 		}
-		objs[i] = p
 	}
 	return objs, nil
 }

@@ -962,57 +962,70 @@ func (m *Model) parseVersion(op string, val []byte) (int64, error) {
 	return v, nil
 }
 
+// storedPairs walks the pairs of an HGETALL reply: it decodes the version
+// as it passes it and yields the model's scalar fields (others are skipped).
+type storedPairs struct {
+	m       *Model
+	op      string
+	kv      []any
+	i, next int
+	version int64
+	errs    []error // the version's, then what the caller adds, in order
+}
+
+// field returns the next scalar field's position and stored text.
+func (p *storedPairs) field() (idx int, val []byte, ok bool) {
+	for p.i+1 < len(p.kv) {
+		name, _ := p.kv[p.i].([]byte)
+		val, _ := p.kv[p.i+1].([]byte)
+		p.i += 2
+		if string(name) == metaVersion {
+			v, err := p.m.parseVersion(p.op, val)
+			if err != nil {
+				p.errs = append(p.errs, err)
+			}
+			p.version = v
+			continue
+		}
+		if idx, ok := p.m.fieldAt(name, p.next); ok {
+			p.next = idx + 1
+			return idx, val, true
+		}
+	}
+	return 0, nil, false
+}
+
 // decodeFresh decodes the HGETALL pairs kv straight into the fields of an
 // object made to be loaded (nothing local to protect: on a strict failure
 // the caller drops the object). A field that does not decode is left absent.
 func (m *Model) decodeFresh(op string, kv []any, fb serialize.Fallback) (version int64, errs []error) {
-	next := 0
-	for i := 0; i+1 < len(kv); i += 2 {
-		name, _ := kv[i].([]byte)
-		val, _ := kv[i+1].([]byte)
-		if string(name) == metaVersion {
-			v, err := m.parseVersion(op, val)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			version = v
-			continue
-		}
-		idx, ok := m.fieldAt(name, next)
+	p := storedPairs{m: m, op: op, kv: kv}
+	for {
+		idx, val, ok := p.field()
 		if !ok {
-			continue
+			return p.version, p.errs
 		}
-		next = idx + 1
 		f := m.field(idx)
 		if err := f.decodeStored(val, fb); err != nil {
 			f.clearLocal()
-			errs = append(errs, detail(op, m.sc.name, m.id, f.fullName(), err))
+			p.errs = append(p.errs, detail(op, m.sc.name, m.id, f.fullName(), err))
 		}
 	}
-	return version, errs
 }
 
 // stageFields decodes the HGETALL pairs kv into each field's staging slot,
 // so that a strict failure leaves the local values untouched: raws[i] gets
 // the stored text of field i and seen[i] whether it staged.
 func (m *Model) stageFields(op string, kv []any, fb serialize.Fallback, raws [][]byte, seen []bool) (version int64, errs []error) {
-	next := 0
-	for i := 0; i+1 < len(kv); i += 2 {
-		name, _ := kv[i].([]byte)
-		val, _ := kv[i+1].([]byte)
-		if string(name) == metaVersion {
-			v, err := m.parseVersion(op, val)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			version = v
-			continue
+	p := storedPairs{m: m, op: op, kv: kv}
+	for {
+		idx, val, ok := p.field()
+		if !ok {
+			break
 		}
-		if idx, ok := m.fieldAt(name, next); ok {
-			raws[idx], seen[idx] = val, true
-			next = idx + 1
-		}
+		raws[idx], seen[idx] = val, true
 	}
+	version, errs = p.version, p.errs
 	for i := range m.fields {
 		if !seen[i] {
 			continue

@@ -2,6 +2,7 @@ package rapyer_test
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,6 +255,59 @@ func TestIndexInsertManyChunks(t *testing.T) {
 		}
 		if got := indexIDs(t, b, "personsh", "email", 16); len(got) != 250 {
 			t.Fatalf("email index holds %d entries", len(got))
+		}
+	})
+}
+
+// TestIndexFollowsWrittenValues: Insert, Update and Save index the values
+// they write and drop the entries of the fields they remove (the scripts
+// take these values from their arguments, not from a read of the hash),
+// in x:i and in x:rev alike.
+func TestIndexFollowsWrittenValues(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		p := newPerson(people, b.Store, "Ann", "ann@x", 40)
+		p.Vip.Clear()
+		// want: the indexed fields p must have entries for, with the
+		// string fields' values (their sort keys are the text itself).
+		check := func(step string, want map[string]string) {
+			t.Helper()
+			for _, f := range []string{"name", "email", "age", "score", "born", "vip", "home.city"} {
+				_, wanted := want[f]
+				has := slices.Contains(indexIDs(t, b, "person", f, 1), p.ID())
+				if has != wanted {
+					t.Fatalf("%s: index %s holds the object: %v, want %v", step, f, has, wanted)
+				}
+			}
+			rev, err := redis.String(b.Do(t, "HGET", xKey(b, "person", 0, "rev"), p.ID()))
+			must(t, err)
+			got := parseRev(rev)
+			if len(got) != len(want) {
+				t.Fatalf("%s: x:rev lists %v, want the fields of %v", step, got, want)
+			}
+			for f, v := range want {
+				if k, ok := got[f]; !ok || (v != "" && k != v) {
+					t.Fatalf("%s: x:rev %s = %q, want %q", step, f, k, v)
+				}
+			}
+		}
+		must(t, p.Insert(ctx))
+		check("Insert", map[string]string{"name": "Ann", "email": "ann@x", "age": "", "score": "", "born": "", "home.city": "Paris"})
+
+		p.Name.Set("Zed")
+		p.Age.Clear()
+		p.Vip.Set(true)
+		must(t, p.Update(ctx, &p.Name, &p.Age, &p.Vip))
+		check("Update", map[string]string{"name": "Zed", "email": "ann@x", "vip": "", "score": "", "born": "", "home.city": "Paris"})
+
+		p.Age.Set(7)
+		p.Name.Clear()
+		p.Home.City.Set("Oslo")
+		must(t, p.Save(ctx))
+		check("Save", map[string]string{"email": "ann@x", "age": "", "vip": "", "score": "", "born": "", "home.city": "Oslo"})
+
+		if got := indexIDs(t, b, "person", "name", 1); len(got) != 0 {
+			t.Fatalf("name index after Save cleared it: %v", got)
 		}
 	})
 }

@@ -34,6 +34,7 @@
 
 -- idx_escape makes a string a sort key.
 local function idx_escape(s)
+  if not string.find(s, '[%z\1]') then return s end
   return (string.gsub(s, '[%z\1]', function(c)
     if c == '\0' then return '\1\1' end
     return '\1\2'
@@ -147,11 +148,25 @@ local function idx_check_unique(sec, f, sk, text)
 end
 
 -- idx_apply brings the entries of the section's fields in line with the
--- hash's stored values (read after the write), updating x:i, x:rev and x:all.
-local function idx_apply(sec, hkey)
-  local names = {}
-  for i, f in ipairs(sec.fields) do names[i] = f.name end
-  local vals = redis.call('HMGET', hkey or KEYS[1], unpack(names))
+-- hash's stored values, updating x:i, x:rev and x:all. given (optional)
+-- maps field names to the text just written, or false for a field just
+-- removed; the other fields are read from the hash (after the write).
+local function idx_apply(sec, hkey, given)
+  local vals, names, at = {}, {}, {}
+  for i, f in ipairs(sec.fields) do
+    local g = given and given[f.name]
+    if g == nil then
+      names[#names + 1], at[#at + 1] = f.name, i
+    elseif g then
+      vals[i] = g
+    end
+  end
+  if #names > 0 then
+    local got = redis.call('HMGET', hkey or KEYS[1], unpack(names))
+    for j, i in ipairs(at) do
+      if got[j] then vals[i] = got[j] end
+    end
+  end
   local old, known = idx_rev(sec.rev, sec.id)
   local changed = false
   for i, f in ipairs(sec.fields) do
@@ -229,8 +244,9 @@ end
 -- it returns that error reply, or nil.
 local function write_object(i, n, a)
   local sec, stop = idx_parse()
+  local texts
   if sec then
-    local texts = {}
+    texts = {}
     for j = i, i + 2 * n - 1, 2 do texts[ARGV[j]] = ARGV[j + 1] end
     local msg = idx_unique_new(sec, texts)
     if msg then return redis.error_reply(msg) end
@@ -238,6 +254,10 @@ local function write_object(i, n, a)
   if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * n - 1)) end
   if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i + 2 * n, i + 2 * n + a - 1)) end
   write_containers(i + 2 * n + a, stop - 1)
-  if sec then idx_apply(sec) end
+  if sec then
+    -- What was just written is known: no read of the hash for it.
+    for j = i + 2 * n, i + 2 * n + a - 1 do texts[ARGV[j]] = false end
+    idx_apply(sec, nil, texts)
+  end
   return nil
 end

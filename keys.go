@@ -50,12 +50,18 @@ func shardPrefix(prefix, model string, shard uint32) string {
 }
 
 func objectKey(prefix, model string, shard uint32, id string) string {
-	return shardPrefix(prefix, model, shard) + "o:" + id
+	return objectKeyAt(shardPrefix(prefix, model, shard), id)
 }
 
 func fieldKey(prefix, model string, shard uint32, field, id string) string {
-	return shardPrefix(prefix, model, shard) + "f:" + field + ":" + id
+	return fieldKeyAt(shardPrefix(prefix, model, shard), field, id)
 }
+
+// objectKeyAt and fieldKeyAt are objectKey and fieldKey in the shard whose
+// shardPrefix is head (operations on many objects make head once).
+func objectKeyAt(head, id string) string { return head + "o:" + id }
+
+func fieldKeyAt(head, field, id string) string { return head + "f:" + field + ":" + id }
 
 // lockKey is the key of the lock named name on an object (lock.go): same
 // hash tag as the object, so the lock script runs in the object's slot. Lock

@@ -119,3 +119,26 @@ func FuzzKeys(f *testing.F) {
 		}
 	})
 }
+
+// TestShardHeadsKeys: the keys a load of many objects makes with cached shard
+// prefixes are those of a single object, for every shard count.
+func TestShardHeadsKeys(t *testing.T) {
+	st := &Store{cfg: config{prefix: "app:"}}
+	for _, shards := range []int{1, 16, 2000} {
+		sc := &schema{name: "user", shards: shards, conts: 2, contNames: []string{"tags", "home.box"}}
+		h := newShardHeads(st, sc)
+		for i := range 3000 {
+			id := "id-" + strconv.Itoa(i*7919)
+			got, want := h.keys(id), sc.keysOf(st, id)
+			shard := shardOf(id, shards)
+			if got.arg != objectKey("app:", "user", shard, id) || got.arg != want.arg {
+				t.Fatalf("shards %d, id %q: key %v, want %v", shards, id, got.arg, objectKey("app:", "user", shard, id))
+			}
+			for j, f := range sc.contNames {
+				if k := fieldKey("app:", "user", shard, f, id); got.list[1+j] != k || want.list[1+j] != k {
+					t.Fatalf("shards %d, id %q: %s key %q / %q, want %q", shards, id, f, got.list[1+j], want.list[1+j], k)
+				}
+			}
+		}
+	}
+}

@@ -310,13 +310,13 @@ func (sc *schema) keysOf(st *Store, id string) objKeys {
 // keysAt makes the keys of object id in the shard whose key prefix
 // (shardPrefix) is head.
 func (sc *schema) keysAt(head, id string) objKeys {
-	key := head + "o:" + id
+	key := objectKeyAt(head, id)
 	k := objKeys{arg: key}
 	if sc.conts > 0 {
 		k.list = make([]string, 1, 1+sc.conts)
 		k.list[0] = key
 		for _, f := range sc.contNames {
-			k.list = append(k.list, head+"f:"+f+":"+id)
+			k.list = append(k.list, fieldKeyAt(head, f, id))
 		}
 	}
 	return k

@@ -125,9 +125,11 @@ type Schema[M any, P modelPtr[M]] struct {
 }
 
 // Define declares a model named name whose objects are structs M (embedding
-// Model) with the fields def lists. def is called once here, to check the
+// Model) with the fields def lists. def is called here, to check the
 // schema, and once per object created or loaded, to bind its handles; it must
-// only name fields (no I/O, same list every time).
+// only name fields (no I/O, the same fields every time). Returning a new
+// Fields literal each time is best: an object then keeps that slice as its
+// field list instead of copying it.
 //
 // Define panics, naming the culprit, when the model name is invalid (a letter,
 // then letters, digits, '_' or '-', at most 64 bytes), when a field name is
@@ -147,9 +149,14 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 	if def == nil {
 		panic(fmt.Sprintf("rapyer: model %q: nil schema function", name))
 	}
-	var zero M
+	var zero, other M
 	top := def(P(&zero))
-	sc.flat = true
+	// A schema function that lists scalars only and returns a new slice on
+	// every call lends that slice to each object as its field list. One
+	// that hands back the same slice every time (a reused buffer) does not:
+	// its objects copy the list.
+	again := def(P(&other))
+	sc.flat = len(top) > 0 && len(again) == len(top) && &top[0] != &again[0]
 	for _, f := range top {
 		if _, ok := f.(binder); !ok {
 			sc.flat = false

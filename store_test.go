@@ -540,3 +540,45 @@ func TestScriptFlush(t *testing.T) {
 		}
 	})
 }
+
+// reusedFields is a schema function that hands back one buffer every time.
+type reusedDoc struct {
+	rapyer.Model
+	A types.Str
+	B types.Int
+}
+
+var reusedBuf rapyer.Fields
+
+var reusedDocs = rapyer.Define("reused", func(d *reusedDoc) rapyer.Fields {
+	reusedBuf = append(reusedBuf[:0], d.A.Named("a"), d.B.Named("b"))
+	return reusedBuf
+})
+
+// TestSchemaFunctionReusingItsSlice: objects of a schema function that
+// returns the same slice every time still each keep their own fields.
+func TestSchemaFunctionReusingItsSlice(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		x, y := reusedDocs.New(b.Store), reusedDocs.New(b.Store)
+		x.A.Set("x")
+		x.B.Set(1)
+		y.A.Set("y")
+		y.B.Set(2)
+		must(t, x.Save(ctx))
+		must(t, y.Save(ctx))
+		got, err := reusedDocs.GetMany(ctx, b.Store, []string{x.ID(), y.ID()})
+		must(t, err)
+		for i, want := range []struct {
+			a string
+			b int64
+		}{{"x", 1}, {"y", 2}} {
+			if got[i].A.Get() != want.a || got[i].B.Get() != want.b {
+				t.Fatalf("object %d loaded as %q %d, want %q %d", i, got[i].A.Get(), got[i].B.Get(), want.a, want.b)
+			}
+		}
+		if v, _ := b.HGet(t, x.Key(), "a"); v != "x" {
+			t.Fatalf("x saved a=%q", v)
+		}
+	})
+}

@@ -39,12 +39,13 @@ func BenchmarkIncr(b *testing.B) {
 		b.Run("raw-hincrby", func(b *testing.B) { measure(b, hincrbyRaw(b, e)) })
 		b.Run("raw-evalsha-min", func(b *testing.B) { measure(b, evalshaRaw(b, e, incrMin, int64Reply, "age", 1)) })
 		b.Run("raw-evalsha-same", func(b *testing.B) {
-			// ARGV: TTL "0" (none), one object key, field, op, operand.
-			measure(b, evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1"))
+			// ARGV: TTL "0" (none), one object key, field, op, operand, and
+			// an empty index section ("0": its item count).
+			measure(b, evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1", "0"))
 		})
 		b.Run("paired", func(b *testing.B) { paired(b, incrLib(b, e), hincrbyRaw(b, e)) })
 		b.Run("paired-same", func(b *testing.B) {
-			paired(b, incrLib(b, e), evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1"))
+			paired(b, incrLib(b, e), evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1", "0"))
 		})
 	})
 }

@@ -432,8 +432,11 @@ func boundModel(f handle, op string) (*Model, error) {
 // it (updating the handle's local copy): with a queue context (Store.Batch,
 // Store.Tx) FieldScript only queues the call and returns R's zero value, and
 // decode runs when the queue has run. An error decode returns is passed on
-// as is when it is an *Error, else wrapped as ErrDecode. For handle
-// implementers (package types); redigo's redis.Bytes has decode's shape.
+// as is when it is an *Error, else wrapped as ErrDecode. On a model with
+// WithVersionCheck, FieldScript runs sc's Versioned twin and keeps the
+// object's Version in step (decode still gets the script's own reply). For
+// handle implementers (package types); redigo's redis.Bytes has decode's
+// shape.
 func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
@@ -460,9 +463,20 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		keys = m.withIndex(extra)
 		full = append(full, sec...)
 	}
+	// A model with WithVersionCheck runs the twin that also replies the
+	// version, so that its Version follows its own field operations.
+	versioned := m.sc.versionCheck && sc.Versioned() != nil
+	if versioned {
+		sc = sc.Versioned()
+	}
 	finish := func(r any, err error) (R, error) {
 		if err != nil {
 			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
+		}
+		if versioned {
+			if r, err = m.versionedReply(r); err != nil {
+				return zero, detail(op, m.sc.name, m.id, b.fullName(), err)
+			}
 		}
 		return decodeWith(op, m, b, decode, r)
 	}
@@ -476,6 +490,26 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		})
 	}
 	return finish(m.st.eval(ctx, sc, keys, full...))
+}
+
+// versionedReply unwraps the reply of a field script's Versioned twin,
+// {version, reply}, and returns the operation's own reply. The version its
+// write left becomes the object's Version when it is exactly one past it:
+// the write was the only one since the object last saw the server.
+// Otherwise (another client wrote in between, or nothing was written)
+// Version stays, so a checked Save still detects the other writer.
+func (m *Model) versionedReply(r any) (any, error) {
+	rs, ok := r.([]any)
+	if !ok || len(rs) == 0 {
+		return nil, fmt.Errorf("%w: field script replied %T", ErrDecode, r)
+	}
+	if v, ok := rs[0].(int64); ok && v == m.version+1 {
+		m.version = v
+	}
+	if len(rs) < 2 {
+		return nil, nil // the operation's own reply was nil
+	}
+	return rs[1], nil
 }
 
 // decodeWith runs a handle's decode on a reply, labelling its errors.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -153,17 +154,86 @@ func TestVersionCheck(t *testing.T) {
 		if y.Version() != 4 {
 			t.Fatalf("version %d after two more writes", y.Version())
 		}
-		// Field operations are not checked but bump the stored version:
-		// the next checked Save needs a Reload.
+		// Field operations are not checked. One that is the only write
+		// since the object last saw the server moves Version with it (every
+		// field script's kind), so a checked Save goes through; queued in a
+		// Tx too. One that writes nothing leaves it.
+		ops := []struct {
+			name string
+			run  func(ctx context.Context) error
+		}{
+			{"Int.Incr", func(ctx context.Context) error { _, err := y.Age.Incr(ctx, 1); return err }},
+			{"Float.Incr", func(ctx context.Context) error { _, err := y.Score.Incr(ctx, 0.5); return err }},
+			{"Str.Append", func(ctx context.Context) error { _, err := y.Name.Append(ctx, "!"); return err }},
+			{"Bool.Toggle", func(ctx context.Context) error { _, err := y.Active.Toggle(ctx); return err }},
+			{"List.Append", func(ctx context.Context) error { _, err := y.Tags.Append(ctx, "t"); return err }},
+			{"Map.Set", func(ctx context.Context) error { return y.Prefs.Set(ctx, "k", "v") }},
+			{"Counter.IncrBy", func(ctx context.Context) error { _, err := y.Counts.IncrBy(ctx, "k", 2); return err }},
+			{"Set.Add", func(ctx context.Context) error { _, err := y.Roles.Add(ctx, "r"); return err }},
+			{"SortedSet.Add", func(ctx context.Context) error { _, err := y.Board.Add(ctx, "m", 1.5); return err }},
+		}
+		for _, o := range ops {
+			before := y.Version()
+			must(t, o.run(ctx))
+			if y.Version() != before+1 {
+				t.Fatalf("%s: version %d, want %d", o.name, y.Version(), before+1)
+			}
+			must(t, y.Save(ctx))
+		}
+		before := y.Version()
+		_, err = y.Roles.Add(ctx, "r") // already a member: nothing written
+		must(t, err)
+		if y.Version() != before {
+			t.Fatalf("Set.Add of a member moved the version to %d from %d", y.Version(), before)
+		}
+		must(t, b.Store.Tx(ctx, func(q context.Context) error {
+			_, err := y.Age.Incr(q, 1)
+			if err == nil {
+				_, err = y.Tags.Append(q, "t")
+			}
+			return err
+		}))
+		if y.Version() != before+2 {
+			t.Fatalf("version %d after a Tx of two field operations, want %d", y.Version(), before+2)
+		}
+		must(t, y.Save(ctx))
+		// When another client wrote in between, Version stays where it
+		// was, and the checked Save still sees the other write.
+		must(t, x.Reload(ctx))
+		x.Name.Set("other")
+		must(t, x.Save(ctx))
+		before = y.Version()
 		_, err = y.Age.Incr(ctx, 1)
 		must(t, err)
+		if y.Version() != before {
+			t.Fatalf("version %d after Incr over another write, want %d (unchanged)", y.Version(), before)
+		}
 		wantErr(t, y.Save(ctx), rapyer.ErrConflict)
 		must(t, y.Reload(ctx))
 		must(t, y.Save(ctx))
+		// A model without the check keeps Version at what it last loaded
+		// or saved (its field scripts reply no version).
+		u := users.New(b.Store)
+		must(t, u.Save(ctx))
+		_, err = u.Age.Incr(ctx, 1)
+		must(t, err)
+		if u.Version() != 1 {
+			t.Fatalf("unchecked model: version %d after Incr, want 1", u.Version())
+		}
 		// Modify works with the check (it saves the version it loaded).
 		_, err = usersChecked.Modify(ctx, b.Store, a.ID(), func(p *user) error { p.Age.Set(1); return nil })
 		must(t, err)
 		// Clear of a container is a field operation: not checked.
 		must(t, x.Tags.Clear(ctx))
+		// Error replies pass through the versioned scripts as they are.
+		must(t, y.Reload(ctx))
+		y.Age.Set(math.MaxInt64)
+		must(t, y.Save(ctx))
+		_, err = y.Age.Incr(ctx, 1)
+		wantErr(t, err, rapyer.ErrOverflow, "age")
+		_, err = y.Delete(ctx)
+		must(t, err)
+		_, err = y.Tags.Append(ctx, "t")
+		wantErr(t, err, rapyer.ErrNotFound)
 	})
 }

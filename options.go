@@ -163,10 +163,14 @@ func WithShards(n int) ModelOption {
 // Insert, Update, Modify and a field's Load), and otherwise return
 // ErrConflict and write nothing. A new object (never loaded or saved) may
 // only be saved when no object has its id. Field operations (Incr, Append,
-// List.Append, ...) are atomic on their own and never checked; they bump the
-// stored version without changing Version, so Reload after them before a
-// checked Save. Such Saves run as one script (lua/save.lua) instead of a
-// MULTI/EXEC. Default: off.
+// List.Append, ...) are atomic on their own and never checked. Each one that
+// writes moves Version with the stored version when it was the only write
+// since this object last saw the server, so a checked Save after it goes
+// through; when another client wrote in between, Version stays and the
+// checked Save returns ErrConflict (Reload, then save again). Such Saves run
+// as one script (lua/save.lua) instead of a MULTI/EXEC, and the field
+// scripts of such a model reply the new version (lua.Script.Versioned).
+// Default: off.
 func WithVersionCheck() ModelOption {
 	return modelOptionFunc(func(s *schema) { s.versionCheck = true })
 }

@@ -66,7 +66,8 @@ if out ~= raw then
   local e, sec = idx_field_check(field, out)
   if e then return e end
   -- the value and the bumped version in one HSET
-  redis.call('HSET', KEYS[1], field, out, '_v', string.format('%d', (tonumber(got[1]) or 0) + 1))
+  bumped = (tonumber(got[1]) or 0) + 1
+  redis.call('HSET', KEYS[1], field, out, '_v', string.format('%d', bumped))
   if sec then idx_apply(sec) end
 end
 touch()

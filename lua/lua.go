@@ -1,7 +1,8 @@
 // Package lua holds rapyer's server-side scripts. Each script is a .lua file
 // in this folder, whose header names its KEYS, ARGV, reply and error replies,
 // embedded with go:embed. prelude.lua is prepended to every script; scripts
-// that compute on int64 also get int64.lua.
+// that compute on int64 also get int64.lua. Each field script also has a
+// Versioned twin whose reply carries the object's new version.
 //
 // Scripts stay inside what Redis 7.0 and miniredis both run: Lua 5.1 with the
 // string, table and math libraries, every key passed through KEYS, and no
@@ -24,9 +25,10 @@ var files embed.FS
 
 // Script is one server-side script: its name, full source and SHA1.
 type Script struct {
-	name string
-	src  string
-	sha  string
+	name      string
+	src       string
+	sha       string
+	versioned *Script // a field script's twin that also replies the version
 }
 
 // Name is the script's file name without ".lua".
@@ -38,37 +40,73 @@ func (s *Script) Src() string { return s.src }
 // SHA is the hex SHA1 of Src, as EVALSHA wants it.
 func (s *Script) SHA() string { return s.sha }
 
+// Versioned returns the twin of a field script (Int, Float, Scalar, List,
+// Map, Set, ZSet) that runs the same code and replies {version, reply}:
+// reply is the script's own reply and version the object version its write
+// left, nil when it wrote nothing (bumped in prelude.lua); error replies pass
+// through as they are. Models with WithVersionCheck run the twins, so that
+// their Version follows their own field operations. Nil for other scripts.
+func (s *Script) Versioned() *Script { return s.versioned }
+
 func build(parts ...string) *Script {
+	return assemble(false, parts)
+}
+
+// buildField builds a field script and its Versioned twin.
+func buildField(parts ...string) *Script {
+	s := assemble(false, parts)
+	s.versioned = assemble(true, parts)
+	return s
+}
+
+// assemble is prelude.lua then parts; with versioned, the last part runs as
+// a function whose reply is wrapped (see Versioned).
+func assemble(versioned bool, parts []string) *Script {
 	var b strings.Builder
-	for _, p := range append([]string{"prelude"}, parts...) {
+	for i, p := range append([]string{"prelude"}, parts...) {
 		src, err := files.ReadFile(p + ".lua")
 		if err != nil {
 			panic("lua: missing embedded script " + p) // the build embeds every file
 		}
+		last := i == len(parts)
+		if versioned && last {
+			b.WriteString("local function field_main()\n")
+		}
 		b.Write(src)
 		b.WriteByte('\n')
+		if versioned && last {
+			b.WriteString("end\nlocal reply = field_main()\n" +
+				"if type(reply) == 'table' and reply.err then return reply end\n" +
+				"return { bumped, reply }\n")
+		}
 	}
 	sum := sha1.Sum([]byte(b.String()))
-	return &Script{name: parts[len(parts)-1], src: b.String(), sha: hex.EncodeToString(sum[:])}
+	name := parts[len(parts)-1]
+	if versioned {
+		name += "+version"
+	}
+	return &Script{name: name, src: b.String(), sha: hex.EncodeToString(sum[:])}
 }
 
 // The scripts. Each file's header documents its contract.
 var (
 	Insert = build("index", "insert")
 	Update = build("index", "update")
-	Int    = build("int64", "index", "int")
-	Float  = build("index", "float")
-	Scalar = build("index", "scalar")
+	// Int, Float, Scalar, List, Map, Set and ZSet are the field scripts,
+	// each with its Versioned twin.
+	Int    = buildField("int64", "index", "int")
+	Float  = buildField("index", "float")
+	Scalar = buildField("index", "scalar")
 	Save   = build("index", "save")
 	Delete = build("index", "delete")
 	// Query, Sweep and Reindex serve the secondary indexes (lua/index.lua).
 	Query   = build("index", "query")
 	Sweep   = build("index", "sweep")
 	Reindex = build("index", "reindex")
-	List    = build("list")
-	Map     = build("int64", "map")
-	Set     = build("set")
-	ZSet    = build("zset")
+	List    = buildField("list")
+	Map     = buildField("int64", "map")
+	Set     = buildField("set")
+	ZSet    = buildField("zset")
 	Lock    = build("lock")
 	// InsertMany creates several objects, all or none.
 	InsertMany = build("index", "insertmany")
@@ -76,5 +114,11 @@ var (
 
 // All lists every script, for loading them ahead of a transaction and for tests.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany}
+	out := []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany}
+	for _, s := range out {
+		if s.versioned != nil {
+			out = append(out, s.versioned)
+		}
+	}
+	return out
 }

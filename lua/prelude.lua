@@ -45,9 +45,13 @@ local function touch()
   end
 end
 
+-- bumped is the version a write left, false while the script wrote nothing
+-- (a field script's Versioned twin replies it: see lua.go).
+local bumped = false
+
 -- bump increments the object's version counter.
 local function bump()
-  redis.call('HINCRBY', KEYS[1], '_v', 1)
+  bumped = redis.call('HINCRBY', KEYS[1], '_v', 1)
 end
 
 -- sliced calls cmd(key, [opt,] t[from..to]) in slices of at most 4000

@@ -127,7 +127,8 @@
 // Model.Modify and Schema.Modify watch an object, reload it, run a function and
 // save in MULTI/EXEC, retrying when another client wrote in between
 // (ErrConflict after MaxAttempts). WithVersionCheck makes Save and Update fail
-// with ErrConflict when the stored version is not the one last seen.
+// with ErrConflict when the stored version is not the one last seen; the
+// object's own field operations keep that version in step.
 //
 // Model.Lock, TryLock and WithLock take per-object named locks that expire
 // (DefaultLockTTL), with an owner check on Extend and Unlock and a fencing

@@ -148,12 +148,19 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 // sent from the objects' keys alone and flushed; the objects are made while
 // the server answers, then filled from the replies.
 func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	keys := make([]objKeys, len(ids))
 	objs := make([]P, len(ids))
 	// lean: each object is one HGETALL (no containers, no TTL refresh),
 	// which loadUnit would say at greater cost.
 	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
 	var probe Model // keys only: enough for loadUnit
+	// shape is one object's load unit: every object of the call sends the
+	// same commands on its own keys, so one shape slices all the replies.
+	probe.setKeys(st, s.sc, ids[0], s.sc.keysOf(st, ids[0]))
+	shape := probe.loadUnit()
 	replies, err := st.sendCounted(ctx, func(c redis.Conn) (int, error) {
 		heads := newShardHeads(st, s.sc)
 		n := 0
@@ -190,14 +197,7 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	}
 	pos := 0
 	for i, id := range ids {
-		var rs []any
-		if lean {
-			rs = replies[i : i+1]
-			err = firstError(rs)
-		} else {
-			probe.setKeys(st, s.sc, id, keys[i])
-			rs, err = probe.loadUnit().replies(replies, &pos)
-		}
+		rs, err := shape.replies(replies, &pos)
 		if err != nil {
 			return nil, detail(op, s.sc.name, id, "", scriptError(err))
 		}

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gomodule/redigo/redis"
-	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Batch and Tx queue operations and send them together.
@@ -64,7 +63,7 @@ type queue struct {
 // queued is one queued operation: what it sends and how it completes.
 type queued struct {
 	op   string
-	u    unit
+	u    ops.Unit
 	done func(replies []any, err error) (any, error)
 	sink func(v any, err error) // Later's, when the call was wrapped
 }
@@ -85,7 +84,7 @@ func queueOf(ctx context.Context) *queueCtx {
 }
 
 // add queues an operation of m (which must belong to the queue's Store).
-func (qc *queueCtx) add(op string, m *Model, u unit, done func([]any, error) (any, error)) error {
+func (qc *queueCtx) add(op string, m *Model, u ops.Unit, done func([]any, error) (any, error)) error {
 	q := qc.q
 	if q.closed {
 		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
@@ -117,16 +116,11 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	if len(q.ops) == 0 {
 		return nil
 	}
-	var results []unitResult
-	if tx {
-		results, err = s.runTx(ctx, q.ops)
-	} else {
-		units := make([]unit, len(q.ops))
-		for i, o := range q.ops {
-			units[i] = o.u
-		}
-		results, err = s.runUnits(ctx, units)
+	units := make([]ops.Unit, len(q.ops))
+	for i, o := range q.ops {
+		units[i] = o.u
 	}
+	results, err := s.exec(ctx, request{units: units, tx: tx})
 	if err != nil {
 		err = &Error{Op: name, Err: scriptError(err)}
 		for _, o := range q.ops {
@@ -138,7 +132,7 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	}
 	var be BatchError
 	for i, o := range q.ops {
-		v, err := o.done(results[i].replies, results[i].err)
+		v, err := o.done(results[i].Replies, results[i].Err)
 		if o.sink != nil {
 			o.sink(v, err)
 		}
@@ -149,77 +143,6 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	if len(be.Failed) > 0 {
 		be.Tx, be.Total = tx, len(q.ops)
 		return &be
-	}
-	return nil
-}
-
-// runTx sends ops as one MULTI/EXEC, after SCRIPT LOAD of the scripts they
-// use, and splits EXEC's replies per operation.
-func (s *Store) runTx(ctx context.Context, ops []queued) ([]unitResult, error) {
-	var scripts []*lua.Script
-	seen := map[*lua.Script]bool{}
-	n := 0
-	for _, o := range ops {
-		if sc := o.u.script; sc != nil && !seen[sc] {
-			seen[sc] = true
-			scripts = append(scripts, sc)
-		}
-		n += o.u.inlined()
-	}
-	replies, err := s.sendWith(ctx, len(scripts)+2+n, func(c redis.Conn) error {
-		for _, sc := range scripts {
-			if err := c.Send("SCRIPT", "LOAD", sc.Src()); err != nil {
-				return err
-			}
-		}
-		if err := c.Send("MULTI"); err != nil {
-			return err
-		}
-		for _, o := range ops {
-			if err := o.u.writeInline(c); err != nil {
-				return err
-			}
-		}
-		return c.Send("EXEC")
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := firstError(replies[:len(scripts)]); err != nil {
-		return nil, err
-	}
-	exec, err := execReplies(replies[len(replies)-1], n)
-	if exec == nil {
-		return nil, err
-	}
-	out := make([]unitResult, len(ops))
-	pos := 0
-	for i, o := range ops {
-		k := o.u.inlined()
-		rs := exec[pos : pos+k]
-		out[i] = unitResult{replies: rs, err: firstError(rs)}
-		pos += k
-	}
-	return out, nil
-}
-
-// inlined is how many commands the unit adds inside a Tx's MULTI.
-func (u unit) inlined() int {
-	if u.script != nil {
-		return 1
-	}
-	return len(u.cmds)
-}
-
-// writeInline sends the unit's commands inside an enclosing MULTI.
-func (u unit) writeInline(c redis.Conn) error {
-	if u.script != nil {
-		return u.write(c, false)
-	}
-	for _, cm := range u.cmds {
-		if err := c.Send(cm.name, cm.args...); err != nil {
-			return err
-		}
 	}
 	return nil
 }

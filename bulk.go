@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // DefaultChunk is how many objects the bulk operations send per round trip
@@ -157,32 +158,32 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	// which loadUnit would say at greater cost.
 	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
 	var probe Model // keys only: enough for loadUnit
-	// shape is one object's load unit: every object of the call sends the
-	// same commands on its own keys, so one shape slices all the replies.
-	probe.setKeys(st, s.sc, ids[0], s.sc.keysOf(st, ids[0]))
-	shape := probe.loadUnit()
-	replies, err := st.sendCounted(ctx, func(c redis.Conn) (int, error) {
-		heads := newShardHeads(st, s.sc)
-		n := 0
-		for i, id := range ids {
-			keys[i] = heads.keys(id)
-			if lean {
-				if err := c.Send("HGETALL", keys[i].arg); err != nil {
-					return 0, err
-				}
-				n++
-				continue
-			}
-			probe.setKeys(st, s.sc, id, keys[i])
-			u := probe.loadUnit()
-			if err := u.write(c, false); err != nil {
-				return 0, err
-			}
-			n += u.size()
+	heads := newShardHeads(st, s.sc)
+	units := make([]ops.Unit, len(ids))
+	// The HGETALLs' arguments share one backing array, and so do the lean
+	// units' commands.
+	hgetall := make([]any, len(ids))
+	var lone []ops.Cmd
+	if lean {
+		lone = make([]ops.Cmd, len(ids))
+	}
+	for i, id := range ids {
+		keys[i] = heads.keys(id)
+		if lean {
+			hgetall[i] = keys[i].arg
+			lone[i] = ops.Cmd{Name: "HGETALL", Args: hgetall[i : i+1 : i+1]}
+			units[i].Cmds = lone[i : i+1 : i+1]
+			continue
 		}
-		if err := c.Flush(); err != nil {
-			return 0, err
-		}
+		probe.setKeys(st, s.sc, id, keys[i])
+		units[i] = probe.loadUnit()
+		// loadUnit's HGETALL takes the probe's own key slot: give each
+		// unit its own.
+		hgetall[i] = keys[i].arg
+		units[i].Cmds[0].Args = hgetall[i : i+1 : i+1]
+	}
+	// The objects are made while the server answers.
+	res, err := st.exec(ctx, request{units: units, sent: func() {
 		var room []Field // one field list for all, unless each has its own
 		if !s.sc.flat {
 			room = make([]Field, 0, len(ids)*len(s.sc.argNames))
@@ -190,14 +191,12 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 		for i, id := range ids {
 			objs[i] = s.instanceAt(st, id, keys[i], &room)
 		}
-		return n, nil
-	})
+	}})
 	if err != nil {
 		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
 	}
-	pos := 0
 	for i, id := range ids {
-		rs, err := shape.replies(replies, &pos)
+		rs, err := res[i].Replies, res[i].Err
 		if err != nil {
 			return nil, detail(op, s.sc.name, id, "", scriptError(err))
 		}
@@ -253,25 +252,25 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	}
 	var first error
 	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
-		units := make([]unit, len(part))
+		units := make([]ops.Unit, len(part))
 		for i, p := range part {
 			if units[i], err = p.base().saveUnit(op); err != nil {
 				return err
 			}
 		}
-		res, err := st.runUnits(ctx, units)
+		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
 			return &Error{Op: op, Model: s.sc.name, Err: err}
 		}
 		for i, r := range res {
 			m := part[i].base()
-			if r.err != nil {
+			if r.Err != nil {
 				if first == nil {
-					first = m.fail(op, scriptError(r.err))
+					first = m.fail(op, scriptError(r.Err))
 				}
 				continue
 			}
-			m.version = units[i].version(r.replies)
+			m.version = units[i].Version(r.Replies)
 		}
 		return nil
 	})
@@ -369,11 +368,11 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 // noneExists checks, chunk by chunk, that no object of objs exists yet.
 func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chunk int) error {
 	return chunks(objs, chunk, func(_ int, part []P) error {
-		cmds := make([]cmd, len(part))
+		cmds := make([]ops.Cmd, len(part))
 		for i, p := range part {
-			cmds[i] = cmd{"EXISTS", []any{p.base().key[0]}}
+			cmds[i] = ops.Cmd{Name: "EXISTS", Args: []any{p.base().key[0]}}
 		}
-		replies, err := st.send(ctx, cmds)
+		replies, err := st.pipe(ctx, false, cmds)
 		if err != nil {
 			return &Error{Op: "InsertMany", Model: s.sc.name, Err: err}
 		}
@@ -406,18 +405,18 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 		// Per object: DEL of its hash (whose reply says whether it
 		// existed), then DEL of its containers: each command stays in the
 		// object's slot.
-		cmds := make([]cmd, 0, 2*len(part))
+		cmds := make([]ops.Cmd, 0, 2*len(part))
 		pos := make([]int, len(part))
 		for i, id := range part {
 			m := s.bare(st, id)
 			pos[i] = len(cmds)
-			cmds = append(cmds, cmd{"DEL", []any{m.key[0]}})
+			cmds = append(cmds, ops.Cmd{Name: "DEL", Args: []any{m.key[0]}})
 			if len(m.keys()) > 1 {
 				rest := make([]any, 0, len(m.keys())-1)
 				for _, k := range m.keys()[1:] {
 					rest = append(rest, k)
 				}
-				cmds = append(cmds, cmd{"DEL", rest})
+				cmds = append(cmds, ops.Cmd{Name: "DEL", Args: rest})
 			}
 		}
 		replies, err := st.pipe(ctx, false, cmds)
@@ -437,20 +436,20 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 // index entries (lua/delete.lua per object, pipelined) and counts those that
 // existed.
 func (s *Schema[M, P]) deleteIndexed(ctx context.Context, st *Store, ids []string) (int, error) {
-	units := make([]unit, len(ids))
+	units := make([]ops.Unit, len(ids))
 	for i, id := range ids {
 		units[i] = s.bare(st, id).deleteUnit()
 	}
-	res, err := st.runUnits(ctx, units)
+	res, err := st.exec(ctx, request{units: units})
 	if err != nil {
 		return 0, &Error{Op: "DeleteMany", Model: s.sc.name, Err: err}
 	}
 	n := 0
 	for i, r := range res {
-		if r.err != nil {
-			return n, &Error{Op: "DeleteMany", Model: s.sc.name, ID: ids[i], Err: scriptError(r.err)}
+		if r.Err != nil {
+			return n, &Error{Op: "DeleteMany", Model: s.sc.name, ID: ids[i], Err: scriptError(r.Err)}
 		}
-		k, _ := redis.Int(r.replies[0], nil)
+		k, _ := redis.Int(r.Replies[0], nil)
 		n += k
 	}
 	return n, nil
@@ -468,12 +467,12 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 	}
 	out := make([]bool, 0, len(ids))
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
-		var cmds []cmd
+		var cmds []ops.Cmd
 		pos := make([]int, len(part))
 		for i, id := range part {
 			m := s.bare(st, id)
 			pos[i] = len(cmds)
-			cmds = append(cmds, cmd{"EXISTS", []any{m.key[0]}})
+			cmds = append(cmds, ops.Cmd{Name: "EXISTS", Args: []any{m.key[0]}})
 			cmds = append(cmds, m.refreshCmds(false)...)
 		}
 		replies, err := st.pipe(ctx, false, cmds)

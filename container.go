@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -45,16 +46,16 @@ func (k ContainerKind) writer() string { return string("?lhsz"[k]) }
 
 // readCmd is the command that reads the whole container, in the layout
 // ContainerLocal's Encode and Stage use.
-func (k ContainerKind) readCmd(key string) cmd {
+func (k ContainerKind) readCmd(key string) ops.Cmd {
 	switch k {
 	case ListKind:
-		return cmd{"LRANGE", []any{key, 0, -1}}
+		return ops.Cmd{Name: "LRANGE", Args: []any{key, 0, -1}}
 	case HashKind:
-		return cmd{"HGETALL", []any{key}}
+		return ops.Cmd{Name: "HGETALL", Args: []any{key}}
 	case SetKind:
-		return cmd{"SMEMBERS", []any{key}}
+		return ops.Cmd{Name: "SMEMBERS", Args: []any{key}}
 	default:
-		return cmd{"ZRANGE", []any{key, 0, -1, "WITHSCORES"}}
+		return ops.Cmd{Name: "ZRANGE", Args: []any{key, 0, -1, "WITHSCORES"}}
 	}
 }
 

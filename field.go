@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -481,7 +482,7 @@ func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		return decodeWith(op, m, b, decode, r)
 	}
 	if qc := queueOf(ctx); qc != nil {
-		return zero, qc.add(op, m, scriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
+		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
 			var r any
 			if len(rs) > 0 {
 				r = rs[0]
@@ -538,16 +539,16 @@ func FieldRead[R any](ctx context.Context, op string, f Field, command string, d
 	if err != nil {
 		return zero, err
 	}
-	var read cmd
+	var read ops.Cmd
 	switch c, ok := b.(containerHandle); {
 	case ok && command == "":
 		read = c.container().kind.readCmd(c.container().key)
 	case ok:
-		read = cmd{command, append([]any{c.container().key}, args...)}
+		read = ops.Cmd{Name: command, Args: append([]any{c.container().key}, args...)}
 	default:
-		read = cmd{command, append([]any{m.key[0], b.fullName()}, args...)}
+		read = ops.Cmd{Name: command, Args: append([]any{m.key[0], b.fullName()}, args...)}
 	}
-	cmds := append([]cmd{{"EXISTS", []any{m.key[0]}}, read}, m.refreshCmds(false)...)
+	cmds := append([]ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}, read}, m.refreshCmds(false)...)
 	finish := func(replies []any, err error) (R, error) {
 		if err != nil {
 			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
@@ -558,7 +559,7 @@ func FieldRead[R any](ctx context.Context, op string, f Field, command string, d
 		return decodeWith(op, m, b, decode, replies[1])
 	}
 	if qc := queueOf(ctx); qc != nil {
-		return zero, qc.add(op, m, unit{multi: true, cmds: cmds}, func(rs []any, err error) (any, error) {
+		return zero, qc.add(op, m, ops.Unit{Multi: true, Cmds: cmds}, func(rs []any, err error) (any, error) {
 			return finish(rs, err)
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // indexed reports whether the model has secondary indexes.
@@ -86,7 +87,7 @@ func (m *Model) specsOf(fields []Field) []indexSpec {
 
 // deleteUnit is Delete for an indexed model: lua/delete.lua removes the
 // object's index entries with its keys.
-func (m *Model) deleteUnit() unit {
+func (m *Model) deleteUnit() ops.Unit {
 	extra, sec := m.indexSection(m.sc.idx)
-	return scriptUnit(lua.Delete, m.withIndex(extra), append([]any{"0", len(m.keys())}, sec...))
+	return ops.ScriptUnit(lua.Delete, m.withIndex(extra), append([]any{"0", len(m.keys())}, sec...))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -71,18 +72,18 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption, fresh 
 // are one MULTI/EXEC: a consistent snapshot. It depends only on the
 // object's keys, schema and Store, so a Model with nothing bound (setKeys
 // alone) sends the same.
-func (m *Model) loadUnit() unit {
+func (m *Model) loadUnit() ops.Unit {
 	cmds := append(m.readCmds(), m.refreshCmds(false)...)
-	return unit{multi: m.sc.conts > 0 || len(cmds) > 2, cmds: cmds}
+	return ops.Unit{Multi: m.sc.conts > 0 || len(cmds) > 2, Cmds: cmds}
 }
 
 // readCmds read the whole object: HGETALL, then one full read per container.
-func (m *Model) readCmds() []cmd {
+func (m *Model) readCmds() []ops.Cmd {
 	if m.sc.conts == 0 {
-		return []cmd{{"HGETALL", m.keyArg[:1:1]}}
+		return []ops.Cmd{{Name: "HGETALL", Args: m.keyArg[:1:1]}}
 	}
-	cmds := make([]cmd, 0, 1+2*m.sc.conts)
-	cmds = append(cmds, cmd{"HGETALL", m.keyArg[:1:1]})
+	cmds := make([]ops.Cmd, 0, 1+2*m.sc.conts)
+	cmds = append(cmds, ops.Cmd{Name: "HGETALL", Args: m.keyArg[:1:1]})
 	for j, k := range m.sc.contKinds {
 		cmds = append(cmds, k.readCmd(m.keys()[1+j]))
 	}
@@ -256,8 +257,8 @@ func (m *Model) stageFields(op string, kv []any, fb serialize.Fallback, raws [][
 
 // loadFieldUnit reads one field and the object's version: HMGET, plus
 // PEXPIRE when refresh is on.
-func (m *Model) loadFieldUnit(name string) unit {
-	return unit{cmds: append([]cmd{{"HMGET", []any{m.key[0], metaVersion, name}}}, m.refreshCmds(false)...)}
+func (m *Model) loadFieldUnit(name string) ops.Unit {
+	return ops.Unit{Cmds: append([]ops.Cmd{{Name: "HMGET", Args: []any{m.key[0], metaVersion, name}}}, m.refreshCmds(false)...)}
 }
 
 // fieldReply reads loadFieldUnit's replies: the field (nil when absent),

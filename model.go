@@ -8,6 +8,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/google/uuid"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // metaVersion is the metadata field every object hash holds: a version
@@ -227,25 +228,25 @@ func (m *Model) Save(ctx context.Context) error {
 		return err
 	}
 	return m.run(ctx, "Save", u, func(rs []any) error {
-		m.version = u.version(rs)
+		m.version = u.Version(rs)
 		return nil
 	})
 }
 
 // execUnit runs u now and completes it with done, or, with a queue context,
 // queues both (done then runs when the queue has run).
-func execUnit[R any](ctx context.Context, m *Model, op string, u unit, done func(rs []any, err error) (R, error)) (R, error) {
+func execUnit[R any](ctx context.Context, m *Model, op string, u ops.Unit, done func(rs []any, err error) (R, error)) (R, error) {
 	if qc := queueOf(ctx); qc != nil {
 		var zero R
 		return zero, qc.add(op, m, u, func(rs []any, err error) (any, error) { return done(rs, err) })
 	}
-	rs, err := m.st.runUnit(ctx, u)
+	rs, err := m.st.run1(ctx, u)
 	return done(rs, err)
 }
 
 // run is execUnit for operations that return only an error: a failed round
 // trip or error reply is labelled with op, then done completes.
-func (m *Model) run(ctx context.Context, op string, u unit, done func(rs []any) error) error {
+func (m *Model) run(ctx context.Context, op string, u ops.Unit, done func(rs []any) error) error {
 	_, err := execUnit(ctx, m, op, u, func(rs []any, err error) (struct{}, error) {
 		if err != nil {
 			return struct{}{}, m.fail(op, scriptError(err))
@@ -260,15 +261,15 @@ func (m *Model) run(ctx context.Context, op string, u unit, done func(rs []any) 
 // containers whose TTL does not refresh, lua/save.lua (container keys it
 // recreates must inherit what the hash has left, which a MULTI cannot read).
 // Nothing is built when a value does not encode.
-func (m *Model) saveUnit(op string) (unit, error) {
+func (m *Model) saveUnit(op string) (ops.Unit, error) {
 	lead := []any{m.keyArg[0]}
 	pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
 	if err != nil {
-		return unit{}, err
+		return ops.Unit{}, err
 	}
 	blocks, err := m.blocks(op, m.containers())
 	if err != nil {
-		return unit{}, err
+		return ops.Unit{}, err
 	}
 	if m.sc.versionCheck || m.indexed() || (len(m.containers()) > 0 && m.touchTTL() == "keep") {
 		ttl := "0"
@@ -281,25 +282,25 @@ func (m *Model) saveUnit(op string) (unit, error) {
 			args = append(args, b...)
 		}
 		extra, sec := m.indexSection(m.sc.idx)
-		return scriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
+		return ops.ScriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
 	}
-	cmds := make([]cmd, 0, 5+2*len(m.containers()))
+	cmds := make([]ops.Cmd, 0, 5+2*len(m.containers()))
 	if len(pairs) > 1 {
-		cmds = append(cmds, cmd{"HSET", pairs})
+		cmds = append(cmds, ops.Cmd{Name: "HSET", Args: pairs})
 	}
 	if len(absent) > 1 {
-		cmds = append(cmds, cmd{"HDEL", absent})
+		cmds = append(cmds, ops.Cmd{Name: "HDEL", Args: absent})
 	}
 	for i, c := range m.containers() {
-		cmds = append(cmds, cmd{"DEL", []any{c.key}})
+		cmds = append(cmds, ops.Cmd{Name: "DEL", Args: []any{c.key}})
 		if b := blocks[i]; len(b) > 3 {
-			cmds = append(cmds, cmd{c.kind.writeCmd(), append([]any{c.key}, b[3:]...)})
+			cmds = append(cmds, ops.Cmd{Name: c.kind.writeCmd(), Args: append([]any{c.key}, b[3:]...)})
 		}
 	}
 	vpos := len(cmds)
-	cmds = append(cmds, cmd{"HINCRBY", []any{m.keyArg[0], metaVersion, 1}})
+	cmds = append(cmds, ops.Cmd{Name: "HINCRBY", Args: []any{m.keyArg[0], metaVersion, 1}})
 	cmds = append(cmds, m.refreshCmds(true)...)
-	return unit{multi: true, cmds: cmds, vpos: vpos}, nil
+	return ops.Unit{Multi: true, Cmds: cmds, VPos: vpos}, nil
 }
 
 // expected is the scripts' version-check argument: "" without
@@ -346,14 +347,14 @@ func (m *Model) Insert(ctx context.Context) error {
 
 // insertUnit is what Insert sends: lua/insert.lua with every field, every
 // container and the index section.
-func (m *Model) insertUnit(op string) (unit, error) {
+func (m *Model) insertUnit(op string) (ops.Unit, error) {
 	pairs, _, err := m.encodeFields(op, m.fields, []any{metaVersion, 1}, nil)
 	if err != nil {
-		return unit{}, err
+		return ops.Unit{}, err
 	}
 	blocks, err := m.blocks(op, m.containers())
 	if err != nil {
-		return unit{}, err
+		return ops.Unit{}, err
 	}
 	ttl := "0"
 	if d := m.ttl(); d > 0 {
@@ -366,7 +367,7 @@ func (m *Model) insertUnit(op string) (unit, error) {
 		args = append(args, b...)
 	}
 	args = append(args, sec...)
-	return scriptUnit(lua.Insert, m.withIndex(extra), args), nil
+	return ops.ScriptUnit(lua.Insert, m.withIndex(extra), args), nil
 }
 
 // Update writes only the given fields of an existing object (absent ones are
@@ -422,7 +423,7 @@ func (m *Model) update(ctx context.Context, op string, specs []indexSpec, pairs,
 	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks)+len(sec))
 	args = append(args, m.touchTTL(), len(m.keys()), len(pairs)/2, len(absent), expect)
 	args = append(append(append(append(args, pairs...), absent...), blocks...), sec...)
-	return m.run(ctx, op, scriptUnit(lua.Update, m.withIndex(extra), args), func(rs []any) error {
+	return m.run(ctx, op, ops.ScriptUnit(lua.Update, m.withIndex(extra), args), func(rs []any) error {
 		m.version, _ = redis.Int64(rs[0], nil)
 		for _, f := range then {
 			f()
@@ -456,7 +457,7 @@ func (m *Model) Delete(ctx context.Context) (bool, error) {
 	for i, k := range keys {
 		args[i] = k
 	}
-	u := unit{cmds: []cmd{{"DEL", args}}}
+	u := ops.Unit{Cmds: []ops.Cmd{{Name: "DEL", Args: args}}}
 	if m.indexed() {
 		u = m.deleteUnit()
 	}
@@ -475,8 +476,8 @@ func (m *Model) Exists(ctx context.Context) (bool, error) {
 	if err := m.bound("Exists"); err != nil {
 		return false, err
 	}
-	cmds := append([]cmd{{"EXISTS", []any{m.key[0]}}}, m.refreshCmds(false)...)
-	return execUnit(ctx, m, "Exists", unit{cmds: cmds}, func(rs []any, err error) (bool, error) {
+	cmds := append([]ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}}, m.refreshCmds(false)...)
+	return execUnit(ctx, m, "Exists", ops.Unit{Cmds: cmds}, func(rs []any, err error) (bool, error) {
 		if err != nil {
 			return false, m.fail("Exists", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"time"
+
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // ModifyOption changes how Modify retries.
@@ -73,31 +75,38 @@ func (m *Model) Modify(ctx context.Context, fn func() error, opts ...ModifyOptio
 // modifyOnce is one attempt of Modify: done is false when another writer
 // won (EXEC aborted).
 func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (done bool, err error) {
-	c, timeout, err := m.st.conn(ctx)
-	if err != nil {
-		return false, m.fail(op, err)
+	ran := false
+	err = m.st.pinned(ctx, func(p *pinned) error {
+		ran = true
+		done, err = m.modifyOn(ctx, op, p, fn)
+		return err
+	})
+	if err != nil && !ran { // no connection
+		err = m.fail(op, err)
 	}
-	defer c.Close() // the pool sends UNWATCH when a watch is still open
+	return done, err
+}
+
+// modifyOn is one attempt of Modify on a held connection: WATCH of every
+// key of the object with the reads (no PEXPIRE: touching a watched key
+// would abort our own EXEC; the save re-arms the TTL), fn, then what Save
+// sends inside MULTI/EXEC (its script loaded first).
+func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() error) (bool, error) {
 	watch := make([]any, len(m.keys()))
 	for i, k := range m.keys() {
 		watch[i] = k
 	}
-	// The WATCH, then the reads (no PEXPIRE: touching a watched key would
-	// abort our own EXEC; the save re-arms the TTL): one round trip.
 	reads := m.readCmds()
-	replies, err := sendOn(ctx, c, timeout, func() (int, error) {
-		if err := c.Send("WATCH", watch...); err != nil {
-			return 0, err
-		}
-		return 1 + len(reads), unit{cmds: reads}.write(c, false)
-	})
+	cmds := make([]ops.Cmd, 0, 1+len(reads))
+	cmds = append(append(cmds, ops.Cmd{Name: "WATCH", Args: watch}), reads...)
+	res, err := m.st.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
 	if err == nil {
-		err = firstError(replies)
+		err = res[0].Err
 	}
 	if err != nil {
 		return false, m.fail(op, scriptError(err))
 	}
-	if err := m.apply(op, replies[1:], false, false); err != nil {
+	if err := m.apply(op, res[0].Replies[1:], false, false); err != nil {
 		return false, err
 	}
 	if err := fn(); err != nil {
@@ -107,35 +116,16 @@ func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (don
 	if err != nil {
 		return false, err
 	}
-	n := 2 + u.inlined()
-	if u.script != nil {
-		n++ // SCRIPT LOAD first, so that EXEC never meets NOSCRIPT
-	}
-	replies, err = sendOn(ctx, c, timeout, func() (int, error) {
-		if u.script != nil {
-			if err := c.Send("SCRIPT", "LOAD", u.script.Src()); err != nil {
-				return 0, err
-			}
-		}
-		if err := c.Send("MULTI"); err != nil {
-			return 0, err
-		}
-		if err := u.writeInline(c); err != nil {
-			return 0, err
-		}
-		return n, c.Send("EXEC")
-	})
-	if err != nil {
-		return false, m.fail(op, err)
-	}
-	rs, err := execReplies(replies[len(replies)-1], u.inlined())
+	res, err = m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
 	switch {
 	case err == ErrConflict:
 		return false, nil
 	case err != nil:
 		return false, m.fail(op, scriptError(err))
+	case res[0].Err != nil:
+		return false, m.fail(op, scriptError(res[0].Err))
 	}
-	m.version = u.version(rs)
+	m.version = u.Version(res[0].Replies)
 	return true, nil
 }
 

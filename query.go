@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // QueryOption changes what a query (Find, FindOne, FindIDs, Count,
@@ -218,9 +219,9 @@ func (p *plan) cmp(a, b hit) int {
 
 // units builds one script call per shard. want: matches per shard (0:
 // all); after: only matches after this hit (nil: from the start).
-func (p *plan) units(st *Store, mode string, want int, after *hit) []unit {
+func (p *plan) units(st *Store, mode string, want int, after *hit) []ops.Unit {
 	prefix, model := st.cfg.prefix, p.sc.name
-	units := make([]unit, p.sc.shards)
+	units := make([]ops.Unit, p.sc.shards)
 	for s := range units {
 		shard := uint32(s)
 		keys := make([]string, 0, len(p.sc.idx)+2)
@@ -238,7 +239,7 @@ func (p *plan) units(st *Store, mode string, want int, after *hit) []unit {
 			args = append(args, "0", "", "")
 		}
 		args = append(args, p.tail[3:]...)
-		units[s] = scriptUnit(lua.Query, keys, args)
+		units[s] = ops.ScriptUnit(lua.Query, keys, args)
 	}
 	return units
 }
@@ -266,16 +267,16 @@ func (p *plan) search(ctx context.Context, st *Store, want, offset, limit int, a
 // whose load drops dead objects itself) skips the liveness check of
 // candidates nothing else reads.
 func (p *plan) searchMode(ctx context.Context, st *Store, mode string, want, offset, limit int, after *hit) ([]hit, error) {
-	res, err := st.runUnits(ctx, p.units(st, mode, want, after))
+	res, err := st.exec(ctx, request{units: p.units(st, mode, want, after)})
 	if err != nil {
 		return nil, &Error{Op: p.op, Model: p.sc.name, Err: err}
 	}
 	var hits []hit
 	for _, r := range res {
-		if r.err != nil {
-			return nil, &Error{Op: p.op, Model: p.sc.name, Err: scriptError(r.err)}
+		if r.Err != nil {
+			return nil, &Error{Op: p.op, Model: p.sc.name, Err: scriptError(r.Err)}
 		}
-		flat, _ := r.replies[0].([]any)
+		flat, _ := r.Replies[0].([]any)
 		for i := 0; i+1 < len(flat); i += 2 {
 			sk, _ := flat[i].([]byte)
 			id, _ := flat[i+1].([]byte)
@@ -390,15 +391,15 @@ func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, hits []hit, loade
 			byShard[sh] = append(byShard[sh], h.id)
 		}
 	}
-	units := make([]unit, 0, len(byShard))
+	units := make([]ops.Unit, 0, len(byShard))
 	for sh, ids := range byShard {
 		units = append(units, s.sc.reclaimUnit(st, sh, ids))
 	}
-	res, err := st.runUnits(ctx, units)
+	res, err := st.exec(ctx, request{units: units})
 	if err == nil {
 		for _, r := range res {
-			if r.err != nil {
-				err = r.err
+			if r.Err != nil {
+				err = r.Err
 				break
 			}
 		}
@@ -477,16 +478,16 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
 		return 0, err
 	}
-	res, err := st.runUnits(ctx, p.units(st, "count", 0, nil))
+	res, err := st.exec(ctx, request{units: p.units(st, "count", 0, nil)})
 	if err != nil {
 		return 0, &Error{Op: "Count", Model: s.sc.name, Err: err}
 	}
 	total := 0
 	for _, r := range res {
-		if r.err != nil {
-			return 0, &Error{Op: "Count", Model: s.sc.name, Err: scriptError(r.err)}
+		if r.Err != nil {
+			return 0, &Error{Op: "Count", Model: s.sc.name, Err: scriptError(r.Err)}
 		}
-		n, _ := redis.Int(r.replies[0], nil)
+		n, _ := redis.Int(r.Replies[0], nil)
 		total += n
 	}
 	total = max(total-p.offset, 0)
@@ -520,19 +521,19 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 	}
 	deleted := 0
 	err = chunks(hits, DefaultChunk, func(_ int, part []hit) error {
-		units := make([]unit, len(part))
+		units := make([]ops.Unit, len(part))
 		for i, h := range part {
 			units[i] = s.bare(st, h.id).deleteUnit()
 		}
-		res, err := st.runUnits(ctx, units)
+		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
 			return &Error{Op: op, Model: s.sc.name, Err: err}
 		}
 		for i, r := range res {
-			if r.err != nil {
-				return &Error{Op: op, Model: s.sc.name, ID: part[i].id, Err: scriptError(r.err)}
+			if r.Err != nil {
+				return &Error{Op: op, Model: s.sc.name, ID: part[i].id, Err: scriptError(r.Err)}
 			}
-			n, _ := redis.Int(r.replies[0], nil)
+			n, _ := redis.Int(r.Replies[0], nil)
 			deleted += n
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Reindex builds (or rebuilds) the secondary indexes of the model from the
@@ -75,35 +76,35 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 	fail := func(err error) (int, error) { return changed, &Error{Op: op, Model: sc.name, Err: err} }
 	for scanning || len(pending) > 0 || len(drop) > 0 {
 		n := min(len(pending), cfg.chunk)
-		units := make([]unit, 0, n+2)
+		units := make([]ops.Unit, 0, n+2)
 		for _, id := range pending[:n] {
 			units = append(units, sc.reindexUnit(st, id))
 		}
 		ids := pending[:n]
 		pending = pending[n:]
 		if len(drop) > 0 {
-			units = append(units, unit{cmds: []cmd{{"UNLINK", drop}}})
+			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "UNLINK", Args: drop}}})
 			drop = nil
 		}
 		scanAt := -1
 		if scanning && len(pending) < cfg.chunk {
 			scanAt = len(units)
-			units = append(units, unit{cmds: []cmd{{"SCAN", []any{cursor, "MATCH", pattern, "COUNT", max(cfg.chunk, scanCount)}}}})
+			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", pattern, "COUNT", max(cfg.chunk, scanCount)}}}})
 		}
-		res, err := st.runUnits(ctx, units)
+		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
 			return fail(err)
 		}
 		for i, r := range res {
-			if r.err != nil {
-				return fail(scriptError(r.err))
+			if r.Err != nil {
+				return fail(scriptError(r.Err))
 			}
 			if i >= n {
 				continue
 			}
-			vs, err := redis.Values(r.replies[0], nil)
+			vs, err := redis.Values(r.Replies[0], nil)
 			if err != nil || len(vs) == 0 || len(vs)%2 != 1 {
-				return fail(fmt.Errorf("%w: reindex.lua replied %v", ErrDecode, r.replies[0]))
+				return fail(fmt.Errorf("%w: reindex.lua replied %v", ErrDecode, r.Replies[0]))
 			}
 			if c, _ := redis.Int(vs[0], nil); c == 1 {
 				changed++
@@ -117,9 +118,9 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		if scanAt < 0 {
 			continue
 		}
-		vs, err := redis.Values(res[scanAt].replies[0], nil)
+		vs, err := redis.Values(res[scanAt].Replies[0], nil)
 		if err != nil || len(vs) != 2 {
-			return fail(fmt.Errorf("%w: SCAN replied %v", ErrDecode, res[scanAt].replies[0]))
+			return fail(fmt.Errorf("%w: SCAN replied %v", ErrDecode, res[scanAt].Replies[0]))
 		}
 		cursor, _ = redis.String(vs[0], nil)
 		scanning = cursor != "0"
@@ -167,11 +168,11 @@ const scanCount = 1000
 
 // reindexUnit is lua/reindex.lua for object id: its hash, then the index
 // section of every indexed field.
-func (sc *schema) reindexUnit(st *Store, id string) unit {
+func (sc *schema) reindexUnit(st *Store, id string) ops.Unit {
 	m := &Model{}
 	m.init(st, sc, id)
 	extra, sec := m.indexSection(sc.idx)
-	return scriptUnit(lua.Reindex, m.withIndex(extra), append([]any{"0", "1"}, sec...))
+	return ops.ScriptUnit(lua.Reindex, m.withIndex(extra), append([]any{"0", "1"}, sec...))
 }
 
 // UniqueConflict is one object Reindex left out of a unique index: another

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Store is a handle to one Redis server (or the embedded one, see package
@@ -106,11 +107,11 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 // their first use is one round trip too; Open calls it. A script the server has lost since
 // (SCRIPT FLUSH, restart, failover) is sent again whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
-	cmds := []cmd{{"PING", nil}}
+	cmds := []ops.Cmd{{Name: "PING", Args: nil}}
 	load := !s.loaded.Load()
 	if load {
 		for _, sc := range lua.All() {
-			cmds = append(cmds, cmd{"SCRIPT", []any{"LOAD", sc.Src()}})
+			cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
 		}
 	}
 	_, err := s.pipe(ctx, false, cmds)
@@ -187,149 +188,6 @@ func netErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return err
-}
-
-// do sends one command and reads its reply: one round trip.
-func (s *Store) do(ctx context.Context, name string, args ...any) (any, error) {
-	c, timeout, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	r, err := redis.DoWithTimeout(c, timeout, name, args...)
-	return r, netErr(ctx, err)
-}
-
-// eval runs a script by EVALSHA, falling back to EVAL (which also caches it)
-// when the server answers NOSCRIPT. The script is one idempotent unit: on
-// NOSCRIPT nothing ran, so sending it whole again is safe.
-func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ...any) (any, error) {
-	c, timeout, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	full := make([]any, 0, 2+len(keys)+len(args))
-	full = append(full, sc.SHA(), len(keys))
-	for _, k := range keys {
-		full = append(full, k)
-	}
-	full = append(full, args...)
-	r, err := redis.DoWithTimeout(c, timeout, "EVALSHA", full...)
-	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-		s.cfg.logger.Debug("rapyer: script not cached, sending it", "script", sc.Name())
-		full[0] = sc.Src()
-		r, err = redis.DoWithTimeout(c, timeout, "EVAL", full...)
-	}
-	return r, netErr(ctx, err)
-}
-
-// cmd is one command of a pipeline.
-type cmd struct {
-	name string
-	args []any
-}
-
-// pipe sends cmds in one round trip and returns their replies, and the first
-// error reply among them as its error. With multi, the commands are wrapped in
-// MULTI/EXEC and the replies are EXEC's (ErrConflict when a WATCH aborted it).
-func (s *Store) pipe(ctx context.Context, multi bool, cmds []cmd) ([]any, error) {
-	if !multi && len(cmds) == 1 {
-		r, err := s.do(ctx, cmds[0].name, cmds[0].args...)
-		if err != nil {
-			return nil, err
-		}
-		return []any{r}, nil
-	}
-	if !multi {
-		replies, err := s.send(ctx, cmds)
-		if err != nil {
-			return nil, err
-		}
-		return replies, firstError(replies)
-	}
-	all := make([]cmd, 0, len(cmds)+2)
-	all = append(append(append(all, cmd{"MULTI", nil}), cmds...), cmd{"EXEC", nil})
-	replies, err := s.send(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	return execReplies(replies[len(replies)-1], len(cmds))
-}
-
-// execReplies checks the reply of an EXEC that ran n queued commands: its
-// replies, and the first error reply among them as the error.
-func execReplies(exec any, n int) ([]any, error) {
-	switch r := exec.(type) {
-	case []any:
-		if len(r) != n {
-			return nil, fmt.Errorf("rapyer: EXEC returned %d replies for %d commands", len(r), n)
-		}
-		return r, firstError(r)
-	case nil:
-		return nil, ErrConflict
-	case error:
-		return nil, r
-	default:
-		return nil, fmt.Errorf("rapyer: unexpected EXEC reply %T", exec)
-	}
-}
-
-// send writes cmds in one round trip and returns every reply, error replies
-// included as values (redis.Error).
-func (s *Store) send(ctx context.Context, cmds []cmd) ([]any, error) {
-	return s.sendWith(ctx, len(cmds), func(c redis.Conn) error {
-		for _, cm := range cmds {
-			if err := c.Send(cm.name, cm.args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// sendWith is send for callers that write their n commands themselves.
-func (s *Store) sendWith(ctx context.Context, n int, write func(c redis.Conn) error) ([]any, error) {
-	return s.sendCounted(ctx, func(c redis.Conn) (int, error) { return n, write(c) })
-}
-
-// sendCounted is sendWith for callers that learn how many commands they
-// wrote while writing them (write returns the count).
-func (s *Store) sendCounted(ctx context.Context, write func(c redis.Conn) (int, error)) ([]any, error) {
-	c, timeout, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return sendOn(ctx, c, timeout, func() (int, error) { return write(c) })
-}
-
-// sendOn writes commands on c with write (which returns how many) and reads
-// their replies: one round trip on a connection the caller holds.
-func sendOn(ctx context.Context, c redis.Conn, timeout time.Duration, write func() (int, error)) ([]any, error) {
-	n, err := write()
-	if err != nil {
-		return nil, netErr(ctx, err)
-	}
-	r, err := redis.DoWithTimeout(c, timeout, "")
-	if err != nil {
-		return nil, netErr(ctx, err)
-	}
-	replies, _ := r.([]any)
-	if len(replies) != n {
-		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), n)
-	}
-	return replies, nil
-}
-
-// firstError returns the first error reply among replies.
-func firstError(replies []any) error {
-	for _, r := range replies {
-		if e, ok := r.(redis.Error); ok {
-			return e
-		}
-	}
-	return nil
 }
 
 var _ io.Closer = (*Store)(nil)

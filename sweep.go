@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Sweep reclaims the index entries of dead objects (expired, or removed by
@@ -55,18 +56,18 @@ type sweepJob struct {
 
 // reclaimUnit is a sweep.lua step of mode "ids": the entries of those of
 // ids (all of shard) that are still dead are reclaimed.
-func (sc *schema) reclaimUnit(st *Store, shard uint32, ids []string) unit {
+func (sc *schema) reclaimUnit(st *Store, shard uint32, ids []string) ops.Unit {
 	u := sc.sweepUnit(st, &sweepJob{shard: shard}, 0)
-	u.args[0] = "ids"
+	u.Args[0] = "ids"
 	for _, id := range ids {
-		u.args = append(u.args, id)
+		u.Args = append(u.Args, id)
 	}
 	return u
 }
 
 // sweepUnit is the next step of job j: one call of lua/sweep.lua reading
 // at most count members.
-func (sc *schema) sweepUnit(st *Store, j *sweepJob, count int) unit {
+func (sc *schema) sweepUnit(st *Store, j *sweepJob, count int) ops.Unit {
 	prefix := st.cfg.prefix
 	keys := make([]string, 0, len(sc.idx)+2)
 	args := make([]any, 0, 7+len(sc.idx))
@@ -83,7 +84,7 @@ func (sc *schema) sweepUnit(st *Store, j *sweepJob, count int) unit {
 	if j.field > 0 {
 		args = append(args, j.field)
 	}
-	return scriptUnit(lua.Sweep, keys, args)
+	return ops.ScriptUnit(lua.Sweep, keys, args)
 }
 
 // sweepShards runs jobs to their end, one step of every unfinished job per
@@ -95,22 +96,22 @@ func (sc *schema) sweepShards(ctx context.Context, st *Store, op string, jobs []
 		active = append(active, &jobs[i])
 	}
 	for len(active) > 0 {
-		units := make([]unit, len(active))
+		units := make([]ops.Unit, len(active))
 		for i, j := range active {
 			units[i] = sc.sweepUnit(st, j, count)
 		}
-		res, err := st.runUnits(ctx, units)
+		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
 			return dead, orphans, &Error{Op: op, Model: sc.name, Err: err}
 		}
 		next := active[:0]
 		for i, r := range res {
-			if r.err != nil {
-				return dead, orphans, &Error{Op: op, Model: sc.name, Err: scriptError(r.err)}
+			if r.Err != nil {
+				return dead, orphans, &Error{Op: op, Model: sc.name, Err: scriptError(r.Err)}
 			}
-			vs, err := redis.Values(r.replies[0], nil)
+			vs, err := redis.Values(r.Replies[0], nil)
 			if err != nil || len(vs) != 4 {
-				return dead, orphans, &Error{Op: op, Model: sc.name, Err: fmt.Errorf("%w: sweep.lua replied %v", ErrDecode, r.replies[0])}
+				return dead, orphans, &Error{Op: op, Model: sc.name, Err: fmt.Errorf("%w: sweep.lua replied %v", ErrDecode, r.Replies[0])}
 			}
 			j := active[i]
 			finished, _ := redis.Int(vs[0], nil)

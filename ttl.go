@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // NoExpiry is what TTL returns for an object without an expiry.
@@ -61,7 +62,7 @@ func (m *Model) touchTTL() string {
 // refreshCmds re-arm the TTL of every key of the object. With save, a model
 // whose refresh is off still gets its TTL on keys that have none (NX), so the
 // first save of an object sets it.
-func (m *Model) refreshCmds(save bool) []cmd {
+func (m *Model) refreshCmds(save bool) []ops.Cmd {
 	if !save && !m.sc.loadRefreshes(m.st) {
 		return nil
 	}
@@ -70,12 +71,12 @@ func (m *Model) refreshCmds(save bool) []cmd {
 		return nil
 	}
 	ms := ttlMillis(d)
-	var out []cmd
+	var out []ops.Cmd
 	for _, k := range m.keys() {
 		if m.refresh() {
-			out = append(out, cmd{"PEXPIRE", []any{k, ms}})
+			out = append(out, ops.Cmd{Name: "PEXPIRE", Args: []any{k, ms}})
 		} else {
-			out = append(out, cmd{"PEXPIRE", []any{k, ms, "NX"}})
+			out = append(out, ops.Cmd{Name: "PEXPIRE", Args: []any{k, ms, "NX"}})
 		}
 	}
 	return out
@@ -107,11 +108,11 @@ func (m *Model) Persist(ctx context.Context) error {
 // allKeys runs command on every key of the object in one MULTI/EXEC, after an
 // EXISTS that reports ErrNotFound.
 func (m *Model) allKeys(ctx context.Context, op, command string, extra ...any) error {
-	cmds := []cmd{{"EXISTS", []any{m.key[0]}}}
+	cmds := []ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}}
 	for _, k := range m.keys() {
-		cmds = append(cmds, cmd{command, append([]any{k}, extra...)})
+		cmds = append(cmds, ops.Cmd{Name: command, Args: append([]any{k}, extra...)})
 	}
-	return m.run(ctx, op, unit{multi: true, cmds: cmds}, func(rs []any) error {
+	return m.run(ctx, op, ops.Unit{Multi: true, Cmds: cmds}, func(rs []any) error {
 		if n, _ := redis.Int64(rs[0], nil); n == 0 {
 			return m.fail(op, ErrNotFound)
 		}
@@ -125,7 +126,7 @@ func (m *Model) TTL(ctx context.Context) (time.Duration, error) {
 	if err := m.bound("TTL"); err != nil {
 		return 0, err
 	}
-	return execUnit(ctx, m, "TTL", unit{cmds: []cmd{{"PTTL", []any{m.key[0]}}}}, func(rs []any, err error) (time.Duration, error) {
+	return execUnit(ctx, m, "TTL", ops.Unit{Cmds: []ops.Cmd{{Name: "PTTL", Args: []any{m.key[0]}}}}, func(rs []any, err error) (time.Duration, error) {
 		if err != nil {
 			return 0, m.fail("TTL", err)
 		}

@@ -3,6 +3,8 @@ package rapyer
 import (
 	"errors"
 	"strings"
+
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Sentinel errors. Every error returned by this package and by the handles in
@@ -28,8 +30,9 @@ var (
 	// over-long id, NaN, negative exponent, ...).
 	ErrInvalid = errors.New("rapyer: invalid argument")
 	// ErrUnbound: a handle or model was used before it was bound to a Store
-	// (create objects with Schema.New or Schema.Get).
-	ErrUnbound = errors.New("rapyer: handle not bound to a stored object (create objects with Schema.New or Schema.Get, and list every handle in the schema function)")
+	// (create objects with Schema.New or Schema.Get). The same value as
+	// ops.ErrUnbound, which handles written with package ops return.
+	ErrUnbound = ops.ErrUnbound
 	// ErrEmpty: an operation that takes an element from a container (Map.PopItem)
 	// found it empty; nothing was written.
 	ErrEmpty = errors.New("rapyer: container is empty")

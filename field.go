@@ -101,7 +101,7 @@ func (n *nested) flatten(prefix string, out []handle) []handle {
 // dotted name, and a reload checks every stored value before it sets any
 // (stage, then commit decodes again) instead of keeping a staging slot.
 type Scalar[T any] struct {
-	m     *Model
+	ref          // the object it belongs to (ops.Handle; see package ops)
 	full  string // Named's name, then the dotted name inside the model
 	def   *T     // Default's value (a pointer: most fields have none)
 	codec serialize.Codec[T]
@@ -241,7 +241,7 @@ func (s *Scalar[T]) collectInto(m *Model, i int) int {
 	if s.full != m.sc.names[i] { // Named set it already, unless nested
 		s.full = m.sc.names[i]
 	}
-	s.m = m
+	s.ref = ops.RefTo(m.object())
 	if m.st != nil && len(m.fields) < cap(m.fields) { // full: the schema function's own list
 		m.fields = append(m.fields, s)
 	}
@@ -250,8 +250,8 @@ func (s *Scalar[T]) collectInto(m *Model, i int) int {
 
 func (s *Scalar[T]) fullName() string    { return s.full }
 func (s *Scalar[T]) setFull(name string) { s.full = name }
-func (s *Scalar[T]) model() *Model       { return s.m }
-func (s *Scalar[T]) bind(m *Model)       { s.m = m }
+func (s *Scalar[T]) model() *Model       { return modelOf(&s.ref) }
+func (s *Scalar[T]) bind(m *Model)       { s.ref = ops.RefTo(m.object()) }
 func (s *Scalar[T]) clearLocal()         { s.Clear() }
 
 func (s *Scalar[T]) applyDefault() {
@@ -262,8 +262,8 @@ func (s *Scalar[T]) applyDefault() {
 
 // fallback is the Store's fallback codec, msgpack while unbound.
 func (s *Scalar[T]) fallback() serialize.Fallback {
-	if s.m != nil && s.m.st != nil {
-		return s.m.st.cfg.fallback
+	if m := s.model(); m != nil && m.st != nil {
+		return m.st.cfg.fallback
 	}
 	return serialize.Msgpack
 }
@@ -367,25 +367,27 @@ func decodeInto[V any](p *V, c serialize.Codec[V], b []byte) error {
 	return err
 }
 
-// DecodeReply decodes a stored value returned by a field script into the
-// local value, reporting ErrDecode with the field's name. For handle
-// implementers (package types).
-func (s *Scalar[T]) DecodeReply(b []byte) (T, error) {
+// decodeReply decodes a stored value returned by a field script into the
+// local value (ops.DecodeReply), reporting ErrDecode with the field's name.
+func (s *Scalar[T]) decodeReply(b []byte) error {
 	if err := s.decodeStored(b, s.fallback()); err != nil {
-		var zero T
-		op := "decode"
-		if s.m != nil {
-			return zero, detail(op, s.m.sc.name, s.m.id, s.full, err)
+		if m := s.model(); m != nil && m.sc != nil {
+			return detail("decode", m.sc.name, m.id, s.full, err)
 		}
-		return zero, detail(op, "", "", s.full, err)
+		return detail("decode", "", "", s.full, err)
 	}
-	return s.val, nil
+	return nil
 }
 
-// Encode encodes v with the field's codec, reporting ErrInvalid with the
-// field's name. For handle implementers (package types).
-func (s *Scalar[T]) Encode(v T) ([]byte, error) {
-	b, err := s.codecFor(s.fallback()).Encode(v)
+// encodeAny encodes v, a T, with the field's codec (ops.Encode), reporting
+// ErrInvalid with the field's name.
+func (s *Scalar[T]) encodeAny(v any) ([]byte, error) {
+	t, ok := v.(T)
+	if !ok {
+		var want T
+		return nil, &Error{Op: "encode", Field: s.full, Err: fmt.Errorf("%w: value of type %T for a field of type %T", ErrInvalid, v, want)}
+	}
+	b, err := s.codecFor(s.fallback()).Encode(t)
 	if err != nil {
 		return nil, &Error{Op: "encode", Field: s.full, Err: codecErr(ErrInvalid, err)}
 	}
@@ -420,7 +422,7 @@ func boundModel(f handle, op string) (*Model, error) {
 	return m, nil
 }
 
-// FieldScript runs one of the field scripts (lua.Int, lua.List, ...) on
+// fieldScript (ops.Script) runs one of the field scripts (lua.Int, lua.List, ...) on
 // field f of its object, in one round trip: KEYS are the object's keys
 // (Model.Keys), ARGV the TTL mode (per the model's refresh setting), the
 // number of object keys, the field's reference and args. The reference is
@@ -438,7 +440,7 @@ func boundModel(f handle, op string) (*Model, error) {
 // object's Version in step (decode still gets the script's own reply). For
 // handle implementers (package types); redigo's redis.Bytes has decode's
 // shape.
-func FieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
+func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
 	if err != nil {
@@ -526,14 +528,14 @@ func decodeWith[R any](op string, m *Model, b handle, decode func(any, error) (R
 	return out, nil
 }
 
-// FieldRead runs one read command on field f of its object inside
+// fieldRead (ops.Read) runs one read command on field f of its object inside
 // MULTI/EXEC, with the object's existence check and (when refresh is on) the
 // TTL refresh: one round trip. For a scalar the command is sent as "command
 // <hash key> <field> args..."; for a container as "command <container key>
 // args...", or, when command is "", as the container's full read. decode
 // works as FieldScript's (queued with a queue context). Errors: ErrNotFound
 // when the object does not exist. For handle implementers (package types).
-func FieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
+func fieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)
 	if err != nil {
@@ -542,7 +544,7 @@ func FieldRead[R any](ctx context.Context, op string, f Field, command string, d
 	var read ops.Cmd
 	switch c, ok := b.(containerHandle); {
 	case ok && command == "":
-		read = c.container().kind.readCmd(c.container().key)
+		read = kindReadCmd(c.container().kind(), c.container().key)
 	case ok:
 		read = ops.Cmd{Name: command, Args: append([]any{c.container().key}, args...)}
 	default:

@@ -85,7 +85,7 @@ func (m *Model) readCmds() []ops.Cmd {
 	cmds := make([]ops.Cmd, 0, 1+2*m.sc.conts)
 	cmds = append(cmds, ops.Cmd{Name: "HGETALL", Args: m.keyArg[:1:1]})
 	for j, k := range m.sc.contKinds {
-		cmds = append(cmds, k.readCmd(m.keys()[1+j]))
+		cmds = append(cmds, kindReadCmd(k, m.keys()[1+j]))
 	}
 	return cmds
 }
@@ -120,9 +120,9 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	}
 	staged := make([]bool, len(m.containers()))
 	for i, c := range m.containers() {
-		flat, err := FlatReply(replies[1+i], nil)
+		flat, err := ops.FlatReply(replies[1+i], nil)
 		if err == nil {
-			err = c.local.Stage(flat, fb)
+			err = c.local().Stage(flat, fb)
 		}
 		if err != nil {
 			errs = append(errs, detail(op, m.sc.name, m.id, c.full, codecErr(ErrDecode, err)))
@@ -144,9 +144,9 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	}
 	for i, c := range m.containers() {
 		if staged[i] {
-			c.local.Commit()
+			c.local().Commit()
 		} else {
-			c.local.Reset()
+			c.local().Reset()
 		}
 	}
 	m.version = version

@@ -33,6 +33,7 @@ type Model struct {
 	fields  []Field   // scalar handles (each a binder), in schema order
 	version int64
 	x       *modelExt // nil unless the model has containers or a load left errors
+	obj     ops.Object // what the handles' ops.Ref point to (see object)
 }
 
 // modelExt holds what most objects do not need, so that a Model stays small
@@ -142,9 +143,9 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 		}
 	}
 	for i, c := range sm.containers() {
-		flat, err := c.local.Encode(fb)
+		flat, err := c.local().Encode(fb)
 		if err == nil {
-			err = dm.containers()[i].Apply(flat)
+			err = dm.containers()[i].apply(flat)
 		}
 		if err != nil {
 			return nil, detail("Duplicate", s.sc.name, sm.id, c.full, codecErr(ErrInvalid, err))
@@ -294,7 +295,7 @@ func (m *Model) saveUnit(op string) (ops.Unit, error) {
 	for i, c := range m.containers() {
 		cmds = append(cmds, ops.Cmd{Name: "DEL", Args: []any{c.key}})
 		if b := blocks[i]; len(b) > 3 {
-			cmds = append(cmds, ops.Cmd{Name: c.kind.writeCmd(), Args: append([]any{c.key}, b[3:]...)})
+			cmds = append(cmds, ops.Cmd{Name: kindWriteCmd(c.kind()), Args: append([]any{c.key}, b[3:]...)})
 		}
 	}
 	vpos := len(cmds)

@@ -158,8 +158,8 @@ func ivPrefix(k string) interval {
 // in, intervals out).
 func (s *Scalar[T]) leaf(op string, ivs func(keys []string) []interval, vs ...T) Pred {
 	n := &pnode{op: pLeaf, field: s.full, kind: s.sortKind(), indexed: s.index > 0}
-	if s.m != nil {
-		n.sc = s.m.sc
+	if s.model() != nil {
+		n.sc = s.model().sc
 	}
 	if n.kind == 0 {
 		n.err = fmt.Errorf("%w: field %q is stored as msgpack or by a custom codec, which has no order: it cannot be queried", ErrInvalid, s.full)
@@ -243,8 +243,8 @@ func (s *Scalar[T]) Between(lo, hi T) Pred {
 func PrefixPred[T any](s *Scalar[T], p T) Pred {
 	if k := s.sortKind(); k != 's' && k != 0 {
 		n := &pnode{op: pLeaf, field: s.full, kind: k}
-		if s.m != nil {
-			n.sc = s.m.sc
+		if s.model() != nil {
+			n.sc = s.model().sc
 		}
 		n.err = fmt.Errorf("%w: Prefix on field %q, which is not stored as a string", ErrInvalid, s.full)
 		return Pred{n}

@@ -12,6 +12,7 @@ import (
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // sortKeySrc is lua/index.lua (with the prelude) followed by a body that
@@ -66,13 +67,13 @@ func sortKeyCases(t *testing.T, rng *rand.Rand, n int) []keyCase {
 		strs = append(strs, string(bs))
 	}
 	for _, v := range ints {
-		txt, err := q.Age.Encode(v)
+		txt, err := ops.Encode(&q.Age, v)
 		must(t, err)
 		k, err := rapyer.SortKey(&q.Age.Scalar, v)
 		add("i", txt, k, err)
 	}
 	for _, v := range floats {
-		txt, err := q.Score.Encode(v)
+		txt, err := ops.Encode(&q.Score, v)
 		must(t, err)
 		k, err := rapyer.SortKey(&q.Score.Scalar, v)
 		add("f", txt, k, err)
@@ -82,12 +83,12 @@ func sortKeyCases(t *testing.T, rng *rand.Rand, n int) []keyCase {
 		add("s", []byte(v), k, err)
 	}
 	for _, v := range []bool{false, true} {
-		txt, _ := q.Vip.Encode(v)
+		txt, _ := ops.Encode(&q.Vip, v)
 		k, err := rapyer.SortKey(&q.Vip.Scalar, v)
 		add("b", txt, k, err)
 	}
 	for _, v := range []time.Time{time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64), time.Unix(0, 0), born0, time.Unix(-1, 0)} {
-		txt, err := q.Born.Encode(v)
+		txt, err := ops.Encode(&q.Born, v)
 		must(t, err)
 		k, err := rapyer.SortKey(&q.Born.Scalar, v)
 		add("i", txt, k, err)
@@ -205,8 +206,8 @@ func FuzzSortKey(f *testing.F) {
 		}
 		testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 			src := sortKeySrc(t)
-			ti, _ := q.Age.Encode(i)
-			tf, _ := q.Score.Encode(x)
+			ti, _ := ops.Encode(&q.Age, i)
+			tf, _ := ops.Encode(&q.Score, x)
 			ki, err := rapyer.SortKey(&q.Age.Scalar, i)
 			must(t, err)
 			kf, err := rapyer.SortKey(&q.Score.Scalar, x)

@@ -95,12 +95,12 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 		seen[h], names[n] = n, true
 		sc.names = append(sc.names, n)
 		if c, ok := h.(containerHandle); ok {
-			if err := c.container().local.Check(); err != nil {
+			if err := c.container().local().Check(); err != nil {
 				panic(fmt.Sprintf("rapyer: model %q: field %q: %v", name, n, err))
 			}
 			sc.conts++
 			sc.contNames = append(sc.contNames, n)
-			sc.contKinds = append(sc.contKinds, c.container().kind)
+			sc.contKinds = append(sc.contKinds, c.container().kind())
 			continue
 		}
 		sc.index[n] = len(sc.argNames)
@@ -188,7 +188,7 @@ func (m *Model) collect(f Field, i *int) {
 // addContainer binds container c as the object's i-th field.
 func (m *Model) addContainer(c *Container, i int) int {
 	c.full = m.sc.names[i]
-	c.m = m
+	c.bind(m)
 	if m.st == nil {
 		return i + 1
 	}

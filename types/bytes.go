@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Bytes is a []byte field, stored raw; any bytes round-trip. Operations: one
@@ -25,5 +26,5 @@ func (h *Bytes) Append(ctx context.Context, b []byte) ([]byte, error) {
 // Len returns the stored value's length (HSTRLEN inside MULTI/EXEC with the
 // existence check: one round trip). It does not change the local value.
 func (h *Bytes) Len(ctx context.Context) (int, error) {
-	return rapyer.FieldRead(ctx, "Bytes.Len", h, "HSTRLEN", redis.Int)
+	return ops.Read(ctx, "Bytes.Len", h, "HSTRLEN", redis.Int)
 }

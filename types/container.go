@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -71,13 +72,13 @@ func (e *elems[T]) decodeAll(fb serialize.Fallback, flat [][]byte) ([]T, error) 
 
 // invalid reports a bad argument of a container operation, before anything
 // is sent.
-func invalid(f rapyer.Field, op string, err error) error {
-	return rapyer.FieldError(f, op, fmt.Errorf("%w: %v", rapyer.ErrInvalid, err))
+func invalid(f ops.Handle, op string, err error) error {
+	return ops.FieldError(f, op, fmt.Errorf("%w: %v", rapyer.ErrInvalid, err))
 }
 
 // decodeErr reports stored data that does not decode.
-func decodeErr(f rapyer.Field, op string, err error) error {
-	return rapyer.FieldError(f, op, fmt.Errorf("%w: %v", rapyer.ErrDecode, err))
+func decodeErr(f ops.Handle, op string, err error) error {
+	return ops.FieldError(f, op, fmt.Errorf("%w: %v", rapyer.ErrDecode, err))
 }
 
 // clip shortens stored bytes quoted in an error.

@@ -9,6 +9,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -50,7 +51,7 @@ type List[T any] struct {
 // Named gives the handle its field name in the schema (see
 // rapyer.Scalar.Named for the rules).
 func (l *List[T]) Named(name string) *List[T] {
-	l.Container.Init(name, rapyer.ListKind, (*listLocal[T])(l))
+	ops.InitContainer(l, name, ops.ListKind, (*listLocal[T])(l))
 	return l
 }
 
@@ -87,7 +88,7 @@ func (l *List[T]) Append(ctx context.Context, vs ...T) (int, error) {
 		return 0, err
 	}
 	vs = slices.Clone(vs) // the caller may reuse the slice before a queued call completes
-	return rapyer.FieldScript(ctx, "List.Append", l, lua.List, func(r any, _ error) (int, error) {
+	return ops.Script(ctx, "List.Append", l, lua.List, func(r any, _ error) (int, error) {
 		n, err := redis.Int(r, nil)
 		if err != nil {
 			return 0, err
@@ -112,7 +113,7 @@ func (l *List[T]) Prepend(ctx context.Context, vs ...T) (int, error) {
 		return 0, err
 	}
 	vs = slices.Clone(vs) // the caller may reuse the slice before a queued call completes
-	return rapyer.FieldScript(ctx, "List.Prepend", l, lua.List, func(r any, _ error) (int, error) {
+	return ops.Script(ctx, "List.Prepend", l, lua.List, func(r any, _ error) (int, error) {
 		n, err := redis.Int(r, nil)
 		if err != nil {
 			return 0, err
@@ -138,7 +139,7 @@ func (l *List[T]) Insert(ctx context.Context, i int, v T) error {
 	if err != nil {
 		return err
 	}
-	_, err = rapyer.FieldScript(ctx, op, l, lua.List, func(rep any, _ error) (struct{}, error) {
+	_, err = ops.Script(ctx, op, l, lua.List, func(rep any, _ error) (struct{}, error) {
 		r, err := redis.Ints(rep, nil)
 		if err != nil {
 			return struct{}{}, err
@@ -180,7 +181,7 @@ func (l *List[T]) PopAt(ctx context.Context, i int) (v T, ok bool, err error) {
 }
 
 func (l *List[T]) pop(ctx context.Context, op, script string, args ...any) (v T, ok bool, err error) {
-	p, err := rapyer.FieldScript(ctx, op, l, lua.List, func(rep any, _ error) (rapyer.Pair[T, bool], error) {
+	p, err := ops.Script(ctx, op, l, lua.List, func(rep any, _ error) (rapyer.Pair[T, bool], error) {
 		var out rapyer.Pair[T, bool]
 		r, err := listPopReply(rep, nil)
 		if err != nil || !r.ok {
@@ -198,7 +199,7 @@ func (l *List[T]) pop(ctx context.Context, op, script string, args ...any) (v T,
 				}
 			}
 		}
-		if out.A, err = l.elems.of(l.Fallback()).Decode(r.val); err != nil {
+		if out.A, err = l.elems.of(ops.Fallback(l)).Decode(r.val); err != nil {
 			return out, decodeErr(l, op, err)
 		}
 		out.B = true
@@ -213,13 +214,13 @@ func (l *List[T]) pop(ctx context.Context, op, script string, args ...any) (v T,
 // unchanged. Errors: ErrNotFound, ErrDecode.
 func (l *List[T]) Get(ctx context.Context, i int) (v T, ok bool, err error) {
 	const op = "List.Get"
-	p, err := rapyer.FieldRead(ctx, op, l, "LINDEX", func(rep any, _ error) (rapyer.Pair[T, bool], error) {
+	p, err := ops.Read(ctx, op, l, "LINDEX", func(rep any, _ error) (rapyer.Pair[T, bool], error) {
 		var out rapyer.Pair[T, bool]
 		r, err := listElemReply(rep, nil)
 		if err != nil || r == nil {
 			return out, err
 		}
-		if out.A, err = l.elems.of(l.Fallback()).Decode(r); err != nil {
+		if out.A, err = l.elems.of(ops.Fallback(l)).Decode(r); err != nil {
 			return out, decodeErr(l, op, err)
 		}
 		out.B = true
@@ -239,7 +240,7 @@ func (l *List[T]) SetAt(ctx context.Context, i int, v T) error {
 	if err != nil {
 		return err
 	}
-	_, err = rapyer.FieldScript(ctx, op, l, lua.List, func(r any, _ error) (struct{}, error) {
+	_, err = ops.Script(ctx, op, l, lua.List, func(r any, _ error) (struct{}, error) {
 		idx, err := redis.Int(r, nil)
 		if err != nil {
 			return struct{}{}, err
@@ -264,7 +265,7 @@ func (l *List[T]) Remove(ctx context.Context, v T, count int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return rapyer.FieldScript(ctx, op, l, lua.List, func(r any, _ error) (int, error) {
+	return ops.Script(ctx, op, l, lua.List, func(r any, _ error) (int, error) {
 		n, err := redis.Int(r, nil)
 		if err != nil || n == 0 {
 			return n, err
@@ -277,7 +278,7 @@ func (l *List[T]) Remove(ctx context.Context, v T, count int) (int, error) {
 // removeLocal removes up to n local elements encoding as b, from the back
 // when back is set.
 func (l *List[T]) removeLocal(b []byte, n int, back bool) {
-	c := l.elems.of(l.Fallback())
+	c := l.elems.of(ops.Fallback(l))
 	match := func(v T) bool {
 		e, err := c.Encode(v)
 		return err == nil && bytes.Equal(e, b)
@@ -334,7 +335,7 @@ func (l *List[T]) Trim(ctx context.Context, start, end int) (int, error) {
 // apply, which updates the local copy and returns the count (inside the
 // decode, so that it runs when a queued call completes).
 func (l *List[T]) slice(ctx context.Context, op, script string, start, end int, apply func(listBounds) int) (int, error) {
-	return rapyer.FieldScript(ctx, op, l, lua.List, func(rep any, _ error) (int, error) {
+	return ops.Script(ctx, op, l, lua.List, func(rep any, _ error) (int, error) {
 		r, err := redis.Ints(rep, nil)
 		if err != nil {
 			return 0, err
@@ -363,12 +364,12 @@ func (l *List[T]) Range(ctx context.Context, start, end int) ([]T, error) {
 	if e == 0 || (s >= 0 && e > 0 && s >= e) {
 		lo, hi = 1, 0
 	}
-	return rapyer.FieldRead(ctx, op, l, "LRANGE", func(r any, _ error) ([]T, error) {
-		flat, err := rapyer.FlatReply(r, nil)
+	return ops.Read(ctx, op, l, "LRANGE", func(r any, _ error) ([]T, error) {
+		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err
 		}
-		vs, err := l.elems.decodeAll(l.Fallback(), flat)
+		vs, err := l.elems.decodeAll(ops.Fallback(l), flat)
 		if err != nil {
 			return nil, decodeErr(l, op, err)
 		}
@@ -380,12 +381,12 @@ func (l *List[T]) Range(ctx context.Context, start, end int) ([]T, error) {
 // and returns it (the handle's own slice, as Local). Errors: ErrNotFound,
 // ErrDecode (the local copy is then unchanged).
 func (l *List[T]) All(ctx context.Context) ([]T, error) {
-	return rapyer.FieldRead(ctx, "List.All", l, "", func(r any, _ error) ([]T, error) {
-		flat, err := rapyer.FlatReply(r, nil)
+	return ops.Read(ctx, "List.All", l, "", func(r any, _ error) ([]T, error) {
+		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err
 		}
-		if err := l.Apply(flat); err != nil {
+		if err := ops.Apply(l, flat); err != nil {
 			return nil, err
 		}
 		return l.items, nil
@@ -402,7 +403,7 @@ func (l *List[T]) Index(ctx context.Context, v T) (i int, ok bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	p, err := rapyer.FieldRead(ctx, op, l, "LPOS", func(rep any, _ error) (rapyer.Pair[int, bool], error) {
+	p, err := ops.Read(ctx, op, l, "LPOS", func(rep any, _ error) (rapyer.Pair[int, bool], error) {
 		r, err := listPosReply(rep, nil)
 		if err != nil || r < 0 {
 			return rapyer.Pair[int, bool]{}, err
@@ -421,7 +422,7 @@ func (l *List[T]) Contains(ctx context.Context, v T) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return rapyer.FieldRead(ctx, op, l, "LPOS", func(rep any, _ error) (bool, error) {
+	return ops.Read(ctx, op, l, "LPOS", func(rep any, _ error) (bool, error) {
 		r, err := listPosReply(rep, nil)
 		return err == nil && r >= 0, err
 	}, b)
@@ -429,7 +430,7 @@ func (l *List[T]) Contains(ctx context.Context, v T) (bool, error) {
 
 // encode encodes vs as command arguments.
 func (l *List[T]) encode(op string, vs []T) ([]any, error) {
-	c := l.elems.of(l.Fallback())
+	c := l.elems.of(ops.Fallback(l))
 	out := make([]any, len(vs))
 	for i, v := range vs {
 		b, err := c.Encode(v)
@@ -442,7 +443,7 @@ func (l *List[T]) encode(op string, vs []T) ([]any, error) {
 }
 
 func (l *List[T]) encodeOne(op string, v T) ([]byte, error) {
-	b, err := l.elems.encode(l.Fallback(), v)
+	b, err := l.elems.encode(ops.Fallback(l), v)
 	if err != nil {
 		return nil, invalid(l, op, err)
 	}
@@ -504,7 +505,7 @@ func listPosReply(r any, err error) (int, error) {
 	return n, err
 }
 
-// listLocal is List's rapyer.ContainerLocal, kept off List's method set.
+// listLocal is List's ops.Local, kept off List's method set.
 type listLocal[T any] List[T]
 
 func (l *listLocal[T]) Check() error { return nil }

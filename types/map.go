@@ -8,6 +8,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -46,7 +47,7 @@ type Map[K comparable, V any] struct {
 
 // Named gives the handle its field name in the schema.
 func (h *Map[K, V]) Named(name string) *Map[K, V] {
-	h.Container.Init(name, rapyer.HashKind, (*mapLocal[K, V])(h))
+	ops.InitContainer(h, name, ops.HashKind, (*mapLocal[K, V])(h))
 	return h
 }
 
@@ -90,7 +91,7 @@ func (h *Map[K, V]) Set(ctx context.Context, k K, v V) error {
 	if err != nil {
 		return err
 	}
-	_, err = rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (struct{}, error) {
+	_, err = ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (struct{}, error) {
 		if _, err := redis.Int(r, nil); err != nil {
 			return struct{}{}, err
 		}
@@ -132,7 +133,7 @@ func (h *Map[K, V]) setMany(ctx context.Context, op string, m map[K]V) error {
 	// The pairs are copied now: the caller may change m before a queued
 	// call completes.
 	pairs := copyMap(m)
-	_, err := rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (struct{}, error) {
+	_, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (struct{}, error) {
 		if _, err := redis.Int(r, nil); err != nil {
 			return struct{}{}, err
 		}
@@ -156,7 +157,7 @@ func (h *Map[K, V]) Get(ctx context.Context, k K) (V, bool, error) {
 	if err != nil {
 		return zero, false, err
 	}
-	p, err := rapyer.FieldRead(ctx, op, h, "HGET", func(r any, _ error) (rapyer.Pair[V, bool], error) {
+	p, err := ops.Read(ctx, op, h, "HGET", func(r any, _ error) (rapyer.Pair[V, bool], error) {
 		var out rapyer.Pair[V, bool]
 		raw, err := optBytes(r, nil)
 		if err != nil {
@@ -185,7 +186,7 @@ func (h *Map[K, V]) Has(ctx context.Context, k K) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return rapyer.FieldRead(ctx, op, h, "HEXISTS", redis.Bool, kb)
+	return ops.Read(ctx, op, h, "HEXISTS", redis.Bool, kb)
 }
 
 // Delete removes keys (HDEL inside lua/map.lua, in slices for many keys;
@@ -204,7 +205,7 @@ func (h *Map[K, V]) Delete(ctx context.Context, keys ...K) (int, error) {
 		args = append(args, kb)
 	}
 	keys = append([]K(nil), keys...) // the caller may reuse the slice before a queued call completes
-	return rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (int, error) {
+	return ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (int, error) {
 		n, err := redis.Int(r, nil)
 		if err != nil {
 			return 0, err
@@ -228,7 +229,7 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 	if err != nil {
 		return zero, false, err
 	}
-	p, err := rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[V, bool], error) {
+	p, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[V, bool], error) {
 		var out rapyer.Pair[V, bool]
 		raw, err := optBytes(r, nil)
 		if err != nil {
@@ -260,9 +261,9 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 // key or value does not decode).
 func (h *Map[K, V]) PopItem(ctx context.Context) (K, V, error) {
 	const op = "Map.PopItem"
-	p, err := rapyer.FieldScript(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[K, V], error) {
+	p, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[K, V], error) {
 		var out rapyer.Pair[K, V]
-		pair, err := rapyer.FlatReply(r, nil)
+		pair, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return out, err
 		}
@@ -298,7 +299,7 @@ func (h *Map[K, V]) SetDefault(ctx context.Context, k K, v V) (V, error) {
 	if err != nil {
 		return zero, err
 	}
-	return rapyer.FieldScript(ctx, op, h, lua.Map, func(rep any, _ error) (V, error) {
+	return ops.Script(ctx, op, h, lua.Map, func(rep any, _ error) (V, error) {
 		r, err := flagReply(rep, nil)
 		if err != nil {
 			return zero, err
@@ -321,8 +322,8 @@ func (h *Map[K, V]) SetDefault(ctx context.Context, k K, v V) (V, error) {
 // Errors: ErrNotFound, ErrDecode.
 func (h *Map[K, V]) Keys(ctx context.Context) ([]K, error) {
 	const op = "Map.Keys"
-	return rapyer.FieldRead(ctx, op, h, "HKEYS", func(r any, _ error) ([]K, error) {
-		flat, err := rapyer.FlatReply(r, nil)
+	return ops.Read(ctx, op, h, "HKEYS", func(r any, _ error) ([]K, error) {
+		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -342,12 +343,12 @@ func (h *Map[K, V]) Keys(ctx context.Context) ([]K, error) {
 // ErrNotFound, ErrDecode.
 func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 	const op = "Map.Values"
-	return rapyer.FieldRead(ctx, op, h, "HVALS", func(r any, _ error) ([]V, error) {
-		flat, err := rapyer.FlatReply(r, nil)
+	return ops.Read(ctx, op, h, "HVALS", func(r any, _ error) ([]V, error) {
+		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err
 		}
-		c := h.vals.of(h.Fallback())
+		c := h.vals.of(ops.Fallback(h))
 		out := make([]V, len(flat))
 		for i, b := range flat {
 			v, err := c.Decode(b)
@@ -365,12 +366,12 @@ func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 // itself: do not modify it). Errors: ErrNotFound, ErrDecode (the local copy
 // is then unchanged).
 func (h *Map[K, V]) All(ctx context.Context) (map[K]V, error) {
-	return rapyer.FieldRead(ctx, "Map.All", h, "", func(r any, _ error) (map[K]V, error) {
-		flat, err := rapyer.FlatReply(r, nil)
+	return ops.Read(ctx, "Map.All", h, "", func(r any, _ error) (map[K]V, error) {
+		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err
 		}
-		if err := h.Apply(flat); err != nil {
+		if err := ops.Apply(h, flat); err != nil {
 			return nil, err
 		}
 		return h.items, nil
@@ -386,7 +387,7 @@ func (h *Map[K, V]) local() map[K]V {
 }
 
 func (h *Map[K, V]) encKey(op string, k K) ([]byte, error) {
-	b, err := h.keys.encode(h.Fallback(), k)
+	b, err := h.keys.encode(ops.Fallback(h), k)
 	if err != nil {
 		return nil, invalid(h, op, fmt.Errorf("key %v: %v", k, err))
 	}
@@ -394,7 +395,7 @@ func (h *Map[K, V]) encKey(op string, k K) ([]byte, error) {
 }
 
 func (h *Map[K, V]) encVal(op string, k K, v V) ([]byte, error) {
-	b, err := h.vals.encode(h.Fallback(), v)
+	b, err := h.vals.encode(ops.Fallback(h), v)
 	if err != nil {
 		return nil, invalid(h, op, fmt.Errorf("value of key %v: %v", k, err))
 	}
@@ -402,7 +403,7 @@ func (h *Map[K, V]) encVal(op string, k K, v V) ([]byte, error) {
 }
 
 func (h *Map[K, V]) decKey(op string, b []byte) (K, error) {
-	k, err := h.keys.of(h.Fallback()).Decode(b)
+	k, err := h.keys.of(ops.Fallback(h)).Decode(b)
 	if err != nil {
 		return k, decodeErr(h, op, fmt.Errorf("key %q: %v", clip(b), err))
 	}
@@ -410,7 +411,7 @@ func (h *Map[K, V]) decKey(op string, b []byte) (K, error) {
 }
 
 func (h *Map[K, V]) decVal(op string, kb, b []byte) (V, error) {
-	v, err := h.vals.of(h.Fallback()).Decode(b)
+	v, err := h.vals.of(ops.Fallback(h)).Decode(b)
 	if err != nil {
 		return v, decodeErr(h, op, fmt.Errorf("value of key %q: %v", clip(kb), err))
 	}
@@ -433,7 +434,7 @@ func copyMap[K comparable, V any](m map[K]V) map[K]V {
 	return out
 }
 
-// mapLocal is Map's rapyer.ContainerLocal, kept off Map's method set.
+// mapLocal is Map's ops.Local, kept off Map's method set.
 type mapLocal[K comparable, V any] Map[K, V]
 
 func (h *mapLocal[K, V]) Check() error {
@@ -535,7 +536,7 @@ func (c *Counter[K]) incr(ctx context.Context, op, how string, k K, d int64) (in
 	if err != nil {
 		return 0, err
 	}
-	return rapyer.FieldScript(ctx, op, c, lua.Map, func(r any, _ error) (int64, error) {
+	return ops.Script(ctx, op, c, lua.Map, func(r any, _ error) (int64, error) {
 		raw, err := bytesReply(r, nil)
 		if err != nil {
 			return 0, err

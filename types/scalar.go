@@ -5,6 +5,7 @@ import (
 
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // The helpers below, and every remote method of the scalar handles, do all
@@ -16,16 +17,16 @@ import (
 // setIfAbsent runs lua/scalar.lua's setnx for any scalar handle.
 func setIfAbsent[T any](ctx context.Context, op string, s *rapyer.Scalar[T], v T) (bool, T, error) {
 	var zero T
-	b, err := s.Encode(v)
+	b, err := ops.Encode(s, v)
 	if err != nil {
 		return false, zero, err
 	}
-	p, err := rapyer.FieldScript(ctx, op, s, lua.Scalar, func(r any, err error) (rapyer.Pair[bool, T], error) {
+	p, err := ops.Script(ctx, op, s, lua.Scalar, func(r any, err error) (rapyer.Pair[bool, T], error) {
 		f, err := flagReply(r, err)
 		if err != nil {
 			return rapyer.Pair[bool, T]{}, err
 		}
-		got, err := s.DecodeReply(f.val)
+		got, err := decodeReply(s, f.val)
 		return rapyer.Pair[bool, T]{A: f.ok, B: got}, err
 	}, "setnx", b)
 	return p.A, p.B, err
@@ -34,15 +35,15 @@ func setIfAbsent[T any](ctx context.Context, op string, s *rapyer.Scalar[T], v T
 // compareAndSwap runs lua/scalar.lua's cas for any scalar handle: the stored
 // text is compared with old's encoding.
 func compareAndSwap[T any](ctx context.Context, op string, s *rapyer.Scalar[T], old, new T) (bool, error) {
-	ob, err := s.Encode(old)
+	ob, err := ops.Encode(s, old)
 	if err != nil {
 		return false, err
 	}
-	nb, err := s.Encode(new)
+	nb, err := ops.Encode(s, new)
 	if err != nil {
 		return false, err
 	}
-	return rapyer.FieldScript(ctx, op, s, lua.Scalar, func(r any, err error) (bool, error) {
+	return ops.Script(ctx, op, s, lua.Scalar, func(r any, err error) (bool, error) {
 		f, err := flagReply(r, err)
 		if err != nil {
 			return false, err
@@ -51,7 +52,7 @@ func compareAndSwap[T any](ctx context.Context, op string, s *rapyer.Scalar[T], 
 			s.Clear()
 			return f.ok, nil
 		}
-		_, err = s.DecodeReply(f.val)
+		_, err = decodeReply(s, f.val)
 		return f.ok, err
 	}, "cas", ob, nb)
 }
@@ -64,12 +65,22 @@ func scalarOp[T any](ctx context.Context, op string, s *rapyer.Scalar[T], name s
 // scriptValue runs a field script whose reply is the field's new stored
 // value, and decodes it into the local value.
 func scriptValue[T any](ctx context.Context, op string, s *rapyer.Scalar[T], sc *lua.Script, args ...any) (T, error) {
-	return rapyer.FieldScript(ctx, op, s, sc, func(r any, err error) (T, error) {
+	return ops.Script(ctx, op, s, sc, func(r any, err error) (T, error) {
 		raw, err := bytesReply(r, err)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
-		return s.DecodeReply(raw)
+		return decodeReply(s, raw)
 	}, args...)
+}
+
+// decodeReply decodes a stored value a field script returned into s's
+// local value and returns it.
+func decodeReply[T any](s *rapyer.Scalar[T], b []byte) (T, error) {
+	if err := ops.DecodeReply(s, b); err != nil {
+		var zero T
+		return zero, err
+	}
+	return s.Get(), nil
 }

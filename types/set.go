@@ -10,6 +10,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -51,7 +52,7 @@ type Set[T comparable] struct {
 
 // Named gives the handle its field name in the schema.
 func (s *Set[T]) Named(name string) *Set[T] {
-	s.Container.Init(name, rapyer.SetKind, (*setLocal[T])(s))
+	ops.InitContainer(s, name, ops.SetKind, (*setLocal[T])(s))
 	return s
 }
 
@@ -99,7 +100,7 @@ func (s *Set[T]) write(ctx context.Context, op, verb string, vs []T, apply func(
 	if err != nil {
 		return 0, err
 	}
-	return rapyer.FieldScript(ctx, op, s, lua.Set, func(r any, err error) (int, error) {
+	return ops.Script(ctx, op, s, lua.Set, func(r any, err error) (int, error) {
 		n, err := redis.Int(r, err)
 		if err != nil {
 			return 0, err
@@ -115,11 +116,11 @@ func (s *Set[T]) write(ctx context.Context, op, verb string, vs []T, apply func(
 // MULTI/EXEC with the existence check: one round trip). The local copy is
 // unchanged.
 func (s *Set[T]) Has(ctx context.Context, v T) (bool, error) {
-	b, err := s.elems.encode(s.Fallback(), v)
+	b, err := s.elems.encode(ops.Fallback(s), v)
 	if err != nil {
 		return false, invalid(s, "Set.Has", err)
 	}
-	return rapyer.FieldRead(ctx, "Set.Has", s, "SISMEMBER", redis.Bool, b)
+	return ops.Read(ctx, "Set.Has", s, "SISMEMBER", redis.Bool, b)
 }
 
 // Members reads the whole stored set (SMEMBERS inside MULTI/EXEC with the
@@ -127,7 +128,7 @@ func (s *Set[T]) Has(ctx context.Context, v T) (bool, error) {
 // sorted by stored bytes. An empty set returns an empty slice. On
 // rapyer.ErrDecode the local copy is unchanged.
 func (s *Set[T]) Members(ctx context.Context) ([]T, error) {
-	return rapyer.FieldRead(ctx, "Set.Members", s, "", s.replace("Set.Members"))
+	return ops.Read(ctx, "Set.Members", s, "", s.replace("Set.Members"))
 }
 
 // Pop removes and returns a random member (SPOP inside lua/set.lua); ok is
@@ -135,13 +136,13 @@ func (s *Set[T]) Members(ctx context.Context) ([]T, error) {
 // member was removed; the local copy loses it. A stored member that does not
 // decode is removed all the same, and the rapyer.ErrDecode error quotes it.
 func (s *Set[T]) Pop(ctx context.Context) (v T, ok bool, err error) {
-	p, err := rapyer.FieldScript(ctx, "Set.Pop", s, lua.Set, func(r any, err error) (rapyer.Pair[T, bool], error) {
+	p, err := ops.Script(ctx, "Set.Pop", s, lua.Set, func(r any, err error) (rapyer.Pair[T, bool], error) {
 		var p rapyer.Pair[T, bool]
 		raw, err := optBytesReply(r, err)
 		if err != nil || raw == nil {
 			return p, err
 		}
-		v, err := s.elems.of(s.Fallback()).Decode(raw)
+		v, err := s.elems.of(ops.Fallback(s)).Decode(raw)
 		if err != nil {
 			return p, decodeErr(s, "Set.Pop", err)
 		}
@@ -160,12 +161,12 @@ func (s *Set[T]) PopN(ctx context.Context, n int) ([]T, error) {
 	if n < 0 {
 		return nil, invalid(s, "Set.PopN", fmt.Errorf("negative count %d", n))
 	}
-	return rapyer.FieldScript(ctx, "Set.PopN", s, lua.Set, func(r any, err error) ([]T, error) {
-		flat, err := rapyer.FlatReply(r, err)
+	return ops.Script(ctx, "Set.PopN", s, lua.Set, func(r any, err error) ([]T, error) {
+		flat, err := ops.FlatReply(r, err)
 		if err != nil {
 			return nil, err
 		}
-		c := s.elems.of(s.Fallback())
+		c := s.elems.of(ops.Fallback(s))
 		out := make([]T, 0, len(flat))
 		var bad error
 		for i, b := range flat {
@@ -196,12 +197,12 @@ func (s *Set[T]) Random(ctx context.Context, n int) ([]T, error) {
 	if n < 0 {
 		return nil, invalid(s, "Set.Random", fmt.Errorf("negative count %d", n))
 	}
-	return rapyer.FieldRead(ctx, "Set.Random", s, "SRANDMEMBER", func(r any, err error) ([]T, error) {
-		flat, err := rapyer.FlatReply(r, err)
+	return ops.Read(ctx, "Set.Random", s, "SRANDMEMBER", func(r any, err error) ([]T, error) {
+		flat, err := ops.FlatReply(r, err)
 		if err != nil {
 			return nil, err
 		}
-		vs, err := s.elems.decodeAll(s.Fallback(), flat)
+		vs, err := s.elems.decodeAll(ops.Fallback(s), flat)
 		if err != nil {
 			return nil, decodeErr(s, "Set.Random", err)
 		}
@@ -236,7 +237,7 @@ func (s *Set[T]) algebra(ctx context.Context, op, command string, others []*Set[
 	if err != nil {
 		return nil, err
 	}
-	return rapyer.FieldRead(ctx, op, s, command, s.sorted(op, nil, nil), keys...)
+	return ops.Read(ctx, op, s, command, s.sorted(op, nil, nil), keys...)
 }
 
 // UnionStore replaces the stored set with its union with others (SUNIONSTORE
@@ -269,9 +270,9 @@ func (s *Set[T]) store(ctx context.Context, op, verb string, others []*Set[T]) (
 	args := make([]any, 0, 2+len(others))
 	args = append(args, "store", verb)
 	for _, o := range others {
-		args = append(args, o.KeyIndex())
+		args = append(args, ops.KeyIndex(o))
 	}
-	return rapyer.FieldScript(ctx, op, s, lua.Set, s.replace(op), args...)
+	return ops.Script(ctx, op, s, lua.Set, s.replace(op), args...)
 }
 
 // UnionValues returns the members of the stored set together with vs
@@ -283,7 +284,7 @@ func (s *Set[T]) UnionValues(ctx context.Context, vs ...T) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rapyer.FieldRead(ctx, "Set.UnionValues", s, "", s.sorted("Set.UnionValues", args, nil))
+	return ops.Read(ctx, "Set.UnionValues", s, "", s.sorted("Set.UnionValues", args, nil))
 }
 
 // IntersectValues returns the values of vs that are members of the stored
@@ -297,14 +298,14 @@ func (s *Set[T]) IntersectValues(ctx context.Context, vs ...T) ([]T, error) {
 		return nil, err
 	}
 	if len(args) == 0 { // SMISMEMBER wants a value: check existence with SCARD
-		return rapyer.FieldRead(ctx, "Set.IntersectValues", s, "SCARD", func(r any, err error) ([]T, error) {
+		return ops.Read(ctx, "Set.IntersectValues", s, "SCARD", func(r any, err error) ([]T, error) {
 			if _, err := redis.Int(r, err); err != nil {
 				return nil, err
 			}
 			return []T{}, nil
 		})
 	}
-	return rapyer.FieldRead(ctx, "Set.IntersectValues", s, "SMISMEMBER", func(r any, err error) ([]T, error) {
+	return ops.Read(ctx, "Set.IntersectValues", s, "SMISMEMBER", func(r any, err error) ([]T, error) {
 		flags, err := redis.Ints(r, err)
 		if err != nil {
 			return nil, err
@@ -345,7 +346,7 @@ func (s *Set[T]) DiffValues(ctx context.Context, vs ...T) ([]T, error) {
 	for _, a := range args {
 		drop[string(a.([]byte))] = struct{}{}
 	}
-	return rapyer.FieldRead(ctx, "Set.DiffValues", s, "", s.sorted("Set.DiffValues", nil, drop))
+	return ops.Read(ctx, "Set.DiffValues", s, "", s.sorted("Set.DiffValues", nil, drop))
 }
 
 // sameObject checks that others are Set fields of s's object and returns
@@ -357,7 +358,7 @@ func (s *Set[T]) sameObject(op string, others []*Set[T]) ([]any, error) {
 		if o == nil {
 			return nil, invalid(s, op, fmt.Errorf("nil set"))
 		}
-		if s.Key() != "" && !rapyer.SameObject(s, o) {
+		if s.Key() != "" && !ops.SameObject(s, o) {
 			return nil, invalid(s, op, fmt.Errorf("set %q is not a field of the same object as %q (set algebra runs on the keys of one object)", o.Name(), s.Name()))
 		}
 		keys[i] = o.Key()
@@ -369,7 +370,7 @@ func (s *Set[T]) sameObject(op string, others []*Set[T]) ([]any, error) {
 // form a read gives them back (decoded from their encoding). An element that
 // does not encode is rapyer.ErrInvalid, before anything is sent.
 func (s *Set[T]) encode(op string, vs []T) ([]any, []T, error) {
-	c := s.elems.of(s.Fallback())
+	c := s.elems.of(ops.Fallback(s))
 	args := make([]any, len(vs))
 	canon := make([]T, len(vs))
 	for i, v := range vs {
@@ -390,7 +391,7 @@ func (s *Set[T]) encode(op string, vs []T) ([]any, []T, error) {
 // sorted by bytes without repeats and decoded. The local copy is unchanged.
 func (s *Set[T]) sorted(op string, extra []any, drop map[string]struct{}) func(any, error) ([]T, error) {
 	return func(r any, err error) ([]T, error) {
-		flat, err := rapyer.FlatReply(r, err)
+		flat, err := ops.FlatReply(r, err)
 		if err != nil {
 			return nil, err
 		}
@@ -428,7 +429,7 @@ func (s *Set[T]) replace(op string) func(any, error) ([]T, error) {
 func (s *Set[T]) decodeSorted(op string, flat [][]byte) ([]T, error) {
 	slices.SortFunc(flat, bytes.Compare)
 	flat = slices.CompactFunc(flat, bytes.Equal)
-	vs, err := s.elems.decodeAll(s.Fallback(), flat)
+	vs, err := s.elems.decodeAll(ops.Fallback(s), flat)
 	if err != nil {
 		return nil, decodeErr(s, op, err)
 	}
@@ -459,7 +460,7 @@ func setOf[T comparable](vs []T) map[T]struct{} {
 	return out
 }
 
-// setLocal is Set's rapyer.ContainerLocal, kept off Set's method set.
+// setLocal is Set's ops.Local, kept off Set's method set.
 type setLocal[T comparable] Set[T]
 
 func (s *setLocal[T]) Check() error { return s.elems.identity("member") }

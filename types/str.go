@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Str is a string field, stored raw in the object's hash. Operations: one
@@ -34,7 +35,7 @@ func (h *Str) Repeat(ctx context.Context, n int) (string, error) {
 // with the existence check: one round trip). It does not change the local
 // value.
 func (h *Str) Len(ctx context.Context) (int, error) {
-	return rapyer.FieldRead(ctx, "Str.Len", h, "HSTRLEN", redis.Int)
+	return ops.Read(ctx, "Str.Len", h, "HSTRLEN", redis.Int)
 }
 
 // SetIfAbsent stores s only if the field is absent. It returns whether it

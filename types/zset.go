@@ -12,6 +12,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
 )
 
@@ -61,7 +62,7 @@ type SortedSet[T comparable] struct {
 
 // Named gives the handle its field name in the schema.
 func (z *SortedSet[T]) Named(name string) *SortedSet[T] {
-	z.Container.Init(name, rapyer.ZSetKind, (*zsetLocal[T])(z))
+	ops.InitContainer(z, name, ops.ZSetKind, (*zsetLocal[T])(z))
 	return z
 }
 
@@ -104,7 +105,7 @@ func (z *SortedSet[T]) Add(ctx context.Context, v T, score float64) (bool, error
 // encode, named by position; nothing sent), rapyer.ErrNotFound.
 func (z *SortedSet[T]) AddMany(ctx context.Context, ms ...Member[T]) (int, error) {
 	if len(ms) == 0 {
-		return rapyer.FieldRead(ctx, "SortedSet.AddMany", z, "ZCARD", existsReply)
+		return ops.Read(ctx, "SortedSet.AddMany", z, "ZCARD", existsReply)
 	}
 	return zadd(ctx, z, "SortedSet.AddMany", ms, func(n int) int { return n })
 }
@@ -127,7 +128,7 @@ func zadd[T comparable, R any](ctx context.Context, z *SortedSet[T], op string, 
 		args = append(args, formatScore(m.Score), b)
 	}
 	ms = slices.Clone(ms) // the local copy gets what was sent, even queued
-	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) (R, error) {
+	return ops.Script(ctx, op, z, lua.ZSet, func(r any, err error) (R, error) {
 		n, err := redis.Int(r, err)
 		if err != nil {
 			return zero, err
@@ -152,7 +153,7 @@ func (z *SortedSet[T]) IncrScore(ctx context.Context, v T, d float64) (float64, 
 	if math.IsNaN(d) {
 		return 0, invalid(z, op, fmt.Errorf("increment is NaN"))
 	}
-	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) (float64, error) {
+	return ops.Script(ctx, op, z, lua.ZSet, func(r any, err error) (float64, error) {
 		s, err := scoreReply(r, err)
 		if err != nil {
 			return 0, err
@@ -172,7 +173,7 @@ func (z *SortedSet[T]) Score(ctx context.Context, v T) (float64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	s, err := rapyer.FieldRead(ctx, op, z, "ZSCORE", scoreReply, b)
+	s, err := ops.Read(ctx, op, z, "ZSCORE", scoreReply, b)
 	return s.A, s.B, err
 }
 
@@ -197,7 +198,7 @@ func (z *SortedSet[T]) rank(ctx context.Context, op, command string, v T) (int, 
 	if err != nil {
 		return 0, false, err
 	}
-	r, err := rapyer.FieldRead(ctx, op, z, command, rankReply, b)
+	r, err := ops.Read(ctx, op, z, command, rankReply, b)
 	return r.A, r.B, err
 }
 
@@ -221,7 +222,7 @@ func (z *SortedSet[T]) pop(ctx context.Context, op, verb string, n int) ([]Membe
 	if n < 1 {
 		return nil, invalid(z, op, fmt.Errorf("count %d: want at least 1", n))
 	}
-	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) ([]Member[T], error) {
+	return ops.Script(ctx, op, z, lua.ZSet, func(r any, err error) ([]Member[T], error) {
 		ms, err := z.pairs(r, err)
 		if err != nil {
 			return nil, err
@@ -285,7 +286,7 @@ func (z *SortedSet[T]) byRank(ctx context.Context, op string, start, stop int, r
 		args = append(args, "REV")
 	}
 	args = append(args, "WITHSCORES")
-	return rapyer.FieldRead(ctx, op, z, "ZRANGE", z.pairs, args...)
+	return ops.Read(ctx, op, z, "ZRANGE", z.pairs, args...)
 }
 
 // Bound is one end of a score range (RangeByScore): Incl(x) takes scores
@@ -399,7 +400,7 @@ func (z *SortedSet[T]) RangeByScore(ctx context.Context, min, max Bound, opts ..
 		args = append(args, "LIMIT", q.offset, q.count)
 	}
 	args = append(args, "WITHSCORES")
-	return rapyer.FieldRead(ctx, op, z, "ZRANGE", z.pairs, args...)
+	return ops.Read(ctx, op, z, "ZRANGE", z.pairs, args...)
 }
 
 // Remove removes the members vs and returns how many were members (ZREM
@@ -410,7 +411,7 @@ func (z *SortedSet[T]) RangeByScore(ctx context.Context, min, max Bound, opts ..
 func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 	const op = "SortedSet.Remove"
 	if len(vs) == 0 {
-		return rapyer.FieldRead(ctx, op, z, "ZCARD", existsReply)
+		return ops.Read(ctx, op, z, "ZCARD", existsReply)
 	}
 	args := make([]any, 1, 1+len(vs))
 	args[0] = "zrem"
@@ -425,7 +426,7 @@ func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 	for i, v := range vs {
 		gone[i].Value = v
 	}
-	return rapyer.FieldScript(ctx, op, z, lua.ZSet, func(r any, err error) (int, error) {
+	return ops.Script(ctx, op, z, lua.ZSet, func(r any, err error) (int, error) {
 		n, err := redis.Int(r, err)
 		if err != nil {
 			return 0, err
@@ -441,12 +442,12 @@ func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 // copy is then unchanged).
 func (z *SortedSet[T]) All(ctx context.Context) ([]Member[T], error) {
 	// Load's read and decode, returning the new local copy.
-	return rapyer.FieldRead(ctx, "SortedSet.Load", z, "", func(r any, err error) ([]Member[T], error) {
-		flat, err := rapyer.FlatReply(r, err)
+	return ops.Read(ctx, "SortedSet.Load", z, "", func(r any, err error) ([]Member[T], error) {
+		flat, err := ops.FlatReply(r, err)
 		if err != nil {
 			return nil, err
 		}
-		if err := z.Apply(flat); err != nil {
+		if err := ops.Apply(z, flat); err != nil {
 			return nil, err
 		}
 		return z.items, nil
@@ -456,7 +457,7 @@ func (z *SortedSet[T]) All(ctx context.Context) ([]Member[T], error) {
 // encodeMember encodes v, reporting rapyer.ErrInvalid (naming its position
 // when there are several).
 func (z *SortedSet[T]) encodeMember(op string, i, n int, v T) ([]byte, error) {
-	b, err := z.elems.encode(z.Fallback(), v)
+	b, err := z.elems.encode(ops.Fallback(z), v)
 	if err != nil {
 		return nil, invalid(z, op, fmt.Errorf("%s%v", position(i, n), err))
 	}
@@ -474,14 +475,14 @@ func position(i, n int) string {
 // Its errors become rapyer.ErrDecode naming the field (FieldRead,
 // FieldScript).
 func (z *SortedSet[T]) pairs(r any, err error) ([]Member[T], error) {
-	flat, err := rapyer.FlatReply(r, err)
+	flat, err := ops.FlatReply(r, err)
 	if err != nil {
 		return nil, err
 	}
 	if len(flat)%2 != 0 {
 		return nil, fmt.Errorf("odd member, score reply of %d items", len(flat))
 	}
-	c := z.elems.of(z.Fallback())
+	c := z.elems.of(ops.Fallback(z))
 	out := make([]Member[T], 0, len(flat)/2)
 	for i := 0; i < len(flat); i += 2 {
 		v, err := c.Decode(flat[i])
@@ -574,7 +575,7 @@ func (z *SortedSet[T]) normalize(ms []Member[T]) []Member[T] {
 		pos[m.Value] = len(ks)
 		ks = append(ks, keyed{m: m})
 	}
-	c := z.elems.of(z.Fallback())
+	c := z.elems.of(ops.Fallback(z))
 	for i := range ks {
 		b, _ := c.Encode(ks[i].m.Value)
 		ks[i].k = string(b)
@@ -618,7 +619,7 @@ func parseScore(b []byte) (float64, error) {
 	return f, nil
 }
 
-// zsetLocal is SortedSet's rapyer.ContainerLocal, kept off its method set.
+// zsetLocal is SortedSet's ops.Local, kept off its method set.
 type zsetLocal[T comparable] SortedSet[T]
 
 func (z *zsetLocal[T]) Check() error { return z.elems.identity("member") }

@@ -32,7 +32,7 @@ type Model struct {
 	keyArg  [1]any    // the key boxed once: command arguments, HGETALL's
 	fields  []Field   // scalar handles (each a binder), in schema order
 	version int64
-	x       *modelExt // nil unless the model has containers or a load left errors
+	x       *modelExt  // nil unless the model has containers or a load left errors
 	obj     ops.Object // what the handles' ops.Ref point to (see object)
 }
 

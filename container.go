@@ -23,7 +23,7 @@ func kindTitle(k ContainerKind) string {
 func kindWriter(k ContainerKind) string { return string("?lhsz"[k]) }
 
 // readCmd is the command that reads the whole container, in the layout
-// ContainerLocal's Encode and Stage use.
+// ops.Local's Encode and Stage use.
 func kindReadCmd(k ContainerKind, key string) ops.Cmd {
 	switch k {
 	case ops.ListKind:

@@ -433,12 +433,12 @@ func boundModel(f handle, op string) (*Model, error) {
 //
 // decode turns the reply into R and does everything the operation does with
 // it (updating the handle's local copy): with a queue context (Store.Batch,
-// Store.Tx) FieldScript only queues the call and returns R's zero value, and
+// Store.Tx) fieldScript only queues the call and returns R's zero value, and
 // decode runs when the queue has run. An error decode returns is passed on
 // as is when it is an *Error, else wrapped as ErrDecode. On a model with
-// WithVersionCheck, FieldScript runs sc's Versioned twin and keeps the
+// WithVersionCheck, fieldScript runs sc's Versioned twin and keeps the
 // object's Version in step (decode still gets the script's own reply). For
-// handle implementers (package types); redigo's redis.Bytes has decode's
+// handle implementers (through ops.Script); redigo's redis.Bytes has decode's
 // shape.
 func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
@@ -533,8 +533,8 @@ func decodeWith[R any](op string, m *Model, b handle, decode func(any, error) (R
 // TTL refresh: one round trip. For a scalar the command is sent as "command
 // <hash key> <field> args..."; for a container as "command <container key>
 // args...", or, when command is "", as the container's full read. decode
-// works as FieldScript's (queued with a queue context). Errors: ErrNotFound
-// when the object does not exist. For handle implementers (package types).
+// works as fieldScript's (queued with a queue context). Errors: ErrNotFound
+// when the object does not exist. For handle implementers (through ops.Read).
 func fieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
 	var zero R
 	b, m, err := fieldOf(f, op)

@@ -26,7 +26,7 @@ import (
 // that re-arms the object's TTL when the model refreshes it, and returns
 // rapyer.ErrNotFound (writing nothing) when the object does not exist. Writes
 // run in lua/map.lua and bump the object's version when they change
-// something; reads are MULTI/EXEC (rapyer.FieldRead). A key or value that
+// something; reads are MULTI/EXEC (ops.Read). A key or value that
 // does not encode gives rapyer.ErrInvalid before anything is sent; stored
 // bytes that do not decode give rapyer.ErrDecode naming the field.
 //

@@ -10,7 +10,7 @@ import (
 
 // The helpers below, and every remote method of the scalar handles, do all
 // their work after the round trip inside the decode function they pass to
-// rapyer.FieldScript or rapyer.FieldRead, and return its result as is: with
+// ops.Script or ops.Read, and return its result as is: with
 // a queue context (Store.Batch, Store.Tx) the call is only queued, and the
 // decode function runs when the queue has run.
 

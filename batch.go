@@ -41,9 +41,10 @@ func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) err
 }
 
 // Tx runs fn, then sends what it queued as one MULTI/EXEC: one round trip,
-// all or nothing against other clients (nothing runs in between). The
-// scripts the queued operations use are loaded (SCRIPT LOAD) in the same
-// round trip before MULTI, so EXEC never meets NOSCRIPT. Redis does not
+// all or nothing against other clients (nothing runs in between). Scripts
+// go inside MULTI as EVAL of their whole source, so a server that loses its
+// scripts meanwhile (SCRIPT FLUSH, failover) cannot fail one operation of
+// the Tx with NOSCRIPT while the others run. Redis does not
 // roll back: when an operation fails inside EXEC (ErrNotFound, ErrOverflow,
 // ...), the others have still run; Tx returns a *BatchError naming each
 // failed operation and its position. An operation's existence check and

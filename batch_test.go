@@ -178,7 +178,7 @@ func TestTxServerRelativeAndLater(t *testing.T) {
 }
 
 func TestTxErrors(t *testing.T) {
-	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+	testkit.RunPrivate(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		u := saved(t, ctx, users, b.Store)
 		gone := saved(t, ctx, users, b.Store)

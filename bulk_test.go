@@ -118,7 +118,7 @@ func TestSaveManyGetMany(t *testing.T) {
 }
 
 func TestSaveManyScriptUnitsAndErrors(t *testing.T) {
-	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+	testkit.RunPrivate(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		// Refresh off with containers: each object is a lua/save.lua call.
 		// A flushed script cache costs one more round trip, never a partial

@@ -3,7 +3,6 @@ package rapyer
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -20,10 +19,9 @@ import (
 // request is what the executor sends in one go.
 type request struct {
 	units []ops.Unit
-	// tx sends every unit inside one MULTI/EXEC, after SCRIPT LOAD of the
-	// scripts they use (in the same round trip), so that EXEC never meets
-	// NOSCRIPT. A nil EXEC (a WATCH of a pinned connection fired) is
-	// ErrConflict.
+	// tx sends every unit inside one MULTI/EXEC, scripts as EVAL of their
+	// whole source, so that EXEC never meets NOSCRIPT. A nil EXEC (a WATCH
+	// of a pinned connection fired) is ErrConflict.
 	tx bool
 	// sent, when set, runs after the commands are flushed and before the
 	// replies are read: work that overlaps with the server's.
@@ -34,21 +32,18 @@ type request struct {
 }
 
 // pinned is a connection held across several requests.
-type pinned struct {
-	c       redis.Conn
-	timeout time.Duration
-}
+type pinned struct{ c redis.Conn }
 
 // pinned runs fn with one connection from the pool, held until fn returns;
 // requests with pin set go on it. (The pool sends UNWATCH when the
 // connection goes back with a WATCH still open.)
 func (s *Store) pinned(ctx context.Context, fn func(p *pinned) error) error {
-	c, timeout, err := s.conn(ctx)
+	c, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return fn(&pinned{c: c, timeout: timeout})
+	return fn(&pinned{c: c})
 }
 
 // exec sends r's units in one round trip (two when a script was lost) and
@@ -59,42 +54,47 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if len(r.units) == 0 {
 		return nil, nil
 	}
-	c, timeout := redis.Conn(nil), time.Duration(0)
+	var c redis.Conn
 	if r.pin != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, timeout = r.pin.c, r.pin.timeout
+		c = r.pin.c
 	} else {
 		var err error
-		if c, timeout, err = s.conn(ctx); err != nil {
+		if c, err = s.conn(ctx); err != nil {
 			return nil, err
 		}
 		defer c.Close()
 	}
 	if r.tx {
-		return s.execTx(ctx, c, timeout, r)
+		return s.execTx(ctx, c, r)
 	}
 	if len(r.units) == 1 && r.sent == nil {
-		if rs, err, ok := s.execOne(ctx, c, timeout, &r.units[0]); ok {
+		if rs, err, ok := s.execOne(ctx, c, &r.units[0]); ok {
 			return rs, err
 		}
 	}
 	n := 0
+	var whole map[*lua.Script]bool // scripts sent whole (EVAL) in this request
 	for i := range r.units {
 		u := &r.units[i]
-		if err := writeUnit(c, u, false); err != nil {
+		eval := false
+		if sc := u.Script; sc != nil && !s.knows(sc) {
+			if whole == nil {
+				whole = map[*lua.Script]bool{}
+			}
+			// A script this Store never sent goes whole, once per request:
+			// one round trip instead of EVALSHA, NOSCRIPT, EVAL.
+			eval = !whole[sc]
+			whole[sc] = true
+		}
+		if err := writeUnit(c, u, eval); err != nil {
 			return nil, netErr(ctx, err)
 		}
 		n += u.Size()
 	}
-	if r.sent != nil {
-		if err := c.Flush(); err != nil {
-			return nil, netErr(ctx, err)
-		}
-		r.sent()
-	}
-	replies, err := receive(ctx, c, timeout, n)
+	replies, err := receive(ctx, c, n, r.sent)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +110,9 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		}
 		out[i] = ops.Result{Replies: rs, Err: err}
 	}
+	for sc := range whole {
+		s.known.Store(sc, struct{}{})
+	}
 	if len(retry) == 0 {
 		return out, nil
 	}
@@ -119,32 +122,47 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 			return nil, netErr(ctx, err)
 		}
 	}
-	again, err := receive(ctx, c, timeout, len(retry))
+	again, err := receive(ctx, c, len(retry), nil)
 	if err != nil {
 		return nil, err
 	}
 	for j, i := range retry {
 		out[i] = ops.Result{Replies: again[j : j+1], Err: ops.FirstError(again[j : j+1])}
+		if out[i].Err == nil {
+			s.known.Store(r.units[i].Script, struct{}{})
+		}
 	}
 	return out, nil
+}
+
+// knows reports whether the server has been sent sc by this Store (SCRIPT
+// LOAD at Ping, or a whole EVAL since): EVALSHA is then expected to hit.
+func (s *Store) knows(sc *lua.Script) bool {
+	_, ok := s.known.Load(sc)
+	return ok
 }
 
 // execOne sends a unit of one command (a script call, or one plain
 // command) with a single Do: no reply slice to gather. ok is false for
 // other units.
-func (s *Store) execOne(ctx context.Context, c redis.Conn, timeout time.Duration, u *ops.Unit) (out []ops.Result, err error, ok bool) {
+func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (out []ops.Result, err error, ok bool) {
 	var r any
 	switch {
 	case u.Script != nil:
-		name, args := u.EvalArgs(false)
-		r, err = redis.DoWithTimeout(c, timeout, name, args...)
-		if ops.IsNoScript(err) {
+		whole := !s.knows(u.Script)
+		name, args := u.EvalArgs(whole)
+		r, err = redis.DoContext(c, ctx, name, args...)
+		if !whole && ops.IsNoScript(err) {
 			s.cfg.logger.Debug("rapyer: script not cached, sending it", "script", u.Script.Name())
 			args[0] = u.Script.Src()
-			r, err = redis.DoWithTimeout(c, timeout, "EVAL", args...)
+			r, err = redis.DoContext(c, ctx, "EVAL", args...)
+			whole = true
+		}
+		if whole && err == nil {
+			s.known.Store(u.Script, struct{}{})
 		}
 	case !u.Multi && len(u.Cmds) == 1:
-		r, err = redis.DoWithTimeout(c, timeout, u.Cmds[0].Name, u.Cmds[0].Args...)
+		r, err = redis.DoContext(c, ctx, u.Cmds[0].Name, u.Cmds[0].Args...)
 	default:
 		return nil, nil, false
 	}
@@ -158,23 +176,13 @@ func (s *Store) execOne(ctx context.Context, c redis.Conn, timeout time.Duration
 	return []ops.Result{{Replies: rs, Err: ops.FirstError(rs)}}, nil, true
 }
 
-// execTx sends r's units as one MULTI/EXEC, after SCRIPT LOAD of the
-// scripts they use, and splits EXEC's replies per unit.
-func (s *Store) execTx(ctx context.Context, c redis.Conn, timeout time.Duration, r request) ([]ops.Result, error) {
-	var scripts []*lua.Script
+// execTx sends r's units as one MULTI/EXEC and splits EXEC's replies per
+// unit. Script units go inside as EVAL with the whole script: an EVALSHA
+// queued in MULTI meets NOSCRIPT when the server loses its scripts between
+// queueing and EXEC (SCRIPT FLUSH, a failover), and then only that unit
+// fails while the others run. EVAL cannot fail that way.
+func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Result, error) {
 	n := 0
-	for i := range r.units {
-		u := &r.units[i]
-		if sc := u.Script; sc != nil && !hasScript(scripts, sc) {
-			scripts = append(scripts, sc)
-		}
-		n += u.Inlined()
-	}
-	for _, sc := range scripts {
-		if err := c.Send("SCRIPT", "LOAD", sc.Src()); err != nil {
-			return nil, netErr(ctx, err)
-		}
-	}
 	if err := c.Send("MULTI"); err != nil {
 		return nil, netErr(ctx, err)
 	}
@@ -182,28 +190,20 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, timeout time.Duration,
 		u := &r.units[i]
 		var err error
 		if u.Script != nil {
-			err = writeUnit(c, u, false)
+			err = writeUnit(c, u, true)
 		} else {
 			err = writeCmds(c, u.Cmds)
 		}
 		if err != nil {
 			return nil, netErr(ctx, err)
 		}
+		n += u.Inlined()
 	}
 	if err := c.Send("EXEC"); err != nil {
 		return nil, netErr(ctx, err)
 	}
-	if r.sent != nil {
-		if err := c.Flush(); err != nil {
-			return nil, netErr(ctx, err)
-		}
-		r.sent()
-	}
-	replies, err := receive(ctx, c, timeout, len(scripts)+2+n)
+	replies, err := receive(ctx, c, 2+n, r.sent)
 	if err != nil {
-		return nil, err
-	}
-	if err := ops.FirstError(replies[:len(scripts)]); err != nil {
 		return nil, err
 	}
 	exec, err := execReplies(replies[len(replies)-1], n)
@@ -219,15 +219,6 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, timeout time.Duration,
 		pos += k
 	}
 	return out, nil
-}
-
-func hasScript(scripts []*lua.Script, sc *lua.Script) bool {
-	for _, x := range scripts {
-		if x == sc {
-			return true
-		}
-	}
-	return false
 }
 
 // writeUnit sends the unit's commands on c; eval sends a script unit by
@@ -260,9 +251,18 @@ func writeCmds(c redis.Conn, cmds []ops.Cmd) error {
 }
 
 // receive flushes what was written and reads n replies (error replies
-// included as values).
-func receive(ctx context.Context, c redis.Conn, timeout time.Duration, n int) ([]any, error) {
-	r, err := redis.DoWithTimeout(c, timeout, "")
+// included as values), bounded by ctx; sent, when set, runs between the
+// flush and the reads (after the reads on a connection Dial did not make).
+func receive(ctx context.Context, c redis.Conn, n int, sent func()) ([]any, error) {
+	var h *sentHook
+	if sent != nil {
+		h = &sentHook{f: sent}
+		ctx = context.WithValue(ctx, sentKey{}, h)
+	}
+	r, err := redis.DoContext(c, ctx, "")
+	if h != nil && !h.ran && err == nil {
+		sent()
+	}
 	if err != nil {
 		return nil, netErr(ctx, err)
 	}

@@ -8,8 +8,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -25,6 +25,7 @@ type Store struct {
 	cfg    config
 	closed atomic.Bool
 	loaded atomic.Bool // scripts sent by SCRIPT LOAD once
+	known  sync.Map    // *lua.Script -> struct{}: loaded or sent whole on this Store
 }
 
 // Open returns a Store for the server at rawURL and checks it with Ping:
@@ -52,21 +53,14 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	default:
 		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: URL scheme %q: want redis:// or rediss://", ErrInvalid, u.Scheme)}
 	}
-	dialOpts := []redis.DialOption{
-		redis.DialConnectTimeout(cfg.dialTimeout),
-		redis.DialReadTimeout(cfg.readTimeout),
-		redis.DialWriteTimeout(cfg.writeTimeout),
-	}
-	if cfg.tls != nil {
-		dialOpts = append(dialOpts, redis.DialTLSConfig(cfg.tls))
-	}
+	dcfg := cfg
 	pool := &redis.Pool{
 		MaxIdle:     cfg.maxIdle,
 		MaxActive:   cfg.maxActive,
 		IdleTimeout: cfg.idleTimeout,
 		Wait:        true,
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return redis.DialURLContext(ctx, rawURL, dialOpts...)
+			return dial(ctx, rawURL, &dcfg)
 		},
 	}
 	s, err := newStore(pool, true, cfg)
@@ -119,6 +113,9 @@ func (s *Store) Ping(ctx context.Context) error {
 		return &Error{Op: "Ping", Err: err}
 	}
 	if load {
+		for _, sc := range lua.All() {
+			s.known.Store(sc, struct{}{})
+		}
 		s.loaded.Store(true)
 	}
 	return nil
@@ -143,39 +140,28 @@ func (s *Store) Close() error {
 // Prefix returns the key prefix set with WithPrefix.
 func (s *Store) Prefix() string { return s.cfg.prefix }
 
-// conn takes a connection from the pool, waiting no longer than ctx allows,
-// and returns the read timeout that ctx's deadline leaves.
-func (s *Store) conn(ctx context.Context) (redis.Conn, time.Duration, error) {
+// conn takes a connection from the pool, waiting no longer than ctx allows.
+func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
 	if s.closed.Load() {
-		return nil, 0, ErrClosed
+		return nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if queueOf(ctx) != nil {
 		// Only operations that queue themselves may see a queue context;
 		// anything else (locks, bulk operations, Ping) would run at once,
 		// outside the Batch or Tx.
-		return nil, 0, fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
-	}
-	timeout := s.cfg.readTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		if left <= 0 {
-			return nil, 0, context.DeadlineExceeded
-		}
-		if timeout == 0 || left < timeout {
-			timeout = left
-		}
+		return nil, fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
 	}
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, 0, ctx.Err()
+			return nil, ctx.Err()
 		}
-		return nil, 0, err
+		return nil, err
 	}
-	return c, timeout, nil
+	return c, nil
 }
 
 // netErr prefers the context's error to the network error it caused.

@@ -515,7 +515,7 @@ func TestContext(t *testing.T) {
 }
 
 func TestScriptFlush(t *testing.T) {
-	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+	testkit.RunPrivate(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		u := saved(t, ctx, users, b.Store)
 		steps := []func() error{

@@ -60,10 +60,29 @@ func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rap
 		t.Fatalf("%s: %v", name, err)
 	}
 	b.raw = raw
+	b.Store = b.store(t, opts)
+	t.Cleanup(func() {
+		b.cleanup(t)
+		_ = raw.Close()
+	})
+	return b
+}
+
+// NewStore returns another Store on the backend's server, with the test's
+// key prefix, whose round trips and commands count with the first's: a Store
+// that has just connected (Ping done).
+func (b *Backend) NewStore(t *testing.T, opts ...rapyer.Option) *rapyer.Store {
+	t.Helper()
+	return b.store(t, opts)
+}
+
+func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
+	t.Helper()
+	url, name := b.url, b.Name
 	pool := &redis.Pool{
 		MaxIdle: 8, MaxActive: 32, Wait: true,
-		Dial: func() (redis.Conn, error) {
-			c, err := redis.DialURL(url, redis.DialReadTimeout(5*time.Second), redis.DialWriteTimeout(5*time.Second))
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			c, err := rapyer.Dial(ctx, url, rapyer.WithReadTimeout(5*time.Second), rapyer.WithWriteTimeout(5*time.Second))
 			if err != nil {
 				return nil, err
 			}
@@ -74,17 +93,14 @@ func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rap
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Store = st
 	if err := st.Ping(context.Background()); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		b.cleanup(t)
 		_ = st.Close()
 		_ = pool.Close()
-		_ = raw.Close()
 	})
-	return b
+	return st
 }
 
 // cleanup deletes this test's keys (by prefix, never FLUSH).
@@ -209,7 +225,7 @@ func (c *counter) sent(cmd string, flush bool) {
 }
 
 // countingConn counts round trips: one each time the client, having sent
-// commands, waits for a reply (Do, DoWithTimeout, Receive); flushing several
+// commands, waits for a reply (Do, DoContext, DoWithTimeout, Receive...); flushing several
 // times before that wait is still one round trip. It records every command.
 type countingConn struct {
 	redis.Conn
@@ -231,6 +247,20 @@ func (c *countingConn) Do(cmd string, args ...any) (any, error) {
 func (c *countingConn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
 	c.note(cmd)
 	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
+}
+
+// DoContext and ReceiveContext count the round trip once it is made (a
+// context may look at the count to stand for a cancel between two trips).
+func (c *countingConn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
+	r, err := redis.DoContext(c.Conn, ctx, cmd, args...)
+	c.note(cmd)
+	return r, err
+}
+
+func (c *countingConn) ReceiveContext(ctx context.Context) (any, error) {
+	r, err := redis.ReceiveContext(c.Conn, ctx)
+	c.note("")
+	return r, err
 }
 
 func (c *countingConn) Receive() (any, error) {

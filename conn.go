@@ -1,0 +1,317 @@
+package rapyer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// The connections Open dials: redigo's protocol over a net.Conn that a
+// context can interrupt. A request arms the connection with its context:
+// every read and write deadline is clamped to the context's deadline, and
+// context.AfterFunc (no goroutine while the context lives) moves the
+// deadlines into the past when the context ends, which wakes a blocked read
+// or write at once. A connection interrupted that way is never reused: its
+// Err reports it, so the pool discards it instead of handing out a stream
+// with a reply still pending.
+
+// errInterrupted marks a connection whose request was cut short by its
+// context.
+var errInterrupted = errors.New("rapyer: connection interrupted by a context (discarded)")
+
+// ctlConn is a net.Conn whose deadlines a context bounds.
+type ctlConn struct {
+	net.Conn
+	mu      sync.Mutex
+	limit   time.Time // the armed context's deadline; zero: none
+	stopped bool      // the armed context ended: every deadline is in the past
+}
+
+var past = time.Unix(1, 0)
+
+func (c *ctlConn) clamp(t time.Time) time.Time {
+	if c.stopped {
+		return past
+	}
+	if !c.limit.IsZero() && (t.IsZero() || t.After(c.limit)) {
+		return c.limit
+	}
+	return t
+}
+
+func (c *ctlConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetDeadline(c.clamp(t))
+}
+
+func (c *ctlConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
+
+func (c *ctlConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(c.clamp(t))
+}
+
+// interrupt wakes whatever blocks on the connection, for good.
+func (c *ctlConn) interrupt() {
+	c.mu.Lock()
+	c.stopped = true
+	_ = c.Conn.SetDeadline(past)
+	c.mu.Unlock()
+}
+
+// arm bounds the connection by ctx until the returned disarm runs; disarm
+// reports whether ctx interrupted the connection (it is then unusable).
+func (c *ctlConn) arm(ctx context.Context) (disarm func() bool) {
+	dl, _ := ctx.Deadline()
+	c.mu.Lock()
+	c.limit = dl
+	_ = c.Conn.SetDeadline(c.clamp(time.Time{}))
+	c.mu.Unlock()
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, c.interrupt)
+	}
+	return func() bool {
+		if stop != nil && !stop() {
+			return true // interrupt ran (or is running)
+		}
+		c.mu.Lock()
+		c.limit = time.Time{}
+		cut := c.stopped
+		c.mu.Unlock()
+		return cut
+	}
+}
+
+// conn is a redigo connection over a ctlConn. Send only queues: the
+// commands are written inside DoContext, under the context, so that a large
+// write to a server that stopped reading is bounded too.
+type conn struct {
+	redis.Conn
+	ctl    *ctlConn
+	read   time.Duration
+	queue  []queuedCmd
+	broken error
+}
+
+type queuedCmd struct {
+	name string
+	args []any
+}
+
+// Dial opens one connection to the server at rawURL as Open's pool does
+// (same URL forms and options: dial, read and write timeouts, TLS). Its
+// DoContext and ReceiveContext are bounded by their context without a
+// goroutine per call, and a connection a context interrupted reports it in
+// Err, so a redigo Pool discards it. Use it to build the pool given to
+// NewStore; a pool of plain redigo connections works too, with redigo's own
+// context handling (a goroutine per call).
+func Dial(ctx context.Context, rawURL string, opts ...Option) (redis.Conn, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	return dial(ctx, rawURL, &cfg)
+}
+
+func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
+	ctl := &ctlConn{}
+	d := net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}
+	dialOpts := []redis.DialOption{
+		redis.DialReadTimeout(cfg.readTimeout),
+		redis.DialWriteTimeout(cfg.writeTimeout),
+		redis.DialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			ctl.Conn = nc
+			// The TLS handshake, AUTH and SELECT that follow are bounded
+			// by ctx too.
+			ctl.limit, _ = ctx.Deadline()
+			return ctl, nil
+		}),
+	}
+	if cfg.tls != nil {
+		dialOpts = append(dialOpts, redis.DialTLSConfig(cfg.tls))
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() {
+			if ctl.Conn != nil {
+				ctl.interrupt()
+			}
+		})
+	}
+	c, err := redis.DialURLContext(ctx, rawURL, dialOpts...)
+	if stop != nil && !stop() {
+		if c != nil {
+			_ = c.Close()
+		}
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return nil, err
+	}
+	ctl.mu.Lock()
+	ctl.limit = time.Time{}
+	ctl.mu.Unlock()
+	return &conn{Conn: c, ctl: ctl, read: cfg.readTimeout}, nil
+}
+
+func (c *conn) Err() error {
+	if c.broken != nil {
+		return c.broken
+	}
+	return c.Conn.Err()
+}
+
+func (c *conn) Send(name string, args ...any) error {
+	if c.broken != nil {
+		return c.broken
+	}
+	c.queue = append(c.queue, queuedCmd{name, args})
+	return nil
+}
+
+// drain hands the queued commands to redigo's writer.
+func (c *conn) drain() error {
+	if c.broken != nil {
+		return c.broken
+	}
+	for i, q := range c.queue {
+		if err := c.Conn.Send(q.name, q.args...); err != nil {
+			clear(c.queue)
+			c.queue = c.queue[:0]
+			return err
+		}
+		c.queue[i] = queuedCmd{}
+	}
+	c.queue = c.queue[:0]
+	return nil
+}
+
+func (c *conn) Flush() error {
+	if err := c.drain(); err != nil {
+		return err
+	}
+	return c.Conn.Flush()
+}
+
+func (c *conn) Do(cmd string, args ...any) (any, error) {
+	return c.DoWithTimeout(c.read, cmd, args...)
+}
+
+func (c *conn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
+	if err := c.drain(); err != nil {
+		return nil, err
+	}
+	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
+}
+
+func (c *conn) Receive() (any, error) { return c.ReceiveWithTimeout(c.read) }
+
+func (c *conn) ReceiveWithTimeout(d time.Duration) (any, error) {
+	if err := c.drain(); err != nil {
+		return nil, err
+	}
+	return redis.ReceiveWithTimeout(c.Conn, d)
+}
+
+// sentHook is a function a request runs once its commands are flushed and
+// before the replies are read (see request.sent), carried in the context
+// given to DoContext("").
+type sentHook struct {
+	f   func()
+	ran bool
+}
+
+type sentKey struct{}
+
+// DoContext sends the queued commands and cmd (none when cmd is "") and
+// reads their replies, bounded by ctx: when ctx ends first, it returns at
+// once with ctx's error and the connection is discarded.
+func (c *conn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
+	return c.withContext(ctx, func(timeout time.Duration) (any, error) {
+		if err := c.drain(); err != nil {
+			return nil, err
+		}
+		if h, _ := ctx.Value(sentKey{}).(*sentHook); h != nil && cmd == "" {
+			if err := c.Conn.Flush(); err != nil {
+				return nil, err
+			}
+			h.ran = true
+			h.f()
+		}
+		return redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
+	})
+}
+
+// ReceiveContext reads one reply, bounded by ctx as DoContext is.
+func (c *conn) ReceiveContext(ctx context.Context) (any, error) {
+	return c.withContext(ctx, func(timeout time.Duration) (any, error) {
+		if err := c.drain(); err != nil {
+			return nil, err
+		}
+		return redis.ReceiveWithTimeout(c.Conn, timeout)
+	})
+}
+
+func (c *conn) withContext(ctx context.Context, f func(timeout time.Duration) (any, error)) (any, error) {
+	if c.broken != nil {
+		return nil, c.broken
+	}
+	if err := ctx.Err(); err != nil {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		return nil, err
+	}
+	timeout := c.read
+	dl, hasDL := ctx.Deadline()
+	if hasDL {
+		left := time.Until(dl)
+		if left <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		if timeout == 0 || left < timeout {
+			timeout = left
+		}
+	}
+	disarm := c.ctl.arm(ctx)
+	r, err := f(timeout)
+	if disarm() {
+		c.broken = errInterrupted
+	}
+	if err == nil {
+		return r, nil
+	}
+	if _, reply := err.(redis.Error); reply {
+		return r, err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		c.broken = errInterrupted
+		return nil, fmt.Errorf("%w (%v)", cerr, err)
+	}
+	// The socket's deadline and ctx's timer fire at the same instant; the
+	// socket may win. A timeout at or past ctx's deadline is ctx's.
+	var ne net.Error
+	if hasDL && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(dl) {
+		c.broken = errInterrupted
+		return nil, fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return nil, err
+}

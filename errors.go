@@ -51,7 +51,32 @@ var (
 	ErrNotRun = errors.New("rapyer: queued operation has not run")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("rapyer: store closed")
+	// ErrOutOfMemory: the server is out of memory (maxmemory reached with
+	// the noeviction policy) and refused a write; nothing was written.
+	// Reads still work.
+	ErrOutOfMemory = errors.New("rapyer: server out of memory")
+	// ErrReadOnly: the server is a read-only replica and refused a write;
+	// nothing was written.
+	ErrReadOnly = errors.New("rapyer: server is read-only")
 )
+
+// isOOM reports whether err is the server's out-of-memory refusal.
+func isOOM(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "OOM command not allowed")
+}
+
+// serverStateError maps the server's refusals that depend on its state, not
+// on the data (out of memory, read-only replica), to their sentinels,
+// keeping the server's text; nil for other errors.
+func serverStateError(msg string) error {
+	switch {
+	case strings.Contains(msg, "OOM command not allowed"):
+		return &causeError{sentinel: ErrOutOfMemory, msg: msg}
+	case strings.HasPrefix(msg, "READONLY ") || strings.Contains(msg, " READONLY You can't write"):
+		return &causeError{sentinel: ErrReadOnly, msg: msg}
+	}
+	return nil
+}
 
 // Error carries the detail of a failed operation: what was attempted, on which
 // object and field, and the cause. Its Unwrap returns the cause, which is one of
@@ -141,6 +166,9 @@ func scriptError(err error) error {
 	case "WRONGTYPE":
 		sentinel = ErrWrongType
 	default:
+		if e := serverStateError(msg); e != nil {
+			return e
+		}
 		// The embedded server wraps an error raised inside a script
 		// ("ERR Error compiling script ... WRONGTYPE ..."); Redis does not.
 		if i := strings.Index(msg, "WRONGTYPE "); i > 0 {

@@ -99,13 +99,21 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		return nil, err
 	}
 	out := make([]ops.Result, len(r.units))
-	var retry []int
+	var retry []ops.Unit // sent again: each whole, never a part
+	var at []int         // their positions
 	pos := 0
 	for i := range r.units {
 		u := &r.units[i]
 		rs, err := unitReplies(u, replies, &pos)
-		if u.Script != nil && ops.IsNoScript(err) {
-			retry = append(retry, i)
+		switch {
+		case u.Script != nil && ops.IsNoScript(err):
+			// Nothing of it ran: the whole script again, by EVAL.
+			retry, at = append(retry, *u), append(at, i)
+			continue
+		case u.Read && u.Multi && isOOM(err):
+			// Nothing of it ran (EXEC aborted): the reads again, in a
+			// script, which an out-of-memory server still runs.
+			retry, at = append(retry, u.ReadScript()), append(at, i)
 			continue
 		}
 		out[i] = ops.Result{Replies: rs, Err: err}
@@ -116,9 +124,9 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if len(retry) == 0 {
 		return out, nil
 	}
-	s.cfg.logger.Debug("rapyer: scripts not cached, sending them", "units", len(retry))
-	for _, i := range retry {
-		if err := writeUnit(c, &r.units[i], true); err != nil {
+	s.cfg.logger.Debug("rapyer: sending units again (scripts not cached, or reads refused in MULTI)", "units", len(retry))
+	for i := range retry {
+		if err := writeUnit(c, &retry[i], true); err != nil {
 			return nil, netErr(ctx, err)
 		}
 	}
@@ -126,11 +134,17 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for j, i := range retry {
-		out[i] = ops.Result{Replies: again[j : j+1], Err: ops.FirstError(again[j : j+1])}
-		if out[i].Err == nil {
-			s.known.Store(r.units[i].Script, struct{}{})
+	for j, i := range at {
+		rs := again[j : j+1]
+		res := ops.Result{Replies: rs, Err: ops.FirstError(rs)}
+		if r.units[i].Script == nil && res.Err == nil { // a read unit: EXEC's replies
+			res.Replies, _ = rs[0].([]any)
+			res.Err = ops.FirstError(res.Replies)
 		}
+		if res.Err == nil {
+			s.known.Store(retry[j].Script, struct{}{})
+		}
+		out[i] = res
 	}
 	return out, nil
 }
@@ -206,8 +220,16 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	if err != nil {
 		return nil, err
 	}
+	if err := ops.FirstError(replies[:1]); err != nil {
+		// MULTI itself was refused: whatever was queued after it ran on
+		// its own, outside any transaction.
+		return nil, fmt.Errorf("MULTI refused, the queued commands ran outside a transaction: %w", err)
+	}
 	exec, err := execReplies(replies[len(replies)-1], n)
 	if exec == nil {
+		if qerr := ops.FirstError(replies[1 : len(replies)-1]); qerr != nil && err != ErrConflict {
+			err = qerr // EXEC aborted: the queued command's refusal says why
+		}
 		return nil, err
 	}
 	out := make([]ops.Result, len(r.units))
@@ -286,7 +308,15 @@ func unitReplies(u *ops.Unit, all []any, pos *int) ([]any, error) {
 		return rs, ops.FirstError(rs)
 	case u.Multi:
 		*pos = p + len(u.Cmds) + 2
-		return execReplies(all[p+len(u.Cmds)+1], len(u.Cmds))
+		rs, err := execReplies(all[p+len(u.Cmds)+1], len(u.Cmds))
+		if rs == nil && err != nil {
+			// EXEC aborted: a queued command was refused (OOM, NOPERM,
+			// READONLY...); that refusal says why.
+			if qerr := ops.FirstError(all[p : p+len(u.Cmds)+1]); qerr != nil {
+				err = qerr
+			}
+		}
+		return rs, err
 	default:
 		*pos = p + len(u.Cmds)
 		rs := all[p : p+len(u.Cmds)]

@@ -110,12 +110,15 @@ var (
 	Lock    = build("lock")
 	// InsertMany creates several objects, all or none.
 	InsertMany = build("index", "insertmany")
+	// Read runs a read unit's commands where MULTI cannot (a server out of
+	// memory).
+	Read = build("read")
 )
 
 // All lists the scripts a Store loads on its first use (SCRIPT LOAD, in the
 // same round trip). The Versioned twins are not in it (96 KB that only
-// models with WithVersionCheck use): the first EVALSHA of one falls back to
-// EVAL, which caches it, and a transaction loads those it needs.
+// models with WithVersionCheck use): a Store sends one whole (EVAL) the
+// first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read}
 }

@@ -30,6 +30,26 @@ type Unit struct {
 	// VPos is the position, among the replies of a command unit, of the
 	// reply that carries the object's new version (see Version).
 	VPos int
+	// Read marks a unit whose commands only read (PEXPIRE aside), each
+	// with its key first: where MULTI/EXEC is refused (a server out of
+	// memory refuses every command queued in MULTI), the executor runs it
+	// as lua/read.lua instead, atomic all the same (see ReadScript).
+	Read bool
+}
+
+// ReadScript returns u, a Read unit, as one call of lua/read.lua, whose
+// reply is the list of replies EXEC would have given.
+func (u *Unit) ReadScript() Unit {
+	keys := make([]string, len(u.Cmds))
+	var args []any
+	for i, c := range u.Cmds {
+		if len(c.Args) == 0 {
+			continue
+		}
+		keys[i], _ = c.Args[0].(string)
+		args = append(append(args, c.Name, len(c.Args)-1), c.Args[1:]...)
+	}
+	return ScriptUnit(lua.Read, keys, args)
 }
 
 // ScriptUnit is the unit of one script call.

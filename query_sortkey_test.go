@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
-	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/lua"
 )
@@ -39,12 +39,13 @@ type keyCase struct {
 }
 
 // sortKeyCases encodes edge values and random ones of every kind with the
-// probe's handles (so with the fields' codecs).
+// probe's handles (so with the fields' codecs), and computes their sort
+// keys with index.SortKey.
 func sortKeyCases(t *testing.T, rng *rand.Rand, n int) []keyCase {
 	t.Helper()
 	var out []keyCase
-	add := func(kind string, text []byte, key string, err error) {
-		out = append(out, keyCase{kind, string(text), key, err == nil})
+	add := func(kind string, text []byte, key string, ok bool) {
+		out = append(out, keyCase{kind, string(text), key, ok})
 	}
 	ints := []int64{0, 1, -1, 9, 10, -9, -10, 99, 100, -100, 123456789, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1, 1 << 53, -(1 << 53)}
 	for p := int64(1); p < math.MaxInt64/10; p *= 10 {
@@ -68,29 +69,31 @@ func sortKeyCases(t *testing.T, rng *rand.Rand, n int) []keyCase {
 	for _, v := range ints {
 		txt, err := q.Age.Encode(v)
 		must(t, err)
-		k, err := rapyer.SortKey(&q.Age.Scalar, v)
-		add("i", txt, k, err)
+		k, ok := index.SortKey('i', txt)
+		add("i", txt, k, ok)
 	}
 	for _, v := range floats {
 		txt, err := q.Score.Encode(v)
 		must(t, err)
-		k, err := rapyer.SortKey(&q.Score.Scalar, v)
-		add("f", txt, k, err)
+		k, ok := index.SortKey('f', txt)
+		add("f", txt, k, ok)
 	}
 	for _, v := range strs {
-		k, err := rapyer.SortKey(&q.Name.Scalar, v)
-		add("s", []byte(v), k, err)
+		txt, err := q.Name.Encode(v)
+		must(t, err)
+		k, ok := index.SortKey('s', txt)
+		add("s", txt, k, ok)
 	}
 	for _, v := range []bool{false, true} {
 		txt, _ := q.Vip.Encode(v)
-		k, err := rapyer.SortKey(&q.Vip.Scalar, v)
-		add("b", txt, k, err)
+		k, ok := index.SortKey('b', txt)
+		add("b", txt, k, ok)
 	}
 	for _, v := range []time.Time{time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64), time.Unix(0, 0), born0, time.Unix(-1, 0)} {
 		txt, err := q.Born.Encode(v)
 		must(t, err)
-		k, err := rapyer.SortKey(&q.Born.Scalar, v)
-		add("i", txt, k, err)
+		k, ok := index.SortKey('i', txt)
+		add("i", txt, k, ok)
 	}
 	return out
 }
@@ -207,12 +210,12 @@ func FuzzSortKey(f *testing.F) {
 			src := sortKeySrc(t)
 			ti, _ := q.Age.Encode(i)
 			tf, _ := q.Score.Encode(x)
-			ki, err := rapyer.SortKey(&q.Age.Scalar, i)
-			must(t, err)
-			kf, err := rapyer.SortKey(&q.Score.Scalar, x)
-			must(t, err)
-			ks, err := rapyer.SortKey(&q.Name.Scalar, s)
-			must(t, err)
+			ki, ok1 := index.SortKey('i', ti)
+			kf, ok2 := index.SortKey('f', tf)
+			ks, ok3 := index.SortKey('s', []byte(s))
+			if !ok1 || !ok2 || !ok3 {
+				t.Fatalf("no Go sort key: %d %v, %v %v, %q %v", i, ok1, x, ok2, s, ok3)
+			}
 			r, err := redis.Strings(b.Do(t, "EVAL", src, 0, "i", ti, "f", tf, "s", s))
 			must(t, err)
 			if r[0] != ki || r[1] != kf || r[2] != ks {

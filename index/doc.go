@@ -15,8 +15,9 @@
 // shards' replies in output order. It writes to no connection: every round
 // trip goes through the Exec the root passes, the root's one executor.
 //
-// Imports point one way: index imports ops, lua and serialize (never the
-// root); the root imports index and adapts its models to it.
+// Imports point one way: index imports ops, lua, redigo's reply helpers
+// and the standard library, never the root; the root imports index and
+// adapts its models to it.
 package index
 
 import (

@@ -155,23 +155,37 @@ func ivPrefix(k string) interval {
 	return interval{k, string(b)}
 }
 
-// comparisons maps a comparison to the member intervals of the sort keys
-// of its values (Between takes two, In any number, the others one).
-var comparisons = map[string]func(k []string) []interval{
-	"Eq":    func(k []string) []interval { return []interval{ivEq(k[0])} },
-	"NotEq": func(k []string) []interval { return complementIv([]interval{ivEq(k[0])}) },
-	"In": func(k []string) []interval {
+// comparison is the member intervals of verb for the sort keys k of its
+// values (Between takes two, In any number, the others one); false for an
+// unknown verb or a wrong number of values.
+func comparison(verb string, k []string) ([]interval, bool) {
+	switch {
+	case verb == "In":
 		out := make([]interval, len(k))
 		for i, x := range k {
 			out[i] = ivEq(x)
 		}
-		return out
-	},
-	"Gt":      func(k []string) []interval { return []interval{ivGt(k[0])} },
-	"Gte":     func(k []string) []interval { return []interval{ivGte(k[0])} },
-	"Lt":      func(k []string) []interval { return []interval{ivLt(k[0])} },
-	"Lte":     func(k []string) []interval { return []interval{ivLte(k[0])} },
-	"Between": func(k []string) []interval { return []interval{{ivGte(k[0]).lo, ivLte(k[1]).hi}} },
+		return out, true
+	case verb == "Between" && len(k) == 2:
+		return []interval{{ivGte(k[0]).lo, ivLte(k[1]).hi}}, true
+	case len(k) != 1:
+		return nil, false
+	}
+	switch verb {
+	case "Eq":
+		return []interval{ivEq(k[0])}, true
+	case "NotEq":
+		return complementIv([]interval{ivEq(k[0])}), true
+	case "Gt":
+		return []interval{ivGt(k[0])}, true
+	case "Gte":
+		return []interval{ivGte(k[0])}, true
+	case "Lt":
+		return []interval{ivLt(k[0])}, true
+	case "Lte":
+		return []interval{ivLte(k[0])}, true
+	}
+	return nil, false
 }
 
 // Leaf is the comparison verb ("Eq", "NotEq", "In", "Gt", "Gte", "Lt",
@@ -180,14 +194,8 @@ var comparisons = map[string]func(k []string) []interval{
 // field with no order (t.Kind 0) or an unknown verb make a leaf the query
 // refuses with ErrInvalid naming the field: building never fails.
 func Leaf(t Target, verb string, texts ...[]byte) Pred {
-	n := &node{op: pLeaf, Target: t, verb: verb}
-	ivs, known := comparisons[verb]
-	switch {
-	case t.Kind == 0:
-		n.bad = badNoOrder
-		return Pred{n}
-	case !known || verb == "Between" && len(texts) != 2 || verb != "In" && verb != "Between" && len(texts) != 1:
-		return Invalid(t, verb, "malformed comparison")
+	if t.Kind == 0 {
+		return Pred{&node{op: pLeaf, Target: t, verb: verb, bad: badNoOrder}}
 	}
 	keys := make([]string, len(texts))
 	for i, b := range texts {
@@ -197,8 +205,11 @@ func Leaf(t Target, verb string, texts ...[]byte) Pred {
 		}
 		keys[i] = k
 	}
-	n.iv = normIv(ivs(keys))
-	return Pred{n}
+	ivs, ok := comparison(verb, keys)
+	if !ok {
+		return Invalid(t, verb, "malformed comparison")
+	}
+	return Pred{&node{op: pLeaf, Target: t, verb: verb, iv: normIv(ivs)}}
 }
 
 // Invalid is a leaf on t that the query refuses with ErrInvalid: "<verb>

@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"math"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/gomodule/redigo/redis"
-	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/ops"
 )
 
@@ -119,19 +115,15 @@ func (s *Schema[M, P]) Fields() P {
 	return p
 }
 
-// plan is a checked query: the normalised predicate and the options, with
-// what every shard's script call shares.
+// plan is a checked query: the engine's plan, with what the root adds
+// (the operation's name for errors, the model, Iter's page size).
 type plan struct {
-	op      string
-	sc      *schema
-	root    *pnode // nil: matches nothing
-	sortPos int    // 1-based among sc.idx; 0: by id
-	desc    bool
-	limit   int // -1: all
-	offset  int
-	scan    bool
-	page    int
-	tail    []any // the script's ARGV after the cursor: scan, predicate
+	*index.Plan
+	op   string
+	sc   *schema
+	m    *index.Model // its Shards are filled in by checkRun
+	page int
+	exec index.Exec
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
@@ -149,103 +141,64 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if cfg.err != nil {
 		return fail(cfg.err)
 	}
-	p := &plan{op: op, sc: sc, desc: cfg.desc, limit: cfg.limit, offset: cfg.offset, scan: cfg.scan, page: cfg.page}
-	pos := make(map[string]int, len(sc.idx))
-	for i, x := range sc.idx {
-		pos[x.name] = i + 1
-	}
-	sortKind := "s"
+	q := index.Query{Desc: cfg.desc, Limit: cfg.limit, Offset: cfg.offset, Scan: cfg.scan}
 	if cfg.order != nil {
 		b, ok := cfg.order.(binder)
 		if !ok || b.model() == nil || b.model().sc != sc || b.fullName() == "" {
 			return fail(fmt.Errorf("%w: OrderBy takes a scalar handle of this model's Fields()", ErrInvalid))
 		}
-		p.sortPos = pos[b.fullName()]
-		if p.sortPos == 0 {
-			return fail(fmt.Errorf("%w: OrderBy(%q): the field has no index (add Index())", ErrInvalid, b.fullName()))
-		}
-		sortKind = string(sc.idx[p.sortPos-1].kind)
+		q.Order = b.fullName()
 	}
-	root, err := normalize(sc, pred.n, false)
+	m := sc.indexModel()
+	p, err := index.Compile(m, index.Pred(pred), q)
 	if err != nil {
-		return fail(err)
+		return fail(indexErr(err))
 	}
-	if root.op == pNone {
-		return p, nil
-	}
-	var missing []string
-	if !drivable(root, &missing) && !p.scan {
-		return fail(fmt.Errorf("%w: no index can drive this query: add Index() to field(s) %s, or pass Scan() to check every object", ErrInvalid, quoteList(missing)))
-	}
-	if p.limit == 0 {
-		return p, nil
-	}
-	p.root = root
-	p.tail = []any{p.sortPos, sortKind, boolArg(p.desc)}
-	pred2 := []any{boolArg(p.scan)}
-	p.tail = append(p.tail, encodePred(pred2, root, pos)...)
-	return p, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page}, nil
 }
 
-func boolArg(b bool) string {
-	if b {
-		return "1"
+// indexModel describes the model's indexes to the engine, without the
+// shards' keys (see withKeys).
+func (sc *schema) indexModel() *index.Model {
+	m := &index.Model{Name: &sc.name, Fields: make([]index.Field, len(sc.idx))}
+	for i, x := range sc.idx {
+		m.Fields[i] = index.Field{Name: x.name, Kind: x.kind, Unique: x.unique}
 	}
-	return "0"
+	return m
 }
 
-func quoteList(xs []string) string {
-	q := make([]string, len(xs))
-	for i, x := range xs {
-		q[i] = strconv.Quote(x)
-	}
-	return strings.Join(q, ", ")
-}
-
-// hit is one match: its sort key ("" when sorting by id) and id.
-type hit struct{ sk, id string }
-
-// cmp orders hits in the query's output order.
-func (p *plan) cmp(a, b hit) int {
-	c := strings.Compare(a.sk, b.sk)
-	if c == 0 {
-		c = strings.Compare(a.id, b.id)
-	}
-	if p.desc {
-		return -c
-	}
-	return c
-}
-
-// units builds one script call per shard. want: matches per shard (0:
-// all); after: only matches after this hit (nil: from the start).
-func (p *plan) units(st *Store, mode string, want int, after *hit) []ops.Unit {
-	prefix, model := st.cfg.prefix, p.sc.name
-	units := make([]ops.Unit, p.sc.shards)
-	for s := range units {
+// withKeys fills in m's shards: their keys under the Store's prefix.
+func (sc *schema) withKeys(m *index.Model, prefix string) *index.Model {
+	m.Shards = make([]index.Shard, sc.shards)
+	for s := range m.Shards {
 		shard := uint32(s)
-		keys := make([]string, 0, len(p.sc.idx)+2)
-		args := make([]any, 0, 12+len(p.sc.idx)+len(p.tail))
-		args = append(args, shardPrefix(prefix, model, shard)+"o:", mode, len(p.sc.idx))
-		for _, x := range p.sc.idx {
-			keys = append(keys, indexKey(prefix, model, shard, x.name))
-			args = append(args, x.name)
+		sh := &m.Shards[s]
+		sh.Objects = shardPrefix(prefix, sc.name, shard) + "o:"
+		sh.Index = make([]string, len(sc.idx))
+		for i, x := range sc.idx {
+			sh.Index[i] = indexKey(prefix, sc.name, shard, x.name)
 		}
-		keys = append(keys, revKey(prefix, model, shard), allKey(prefix, model, shard))
-		args = append(args, p.tail[0], p.tail[1], p.tail[2], want)
-		if after != nil {
-			args = append(args, "1", after.sk, after.id)
-		} else {
-			args = append(args, "0", "", "")
-		}
-		args = append(args, p.tail[3:]...)
-		units[s] = ops.ScriptUnit(lua.Query, keys, args)
+		sh.Rev, sh.All = revKey(prefix, sc.name, shard), allKey(prefix, sc.name, shard)
 	}
-	return units
+	return m
+}
+
+// indexExec is st's executor as the engine takes it, with script errors
+// mapped to the root's sentinels.
+func indexExec(st *Store) index.Exec {
+	return func(ctx context.Context, units []ops.Unit) ([]ops.Result, error) {
+		res, err := st.exec(ctx, request{units: units})
+		for i := range res {
+			if res[i].Err != nil {
+				res[i].Err = scriptError(res[i].Err)
+			}
+		}
+		return res, err
+	}
 }
 
 // checkRun refuses what cannot run: a queue context (queries are not
-// queueable) or a nil Store.
+// queueable) or a nil Store; then it binds the plan to st.
 func (p *plan) checkRun(ctx context.Context, st *Store) error {
 	switch {
 	case st == nil:
@@ -253,60 +206,35 @@ func (p *plan) checkRun(ctx context.Context, st *Store) error {
 	case queueOf(ctx) != nil:
 		return &Error{Op: p.op, Model: p.sc.name, Err: fmt.Errorf("%w: queries cannot be queued in a Batch or Tx", ErrInvalid)}
 	}
+	p.sc.withKeys(p.m, st.cfg.prefix)
+	p.exec = indexExec(st)
 	return nil
 }
 
+// fail wraps an error of the engine or the executor for the operation.
+func (p *plan) fail(err error) error { return &Error{Op: p.op, Model: p.sc.name, Err: indexErr(err)} }
+
 // search runs the query on every shard (one round trip) and returns the
 // merged matches in output order, Offset and Limit applied (want: the
-// per-shard count; 0 for all).
-func (p *plan) search(ctx context.Context, st *Store, want, offset, limit int, after *hit) ([]hit, error) {
-	return p.searchMode(ctx, st, "find", want, offset, limit, after)
-}
-
-// searchMode is search with the script's mode: "load" (Find of every match,
+// per-shard count; 0 for all). Mode index.ModeLoad (Find of every match,
 // whose load drops dead objects itself) skips the liveness check of
 // candidates nothing else reads.
-func (p *plan) searchMode(ctx context.Context, st *Store, mode string, want, offset, limit int, after *hit) ([]hit, error) {
-	res, err := st.exec(ctx, request{units: p.units(st, mode, want, after)})
+func (p *plan) search(ctx context.Context, mode string, want, offset, limit int, after *index.Hit) ([]index.Hit, error) {
+	hits, err := p.Search(ctx, p.exec, mode, want, offset, limit, after)
 	if err != nil {
-		return nil, &Error{Op: p.op, Model: p.sc.name, Err: err}
-	}
-	var hits []hit
-	for _, r := range res {
-		if r.Err != nil {
-			return nil, &Error{Op: p.op, Model: p.sc.name, Err: scriptError(r.Err)}
-		}
-		flat, _ := r.Replies[0].([]any)
-		for i := 0; i+1 < len(flat); i += 2 {
-			sk, _ := flat[i].([]byte)
-			id, _ := flat[i+1].([]byte)
-			hits = append(hits, hit{string(sk), string(id)})
-		}
-	}
-	slices.SortFunc(hits, p.cmp)
-	hits = hits[min(offset, len(hits)):]
-	if limit >= 0 && len(hits) > limit {
-		hits = hits[:limit]
+		return nil, p.fail(err)
 	}
 	return hits, nil
 }
 
-// want is the per-shard match count of a query with this window.
-func want(offset, limit int) int {
-	if limit < 0 || limit > math.MaxInt-offset {
-		return 0
-	}
-	return offset + limit
-}
-
 // load reads the objects of hits, queryLoadChunk per round trip, in order;
 // objects gone since the query are left out.
-func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []hit) ([]P, error) {
+func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []index.Hit) ([]P, error) {
 	out := make([]P, 0, len(hits))
-	err := chunks(hits, queryLoadChunk, func(_ int, part []hit) error {
+	err := chunks(hits, queryLoadChunk, func(_ int, part []index.Hit) error {
 		ids := make([]string, len(part))
 		for i, h := range part {
-			ids[i] = h.id
+			ids[i] = h.ID
 		}
 		objs, err := s.loadIDs(ctx, st, op, ids, false)
 		for _, p := range objs {
@@ -353,25 +281,25 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return nil, err
 	}
-	mode := "find"
-	if p.limit < 0 && p.offset == 0 {
-		mode = "load" // every match is loaded: the load drops the dead
+	mode := index.ModeFind
+	if p.Limit < 0 && p.Offset == 0 {
+		mode = index.ModeLoad // every match is loaded: the load drops the dead
 	}
-	hits, err := p.searchMode(ctx, st, mode, want(p.offset, p.limit), p.offset, p.limit, nil)
+	hits, err := p.search(ctx, mode, index.Want(p.Offset, p.Limit), p.Offset, p.Limit, nil)
 	if err != nil {
 		return nil, err
 	}
 	objs, err := s.load(ctx, st, "Find", hits)
-	if err != nil || mode != "load" || len(objs) == len(hits) {
+	if err != nil || mode != index.ModeLoad || len(objs) == len(hits) {
 		return objs, err
 	}
 	// The load met dead objects the query did not check: reclaim their
 	// entries now (one more round trip, only when there are some). It is
 	// housekeeping: a failure is logged, the result stands.
-	if err := s.reclaim(ctx, st, hits, objs); err != nil {
+	if err := s.reclaim(ctx, st, p.m, hits, objs); err != nil {
 		st.cfg.logger.Warn("rapyer: reclaiming index entries of dead objects", "model", s.sc.name, "err", err)
 	}
 	return objs, nil
@@ -379,21 +307,21 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 
 // reclaim removes the index entries of the hits that did not load (dead
 // objects), shard by shard in one round trip.
-func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, hits []hit, loaded []P) error {
+func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, m *index.Model, hits []index.Hit, loaded []P) error {
 	live := make(map[string]bool, len(loaded))
 	for _, p := range loaded {
 		live[p.base().id] = true
 	}
 	byShard := map[uint32][]string{}
 	for _, h := range hits {
-		if !live[h.id] {
-			sh := shardOf(h.id, s.sc.shards)
-			byShard[sh] = append(byShard[sh], h.id)
+		if !live[h.ID] {
+			sh := shardOf(h.ID, s.sc.shards)
+			byShard[sh] = append(byShard[sh], h.ID)
 		}
 	}
 	units := make([]ops.Unit, 0, len(byShard))
 	for sh, ids := range byShard {
-		units = append(units, s.sc.reclaimUnit(st, sh, ids))
+		units = append(units, m.ReclaimUnit(int(sh), ids))
 	}
 	res, err := st.exec(ctx, request{units: units})
 	if err == nil {
@@ -424,8 +352,8 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 		return nil, err
 	}
 	// The match found may be gone by the load: query again (a few times).
-	for try := 0; p.root != nil && try < 3; try++ {
-		hits, err := p.search(ctx, st, want(p.offset, 1), p.offset, 1, nil)
+	for try := 0; !p.None() && try < 3; try++ {
+		hits, err := p.search(ctx, index.ModeFind, index.Want(p.Offset, 1), p.Offset, 1, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -451,16 +379,16 @@ func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts .
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return nil, err
 	}
-	hits, err := p.search(ctx, st, want(p.offset, p.limit), p.offset, p.limit, nil)
+	hits, err := p.search(ctx, index.ModeFind, index.Want(p.Offset, p.Limit), p.Offset, p.Limit, nil)
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(hits))
 	for i, h := range hits {
-		ids[i] = h.id
+		ids[i] = h.ID
 	}
 	return ids, nil
 }
@@ -475,26 +403,14 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 	if err != nil {
 		return 0, err
 	}
-	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return 0, err
 	}
-	res, err := st.exec(ctx, request{units: p.units(st, "count", 0, nil)})
+	n, err := p.Count(ctx, p.exec)
 	if err != nil {
-		return 0, &Error{Op: "Count", Model: s.sc.name, Err: err}
+		return 0, p.fail(err)
 	}
-	total := 0
-	for _, r := range res {
-		if r.Err != nil {
-			return 0, &Error{Op: "Count", Model: s.sc.name, Err: scriptError(r.Err)}
-		}
-		n, _ := redis.Int(r.Replies[0], nil)
-		total += n
-	}
-	total = max(total-p.offset, 0)
-	if p.limit >= 0 {
-		total = min(total, p.limit)
-	}
-	return total, nil
+	return n, nil
 }
 
 // DeleteWhere deletes the objects pred matches and returns how many it
@@ -512,18 +428,18 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 	if err != nil {
 		return 0, err
 	}
-	if err := p.checkRun(ctx, st); err != nil || p.root == nil {
+	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return 0, err
 	}
-	hits, err := p.search(ctx, st, want(p.offset, p.limit), p.offset, p.limit, nil)
+	hits, err := p.search(ctx, index.ModeFind, index.Want(p.Offset, p.Limit), p.Offset, p.Limit, nil)
 	if err != nil {
 		return 0, err
 	}
 	deleted := 0
-	err = chunks(hits, DefaultChunk, func(_ int, part []hit) error {
+	err = chunks(hits, DefaultChunk, func(_ int, part []index.Hit) error {
 		units := make([]ops.Unit, len(part))
 		for i, h := range part {
-			units[i] = s.bare(st, h.id).deleteUnit()
+			units[i] = s.bare(st, h.ID).deleteUnit()
 		}
 		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
@@ -531,7 +447,7 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 		}
 		for i, r := range res {
 			if r.Err != nil {
-				return &Error{Op: op, Model: s.sc.name, ID: part[i].id, Err: scriptError(r.Err)}
+				return &Error{Op: op, Model: s.sc.name, ID: part[i].ID, Err: scriptError(r.Err)}
 			}
 			n, _ := redis.Int(r.Replies[0], nil)
 			deleted += n
@@ -563,17 +479,17 @@ func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...Q
 			yield(nil, err)
 			return
 		}
-		if p.root == nil {
+		if p.None() {
 			return
 		}
-		remaining, skip := p.limit, p.offset
-		var after *hit
+		remaining, skip := p.Limit, p.Offset
+		var after *index.Hit
 		for remaining != 0 {
 			n := p.page
 			if remaining > 0 && remaining < n {
 				n = remaining
 			}
-			hits, err := p.search(ctx, st, skip+n, skip, n, after)
+			hits, err := p.search(ctx, index.ModeFind, skip+n, skip, n, after)
 			if err != nil {
 				yield(nil, err)
 				return

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
-	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/ops"
@@ -40,12 +40,13 @@ type keyCase struct {
 }
 
 // sortKeyCases encodes edge values and random ones of every kind with the
-// probe's handles (so with the fields' codecs).
+// probe's handles (so with the fields' codecs), and computes their sort
+// keys with index.SortKey.
 func sortKeyCases(t *testing.T, rng *rand.Rand, n int) []keyCase {
 	t.Helper()
 	var out []keyCase
-	add := func(kind string, text []byte, key string, err error) {
-		out = append(out, keyCase{kind, string(text), key, err == nil})
+	add := func(kind string, text []byte, key string, ok bool) {
+		out = append(out, keyCase{kind, string(text), key, ok})
 	}
 	ints := []int64{0, 1, -1, 9, 10, -9, -10, 99, 100, -100, 123456789, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1, 1 << 53, -(1 << 53)}
 	for p := int64(1); p < math.MaxInt64/10; p *= 10 {
@@ -69,29 +70,31 @@ func sortKeyCases(t *testing.T, rng *rand.Rand, n int) []keyCase {
 	for _, v := range ints {
 		txt, err := ops.Encode(&q.Age, v)
 		must(t, err)
-		k, err := rapyer.SortKey(&q.Age.Scalar, v)
-		add("i", txt, k, err)
+		k, ok := index.SortKey('i', txt)
+		add("i", txt, k, ok)
 	}
 	for _, v := range floats {
 		txt, err := ops.Encode(&q.Score, v)
 		must(t, err)
-		k, err := rapyer.SortKey(&q.Score.Scalar, v)
-		add("f", txt, k, err)
+		k, ok := index.SortKey('f', txt)
+		add("f", txt, k, ok)
 	}
 	for _, v := range strs {
-		k, err := rapyer.SortKey(&q.Name.Scalar, v)
-		add("s", []byte(v), k, err)
+		txt, err := ops.Encode(&q.Name, v)
+		must(t, err)
+		k, ok := index.SortKey('s', txt)
+		add("s", txt, k, ok)
 	}
 	for _, v := range []bool{false, true} {
 		txt, _ := ops.Encode(&q.Vip, v)
-		k, err := rapyer.SortKey(&q.Vip.Scalar, v)
-		add("b", txt, k, err)
+		k, ok := index.SortKey('b', txt)
+		add("b", txt, k, ok)
 	}
 	for _, v := range []time.Time{time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64), time.Unix(0, 0), born0, time.Unix(-1, 0)} {
 		txt, err := ops.Encode(&q.Born, v)
 		must(t, err)
-		k, err := rapyer.SortKey(&q.Born.Scalar, v)
-		add("i", txt, k, err)
+		k, ok := index.SortKey('i', txt)
+		add("i", txt, k, ok)
 	}
 	return out
 }
@@ -208,12 +211,12 @@ func FuzzSortKey(f *testing.F) {
 			src := sortKeySrc(t)
 			ti, _ := ops.Encode(&q.Age, i)
 			tf, _ := ops.Encode(&q.Score, x)
-			ki, err := rapyer.SortKey(&q.Age.Scalar, i)
-			must(t, err)
-			kf, err := rapyer.SortKey(&q.Score.Scalar, x)
-			must(t, err)
-			ks, err := rapyer.SortKey(&q.Name.Scalar, s)
-			must(t, err)
+			ki, ok1 := index.SortKey('i', ti)
+			kf, ok2 := index.SortKey('f', tf)
+			ks, ok3 := index.SortKey('s', []byte(s))
+			if !ok1 || !ok2 || !ok3 {
+				t.Fatalf("no Go sort key: %d %v, %v %v, %q %v", i, ok1, x, ok2, s, ok3)
+			}
 			r, err := redis.Strings(b.Do(t, "EVAL", src, 0, "i", ti, "f", tf, "s", s))
 			must(t, err)
 			if r[0] != ki || r[1] != kf || r[2] != ks {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/embedded"
+	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/serialize"
 	"github.com/rapyer-go/rapyer/types"
@@ -265,7 +266,7 @@ func TestQueryErrors(t *testing.T) {
 			{"order unindexed", rapyer.All(), []rapyer.QueryOption{rapyer.Asc(&q.Note)}, []string{`"note"`}},
 			{"order other model", rapyer.All(), []rapyer.QueryOption{rapyer.Asc(&other.Age)}, []string{"OrderBy"}},
 			{"order container", rapyer.All(), []rapyer.QueryOption{rapyer.Asc(&q.Tags)}, []string{"OrderBy"}},
-			{"prefix non-string", rapyer.PrefixPred(&q.Age.Scalar, 5), nil, []string{"Prefix", `"age"`}},
+			{"prefix non-string", rapyer.Pred(index.PrefixOf(index.Pred(q.Age.Eq(5)))), nil, []string{"Prefix", `"age"`}},
 			{"nan", q.Score.Eq(math.NaN()), nil, []string{`"score"`}},
 			{"bad time", q.Born.Lt(time.Time{}), nil, []string{`"born"`}},
 			{"limit", rapyer.All(), []rapyer.QueryOption{rapyer.Limit(-1)}, []string{"Limit"}},

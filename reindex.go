@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/ops"
 )
@@ -64,107 +64,44 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		declared[sp.name] = true
 	}
 	prefix := st.cfg.prefix
-	pattern := globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*"
-	var (
-		cursor    = "0"
-		scanning  = true
-		pending   []string // ids found, not reindexed yet
-		drop      []any    // index keys of fields no longer indexed
-		changed   int
-		conflicts []UniqueConflict
-	)
-	fail := func(err error) (int, error) { return changed, &Error{Op: op, Model: sc.name, Err: err} }
-	for scanning || len(pending) > 0 || len(drop) > 0 {
-		n := min(len(pending), cfg.chunk)
-		units := make([]ops.Unit, 0, n+2)
-		for _, id := range pending[:n] {
-			units = append(units, sc.reindexUnit(st, id))
-		}
-		ids := pending[:n]
-		pending = pending[n:]
-		if len(drop) > 0 {
-			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "UNLINK", Args: drop}}})
-			drop = nil
-		}
-		scanAt := -1
-		if scanning && len(pending) < cfg.chunk {
-			scanAt = len(units)
-			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", pattern, "COUNT", max(cfg.chunk, scanCount)}}}})
-		}
-		res, err := st.exec(ctx, request{units: units})
-		if err != nil {
-			return fail(err)
-		}
-		for i, r := range res {
-			if r.Err != nil {
-				return fail(scriptError(r.Err))
+	// key classifies a key SCAN found: an object of the model to reindex,
+	// or an index key of a field no longer indexed (or, without indexes,
+	// the model's x:rev and x:all) to drop.
+	key := func(k string) (id string, drop bool) {
+		if p, ok := parseKey(prefix, k); ok {
+			// Without indexes there is nothing to index: only the
+			// leftover index keys are dropped.
+			if len(sc.idx) > 0 && p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, sc.shards) == p.shard {
+				return p.id, false
 			}
-			if i >= n {
-				continue
-			}
-			vs, err := redis.Values(r.Replies[0], nil)
-			if err != nil || len(vs) == 0 || len(vs)%2 != 1 {
-				return fail(fmt.Errorf("%w: reindex.lua replied %v", ErrDecode, r.Replies[0]))
-			}
-			if c, _ := redis.Int(vs[0], nil); c == 1 {
-				changed++
-			}
-			for k := 1; k+1 < len(vs); k += 2 {
-				f, _ := redis.String(vs[k], nil)
-				v, _ := redis.String(vs[k+1], nil)
-				conflicts = append(conflicts, UniqueConflict{ID: ids[i], Field: f, Value: v})
-			}
+			return "", false
 		}
-		if scanAt < 0 {
-			continue
+		shard, rest, ok := parseShardKey(prefix, sc.name, k)
+		if !ok || int64(shard) >= int64(sc.shards) {
+			return "", false
 		}
-		vs, err := redis.Values(res[scanAt].Replies[0], nil)
-		if err != nil || len(vs) != 2 {
-			return fail(fmt.Errorf("%w: SCAN replied %v", ErrDecode, res[scanAt].Replies[0]))
-		}
-		cursor, _ = redis.String(vs[0], nil)
-		scanning = cursor != "0"
-		keys, _ := redis.Strings(vs[1], nil)
-		for _, k := range keys {
-			if p, ok := parseKey(prefix, k); ok {
-				// Without indexes there is nothing to index: only the
-				// leftover index keys are dropped.
-				if len(sc.idx) > 0 && p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, sc.shards) == p.shard {
-					pending = append(pending, p.id)
-				}
-				continue
-			}
-			shard, rest, ok := parseShardKey(prefix, sc.name, k)
-			if !ok || int64(shard) >= int64(sc.shards) {
-				continue
-			}
-			if field, isIdx := strings.CutPrefix(rest, "x:i:"); isIdx && !declared[field] ||
-				len(sc.idx) == 0 && (rest == "x:rev" || rest == "x:all") {
-				drop = append(drop, k)
-			}
-		}
+		field, isIdx := strings.CutPrefix(rest, "x:i:")
+		return "", isIdx && !declared[field] || len(sc.idx) == 0 && (rest == "x:rev" || rest == "x:all")
 	}
-	if len(sc.idx) > 0 {
-		jobs := make([]sweepJob, 0, sc.shards*len(sc.idx))
-		for sh := 0; sh < sc.shards; sh++ {
-			for f := range sc.idx {
-				jobs = append(jobs, sweepJob{shard: uint32(sh), field: f + 1})
-			}
-		}
-		if _, _, err := sc.sweepShards(ctx, st, op, jobs, cfg.chunk); err != nil {
-			return changed, err
-		}
+	walk := index.Walk{
+		Pattern: globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
+		Key:     key,
+		Unit:    func(id string) ops.Unit { return sc.reindexUnit(st, id) },
+		Chunk:   cfg.chunk,
+	}
+	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), prefix), walk)
+	if err != nil {
+		return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
 	}
 	if len(conflicts) > 0 {
-		return changed, &UniqueError{Model: sc.name, Conflicts: conflicts}
+		e := &UniqueError{Model: sc.name, Conflicts: make([]UniqueConflict, len(conflicts))}
+		for i, c := range conflicts {
+			e.Conflicts[i] = UniqueConflict(c)
+		}
+		return changed, e
 	}
 	return changed, nil
 }
-
-// scanCount is Reindex's SCAN COUNT (how many slots of the keyspace each
-// SCAN visits) unless ChunkSize is larger: the walk of a large keyspace
-// must not take a round trip per handful of keys when the chunk is small.
-const scanCount = 1000
 
 // reindexUnit is lua/reindex.lua for object id: its hash, then the index
 // section of every indexed field.

@@ -561,9 +561,9 @@ func fieldRead[R any](ctx context.Context, op string, f Field, command string, d
 		return decodeWith(op, m, b, decode, replies[1])
 	}
 	if qc := queueOf(ctx); qc != nil {
-		return zero, qc.add(op, m, ops.Unit{Multi: true, Cmds: cmds}, func(rs []any, err error) (any, error) {
+		return zero, qc.add(op, m, ops.Unit{Multi: true, Cmds: cmds, Read: true}, func(rs []any, err error) (any, error) {
 			return finish(rs, err)
 		})
 	}
-	return finish(m.st.pipe(ctx, true, cmds))
+	return finish(m.st.run1(ctx, ops.Unit{Multi: true, Cmds: cmds, Read: true}))
 }

@@ -74,7 +74,7 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption, fresh 
 // alone) sends the same.
 func (m *Model) loadUnit() ops.Unit {
 	cmds := append(m.readCmds(), m.refreshCmds(false)...)
-	return ops.Unit{Multi: m.sc.conts > 0 || len(cmds) > 2, Cmds: cmds}
+	return ops.Unit{Multi: m.sc.conts > 0 || len(cmds) > 2, Cmds: cmds, Read: true}
 }
 
 // readCmds read the whole object: HGETALL, then one full read per container.

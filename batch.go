@@ -2,9 +2,12 @@ package rapyer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/ops"
 )
 
@@ -49,6 +52,16 @@ func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) err
 // ...), the others have still run; Tx returns a *BatchError naming each
 // failed operation and its position. An operation's existence check and
 // its write are still atomic together.
+//
+// A model with WithVersionCheck may queue its own operations and then its
+// Save or Update (or two Saves) in one Tx or Batch: the version check then
+// cannot sit in the Save's script (the object's own earlier operations move
+// the version), so the queue runs guarded, in two round trips on one
+// connection: WATCH of those objects with a read of their versions, checked
+// against what their Saves expect (ErrConflict, nothing sent, when another
+// client wrote first), then the queue as a Tx (ErrConflict, nothing run,
+// when another client writes in between). A Batch queued that way runs as
+// such a Tx.
 func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -67,6 +80,7 @@ type queued struct {
 	u    ops.Unit
 	done func(replies []any, err error) (any, error)
 	sink func(v any, err error) // Later's, when the call was wrapped
+	m    *Model                 // the object it acts on
 }
 
 type queueKey struct{}
@@ -93,8 +107,98 @@ func (qc *queueCtx) add(op string, m *Model, u ops.Unit, done func([]any, error)
 	if m.st != q.st {
 		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: object bound to another Store than the Batch's", ErrInvalid)}
 	}
-	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink})
+	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m})
 	return nil
+}
+
+// checkArg is the position in a unit's ARGV of the expected version that
+// a checked model's Save or Update compares (see lua/save.lua and
+// lua/update.lua), -1 for other units.
+func checkArg(m *Model, u *ops.Unit) int {
+	if !m.sc.versionCheck {
+		return -1
+	}
+	switch u.Script {
+	case lua.Save:
+		return 3
+	case lua.Update:
+		return 4
+	}
+	return -1
+}
+
+// guarded reports whether the queue holds a checked Save or Update that
+// follows another operation on the same object. Its version check cannot
+// then run in its own script: the version it expects (the one the object
+// had when the operation was queued) is moved by the object's own earlier
+// operations. Such a queue runs guarded (see runGuarded).
+func (q *queue) guarded() bool {
+	seen := map[*Model]bool{}
+	for i := range q.ops {
+		o := &q.ops[i]
+		if seen[o.m] && checkArg(o.m, &o.u) >= 0 {
+			return true
+		}
+		seen[o.m] = true
+	}
+	return false
+}
+
+// runGuarded sends units as one MULTI/EXEC guarded by WATCH: on one
+// connection, WATCH of the checked objects' hashes with a read of their
+// versions; if each holds the version its queued Save or Update expects,
+// the units go as a Tx with those checks removed (the WATCH stands for
+// them: any write to those objects by another client in between makes
+// EXEC run nothing, ErrConflict). All or nothing, two round trips.
+func (s *Store) runGuarded(ctx context.Context, q *queue, units []ops.Unit) (results []ops.Result, err error) {
+	type want struct {
+		m       *Model
+		version string
+	}
+	var wants []want
+	seen := map[*Model]bool{}
+	for i := range q.ops {
+		o := &q.ops[i]
+		k := checkArg(o.m, &units[i])
+		if k < 0 {
+			continue
+		}
+		if !seen[o.m] {
+			seen[o.m] = true
+			wants = append(wants, want{o.m, units[i].Args[k].(string)})
+		}
+		args := append([]any(nil), units[i].Args...)
+		args[k] = "" // no check in the script: the WATCH guards it
+		units[i].Args = args
+	}
+	watch := ops.Cmd{Name: "WATCH"}
+	cmds := []ops.Cmd{{}}
+	for _, w := range wants {
+		watch.Args = append(watch.Args, w.m.key[0])
+		cmds = append(cmds, ops.Cmd{Name: "HGET", Args: []any{w.m.key[0], metaVersion}})
+	}
+	cmds[0] = watch
+	err = s.pinned(ctx, func(p *pinned) error {
+		res, err := s.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
+		if err == nil {
+			err = res[0].Err
+		}
+		if err != nil {
+			return err
+		}
+		for i, w := range wants {
+			got, _ := redis.String(res[0].Replies[1+i], nil)
+			if got == "" {
+				got = "0"
+			}
+			if got != w.version {
+				return w.m.fail("Tx", fmt.Errorf("%w: stored version %s, expected %s; nothing was sent", ErrConflict, got, w.version))
+			}
+		}
+		results, err = s.exec(ctx, request{units: units, tx: true, pin: p})
+		return err
+	})
+	return results, err
 }
 
 func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error) error {
@@ -121,9 +225,17 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	for i, o := range q.ops {
 		units[i] = o.u
 	}
-	results, err := s.exec(ctx, request{units: units, tx: tx})
+	var results []ops.Result
+	if q.guarded() {
+		results, err = s.runGuarded(ctx, q, units)
+	} else {
+		results, err = s.exec(ctx, request{units: units, tx: tx})
+	}
 	if err != nil {
-		err = &Error{Op: name, Err: scriptError(err)}
+		var e *Error
+		if !errors.As(err, &e) {
+			err = &Error{Op: name, Err: scriptError(err)}
+		}
 		for _, o := range q.ops {
 			if o.sink != nil {
 				o.sink(nil, err)

@@ -270,3 +270,65 @@ func TestCheckedFirstUseOneTrip(t *testing.T) {
 		must(t, z.Save(ctx)) // its version followed its own field operations
 	})
 }
+
+// TestCheckedOwnOpsThenSave: a checked model (WithVersionCheck) can queue
+// its own field operations and then its Save, or two Saves, in one Tx or
+// Batch: its own operations never make its Save conflict, and the queue is
+// all or nothing when another client wrote the object first.
+func TestCheckedOwnOpsThenSave(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		y := usersChecked.New(b.Store)
+		fill(y)
+		must(t, y.Insert(ctx))
+		age := y.Age.Get()
+		for _, tx := range []bool{true, false} {
+			run := b.Store.Batch
+			if tx {
+				run = b.Store.Tx
+			}
+			y.Name.Set(fmt.Sprintf("tx=%v", tx))
+			must(t, run(ctx, func(q context.Context) error {
+				if _, err := y.Age.Incr(q, 1); err != nil {
+					return err
+				}
+				if _, err := y.Tags.Append(q, "x"); err != nil {
+					return err
+				}
+				if err := y.Save(q); err != nil {
+					return err
+				}
+				return y.Save(q) // twice
+			}))
+			// (A queued Save writes the local values as they were when it
+			// was queued: the age from before the Incr.)
+			got, err := usersChecked.Get(ctx, b.Store, y.ID())
+			must(t, err)
+			if got.Age.Get() != age || got.Name.Get() != y.Name.Get() || got.Version() != y.Version() {
+				t.Fatalf("tx=%v: age %d name %q version %d/%d, want age %d", tx, got.Age.Get(), got.Name.Get(), got.Version(), y.Version(), age)
+			}
+			y.Age.Set(age)
+			must(t, y.Save(ctx)) // the object's version followed
+		}
+
+		// Another client writes first: nothing of the queue runs.
+		other, err := usersChecked.Get(ctx, b.Store, y.ID())
+		must(t, err)
+		_, err = other.Score.Incr(ctx, 1)
+		must(t, err)
+		before, err := usersChecked.Get(ctx, b.Store, y.ID())
+		must(t, err)
+		err = b.Store.Tx(ctx, func(q context.Context) error {
+			if _, err := y.Age.Incr(q, 1); err != nil {
+				return err
+			}
+			return y.Save(q)
+		})
+		wantErr(t, err, rapyer.ErrConflict)
+		after, err := usersChecked.Get(ctx, b.Store, y.ID())
+		must(t, err)
+		if after.Age.Get() != before.Age.Get() || after.Version() != before.Version() {
+			t.Fatalf("a conflicting Tx ran in part: age %d -> %d, version %d -> %d", before.Age.Get(), after.Age.Get(), before.Version(), after.Version())
+		}
+	})
+}

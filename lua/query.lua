@@ -23,7 +23,9 @@
 --   from the start; hi "": to the end); pos is the field's position among
 --   the indexed fields, 0 when it has no index.
 -- Reply: find: a flat array sk1, id1, sk2, id2, ... (sk "" when sorting by
---   id, and for objects without the sort field), at most want pairs when
+--   id and for objects without the sort field, else "\1" then the sort key
+--   of its value, so that an absent value sorts before any present one,
+--   "" included), at most want pairs when
 --   want > 0, in no particular order unless the Go side's merge says so;
 --   count: the number of matches.
 --
@@ -447,9 +449,10 @@ local function visit(id, key, m)
   end
   local sk = ''
   if sortslot then
-    sk = skey(sortslot, sortkind, vals) or ''
+    local k = skey(sortslot, sortkind, vals)
+    if k then sk = '\1' .. k end
   elseif skmember then
-    sk = string.sub(m, 1, #m - #id - 1)
+    sk = '\1' .. string.sub(m, 1, #m - #id - 1)
   end
   if hascur and not ordered and not after(sk, id) then return false end
   return keep(sk, id)
@@ -460,7 +463,7 @@ if hascur and ordered then
   if drv.op == 'T' then
     cm = cid
   elseif sortpos > 0 then
-    cm = csk .. '\0' .. cid
+    cm = string.sub(csk, 2) .. '\0' .. cid -- csk is "\1" .. the member's sort key
   else
     cm = drv.iv[1][1] .. cid
   end

@@ -113,7 +113,7 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 	out := []P{}
 	var missing []string
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
-		objs, err := s.loadIDs(ctx, st, op, part, cfg.load.tolerant)
+		objs, err := s.loadIDs(ctx, st, op, part, cfg.load.tolerant, nil)
 		if err != nil {
 			return err
 		}
@@ -148,7 +148,10 @@ func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opt
 // it), in order, with nil for those that do not exist. The commands are
 // sent from the objects' keys alone and flushed; the objects are made while
 // the server answers, then filled from the replies.
-func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool) ([]P, error) {
+//
+// With bad set, an object that cannot be read at all (an error reply) is
+// left nil and its error appended to *bad instead of failing the call.
+func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []string, tolerant bool, bad *[]error) ([]P, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -198,7 +201,13 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	for i, id := range ids {
 		rs, err := res[i].Replies, res[i].Err
 		if err != nil {
-			return nil, detail(op, s.sc.name, id, "", scriptError(err))
+			err = detail(op, s.sc.name, id, "", scriptError(err))
+			if bad == nil {
+				return nil, err
+			}
+			*bad = append(*bad, err)
+			objs[i] = nil
+			continue
 		}
 		if len(asSlice(rs[0])) == 0 {
 			objs[i] = nil // missing

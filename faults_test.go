@@ -389,3 +389,73 @@ func TestSortAbsentBeforeEmpty(t *testing.T) {
 		}
 	})
 }
+
+// TestTolerantQueries: with Tolerant, a query keeps going past bad data: a
+// field that does not decode loads absent (LoadErrors), an object that
+// cannot be read at all is left out and reported; without it, either fails
+// the query.
+func TestTolerantQueries(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		var ps []*person
+		for i := 0; i < 3; i++ {
+			p := people.New(b.Store)
+			p.Name.Set(fmt.Sprintf("p%d", i))
+			p.Email.Set(p.ID() + "@x")
+			p.Age.Set(int64(20 + i))
+			must(t, p.Save(ctx))
+			ps = append(ps, p)
+		}
+		b.Do(t, "HSET", ps[1].Key(), "age", "not-a-number")
+		b.Do(t, "DEL", ps[2].Key())
+		b.Do(t, "RPUSH", ps[2].Key(), "not", "a", "hash")
+
+		_, err := people.Find(ctx, b.Store, rapyer.All())
+		if err == nil {
+			t.Fatal("Find over bad data without Tolerant: no error")
+		}
+		got, err := people.Find(ctx, b.Store, rapyer.All(), rapyer.Tolerant())
+		var skipped *rapyer.SkippedError
+		if !errors.As(err, &skipped) || len(skipped.Errs) != 1 {
+			t.Fatalf("Tolerant Find: %v, want a *SkippedError of one object", err)
+		}
+		wantErr(t, err, rapyer.ErrWrongType, ps[2].ID())
+		if len(got) != 2 {
+			t.Fatalf("Tolerant Find returned %d objects, want 2", len(got))
+		}
+		for _, p := range got {
+			switch p.ID() {
+			case ps[0].ID():
+				if p.Age.Get() != 20 || len(p.LoadErrors()) != 0 {
+					t.Fatalf("good object: age %d, errors %v", p.Age.Get(), p.LoadErrors())
+				}
+			case ps[1].ID():
+				if p.Age.Present() || len(p.LoadErrors()) != 1 || p.Name.Get() != "p1" {
+					t.Fatalf("object with a bad field: age present %v, errors %v", p.Age.Present(), p.LoadErrors())
+				}
+				wantErr(t, p.LoadErrors()[0], rapyer.ErrDecode, "age")
+			default:
+				t.Fatalf("unexpected object %s", p.ID())
+			}
+		}
+		var seen, bad int
+		for p, err := range people.Iter(ctx, b.Store, rapyer.All(), rapyer.Tolerant(), rapyer.PageSize(2)) {
+			if err != nil {
+				wantErr(t, err, rapyer.ErrWrongType, ps[2].ID())
+				bad++
+				continue
+			}
+			seen++
+			_ = p
+		}
+		if seen != 2 || bad != 1 {
+			t.Fatalf("Tolerant Iter: %d objects and %d errors, want 2 and 1", seen, bad)
+		}
+		// The unreadable object is alive: its index entries stay.
+		n, err := people.Count(ctx, b.Store, rapyer.All())
+		must(t, err)
+		if n != 3 {
+			t.Fatalf("Count after a tolerant Find = %d, want 3", n)
+		}
+	})
+}

@@ -20,16 +20,26 @@ func (f loadOptionFunc) applyLoad(c *loadConfig) { f(c) }
 
 func (f loadOptionFunc) applyMany(c *manyConfig) { f(&c.load) }
 
-// ReadOption is an option of both the single loads (Get, Reload) and the
-// bulk ones (GetMany).
+// ReadOption is an option of the single loads (Get, Reload), the bulk
+// ones (GetMany) and the queries that load objects (Find, FindOne, Iter).
 type ReadOption interface {
 	LoadOption
 	ManyOption
+	QueryOption
+}
+
+func (f loadOptionFunc) applyQuery(c *queryConfig) {
+	var lc loadConfig
+	f(&lc)
+	c.tolerant = c.tolerant || lc.tolerant
 }
 
 // Tolerant makes a load keep going past fields whose stored data does not
 // decode: they load as absent and are listed by LoadErrors; the rest loads.
 // Without it, such data fails the load with ErrDecode naming the field.
+// In Find, FindOne and Iter it also keeps a query going past an object
+// that cannot be read at all (a key holding another Redis type): that
+// object is left out and reported (see Find).
 func Tolerant() ReadOption { return loadOptionFunc(func(c *loadConfig) { c.tolerant = true }) }
 
 // Get loads the object with the given id: HGETALL, plus a full read of each

@@ -2,8 +2,10 @@ package rapyer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/index"
@@ -24,6 +26,8 @@ type queryConfig struct {
 	scan   bool
 	page   int
 	err    error
+	// tolerant: objects load as Tolerant says (see Find)
+	tolerant bool
 }
 
 type queryOptionFunc func(*queryConfig)
@@ -119,11 +123,12 @@ func (s *Schema[M, P]) Fields() P {
 // (the operation's name for errors, the model, Iter's page size).
 type plan struct {
 	*index.Plan
-	op   string
-	sc   *schema
-	m    *index.Model // its Shards are filled in by checkRun
-	page int
-	exec index.Exec
+	op       string
+	sc       *schema
+	m        *index.Model // its Shards are filled in by checkRun
+	page     int
+	tolerant bool
+	exec     index.Exec
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
@@ -154,7 +159,7 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page}, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -228,15 +233,20 @@ func (p *plan) search(ctx context.Context, mode string, want, offset, limit int,
 }
 
 // load reads the objects of hits, queryLoadChunk per round trip, in order;
-// objects gone since the query are left out.
-func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []index.Hit) ([]P, error) {
+// objects gone since the query are left out. With tolerant, fields that do
+// not decode load absent (LoadErrors), and objects that cannot be read at
+// all are left out too, each reported in bad.
+func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []index.Hit, tolerant bool, bad *[]error) ([]P, error) {
 	out := make([]P, 0, len(hits))
+	if !tolerant {
+		bad = nil
+	}
 	err := chunks(hits, queryLoadChunk, func(_ int, part []index.Hit) error {
 		ids := make([]string, len(part))
 		for i, h := range part {
 			ids[i] = h.ID
 		}
-		objs, err := s.loadIDs(ctx, st, op, ids, false)
+		objs, err := s.loadIDs(ctx, st, op, ids, tolerant, bad)
 		for _, p := range objs {
 			if p != nil { // nil: deleted or expired since the query
 				out = append(out, p)
@@ -292,25 +302,59 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 	if err != nil {
 		return nil, err
 	}
-	objs, err := s.load(ctx, st, "Find", hits)
-	if err != nil || mode != index.ModeLoad || len(objs) == len(hits) {
+	var bad []error
+	objs, err := s.load(ctx, st, "Find", hits, p.tolerant, &bad)
+	if err != nil {
 		return objs, err
 	}
-	// The load met dead objects the query did not check: reclaim their
-	// entries now (one more round trip, only when there are some). It is
-	// housekeeping: a failure is logged, the result stands.
-	if err := s.reclaim(ctx, st, p.m, hits, objs); err != nil {
-		st.cfg.logger.Warn("rapyer: reclaiming index entries of dead objects", "model", s.sc.name, "err", err)
+	if mode == index.ModeLoad && len(objs)+len(bad) < len(hits) {
+		// The load met dead objects the query did not check: reclaim
+		// their entries now (one more round trip, only when there are
+		// some). It is housekeeping: a failure is logged, the result
+		// stands.
+		if err := s.reclaim(ctx, st, p.m, hits, objs, bad); err != nil {
+			st.cfg.logger.Warn("rapyer: reclaiming index entries of dead objects", "model", s.sc.name, "err", err)
+		}
+	}
+	if len(bad) > 0 {
+		return objs, &SkippedError{Op: "Find", Model: s.sc.name, Errs: bad}
 	}
 	return objs, nil
 }
 
+// SkippedError lists the objects a Tolerant query left out because they
+// could not be read at all (a key holding another Redis type); the query's
+// other results are returned beside it. Each entry is an *Error naming the
+// object. errors.Is and errors.As see every entry.
+type SkippedError struct {
+	Op    string
+	Model string
+	Errs  []error
+}
+
+func (e *SkippedError) Error() string {
+	msg := fmt.Sprintf("rapyer: %s %s: %d unreadable objects left out", e.Op, e.Model, len(e.Errs))
+	if len(e.Errs) > 0 {
+		msg += "; first: " + strings.TrimPrefix(e.Errs[0].Error(), "rapyer: ")
+	}
+	return msg
+}
+
+// Unwrap returns every skipped object's error.
+func (e *SkippedError) Unwrap() []error { return e.Errs }
+
 // reclaim removes the index entries of the hits that did not load (dead
 // objects), shard by shard in one round trip.
-func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, m *index.Model, hits []index.Hit, loaded []P) error {
-	live := make(map[string]bool, len(loaded))
+func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, m *index.Model, hits []index.Hit, loaded []P, bad []error) error {
+	live := make(map[string]bool, len(loaded)+len(bad))
 	for _, p := range loaded {
 		live[p.base().id] = true
+	}
+	for _, err := range bad { // alive, though unreadable
+		var e *Error
+		if errors.As(err, &e) {
+			live[e.ID] = true
+		}
 	}
 	byShard := map[uint32][]string{}
 	for _, h := range hits {
@@ -360,9 +404,13 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 		if len(hits) == 0 {
 			break
 		}
-		objs, err := s.load(ctx, st, "FindOne", hits)
+		var bad []error
+		objs, err := s.load(ctx, st, "FindOne", hits, p.tolerant, &bad)
 		if err != nil {
 			return nil, err
+		}
+		if len(bad) > 0 {
+			return nil, bad[0]
 		}
 		if len(objs) > 0 {
 			return objs[0], nil
@@ -499,10 +547,16 @@ func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...Q
 			}
 			last := hits[len(hits)-1]
 			after, skip = &last, 0
-			objs, err := s.load(ctx, st, "Iter", hits)
+			var bad []error
+			objs, err := s.load(ctx, st, "Iter", hits, p.tolerant, &bad)
 			if err != nil {
 				yield(nil, err)
 				return
+			}
+			for _, err := range bad { // Tolerant: reported, and the walk goes on
+				if !yield(nil, err) {
+					return
+				}
 			}
 			for _, o := range objs {
 				if !yield(o, nil) {

@@ -100,9 +100,11 @@
 //	Schema.GetMany, ...     one pipeline per ChunkSize objects
 //
 // Scripts are sent with EVALSHA. The first Ping of a Store (Open calls it)
-// loads them all (SCRIPT LOAD, in the same round trip); a server that lost them
-// (SCRIPT FLUSH, restart, failover) gets the whole script again by EVAL on
-// NOSCRIPT, which is safe because nothing ran.
+// loads them all (SCRIPT LOAD, in the same round trip), and a script the
+// Store has not sent before goes whole by EVAL: its first use is one round
+// trip. A server that lost them (SCRIPT FLUSH, restart, failover) gets the
+// whole script again by EVAL on NOSCRIPT, which is safe because nothing ran;
+// inside a Tx scripts always go as EVAL, so EXEC never meets NOSCRIPT.
 //
 // # Containers
 //
@@ -128,7 +130,9 @@
 // save in MULTI/EXEC, retrying when another client wrote in between
 // (ErrConflict after MaxAttempts). WithVersionCheck makes Save and Update fail
 // with ErrConflict when the stored version is not the one last seen; the
-// object's own field operations keep that version in step.
+// object's own field operations keep that version in step, also when they are
+// queued before its Save in the same Tx or Batch (which then runs guarded by
+// WATCH: two round trips, all or nothing).
 //
 // Model.Lock, TryLock and WithLock take per-object named locks that expire
 // (DefaultLockTTL), with an owner check on Extend and Unlock and a fencing
@@ -164,7 +168,8 @@
 //
 // Errors are a few sentinels (ErrNotFound, ErrExists, ErrConflict,
 // ErrWrongType, ErrOverflow, ErrDivideByZero, ErrDecode, ErrInvalid, ErrEmpty,
-// ErrOutOfRange, ErrLocked, ErrLockLost, ErrUnbound, ErrClosed), wrapped once in an *Error that names the operation,
+// ErrOutOfRange, ErrLocked, ErrLockLost, ErrUnbound, ErrClosed,
+// ErrOutOfMemory, ErrReadOnly), wrapped once in an *Error that names the operation,
 // the model, the id and the field:
 //
 //	u, err := Users.Get(ctx, st, id)
@@ -179,8 +184,14 @@
 // ErrExists, ErrOverflow, ErrInvalid, ...) has written nothing.
 //
 // Stored data that does not decode fails a load with ErrDecode naming the
-// field. Get and Reload with Tolerant load the rest instead, leave the
-// undecodable fields absent and list them in Model.LoadErrors.
+// field. Get, Reload, GetMany, Find, FindOne and Iter with Tolerant load the
+// rest instead, leave the undecodable fields absent and list them in
+// Model.LoadErrors; a query also leaves out an object it cannot read at all
+// and reports it (*SkippedError).
+//
+// A server out of memory (maxmemory, noeviction) still serves every read;
+// its refusal of a write is ErrOutOfMemory, a read-only replica's is
+// ErrReadOnly, and nothing is written in either case.
 //
 // # Ids and keys
 //
@@ -201,8 +212,17 @@
 //
 // A Store is safe for concurrent use; make one per server and share it. It
 // holds a connection pool (WithPoolSize); every method takes a context, which
-// bounds the wait for a connection and for the reply. A Schema is immutable
-// and safe for concurrent use.
+// bounds the whole round trip: the wait for a connection, the writes and the
+// wait for the reply. When the context ends the call returns its error at
+// once (a deadline is always context.DeadlineExceeded) and the connection is
+// discarded, so no caller ever reads another's late reply; this costs no
+// goroutine per command. A write whose context ended may still have run on
+// the server. A Schema is immutable and safe for concurrent use.
+//
+// The code behind this: exec.go is the one executor that writes to a
+// connection (every operation is an ops.Unit it sends), conn.go its
+// connections, package index the query engine, package ops the operations as
+// values and the way to write a handle of your own.
 //
 // An object (the struct that New or Get returns) and its handles are not: they
 // hold plain local values, like any Go struct. Give each goroutine its own

@@ -464,7 +464,7 @@ func (m *Model) Delete(ctx context.Context) (bool, error) {
 	}
 	return execUnit(ctx, m, "Delete", u, func(rs []any, err error) (bool, error) {
 		if err != nil {
-			return false, m.fail("Delete", err)
+			return false, m.fail("Delete", scriptError(err))
 		}
 		n, _ := redis.Int64(rs[0], nil)
 		return n > 0, nil

@@ -12,10 +12,14 @@
 --   container blocks (every container of the object), then the index
 --   section (lua/index.lua; its item count last, "0" for none)
 -- Reply: the new version
--- Errors: CONFLICT, EXISTS (a unique value taken; nothing written)
+-- Errors: CONFLICT, EXISTS (a unique value taken), WRONGTYPE (the hash or
+--   an index key holds another type), DECODE (_v is not an integer); nothing
+--   written
+local got, bad = read_object()
+if bad then return bad end
 local want = ARGV[4]
 if want ~= '' then
-  local v = redis.call('HGET', KEYS[1], '_v') or '0'
+  local v = got[1] or '0'
   if v ~= want then return fail('CONFLICT', 'stored version ' .. v .. ', expected ' .. want) end
 end
 local e = write_object(7, tonumber(ARGV[5]), tonumber(ARGV[6]))

@@ -8,9 +8,12 @@
 -- ARGV[6+2n+a..] container blocks (see write_containers) to replace
 -- then the index section (lua/index.lua; its item count last, "0" for none)
 -- Reply: the new version (string)
--- Errors: NOTFOUND, CONFLICT, EXISTS (a unique value taken; nothing written)
-local got = redis.call('HGET', KEYS[1], '_v')
-if not got then return fail('NOTFOUND', 'object does not exist') end
+-- Errors: NOTFOUND, CONFLICT, EXISTS (a unique value taken), WRONGTYPE (the
+--   hash or an index key holds another type), DECODE (_v is not an
+--   integer); nothing written
+local obj, bad = open_object()
+if bad then return bad end
+local got = obj[1]
 if ARGV[5] ~= '' and got ~= ARGV[5] then
   return fail('CONFLICT', 'stored version ' .. got .. ', expected ' .. ARGV[5])
 end

@@ -14,7 +14,7 @@
 -- arithmetic result of -0 is stored as +0, so the sign of a zero result is
 -- worked out from the operands by IEEE-754's rules and written as text.
 local field, op = ARGV[3], ARGV[4]
-local got, bad = open_object(field)
+local got, bad = read_object(true, field)
 if bad then return bad end
 local raw = got[2]
 local INF = 1 / 0

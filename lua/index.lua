@@ -135,7 +135,7 @@ local function idx_check_unique(sec, f, sk, text)
   for _, k in ipairs(f.others) do keys[#keys + 1] = k end
   for _, key in ipairs(keys) do
     local hits = redis.pcall('ZRANGEBYLEX', key, '[' .. sk .. '\0', '(' .. sk .. '\1')
-    if hits.err then return pcall_err(hits, key, 'zset').err end
+    if hits.err then return (want_type(key, 'zset') or hits).err end
     for _, m in ipairs(hits) do
       local id = string.sub(m, #sk + 2)
       if id ~= sec.id then
@@ -158,7 +158,7 @@ end
 -- the error reply.
 local function idx_guard(sec, forget)
   local r = redis.pcall('HGET', sec.rev, sec.id)
-  if type(r) == 'table' then return pcall_err(r, sec.rev, 'hash') end
+  if type(r) == 'table' then return want_type(sec.rev, 'hash') or r end
   sec.revtext = r
   for _, f in ipairs(sec.fields) do
     local e = want_type(f.key, 'zset')

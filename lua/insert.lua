@@ -11,9 +11,9 @@
 -- Errors: EXISTS (an object with this id exists, or a unique value is
 --   taken), WRONGTYPE (KEYS[1] or an index key holds another type); nothing
 --   written
-local t = key_type(KEYS[1])
+local bad, t = want_type(KEYS[1], 'hash')
+if bad then return bad end
 if t == 'hash' then return fail('EXISTS', 'an object with this id exists') end
-if t ~= 'none' then return wrong_type(KEYS[1], 'hash', t) end
 local e = write_object(4, tonumber(ARGV[3]) / 2, 0)
 if e then return e end
 touch()

@@ -22,9 +22,9 @@ for o = 1, n do
   local b = tonumber(ARGV[i + 2 + p])
   local s = tonumber(ARGV[i + 3 + p + b])
   local last = i + 3 + p + b + s
-  local t = key_type(KEYS[k])
+  local bad, t = want_type(KEYS[k], 'hash')
+  if bad then return bad end
   if t == 'hash' then return fail('EXISTS', o .. ' an object with this id exists') end
-  if t ~= 'none' then return wrong_type(KEYS[k], 'hash', t) end
   local sec = idx_parse(last)
   if sec then
     local e = idx_guard(sec)

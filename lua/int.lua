@@ -9,7 +9,7 @@
 --   negative exponent), OVERFLOW, DIVZERO; nothing is written on any error.
 local field, op = ARGV[3], ARGV[4]
 -- One HMGET reads the version (its absence means no object) and the field.
-local got, bad = open_object(field)
+local got, bad = read_object(true, field)
 if bad then return bad end
 local raw = got[2]
 

@@ -17,7 +17,7 @@
 local op, owner = ARGV[3], ARGV[4]
 
 if op == 'acquire' then
-  local got, bad = open_object(ARGV[6])
+  local got, bad = read_object(true, ARGV[6])
   if bad then return bad end
   local c = got[2]
   if c and not (c == '0' or (#c <= 15 and string.match(c, '^[1-9]%d*$'))) then

@@ -17,7 +17,7 @@
 -- Every check runs before the first write: a script that fails writes
 -- nothing. That includes stored data of the wrong shape: before writing, a
 -- script has read the hash with read_object (a hash or nothing; `_v` an
--- integer), checked with want_type each other key it is about to write
+-- integer) and checked with want_type each other key it is about to write
 -- (open_container, idx_guard), and fails with "WRONGTYPE <key> holds
 -- <type>, want <type>" or "DECODE <key> field _v ..." otherwise.
 
@@ -29,54 +29,33 @@ local function object_exists()
   return redis.call('EXISTS', KEYS[1]) == 1
 end
 
--- key_type is the Redis type of key, "none" when it is missing.
-local function key_type(key)
-  local t = redis.call('TYPE', key)
-  if type(t) == 'table' then t = t.ok end
-  return t
-end
-
--- wrong_type is the error reply for key holding type t (asked for when nil)
--- where the model wants type want.
-local function wrong_type(key, want, t)
-  return fail('WRONGTYPE', key .. ' holds ' .. (t or key_type(key)) .. ', want ' .. want)
-end
-
--- want_type is nil when key holds type want or nothing, else the error
--- reply: one TYPE call.
+-- want_type checks that key holds the Redis type want or nothing, with one
+-- TYPE call: it returns nil and the type, or the WRONGTYPE error reply.
 local function want_type(key, want)
-  local t = key_type(key)
-  if t ~= want and t ~= 'none' then return wrong_type(key, want, t) end
-  return nil
-end
-
--- pcall_err turns the error table of a redis.pcall on key into the reply
--- to return: WRONGTYPE naming key (which should hold want), or the error.
-local function pcall_err(r, key, want)
-  if string.find(r.err, 'WRONGTYPE', 1, true) then return wrong_type(key, want) end
-  return r
+  local t = redis.call('TYPE', key)
+  t = t.ok or t
+  if t ~= want and t ~= 'none' then
+    return fail('WRONGTYPE', key .. ' holds ' .. t .. ', want ' .. want), t
+  end
+  return nil, t
 end
 
 -- read_object reads the hash's `_v` and the given fields in one HMGET:
 -- got[1] is the version (false: no object), got[2..] the fields. It
--- returns nil and an error reply when KEYS[1] is not a hash or its `_v` is
--- not a decimal integer: the checks every write makes of the hash, at the
--- price of the read it needs anyway.
-local function read_object(...)
+-- returns nil and an error reply when KEYS[1] is not a hash, its `_v` is
+-- not a decimal integer, or (with must) the object does not exist: the
+-- checks every write makes of the hash, at the price of the read it needs
+-- anyway.
+local function read_object(must, ...)
   local got = redis.pcall('HMGET', KEYS[1], '_v', ...)
-  if got.err then return nil, pcall_err(got, KEYS[1], 'hash') end
+  if got.err then return nil, want_type(KEYS[1], 'hash') or got end
   local v = got[1]
-  if v and not string.find(v, '^%d+$') then
+  if not v then
+    if must then return nil, fail('NOTFOUND', 'object does not exist') end
+  elseif not string.find(v, '^%d+$') then
     return nil, fail('DECODE', KEYS[1] .. ' field _v is not a decimal integer: ' .. string.sub(v, 1, 40))
   end
   return got
-end
-
--- open_object is read_object for an object that must exist (NOTFOUND).
-local function open_object(...)
-  local got, e = read_object(...)
-  if got and not got[1] then e = fail('NOTFOUND', 'object does not exist') end
-  return got, e
 end
 
 -- open_container starts a container script: the object must exist (a
@@ -84,7 +63,7 @@ end
 -- Redis type name) or nothing. It returns the key, or nil and an error
 -- reply.
 local function open_container(kind)
-  local got, e = open_object()
+  local _, e = read_object(true)
   if e then return nil, e end
   local key = KEYS[tonumber(ARGV[3])]
   e = want_type(key, kind)

@@ -15,7 +15,7 @@
 -- Errors: CONFLICT, EXISTS (a unique value taken), WRONGTYPE (the hash or
 --   an index key holds another type), DECODE (_v is not an integer); nothing
 --   written
-local got, bad = read_object()
+local got, bad = read_object(false)
 if bad then return bad end
 local want = ARGV[4]
 if want ~= '' then

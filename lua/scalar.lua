@@ -10,7 +10,7 @@
 -- Errors: NOTFOUND, WRONGTYPE, DECODE (also of _v), INVALID (a result over 512 MB, bad operand);
 --   nothing is written on any error.
 local field, op = ARGV[3], ARGV[4]
-local got, bad = open_object(field)
+local got, bad = read_object(true, field)
 if bad then return bad end
 local raw = got[2]
 local limit = 512 * 1024 * 1024

@@ -11,7 +11,7 @@
 -- Errors: NOTFOUND, CONFLICT, EXISTS (a unique value taken), WRONGTYPE (the
 --   hash or an index key holds another type), DECODE (_v is not an
 --   integer); nothing written
-local obj, bad = open_object()
+local obj, bad = read_object(true)
 if bad then return bad end
 local got = obj[1]
 if ARGV[5] ~= '' and got ~= ARGV[5] then

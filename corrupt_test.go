@@ -325,3 +325,27 @@ func clearPrefix(t *testing.T, b *testkit.Backend) {
 		must(t, err)
 	}
 }
+
+// Save and Update write the next version with their HSET, exactly past 2^53
+// too (where a Lua double is not).
+func TestSaveVersionExact(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		for _, v := range []string{"41", "999999999999999", "9007199254740993"} {
+			for _, sc := range []*rapyer.Schema[faulty, *faulty]{faultyIdx, faultyPlain} {
+				f := sc.New(b.Store)
+				f.Name.Set("v" + v)
+				must(t, f.Save(ctx))
+				_, err := b.Do(t, "HSET", f.Key(), "_v", v)
+				must(t, err)
+				must(t, f.Save(ctx))
+				must(t, f.Update(ctx, &f.Age))
+				got, _ := b.HGet(t, f.Key(), "_v")
+				want := map[string]string{"41": "43", "999999999999999": "1000000000000001", "9007199254740993": "9007199254740995"}[v]
+				if got != want || fmt.Sprint(f.Version()) != want {
+					t.Errorf("%s: _v %s after Save and Update = %s (Version %d), want %s", sc.Name(), v, got, f.Version(), want)
+				}
+			}
+		}
+	})
+}

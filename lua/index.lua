@@ -262,13 +262,14 @@ local function idx_keys(sec)
 end
 
 -- write_object writes an object's fields for insert, update and save: n
--- field/value pairs from ARGV[i], then a fields to remove, then container
+-- field/value pairs from ARGV[i] (and `_v` = ver, when given), then a
+-- fields to remove, then container
 -- blocks up to the index section (ARGV[#ARGV] counts its items), and keeps
 -- the section's indexes. Unique values are checked before the first write;
 -- it returns that error reply, or nil. The caller has checked the hash
 -- (read_object); container keys are not checked, since they are deleted
 -- and rewritten whatever they held; idx_guard checks the index keys.
-local function write_object(i, n, a)
+local function write_object(i, n, a, ver)
   local sec, stop = idx_parse()
   local texts
   if sec then
@@ -279,7 +280,13 @@ local function write_object(i, n, a)
     local msg = idx_unique_new(sec, texts)
     if msg then return redis.error_reply(msg) end
   end
-  if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * n - 1)) end
+  if ver and n > 0 then
+    redis.call('HSET', KEYS[1], '_v', ver, unpack(ARGV, i, i + 2 * n - 1))
+  elseif ver then
+    redis.call('HSET', KEYS[1], '_v', ver)
+  elseif n > 0 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * n - 1))
+  end
   if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i + 2 * n, i + 2 * n + a - 1)) end
   write_containers(i + 2 * n + a, stop - 1)
   if sec then

@@ -58,6 +58,18 @@ local function read_object(must, ...)
   return got
 end
 
+-- next_version is the text of version v (read_object's got[1], decimal
+-- digits; false: none yet) plus one, exact at any length (a Lua double is
+-- not past 2^53), for the script's HSET to write instead of a HINCRBY.
+local function next_version(v)
+  if not v then return '1' end
+  if #v <= 15 then return string.format('%d', tonumber(v) + 1) end
+  local head, nines = string.match(v, '^(%d-)(9*)$')
+  local zeros = string.rep('0', #nines)
+  if head == '' then return '1' .. zeros end
+  return string.sub(head, 1, -2) .. string.char(string.byte(head, -1) + 1) .. zeros
+end
+
 -- open_container starts a container script: the object must exist (a
 -- valid hash) and the container's key, KEYS[ARGV[3]], must hold kind (a
 -- Redis type name) or nothing. It returns the key, or nil and an error

@@ -17,8 +17,8 @@ local got = obj[1]
 if ARGV[5] ~= '' and got ~= ARGV[5] then
   return fail('CONFLICT', 'stored version ' .. got .. ', expected ' .. ARGV[5])
 end
-local e = write_object(6, tonumber(ARGV[3]), tonumber(ARGV[4]))
+local nv = next_version(got)
+local e = write_object(6, tonumber(ARGV[3]), tonumber(ARGV[4]), nv)
 if e then return e end
-local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 touch()
-return v
+return nv

@@ -135,7 +135,7 @@ func corruptions() []corruption {
 	// index key is checked by the writes that would write it: x:all only
 	// by a write that adds the id to it, x:i:name not by Age's writes.
 	scalarOps := []string{"Save", "Update", "Int.Incr", "Str.Append", "List.Append", "Map.Set"}
-	indexOps := []string{"Save", "Insert", "Update", "Delete", "Int.Incr"}
+	indexOps := []string{"Save", "Insert", "InsertMany", "Update", "Delete", "Int.Incr"}
 	return []corruption{
 		{name: "hash is a list", models: all, want: rapyer.ErrWrongType,
 			apply: func(t *testing.T, b *testkit.Backend, f *faulty) string {
@@ -145,7 +145,7 @@ func corruptions() []corruption {
 				must(t, err)
 				return f.Key()
 			},
-			fails: append([]string{"Insert"}, scalarOps...)},
+			fails: append([]string{"Insert", "InsertMany"}, scalarOps...)},
 		{name: "_v not an integer", models: all, want: rapyer.ErrDecode,
 			apply: func(t *testing.T, b *testkit.Backend, f *faulty) string {
 				_, err := b.Do(t, "HSET", f.Key(), "_v", "abc")
@@ -178,7 +178,7 @@ func corruptions() []corruption {
 		{name: "x:i:name is a string", models: idx, want: rapyer.ErrWrongType,
 			apply: func(t *testing.T, b *testkit.Backend, f *faulty) string {
 				return retype(t, b, shardKey(f, "x:i:name"))
-			}, fails: []string{"Save", "Insert", "Delete"}},
+			}, fails: []string{"Save", "Insert", "InsertMany", "Delete"}},
 		{name: "x:rev is a string", models: idx, want: rapyer.ErrWrongType,
 			apply: func(t *testing.T, b *testkit.Backend, f *faulty) string {
 				return retype(t, b, shardKey(f, "x:rev"))
@@ -186,7 +186,7 @@ func corruptions() []corruption {
 		{name: "x:all is a string", models: idx, want: rapyer.ErrWrongType,
 			apply: func(t *testing.T, b *testkit.Backend, f *faulty) string {
 				return retype(t, b, shardKey(f, "x:all"))
-			}, fails: []string{"Insert", "Delete"}},
+			}, fails: []string{"Insert", "InsertMany", "Delete"}},
 	}
 }
 
@@ -208,6 +208,17 @@ var faultOps = []struct {
 		g.Age.Set(1)
 		g.Name.Set("Cy")
 		return g.Insert(ctx)
+	}},
+	{"InsertMany", func(ctx context.Context, sc *rapyer.Schema[faulty, *faulty], st *rapyer.Store, f *faulty, insertID string) error {
+		g, err := sc.NewWithID(st, insertID)
+		if err != nil {
+			return err
+		}
+		g.Age.Set(2)
+		g.Name.Set("Di")
+		h := sc.New(st)
+		h.Name.Set("Ed")
+		return sc.InsertMany(ctx, []*faulty{h, g})
 	}},
 	{"Update", func(ctx context.Context, _ *rapyer.Schema[faulty, *faulty], _ *rapyer.Store, f *faulty, _ string) error {
 		f.Age.Set(51)

@@ -37,10 +37,6 @@ func kindReadCmd(k ContainerKind, key string) ops.Cmd {
 	}
 }
 
-func kindWriteCmd(k ContainerKind) string {
-	return [...]string{"", "RPUSH", "HSET", "SADD", "ZADD"}[k]
-}
-
 func kindLenCmd(k ContainerKind) string {
 	return [...]string{"", "LLEN", "HLEN", "SCARD", "ZCARD"}[k]
 }

@@ -77,9 +77,8 @@
 // One logical operation is one round trip: one command, one MULTI/EXEC or one
 // Lua script, with the TTL refresh inside it.
 //
-//	Model.Save              MULTI HSET HDEL HINCRBY PEXPIRE EXEC (script save.lua
-//	                        with indexes, WithVersionCheck, or containers whose
-//	                        TTL does not refresh)
+//	Model.Save              script save.lua (HSET with the next _v, HDEL,
+//	                        containers, index entries, PEXPIRE)
 //	Model.Insert            script insert.lua (create only if missing)
 //	Model.Update, Scalar.Save   script update.lua (named fields only)
 //	Schema.Get, Model.Reload    HGETALL (+PEXPIRE); with containers, one MULTI

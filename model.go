@@ -214,12 +214,13 @@ func (m *Model) encodeFields(op string, fields []Field, pairLead, absentLead []a
 // Save writes the whole object: every present field is set, every absent one
 // removed, every container replaced by its local content, the version
 // incremented and the TTL set (re-armed when refresh is on; set only where
-// missing when off). It creates the object when missing. One round trip: a
-// MULTI/EXEC, or lua/save.lua for a model with indexes (their entries move
-// in the same script), WithVersionCheck, or containers whose TTL does not
-// refresh. Errors: ErrInvalid naming the field whose value does not encode
-// (nothing is sent); ErrExists (a Unique value taken) and ErrConflict
-// (WithVersionCheck), both with nothing written.
+// missing when off). It creates the object when missing. One round trip:
+// lua/save.lua (index entries move in the same script). A container key
+// holding another Redis type is replaced like any container. Errors:
+// ErrInvalid naming the field whose value does not encode (nothing is
+// sent); ErrExists (a Unique value taken), ErrConflict (WithVersionCheck),
+// ErrWrongType (the hash or an index key holds another Redis type) and
+// ErrDecode (the stored `_v` is not an integer), all with nothing written.
 func (m *Model) Save(ctx context.Context) error {
 	if err := m.bound("Save"); err != nil {
 		return err
@@ -257,10 +258,11 @@ func (m *Model) run(ctx context.Context, op string, u ops.Unit, done func(rs []a
 	return err
 }
 
-// saveUnit is what Save sends for this object: MULTI {HSET, HDEL, per
-// container DEL + write, HINCRBY _v, PEXPIRE...}, or, for a model with
-// containers whose TTL does not refresh, lua/save.lua (container keys it
-// recreates must inherit what the hash has left, which a MULTI cannot read).
+// saveUnit is what Save sends for this object: lua/save.lua, always. A
+// MULTI {HSET, HDEL, per container DEL + write, HINCRBY _v, PEXPIRE...}
+// would be cheaper, but it cannot check the stored data before writing: a
+// hash of another type or a `_v` that is not an integer fails some of its
+// commands and leaves the others applied (DESIGN.md, "Decided for faults").
 // Nothing is built when a value does not encode.
 func (m *Model) saveUnit(op string) (ops.Unit, error) {
 	lead := []any{m.keyArg[0]}
@@ -272,36 +274,17 @@ func (m *Model) saveUnit(op string) (ops.Unit, error) {
 	if err != nil {
 		return ops.Unit{}, err
 	}
-	if m.sc.versionCheck || m.indexed() || (len(m.containers()) > 0 && m.touchTTL() == "keep") {
-		ttl := "0"
-		if d := m.ttl(); d > 0 {
-			ttl = ttlMillis(d)
-		}
-		args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), len(m.keys()), ttl, m.expected(), len(pairs)/2, len(absent)-1)
-		args = append(append(args, pairs[1:]...), absent[1:]...)
-		for _, b := range blocks {
-			args = append(args, b...)
-		}
-		extra, sec := m.indexSection(m.sc.idx)
-		return ops.ScriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
+	ttl := "0"
+	if d := m.ttl(); d > 0 {
+		ttl = ttlMillis(d)
 	}
-	cmds := make([]ops.Cmd, 0, 5+2*len(m.containers()))
-	if len(pairs) > 1 {
-		cmds = append(cmds, ops.Cmd{Name: "HSET", Args: pairs})
+	args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), len(m.keys()), ttl, m.expected(), len(pairs)/2, len(absent)-1)
+	args = append(append(args, pairs[1:]...), absent[1:]...)
+	for _, b := range blocks {
+		args = append(args, b...)
 	}
-	if len(absent) > 1 {
-		cmds = append(cmds, ops.Cmd{Name: "HDEL", Args: absent})
-	}
-	for i, c := range m.containers() {
-		cmds = append(cmds, ops.Cmd{Name: "DEL", Args: []any{c.key}})
-		if b := blocks[i]; len(b) > 3 {
-			cmds = append(cmds, ops.Cmd{Name: kindWriteCmd(c.kind()), Args: append([]any{c.key}, b[3:]...)})
-		}
-	}
-	vpos := len(cmds)
-	cmds = append(cmds, ops.Cmd{Name: "HINCRBY", Args: []any{m.keyArg[0], metaVersion, 1}})
-	cmds = append(cmds, m.refreshCmds(true)...)
-	return ops.Unit{Multi: true, Cmds: cmds, VPos: vpos}, nil
+	extra, sec := m.indexSection(m.sc.idx)
+	return ops.ScriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
 }
 
 // expected is the scripts' version-check argument: "" without
@@ -464,7 +447,7 @@ func (m *Model) Delete(ctx context.Context) (bool, error) {
 	}
 	return execUnit(ctx, m, "Delete", u, func(rs []any, err error) (bool, error) {
 		if err != nil {
-			return false, m.fail("Delete", err)
+			return false, m.fail("Delete", scriptError(err))
 		}
 		n, _ := redis.Int64(rs[0], nil)
 		return n > 0, nil

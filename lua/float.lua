@@ -6,16 +6,17 @@
 --   op: add | mul | div | floordiv | mod | pow   (floordiv, mod: floored, as Python)
 --   An absent field counts as 0.
 -- Reply: the stored value after the operation (text that round-trips)
--- Errors: NOTFOUND, DECODE, INVALID (operand, NaN result), OVERFLOW (±Inf
+-- Errors: NOTFOUND, WRONGTYPE, DECODE (also of _v), INVALID (operand, NaN result), OVERFLOW (±Inf
 --   result), DIVZERO; nothing is written on any error.
 --
 -- Two quirks of the embedded server (gopher-lua) shape this script: math.huge
 -- is the largest finite double there, not infinity, so INF is 1/0; and an
 -- arithmetic result of -0 is stored as +0, so the sign of a zero result is
 -- worked out from the operands by IEEE-754's rules and written as text.
-if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
 local field, op = ARGV[3], ARGV[4]
-local raw = redis.call('HGET', KEYS[1], field)
+local got, bad = read_object(true, field)
+if bad then return bad end
+local raw = got[2]
 local INF = 1 / 0
 local function finite(v) return v and v == v and v ~= INF and v ~= -INF end
 -- parse reads decimal text only (sign, digits with an optional point, an

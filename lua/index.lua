@@ -110,10 +110,11 @@ local function idx_parse(last)
   return sec, i
 end
 
--- idx_rev reads an id's entries from x:rev: field -> sort key.
-local function idx_rev(rev, id)
+-- idx_rev reads an id's entries from x:rev: field -> sort key. s, when
+-- given, is what HGET rev id replied (idx_guard read it already).
+local function idx_rev(rev, id, s)
   local out = {}
-  local s = redis.call('HGET', rev, id)
+  if s == nil then s = redis.call('HGET', rev, id) end
   if s then
     for f, k in string.gmatch(s, '([^%z]*)%z([^%z]*)%z') do out[f] = k end
   end
@@ -127,12 +128,14 @@ end
 
 -- idx_check_unique fails with EXISTS when another live object of any shard
 -- has sort key sk in the unique field f. Entries of dead objects are not
--- conflicts (queries and Sweep reclaim them).
+-- conflicts (queries and Sweep reclaim them). An x:i key of another type is
+-- a WRONGTYPE message.
 local function idx_check_unique(sec, f, sk, text)
   local keys = { f.key }
   for _, k in ipairs(f.others) do keys[#keys + 1] = k end
   for _, key in ipairs(keys) do
-    local hits = redis.call('ZRANGEBYLEX', key, '[' .. sk .. '\0', '(' .. sk .. '\1')
+    local hits = redis.pcall('ZRANGEBYLEX', key, '[' .. sk .. '\0', '(' .. sk .. '\1')
+    if hits.err then return (want_type(key, 'zset') or hits).err end
     for _, m in ipairs(hits) do
       local id = string.sub(m, #sk + 2)
       if id ~= sec.id then
@@ -144,6 +147,24 @@ local function idx_check_unique(sec, f, sk, text)
       end
     end
   end
+  return nil
+end
+
+-- idx_guard runs before a write's first write: it checks that the keys
+-- the section's entries may move are of their types or missing (every x:i
+-- key of its fields a ZSET; x:rev a HASH, read here once for idx_apply and
+-- idx_forget; x:all a ZSET, checked only when the write may add to it or
+-- remove from it: the id is not in x:rev yet, or forget). It returns nil or
+-- the error reply.
+local function idx_guard(sec, forget)
+  local r = redis.pcall('HGET', sec.rev, sec.id)
+  if type(r) == 'table' then return want_type(sec.rev, 'hash') or r end
+  sec.revtext = r
+  for _, f in ipairs(sec.fields) do
+    local e = want_type(f.key, 'zset')
+    if e then return e end
+  end
+  if forget or not r then return want_type(sec.all, 'zset') end
   return nil
 end
 
@@ -167,7 +188,7 @@ local function idx_apply(sec, hkey, given)
       if got[j] then vals[i] = got[j] end
     end
   end
-  local old, known = idx_rev(sec.rev, sec.id)
+  local old, known = idx_rev(sec.rev, sec.id, sec.revtext)
   local changed = false
   for i, f in ipairs(sec.fields) do
     local sk = vals[i] and idx_key(f.kind, vals[i]) or nil
@@ -214,6 +235,8 @@ end
 local function idx_field_check(field, text)
   local sec = idx_parse()
   if not sec then return nil, nil end
+  local e = idx_guard(sec)
+  if e then return e, sec end
   local msg = idx_unique_new(sec, { [field] = text })
   if msg then return redis.error_reply(msg), sec end
   return nil, sec
@@ -221,8 +244,9 @@ end
 
 -- idx_forget removes every entry of id (x:i of every field named in x:rev,
 -- found through keys: field name -> x:i key), its x:rev and x:all entries.
-local function idx_forget(rev, all, keys, id)
-  local old = idx_rev(rev, id)
+-- s is what x:rev holds for id when known (idx_rev).
+local function idx_forget(rev, all, keys, id, s)
+  local old = idx_rev(rev, id, s)
   for f, k in pairs(old) do
     if keys[f] then redis.call('ZREM', keys[f], k .. '\0' .. id) end
   end
@@ -238,20 +262,31 @@ local function idx_keys(sec)
 end
 
 -- write_object writes an object's fields for insert, update and save: n
--- field/value pairs from ARGV[i], then a fields to remove, then container
+-- field/value pairs from ARGV[i] (and `_v` = ver, when given), then a
+-- fields to remove, then container
 -- blocks up to the index section (ARGV[#ARGV] counts its items), and keeps
 -- the section's indexes. Unique values are checked before the first write;
--- it returns that error reply, or nil.
-local function write_object(i, n, a)
+-- it returns that error reply, or nil. The caller has checked the hash
+-- (read_object); container keys are not checked, since they are deleted
+-- and rewritten whatever they held; idx_guard checks the index keys.
+local function write_object(i, n, a, ver)
   local sec, stop = idx_parse()
   local texts
   if sec then
+    local e = idx_guard(sec)
+    if e then return e end
     texts = {}
     for j = i, i + 2 * n - 1, 2 do texts[ARGV[j]] = ARGV[j + 1] end
     local msg = idx_unique_new(sec, texts)
     if msg then return redis.error_reply(msg) end
   end
-  if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * n - 1)) end
+  if ver and n > 0 then
+    redis.call('HSET', KEYS[1], '_v', ver, unpack(ARGV, i, i + 2 * n - 1))
+  elseif ver then
+    redis.call('HSET', KEYS[1], '_v', ver)
+  elseif n > 0 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * n - 1))
+  end
   if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i + 2 * n, i + 2 * n + a - 1)) end
   write_containers(i + 2 * n + a, stop - 1)
   if sec then

@@ -9,8 +9,11 @@
 -- then the index section (its item count last; "0" for none)
 -- Reply: 1
 -- Errors: EXISTS (an object with this id exists, or a unique value is
---   taken; nothing written)
-if object_exists() then return fail('EXISTS', 'an object with this id exists') end
+--   taken), WRONGTYPE (KEYS[1] or an index key holds another type); nothing
+--   written
+local bad, t = want_type(KEYS[1], 'hash')
+if bad then return bad end
+if t == 'hash' then return fail('EXISTS', 'an object with this id exists') end
 local e = write_object(4, tonumber(ARGV[3]) / 2, 0)
 if e then return e end
 touch()

@@ -11,7 +11,8 @@
 --   items (the object's index section, its item count last; s = 1 and the
 --   item "0" when the model has no index)
 -- Reply: n
--- Errors: EXISTS <position> <why> (1-based; nothing written)
+-- Errors: EXISTS <position> <why> (1-based), WRONGTYPE (a hash or an index
+--   key holds another type); nothing written
 local n = tonumber(ARGV[2])
 local objs = {}
 local taken = {} -- field .. "\0" .. sort key -> position, unique values of the call
@@ -21,9 +22,13 @@ for o = 1, n do
   local b = tonumber(ARGV[i + 2 + p])
   local s = tonumber(ARGV[i + 3 + p + b])
   local last = i + 3 + p + b + s
-  if redis.call('EXISTS', KEYS[k]) == 1 then return fail('EXISTS', o .. ' an object with this id exists') end
+  local bad, t = want_type(KEYS[k], 'hash')
+  if bad then return bad end
+  if t == 'hash' then return fail('EXISTS', o .. ' an object with this id exists') end
   local sec = idx_parse(last)
   if sec then
+    local e = idx_guard(sec)
+    if e then return e end
     local texts = {}
     for j = i + 2, i + 1 + p, 2 do texts[ARGV[j]] = ARGV[j + 1] end
     for _, f in ipairs(sec.fields) do
@@ -38,6 +43,7 @@ for o = 1, n do
       end
     end
     local msg = idx_unique_new(sec, texts)
+    if msg and string.sub(msg, 1, 7) ~= 'EXISTS ' then return redis.error_reply(msg) end
     if msg then return redis.error_reply('EXISTS ' .. o .. ' ' .. string.sub(msg, 8)) end
   end
   objs[o] = { k, nk, i + 2, p, i + 3 + p, b, sec }

@@ -5,12 +5,12 @@
 --   op: add | sub | mul | floordiv | mod | pow | max | min
 --   An absent field counts as 0 (max and min: the operand is stored).
 -- Reply: the stored value after the operation (decimal string)
--- Errors: NOTFOUND, DECODE (stored text is not an int64), INVALID (operand,
+-- Errors: NOTFOUND, WRONGTYPE, DECODE (stored text or _v is not an int64), INVALID (operand,
 --   negative exponent), OVERFLOW, DIVZERO; nothing is written on any error.
 local field, op = ARGV[3], ARGV[4]
 -- One HMGET reads the version (its absence means no object) and the field.
-local got = redis.call('HMGET', KEYS[1], '_v', field)
-if not got[1] then return fail('NOTFOUND', 'object does not exist') end
+local got, bad = read_object(true, field)
+if bad then return bad end
 local raw = got[2]
 
 -- small is the value of s when it is a canonical decimal integer of at most

@@ -17,10 +17,11 @@
 --   trim s e         -> {s, e, length before}: l = l[s:e], bounds resolved
 -- Indexes come in as decimal integers within +-2^53 (the Go side clamps
 -- them), so every computation on them is exact in a Lua double.
--- Errors: NOTFOUND, RANGE, INVALID; nothing is written on any error.
-local got = redis.call('HMGET', KEYS[1], '_v')
-if not got[1] then return fail('NOTFOUND', 'object does not exist') end
-local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
+-- Errors: NOTFOUND, WRONGTYPE, DECODE (_v), RANGE, INVALID; nothing is
+-- written on any error.
+local key, e = open_container('list')
+if not key then return e end
+local op = ARGV[4]
 
 -- push sends t[from..to] with cmd in slices (prelude's sliced) and returns
 -- the last reply (the new length).

@@ -17,8 +17,8 @@
 local op, owner = ARGV[3], ARGV[4]
 
 if op == 'acquire' then
-  local got = redis.call('HMGET', KEYS[1], '_v', ARGV[6])
-  if not got[1] then return fail('NOTFOUND', 'object does not exist') end
+  local got, bad = read_object(true, ARGV[6])
+  if bad then return bad end
   local c = got[2]
   if c and not (c == '0' or (#c <= 15 and string.match(c, '^[1-9]%d*$'))) then
     return fail('DECODE', 'fencing counter ' .. ARGV[6] .. ' is not a decimal integer')

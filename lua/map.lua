@@ -12,12 +12,12 @@
 --                          was already there
 --   incr k d | decr k d -> the count after adding (subtracting) the decimal
 --                          int64 d; an absent k counts as 0
--- Errors: NOTFOUND, INVALID (odd pair count, operand not an int64),
---   DECODE (stored count not an int64), OVERFLOW, EMPTY; nothing is written
+-- Errors: NOTFOUND, WRONGTYPE, DECODE (_v), INVALID (odd pair count,
+--   operand not an int64), DECODE (stored count not an int64), OVERFLOW, EMPTY; nothing is written
 --   on any error.
-local got = redis.call('HMGET', KEYS[1], '_v')
-if not got[1] then return fail('NOTFOUND', 'object does not exist') end
-local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
+local key, e = open_container('hash')
+if not key then return e end
+local op = ARGV[4]
 
 -- each calls cmd(key, ARGV[5..]) in slices (prelude's sliced) and returns
 -- the sum of the replies.

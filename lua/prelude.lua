@@ -13,8 +13,13 @@
 --
 -- Error replies start with a code word that the Go side maps to a sentinel:
 --   NOTFOUND, EXISTS, CONFLICT, OVERFLOW, DIVZERO, DECODE, INVALID, EMPTY,
---   RANGE.
--- Every check runs before the first write: a script that fails writes nothing.
+--   RANGE, WRONGTYPE.
+-- Every check runs before the first write: a script that fails writes
+-- nothing. That includes stored data of the wrong shape: before writing, a
+-- script has read the hash with read_object (a hash or nothing; `_v` an
+-- integer) and checked with want_type each other key it is about to write
+-- (open_container, idx_guard), and fails with "WRONGTYPE <key> holds
+-- <type>, want <type>" or "DECODE <key> field _v ..." otherwise.
 
 local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
@@ -22,6 +27,60 @@ end
 
 local function object_exists()
   return redis.call('EXISTS', KEYS[1]) == 1
+end
+
+-- want_type checks that key holds the Redis type want or nothing, with one
+-- TYPE call: it returns nil and the type, or the WRONGTYPE error reply.
+local function want_type(key, want)
+  local t = redis.call('TYPE', key)
+  t = t.ok or t
+  if t ~= want and t ~= 'none' then
+    return fail('WRONGTYPE', key .. ' holds ' .. t .. ', want ' .. want), t
+  end
+  return nil, t
+end
+
+-- read_object reads the hash's `_v` and the given fields in one HMGET:
+-- got[1] is the version (false: no object), got[2..] the fields. It
+-- returns nil and an error reply when KEYS[1] is not a hash, its `_v` is
+-- not a decimal integer, or (with must) the object does not exist: the
+-- checks every write makes of the hash, at the price of the read it needs
+-- anyway.
+local function read_object(must, ...)
+  local got = redis.pcall('HMGET', KEYS[1], '_v', ...)
+  if got.err then return nil, want_type(KEYS[1], 'hash') or got end
+  local v = got[1]
+  if not v then
+    if must then return nil, fail('NOTFOUND', 'object does not exist') end
+  elseif not string.find(v, '^%d+$') then
+    return nil, fail('DECODE', KEYS[1] .. ' field _v is not a decimal integer: ' .. string.sub(v, 1, 40))
+  end
+  return got
+end
+
+-- next_version is the text of version v (read_object's got[1], decimal
+-- digits; false: none yet) plus one, exact at any length (a Lua double is
+-- not past 2^53), for the script's HSET to write instead of a HINCRBY.
+local function next_version(v)
+  if not v then return '1' end
+  if #v <= 15 then return string.format('%d', tonumber(v) + 1) end
+  local head, nines = string.match(v, '^(%d-)(9*)$')
+  local zeros = string.rep('0', #nines)
+  if head == '' then return '1' .. zeros end
+  return string.sub(head, 1, -2) .. string.char(string.byte(head, -1) + 1) .. zeros
+end
+
+-- open_container starts a container script: the object must exist (a
+-- valid hash) and the container's key, KEYS[ARGV[3]], must hold kind (a
+-- Redis type name) or nothing. It returns the key, or nil and an error
+-- reply.
+local function open_container(kind)
+  local _, e = read_object(true)
+  if e then return nil, e end
+  local key = KEYS[tonumber(ARGV[3])]
+  e = want_type(key, kind)
+  if e then return nil, e end
+  return key
 end
 
 -- touch applies the TTL mode of ARGV[1] to every key of the object. Call it

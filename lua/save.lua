@@ -11,16 +11,20 @@
 -- ARGV[5] n pairs; ARGV[6] a absent; ARGV[7..] pairs, absent fields,
 --   container blocks (every container of the object), then the index
 --   section (lua/index.lua; its item count last, "0" for none)
--- Reply: the new version
--- Errors: CONFLICT, EXISTS (a unique value taken; nothing written)
+-- Reply: the new version (string)
+-- Errors: CONFLICT, EXISTS (a unique value taken), WRONGTYPE (the hash or
+--   an index key holds another type), DECODE (_v is not an integer); nothing
+--   written
+local got, bad = read_object(false)
+if bad then return bad end
 local want = ARGV[4]
 if want ~= '' then
-  local v = redis.call('HGET', KEYS[1], '_v') or '0'
+  local v = got[1] or '0'
   if v ~= want then return fail('CONFLICT', 'stored version ' .. v .. ', expected ' .. want) end
 end
-local e = write_object(7, tonumber(ARGV[5]), tonumber(ARGV[6]))
+local nv = next_version(got[1])
+local e = write_object(7, tonumber(ARGV[5]), tonumber(ARGV[6]), nv)
 if e then return e end
-local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 if ARGV[3] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 touch()
-return v
+return nv

@@ -7,11 +7,12 @@
 --   toggle      -> the new value, "1" or "0" (an absent field counts as false)
 --   setnx v     -> {1, v} when the field was absent and is now v, else {0, stored}
 --   cas old new -> {1, new} when the stored text equalled old, else {0, stored or nil}
--- Errors: NOTFOUND, DECODE, INVALID (a result over 512 MB, bad operand);
+-- Errors: NOTFOUND, WRONGTYPE, DECODE (also of _v), INVALID (a result over 512 MB, bad operand);
 --   nothing is written on any error.
-if not object_exists() then return fail('NOTFOUND', 'object does not exist') end
 local field, op = ARGV[3], ARGV[4]
-local raw = redis.call('HGET', KEYS[1], field)
+local got, bad = read_object(true, field)
+if bad then return bad end
+local raw = got[2]
 local limit = 512 * 1024 * 1024
 
 -- store writes v (checking and updating the field's index, if any) and

@@ -11,10 +11,11 @@
 --                           inter or diff) of itself and KEYS[i]..., each i a
 --                           key of the object
 -- The version is bumped only when the set changed. Errors: NOTFOUND,
--- INVALID; nothing is written on any error.
-local got = redis.call('HMGET', KEYS[1], '_v')
-if not got[1] then return fail('NOTFOUND', 'object does not exist') end
-local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
+-- WRONGTYPE (this set's key or an operand's), DECODE (_v), INVALID;
+-- nothing is written on any error.
+local key, e = open_container('set')
+if not key then return e end
+local op = ARGV[4]
 
 -- each sends ARGV[5..] with cmd in slices (prelude's sliced) and returns
 -- the sum of the replies.
@@ -52,6 +53,8 @@ if op == 'store' then
   for j = 6, #ARGV do
     local i = tonumber(ARGV[j])
     if not i or i < 2 or i > n then return fail('INVALID', 'key index out of range') end
+    local bad = want_type(KEYS[i], 'set')
+    if bad then return bad end
     keys[#keys + 1] = KEYS[i]
   end
   local before = redis.call('SCARD', key)

@@ -8,14 +8,17 @@
 -- ARGV[6+2n+a..] container blocks (see write_containers) to replace
 -- then the index section (lua/index.lua; its item count last, "0" for none)
 -- Reply: the new version (string)
--- Errors: NOTFOUND, CONFLICT, EXISTS (a unique value taken; nothing written)
-local got = redis.call('HGET', KEYS[1], '_v')
-if not got then return fail('NOTFOUND', 'object does not exist') end
+-- Errors: NOTFOUND, CONFLICT, EXISTS (a unique value taken), WRONGTYPE (the
+--   hash or an index key holds another type), DECODE (_v is not an
+--   integer); nothing written
+local obj, bad = read_object(true)
+if bad then return bad end
+local got = obj[1]
 if ARGV[5] ~= '' and got ~= ARGV[5] then
   return fail('CONFLICT', 'stored version ' .. got .. ', expected ' .. ARGV[5])
 end
-local e = write_object(6, tonumber(ARGV[3]), tonumber(ARGV[4]))
+local nv = next_version(got)
+local e = write_object(6, tonumber(ARGV[3]), tonumber(ARGV[4]), nv)
 if e then return e end
-local v = redis.call('HINCRBY', KEYS[1], '_v', 1)
 touch()
-return v
+return nv

@@ -11,11 +11,12 @@
 -- Scores come in as the Go side prints them ("+inf", "-inf", shortest
 -- decimal; never NaN) and are handed to Redis as text, never through a Lua
 -- number. Counts (n) are passed through as text too.
--- Errors: NOTFOUND, INVALID (unknown op; an increment whose result would be
--- NaN: +inf plus -inf); nothing is written on any error.
-local got = redis.call('HMGET', KEYS[1], '_v')
-if not got[1] then return fail('NOTFOUND', 'object does not exist') end
-local key, op = KEYS[tonumber(ARGV[3])], ARGV[4]
+-- Errors: NOTFOUND, WRONGTYPE, DECODE (_v), INVALID (unknown op; an
+-- increment whose result would be NaN: +inf plus -inf); nothing is written
+-- on any error.
+local key, e = open_container('zset')
+if not key then return e end
+local op = ARGV[4]
 
 -- each sends ARGV[from..] with cmd (and opt) in slices (prelude's sliced)
 -- and returns the sum of the integer replies.

@@ -162,27 +162,28 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
 	var probe Model // keys only: enough for loadUnit
 	heads := newShardHeads(st, s.sc)
-	units := make([]ops.Unit, len(ids))
-	// The HGETALLs' arguments share one backing array, and so do the lean
-	// units' commands.
+	// The HGETALLs' arguments share one backing array. Lean, the whole
+	// call is one unit of plain commands, one HGETALL per object (the
+	// same bytes as one unit per object, without a unit and a result per
+	// object: a load of many objects is bound by the client's CPU).
 	hgetall := make([]any, len(ids))
-	var lone []ops.Cmd
+	var units []ops.Unit
 	if lean {
-		lone = make([]ops.Cmd, len(ids))
+		units = []ops.Unit{{Cmds: make([]ops.Cmd, len(ids)), Read: true}}
+	} else {
+		units = make([]ops.Unit, len(ids))
 	}
 	for i, id := range ids {
 		keys[i] = heads.keys(id)
+		hgetall[i] = keys[i].arg
 		if lean {
-			hgetall[i] = keys[i].arg
-			lone[i] = ops.Cmd{Name: "HGETALL", Args: hgetall[i : i+1 : i+1]}
-			units[i].Cmds = lone[i : i+1 : i+1]
+			units[0].Cmds[i] = ops.Cmd{Name: "HGETALL", Args: hgetall[i : i+1 : i+1]}
 			continue
 		}
 		probe.setKeys(st, s.sc, id, keys[i])
 		units[i] = probe.loadUnit()
 		// loadUnit's HGETALL takes the probe's own key slot: give each
 		// unit its own.
-		hgetall[i] = keys[i].arg
 		units[i].Cmds[0].Args = hgetall[i : i+1 : i+1]
 	}
 	// The objects are made while the server answers.
@@ -199,7 +200,14 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 		return nil, &Error{Op: op, Model: s.sc.name, Err: err}
 	}
 	for i, id := range ids {
-		rs, err := res[i].Replies, res[i].Err
+		var rs []any
+		var err error
+		if lean {
+			rs = res[0].Replies[i : i+1]
+			err = ops.FirstError(rs)
+		} else {
+			rs, err = res[i].Replies, res[i].Err
+		}
 		if err != nil {
 			err = detail(op, s.sc.name, id, "", scriptError(err))
 			if bad == nil {

@@ -70,28 +70,30 @@ func (c *ctlConn) interrupt() {
 	c.mu.Unlock()
 }
 
-// arm bounds the connection by ctx until the returned disarm runs; disarm
-// reports whether ctx interrupted the connection (it is then unusable).
-func (c *ctlConn) arm(ctx context.Context) (disarm func() bool) {
+// arm bounds the connection by ctx until disarm(stop) runs.
+func (c *ctlConn) arm(ctx context.Context) (stop func() bool) {
 	dl, _ := ctx.Deadline()
 	c.mu.Lock()
 	c.limit = dl
 	_ = c.Conn.SetDeadline(c.clamp(time.Time{}))
 	c.mu.Unlock()
-	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.interrupt)
 	}
-	return func() bool {
-		if stop != nil && !stop() {
-			return true // interrupt ran (or is running)
-		}
-		c.mu.Lock()
-		c.limit = time.Time{}
-		cut := c.stopped
-		c.mu.Unlock()
-		return cut
+	return stop
+}
+
+// disarm ends what arm began and reports whether the context interrupted
+// the connection (it is then unusable).
+func (c *ctlConn) disarm(stop func() bool) bool {
+	if stop != nil && !stop() {
+		return true // interrupt ran (or is running)
 	}
+	c.mu.Lock()
+	c.limit = time.Time{}
+	cut := c.stopped
+	c.mu.Unlock()
+	return cut
 }
 
 // conn is a redigo connection over a ctlConn. Send only queues: the
@@ -108,6 +110,20 @@ type conn struct {
 type queuedCmd struct {
 	name string
 	args []any
+}
+
+// NewConn wraps nc, a connection already made to a Redis server (a Unix
+// socket, a tunnel, a test double), as Dial's connections are: DoContext
+// and ReceiveContext bounded by their context without a goroutine, an
+// interrupted connection reporting it in Err. Only the read timeout of opts
+// applies (the default when the context has no earlier deadline).
+func NewConn(nc net.Conn, opts ...Option) redis.Conn {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	ctl := &ctlConn{Conn: nc}
+	return &conn{Conn: redis.NewConn(ctl, cfg.readTimeout, cfg.writeTimeout), ctl: ctl, read: cfg.readTimeout}
 }
 
 // Dial opens one connection to the server at rawURL as Open's pool does
@@ -232,15 +248,17 @@ func (c *conn) ReceiveWithTimeout(d time.Duration) (any, error) {
 	return redis.ReceiveWithTimeout(c.Conn, d)
 }
 
-// sentHook is a function a request runs once its commands are flushed and
-// before the replies are read (see request.sent), carried in the context
-// given to DoContext("").
-type sentHook struct {
-	f   func()
-	ran bool
+// callInfo rides in the context given to DoContext when the executor needs
+// it: sent, a function to run once the commands are flushed and before the
+// replies are read (see request.sent), and ours, which the connection sets
+// to say it is one of rapyer's (see Store.do).
+type callInfo struct {
+	sent func()
+	ran  bool
+	ours bool
 }
 
-type sentKey struct{}
+type callKey struct{}
 
 // DoContext sends the queued commands and cmd (none when cmd is "") and
 // reads their replies, bounded by ctx: when ctx ends first, it returns at
@@ -250,12 +268,15 @@ func (c *conn) DoContext(ctx context.Context, cmd string, args ...any) (any, err
 		if err := c.drain(); err != nil {
 			return nil, err
 		}
-		if h, _ := ctx.Value(sentKey{}).(*sentHook); h != nil && cmd == "" {
-			if err := c.Conn.Flush(); err != nil {
-				return nil, err
+		if ci, _ := ctx.Value(callKey{}).(*callInfo); ci != nil {
+			ci.ours = true
+			if ci.sent != nil && cmd == "" {
+				if err := c.Conn.Flush(); err != nil {
+					return nil, err
+				}
+				ci.ran = true
+				ci.sent()
 			}
-			h.ran = true
-			h.f()
 		}
 		return redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
 	})
@@ -291,9 +312,9 @@ func (c *conn) withContext(ctx context.Context, f func(timeout time.Duration) (a
 			timeout = left
 		}
 	}
-	disarm := c.ctl.arm(ctx)
+	stop := c.ctl.arm(ctx)
 	r, err := f(timeout)
-	if disarm() {
+	if c.ctl.disarm(stop) {
 		c.broken = errInterrupted
 	}
 	if err == nil {

@@ -3,6 +3,7 @@ package rapyer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -71,8 +72,12 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		return s.execTx(ctx, c, r)
 	}
 	if len(r.units) == 1 && r.sent == nil {
-		if rs, err, ok := s.execOne(ctx, c, &r.units[0]); ok {
-			return rs, err
+		if reply, err, ok := s.execOne(ctx, c, &r.units[0]); ok {
+			if err != nil {
+				return nil, err
+			}
+			rs := []any{reply}
+			return []ops.Result{{Replies: rs, Err: ops.FirstError(rs)}}, nil
 		}
 	}
 	n := 0
@@ -94,7 +99,7 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		}
 		n += u.Size()
 	}
-	replies, err := receive(ctx, c, n, r.sent)
+	replies, err := s.receive(ctx, c, n, r.sent)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +135,7 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 			return nil, netErr(ctx, err)
 		}
 	}
-	again, err := receive(ctx, c, len(retry), nil)
+	again, err := s.receive(ctx, c, len(retry), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -157,26 +162,26 @@ func (s *Store) knows(sc *lua.Script) bool {
 }
 
 // execOne sends a unit of one command (a script call, or one plain
-// command) with a single Do: no reply slice to gather. ok is false for
-// other units.
-func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (out []ops.Result, err error, ok bool) {
-	var r any
+// command) with a single Do: no reply slice to gather. Its reply may be an
+// error reply (a redis.Error value); err is for the round trip. ok is false
+// for other units.
+func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, err error, ok bool) {
 	switch {
 	case u.Script != nil:
 		whole := !s.knows(u.Script)
 		name, args := u.EvalArgs(whole)
-		r, err = redis.DoContext(c, ctx, name, args...)
+		r, err = s.do(ctx, c, name, args...)
 		if !whole && ops.IsNoScript(err) {
 			s.cfg.logger.Debug("rapyer: script not cached, sending it", "script", u.Script.Name())
 			args[0] = u.Script.Src()
-			r, err = redis.DoContext(c, ctx, "EVAL", args...)
+			r, err = s.do(ctx, c, "EVAL", args...)
 			whole = true
 		}
 		if whole && err == nil {
 			s.known.Store(u.Script, struct{}{})
 		}
 	case !u.Multi && len(u.Cmds) == 1:
-		r, err = redis.DoContext(c, ctx, u.Cmds[0].Name, u.Cmds[0].Args...)
+		r, err = s.do(ctx, c, u.Cmds[0].Name, u.Cmds[0].Args...)
 	default:
 		return nil, nil, false
 	}
@@ -186,8 +191,7 @@ func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (out []o
 	if err != nil {
 		r = err
 	}
-	rs := []any{r}
-	return []ops.Result{{Replies: rs, Err: ops.FirstError(rs)}}, nil, true
+	return r, nil, true
 }
 
 // execTx sends r's units as one MULTI/EXEC and splits EXEC's replies per
@@ -216,7 +220,7 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	if err := c.Send("EXEC"); err != nil {
 		return nil, netErr(ctx, err)
 	}
-	replies, err := receive(ctx, c, 2+n, r.sent)
+	replies, err := s.receive(ctx, c, 2+n, r.sent)
 	if err != nil {
 		return nil, err
 	}
@@ -274,16 +278,24 @@ func writeCmds(c redis.Conn, cmds []ops.Cmd) error {
 
 // receive flushes what was written and reads n replies (error replies
 // included as values), bounded by ctx; sent, when set, runs between the
-// flush and the reads (after the reads on a connection Dial did not make).
-func receive(ctx context.Context, c redis.Conn, n int, sent func()) ([]any, error) {
-	var h *sentHook
-	if sent != nil {
-		h = &sentHook{f: sent}
-		ctx = context.WithValue(ctx, sentKey{}, h)
-	}
-	r, err := redis.DoContext(c, ctx, "")
-	if h != nil && !h.ran && err == nil {
-		sent()
+// flush and the reads.
+func (s *Store) receive(ctx context.Context, c redis.Conn, n int, sent func()) ([]any, error) {
+	var r any
+	var err error
+	if sent != nil && s.connKind.Load() == connPlain {
+		if err = c.Flush(); err == nil {
+			sent()
+			r, err = s.do(ctx, c, "")
+		}
+	} else if sent != nil {
+		ci := &callInfo{sent: sent}
+		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
+		s.learn(ci)
+		if !ci.ran && err == nil {
+			sent() // a connection of another kind: after the replies
+		}
+	} else {
+		r, err = s.do(ctx, c, "")
 	}
 	if err != nil {
 		return nil, netErr(ctx, err)
@@ -293,6 +305,58 @@ func receive(ctx context.Context, c redis.Conn, n int, sent func()) ([]any, erro
 		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(replies), n)
 	}
 	return replies, nil
+}
+
+// The kinds of connection a Store's pool gives: unknown until the first
+// round trip shows it, rapyer's own (Open, Dial, NewConn: the context
+// interrupts them without a goroutine) or plain redigo ones (a pool given to
+// NewStore), which get the read timeout cut to the context's deadline, as
+// redigo's DoContext would spawn a goroutine per call.
+const (
+	connUnknown int32 = iota
+	connOurs
+	connPlain
+)
+
+// do sends cmd (none when "") after what was written, and reads the
+// replies, bounded by ctx as the connection's kind allows.
+func (s *Store) do(ctx context.Context, c redis.Conn, cmd string, args ...any) (any, error) {
+	switch s.connKind.Load() {
+	case connOurs:
+		return redis.DoContext(c, ctx, cmd, args...)
+	case connPlain:
+		timeout := s.cfg.readTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			left := time.Until(dl)
+			if left <= 0 {
+				return nil, context.DeadlineExceeded
+			}
+			if timeout == 0 || left < timeout {
+				timeout = left
+			}
+		}
+		r, err := redis.DoWithTimeout(c, timeout, cmd, args...)
+		if _, reply := err.(redis.Error); err != nil && !reply {
+			err = netErr(ctx, err)
+		}
+		return r, err
+	}
+	ci := &callInfo{}
+	r, err := redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), cmd, args...)
+	s.learn(ci)
+	return r, err
+}
+
+// learn notes the kind of connection a round trip showed.
+func (s *Store) learn(ci *callInfo) {
+	if s.connKind.Load() != connUnknown {
+		return
+	}
+	if ci.ours {
+		s.connKind.Store(connOurs)
+	} else {
+		s.connKind.Store(connPlain)
+	}
 }
 
 // unitReplies takes the unit's replies from a pipeline's, at *pos (moved
@@ -353,13 +417,23 @@ func (s *Store) run1(ctx context.Context, u ops.Unit) ([]any, error) {
 }
 
 // eval runs one script call: EVALSHA, then EVAL of the whole script when
-// the server lost it.
+// the server lost it. (exec's path for one unit of one command, without
+// its request and result slices: the hot path of every field operation.)
 func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ...any) (any, error) {
-	rs, err := s.run1(ctx, ops.ScriptUnit(sc, keys, args))
+	c, err := s.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return rs[0], nil
+	defer c.Close()
+	u := ops.ScriptUnit(sc, keys, args)
+	r, err, _ := s.execOne(ctx, c, &u)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := r.(redis.Error); ok {
+		return nil, e
+	}
+	return r, nil
 }
 
 // pipe sends cmds in one round trip (inside MULTI/EXEC with multi) and

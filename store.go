@@ -26,6 +26,8 @@ type Store struct {
 	closed atomic.Bool
 	loaded atomic.Bool // scripts sent by SCRIPT LOAD once
 	known  sync.Map    // *lua.Script -> struct{}: loaded or sent whole on this Store
+	// connKind is the kind of connection the pool gives (see Store.do).
+	connKind atomic.Int32
 }
 
 // Open returns a Store for the server at rawURL and checks it with Ping:
@@ -67,6 +69,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.connKind.Store(connOurs)
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -48,21 +49,21 @@ func backends(b *testing.B, f func(b *testing.B, e *env)) {
 }
 
 // newStubEnv is newEnv over stubConn: the Store through NewStore on a pool
-// set up like the raw one.
+// set up like the raw one, whose connections are rapyer's own (NewConn,
+// what Open dials), so the stub measures what Open's users run.
 func newStubEnv(b *testing.B) *env {
 	b.Helper()
-	pool := func() *redis.Pool {
+	pool := func(wrap func(net.Conn) redis.Conn) *redis.Pool {
 		return &redis.Pool{
 			MaxIdle:     16,
 			MaxActive:   64,
 			IdleTimeout: 5 * time.Minute,
 			Wait:        true,
-			Dial: func() (redis.Conn, error) {
-				return redis.NewConn(&stubConn{}, 3*time.Second, 3*time.Second), nil
-			},
+			Dial:        func() (redis.Conn, error) { return wrap(&stubConn{}), nil },
 		}
 	}
-	libPool, rawPool := pool(), pool()
+	libPool := pool(func(nc net.Conn) redis.Conn { return rapyer.NewConn(nc) })
+	rawPool := pool(func(nc net.Conn) redis.Conn { return redis.NewConn(nc, 3*time.Second, 3*time.Second) })
 	st, err := rapyer.NewStore(libPool, rapyer.WithPrefix("bench:"))
 	if err != nil {
 		b.Fatal(err)

@@ -140,6 +140,8 @@ func scriptError(err error) error {
 		sentinel = ErrOutOfRange
 	case "WRONGTYPE":
 		sentinel = ErrWrongType
+	case "LOCKLOST":
+		sentinel = ErrLockLost
 	default:
 		// The embedded server wraps an error raised inside a script
 		// ("ERR Error compiling script ... WRONGTYPE ..."); Redis does not.

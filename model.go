@@ -3,6 +3,7 @@ package rapyer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gomodule/redigo/redis"
@@ -262,7 +263,15 @@ func (m *Model) run(ctx context.Context, op string, u ops.Unit, done func(rs []a
 // containers whose TTL does not refresh, lua/save.lua (container keys it
 // recreates must inherit what the hash has left, which a MULTI cannot read).
 // Nothing is built when a value does not encode.
-func (m *Model) saveUnit(op string) (ops.Unit, error) {
+func (m *Model) saveUnit(op string) (ops.Unit, error) { return m.saveUnitAs(op, nil) }
+
+// lockGuard is a lock a save must still hold: its key and owner token.
+type lockGuard struct{ key, owner string }
+
+// saveUnitAs is saveUnit, or with a guard, lua/save.lua behind the lock's
+// owner check (lua.LockedSave: the lock key after every other key, the
+// owner after every other argument).
+func (m *Model) saveUnitAs(op string, guard *lockGuard) (ops.Unit, error) {
 	lead := []any{m.keyArg[0]}
 	pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
 	if err != nil {
@@ -272,7 +281,7 @@ func (m *Model) saveUnit(op string) (ops.Unit, error) {
 	if err != nil {
 		return ops.Unit{}, err
 	}
-	if m.sc.versionCheck || m.indexed() || (len(m.containers()) > 0 && m.touchTTL() == "keep") {
+	if guard != nil || m.sc.versionCheck || m.indexed() || (len(m.containers()) > 0 && m.touchTTL() == "keep") {
 		ttl := "0"
 		if d := m.ttl(); d > 0 {
 			ttl = ttlMillis(d)
@@ -283,6 +292,10 @@ func (m *Model) saveUnit(op string) (ops.Unit, error) {
 			args = append(args, b...)
 		}
 		extra, sec := m.indexSection(m.sc.idx)
+		if guard != nil {
+			keys := append(slices.Clip(m.withIndex(extra)), guard.key)
+			return ops.ScriptUnit(lua.LockedSave, keys, append(append(args, sec...), guard.owner)), nil
+		}
 		return ops.ScriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
 	}
 	cmds := make([]ops.Cmd, 0, 5+2*len(m.containers()))

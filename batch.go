@@ -206,6 +206,9 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	if tx {
 		name = "Tx"
 	}
+	if s == nil {
+		return &Error{Op: name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
+	}
 	if queueOf(ctx) != nil {
 		return &Error{Op: name, Err: fmt.Errorf("%w: Batch and Tx do not nest", ErrInvalid)}
 	}

@@ -102,11 +102,14 @@ func (s *Schema[M, P]) checkIDs(op string, ids []string) error {
 // An id that does not exist gives a nil entry and, at the end, a
 // *MissingError (wrapping ErrNotFound) listing every such id, beside the
 // result; with SkipMissing those ids are left out and no error is returned.
-// Other errors (ErrInvalid for a bad id, before anything is sent; ErrDecode
+// Other errors (ErrInvalid for a bad id or a nil Store, before anything is sent; ErrDecode
 // unless Tolerant; the network) return no result.
 func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]P, error) {
 	const op = "GetMany"
 	cfg := manyOptions(opts)
+	if err := s.sc.needStore(op, st); err != nil {
+		return nil, err
+	}
 	if err := s.checkIDs(op, ids); err != nil {
 		return nil, err
 	}
@@ -405,10 +408,13 @@ func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chun
 // DeleteMany removes the objects with the given ids (DEL of every key of
 // each, or lua/delete.lua per object for a model with indexes; ChunkSize
 // objects per round trip) and returns how many existed.
-// Errors: ErrInvalid for a bad id (nothing sent).
+// Errors: ErrInvalid for a bad id or a nil Store (nothing sent).
 func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (int, error) {
 	const op = "DeleteMany"
 	cfg := manyOptions(opts)
+	if err := s.sc.needStore(op, st); err != nil {
+		return 0, err
+	}
 	if err := s.checkIDs(op, ids); err != nil {
 		return 0, err
 	}
@@ -475,10 +481,13 @@ func (s *Schema[M, P]) deleteIndexed(ctx context.Context, st *Store, ids []strin
 // ExistsMany reports, for each id in order, whether its object exists
 // (EXISTS, plus PEXPIRE of its keys when the model refreshes TTLs, as
 // Exists does), ChunkSize ids per round trip. Errors: ErrInvalid for a bad
-// id (nothing sent).
+// id or a nil Store (nothing sent).
 func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]bool, error) {
 	const op = "ExistsMany"
 	cfg := manyOptions(opts)
+	if err := s.sc.needStore(op, st); err != nil {
+		return nil, err
+	}
 	if err := s.checkIDs(op, ids); err != nil {
 		return nil, err
 	}

@@ -165,6 +165,8 @@ func scriptError(err error) error {
 		sentinel = ErrOutOfRange
 	case "WRONGTYPE":
 		sentinel = ErrWrongType
+	case "LOCKLOST":
+		sentinel = ErrLockLost
 	default:
 		if e := serverStateError(msg); e != nil {
 			return e

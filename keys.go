@@ -12,6 +12,7 @@ import (
 //	container field:  <prefix>{<model>:<shard>}:f:<field>:<id>
 //	shard-wide keys:  <prefix>{<model>:<shard>}:x:<name>   (indexes, later)
 //	named lock:       <prefix>{<model>:<shard>}:l:<name>:<id>
+//	fencing counters: <prefix>{<model>:<shard>}:x:fence    (a HASH: lock name -> last token)
 //
 // The hash tag {<model>:<shard>} comes first, so an id holding '{', '}' or
 // ':' cannot move it (Redis hashes the text between the first '{' and the
@@ -68,6 +69,14 @@ func fieldKeyAt(head, field, id string) string { return head + "f:" + field + ":
 // names are field-name parts (no ':'), so the name cannot reach into the id.
 func lockKey(prefix, model string, shard uint32, name, id string) string {
 	return shardPrefix(prefix, model, shard) + "l:" + name + ":" + id
+}
+
+// fenceKey is the HASH of a shard's fencing counters, one field per lock
+// name (lock.go). It lives beside the shard's index keys and is never
+// deleted, so a lock's tokens keep growing after its object is deleted or
+// expires; an object's locks share its hash tag, so one slot.
+func fenceKey(prefix, model string, shard uint32) string {
+	return shardPrefix(prefix, model, shard) + "x:fence"
 }
 
 // parsedKey is what parseKey recovers from a key.

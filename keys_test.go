@@ -111,6 +111,13 @@ func FuzzKeys(f *testing.F) {
 		if _, good := parseKey("p:", lk); good || lk == ok || lk == fk {
 			t.Fatalf("lock key %q collides with an object or field key", lk)
 		}
+		xk := fenceKey("p:", "m", shard)
+		if hashTag(xk) != want {
+			t.Fatalf("tag moved: %q", xk)
+		}
+		if _, good := parseKey("p:", xk); good || xk == ok || xk == fk || xk == lk {
+			t.Fatalf("fencing key %q collides with an object, field or lock key", xk)
+		}
 		if p, good := parseKey("p:", ok); !good || p.id != id || p.kind != 'o' {
 			t.Fatalf("object key %q parsed as %+v", ok, p)
 		}

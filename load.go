@@ -44,9 +44,12 @@ func Tolerant() ReadOption { return loadOptionFunc(func(c *loadConfig) { c.toler
 
 // Get loads the object with the given id: HGETALL, plus a full read of each
 // container field (then all in one MULTI/EXEC: a consistent snapshot), plus
-// PEXPIRE of its keys when refresh is on; one round trip. Errors: ErrNotFound, ErrInvalid (bad id), ErrDecode
+// PEXPIRE of its keys when refresh is on; one round trip. Errors: ErrNotFound, ErrInvalid (bad id, nil Store), ErrDecode
 // (stored data that does not decode, unless Tolerant).
 func (s *Schema[M, P]) Get(ctx context.Context, st *Store, id string, opts ...LoadOption) (P, error) {
+	if err := s.sc.needStore("Get", st); err != nil {
+		return nil, err
+	}
 	if err := checkID(id); err != nil {
 		return nil, &Error{Op: "Get", Model: s.sc.name, ID: id, Err: err}
 	}

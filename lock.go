@@ -64,10 +64,14 @@ func WithSave() LockOption {
 // or release it: the scripts compare the token first, so a holder whose lock
 // expired and was taken by another cannot release or extend the other's.
 //
-// Each acquisition also increments a fencing counter kept in the object's
-// hash (metadata field "_f:<name>"), which outlives the lock key: Token grows
-// strictly with every acquisition of that lock, across expiries, for as long
-// as the object exists. Locks never change the object's data, version or TTL.
+// Each acquisition also increments a fencing counter: one per lock name in
+// each shard of the model, kept in the shard's HASH
+// <prefix>{<model>:<shard>}:x:fence (same hash tag as the object, so one
+// slot), which is never deleted. Token therefore grows strictly with every
+// acquisition of that lock, across expiries, and across the object's
+// deletion, expiry and re-creation: for the lifetime of the model's data
+// (changing the model's shard count moves objects to other counters, as it
+// moves their keys). Locks never change the object's data, version or TTL.
 //
 // The limits of a lock on one Redis server. A holder that pauses (GC, swap,
 // a stopped VM, a slow network) longer than the expiry loses the lock without
@@ -86,17 +90,18 @@ type Lock struct {
 	keys  []string // the object's hash, the lock key
 	owner string
 	token int64
-	ttl   time.Duration
 
 	mu       sync.Mutex
 	until    time.Time // held at least until then, barring pauses
 	released bool
 }
 
-// Token returns the fencing token of this acquisition: 1 for the first
-// acquisition of this lock on this object, then strictly greater at every
-// acquisition (expiries included) while the object exists. Deleting the
-// object (or its expiry) starts the counter again.
+// Token returns the fencing token of this acquisition: at least 1, and
+// strictly greater than the token of every earlier acquisition of this lock
+// (same name, same object), expiries included, and also after the object
+// was deleted or expired and created again. Locks of the same name on other
+// objects of the same shard draw from the same counter, so tokens may skip
+// numbers; locks of different names are independent.
 func (l *Lock) Token() int64 { return l.token }
 
 // Name returns the lock's name.
@@ -114,7 +119,7 @@ func (l *Lock) ValidUntil() time.Time {
 
 // Lock acquires the lock called name on the object, waiting while another
 // owner holds it, and returns it. Each attempt is one script (lua/lock.lua:
-// SET NX PX of the lock key and HINCRBY of the fencing counter), one round
+// SET NX PX of the lock key and HINCRBY of the shard's fencing counter), one round
 // trip; an uncontended Lock is one round trip. Between attempts it sleeps with
 // bounded exponential backoff (5ms doubling to 250ms, jittered, and never past
 // the moment the holder's lock expires), so waiters do not hammer the server.
@@ -203,7 +208,7 @@ func (m *Model) lockPrep(op, name string, opts []LockOption) (lockParams, error)
 		return p, m.fail(op, fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, name, p.cfg.ttl))
 	}
 	shard := shardOf(m.id, m.sc.shards)
-	p.keys = []string{m.key[0], lockKey(m.st.cfg.prefix, m.sc.name, shard, name, m.id)}
+	p.keys = []string{m.key[0], lockKey(m.st.cfg.prefix, m.sc.name, shard, name, m.id), fenceKey(m.st.cfg.prefix, m.sc.name, shard)}
 	p.ms = ttlMillis(p.cfg.ttl)
 	return p, nil
 }
@@ -213,7 +218,7 @@ func (m *Model) lockPrep(op, name string, opts []LockOption) (lockParams, error)
 func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, time.Duration, error) {
 	owner := rand.Text() // 26 base32 characters, 130 random bits
 	start := time.Now()
-	r, err := redis.Int64s(m.st.eval(ctx, lua.Lock, p.keys, "0", "1", "acquire", owner, p.ms, "_f:"+p.name))
+	r, err := redis.Int64s(m.st.eval(ctx, lua.Lock, p.keys, "0", "1", "acquire", owner, p.ms, p.name))
 	if err != nil {
 		return nil, 0, m.fail(op, scriptError(err))
 	}
@@ -224,8 +229,8 @@ func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, ti
 		return nil, time.Duration(r[1]) * time.Millisecond, m.fail(op, fmt.Errorf("%w: lock %q held by another owner", ErrLocked, p.name))
 	}
 	return &Lock{
-		st: m.st, model: m.sc.name, id: m.id, name: p.name, keys: p.keys,
-		owner: owner, token: r[1], ttl: p.cfg.ttl, until: start.Add(p.cfg.ttl),
+		st: m.st, model: m.sc.name, id: m.id, name: p.name, keys: p.keys[:2],
+		owner: owner, token: r[1], until: start.Add(p.cfg.ttl),
 	}, 0, nil
 }
 
@@ -315,16 +320,17 @@ const lockReleaseTimeout = 5 * time.Second
 //  3. fn(ctx), with a context that also ends when the lock's expiry comes
 //     (ValidUntil), so that rapyer operations inside fn fail rather than act
 //     on a lost lock,
-//  4. with WithSave and fn returning nil: Save. When less than half of the
-//     lock's TTL is left by then, an Extend first checks that the lock is
-//     still held and re-arms it; if it is lost, nothing is saved and the
-//     error wraps ErrLockLost,
+//  4. with WithSave and fn returning nil: Save, in one script with a check
+//     that this owner still holds the lock (lua/lockcheck.lua then
+//     lua/save.lua): when the lock expired or another owner holds it,
+//     nothing is saved and the error wraps ErrLockLost,
 //  5. Unlock, always: after an error from fn or from Save, and when fn
 //     panics (the panic then goes on). The release is sent even when ctx has
 //     ended (with its own 5s bound).
 //
-// Round trips: Lock (1 uncontended), Reload (1), Save (1, with WithSave; 2
-// when the Extend is needed), Unlock (1), plus whatever fn sends. fn's error
+// Round trips: Lock (1 uncontended), Reload (1), Save (1, with WithSave),
+// Unlock (1, not sent when the Save found the lock lost), plus whatever fn
+// sends. fn's error
 // is returned as is (joined with an Unlock error, if any). Other errors: those
 // of Lock, Reload and Save, and ErrLockLost when the lock was lost before the
 // release (the work may then have overlapped with another holder's).
@@ -364,10 +370,29 @@ func (m *Model) WithLock(ctx context.Context, name string, fn func(ctx context.C
 	if !cfg.save {
 		return nil
 	}
-	if time.Until(l.ValidUntil()) < l.ttl/2 {
-		if err := l.Extend(ctx, l.ttl); err != nil {
-			return err
-		}
+	return m.lockedSave(ctx, l)
+}
+
+// lockedSave is Save under l: the owner check and the save are one script
+// (LockedSave), whatever the model's Save would send. A lost lock marks l
+// released (no Unlock is sent for it) and saves nothing.
+func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
+	const op = "Save"
+	u, err := m.saveUnitAs(op, &lockGuard{key: l.keys[1], owner: l.owner})
+	if err != nil {
+		return err
 	}
-	return m.Save(ctx)
+	rs, err := m.st.run1(ctx, u)
+	if err != nil {
+		err = scriptError(err)
+		if errors.Is(err, ErrLockLost) {
+			l.mu.Lock()
+			l.released, l.until = true, time.Time{}
+			l.mu.Unlock()
+			return m.fail(op, fmt.Errorf("%w (lock %q)", err, l.name))
+		}
+		return m.fail(op, err)
+	}
+	m.version = u.Version(rs)
+	return nil
 }

@@ -45,6 +45,14 @@ func lockKeyOf(b *testkit.Backend, model, name, id string) string {
 	return b.Prefix() + "{" + model + ":0}:l:" + name + ":" + id
 }
 
+// fenceCounter returns the stored fencing counter of lock name in a
+// model's (only) shard: the HASH {<model>:0}:x:fence (format in keys.go).
+func fenceCounter(t *testing.T, b *testkit.Backend, model, name string) string {
+	t.Helper()
+	v, _ := b.HGet(t, b.Prefix()+"{"+model+":0}:x:fence", name)
+	return v
+}
+
 // oneTrip runs f and checks that it took exactly one round trip, one EVALSHA.
 func oneTrip(t *testing.T, b *testkit.Backend, what string, f func()) {
 	t.Helper()
@@ -73,7 +81,7 @@ func TestLockOperations(t *testing.T) {
 		if left := time.Until(l.ValidUntil()); left <= 9*time.Second || left > 10*time.Second {
 			t.Fatalf("ValidUntil in %v, want about 10s", left)
 		}
-		if f, _ := b.HGet(t, o.Key(), "_f:edit"); f != "1" {
+		if f := fenceCounter(t, b, "lockt", "edit"); f != "1" {
 			t.Fatalf("fencing counter %q, want 1", f)
 		}
 		oneTrip(t, b, "Extend", func() { err = l.Extend(ctx, time.Minute) })
@@ -115,7 +123,7 @@ func TestLockOperations(t *testing.T) {
 			_, err = o.TryLock(ctx, "edit")
 		})
 		wantErr(t, err, rapyer.ErrLocked, "lockt", o.ID(), `"edit"`)
-		if f, _ := b.HGet(t, o.Key(), "_f:edit"); f != "2" {
+		if f := fenceCounter(t, b, "lockt", "edit"); f != "2" {
 			t.Fatalf("fencing counter %q after a failed TryLock, want 2", f)
 		}
 		must(t, l.Unlock(ctx))
@@ -185,7 +193,7 @@ func TestLockCounter(t *testing.T) {
 		if o.N.Get() != 400 {
 			t.Fatalf("counter %d, want 400", o.N.Get())
 		}
-		if f, _ := b.HGet(t, o.Key(), "_f:count"); f != "400" {
+		if f := fenceCounter(t, b, "lockt", "count"); f != "400" {
 			t.Fatalf("fencing counter %q, want 400", f)
 		}
 		seen := map[int64]bool{}
@@ -400,15 +408,14 @@ func TestLockFencing(t *testing.T) {
 		}
 		must(t, lb.Unlock(ctx))
 
-		// The same name on another object is another lock.
+		// The same name on another object is another lock (free while o's
+		// is held), drawing from the shard's counter of that name.
 		p := newLockObj(t, ctx, b.Store)
-		must(t, next(o.TryLock(ctx, "a")).Unlock(ctx))
-		lp, err := p.TryLock(ctx, "a")
-		must(t, err)
-		if lp.Token() != 1 {
-			t.Fatalf("other object's lock token %d, want 1", lp.Token())
-		}
+		la := next(o.TryLock(ctx, "a"))
+		lp := next(p.TryLock(ctx, "a"))
+		must(t, la.Unlock(ctx))
 		must(t, lp.Unlock(ctx))
+		next(o.TryLock(ctx, "a"))
 	})
 }
 
@@ -486,16 +493,17 @@ func TestLockStoredGarbage(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		o := newLockObj(t, ctx, b.Store)
+		fence := b.Prefix() + "{lockt:0}:x:fence"
 		for _, bad := range []string{"abc", "", "-1", "007", "1.5", "9999999999999999"} {
-			_, err := b.Do(t, "HSET", o.Key(), "_f:g", bad)
+			_, err := b.Do(t, "HSET", fence, "g", bad)
 			must(t, err)
 			_, err = o.TryLock(ctx, "g")
-			wantErr(t, err, rapyer.ErrDecode, "_f:g")
+			wantErr(t, err, rapyer.ErrDecode, "counter g")
 			if ms := b.PTTL(t, lockKeyOf(b, "lockt", "g", o.ID())); ms != -2 {
 				t.Fatalf("counter %q: lock key written", bad)
 			}
 		}
-		_, err := b.Do(t, "HSET", o.Key(), "_f:g", "41")
+		_, err := b.Do(t, "HSET", fence, "g", "41")
 		must(t, err)
 		l, err := o.TryLock(ctx, "g")
 		must(t, err)

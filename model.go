@@ -3,6 +3,7 @@ package rapyer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gomodule/redigo/redis"
@@ -84,6 +85,10 @@ func (m *Model) containers() []*Container {
 
 // New returns a new, unsaved object with a generated id (a UUIDv7: unique
 // and ordered by creation time) and its fields' declared defaults. No I/O.
+// With a nil Store it returns an unbound object: its local values can be
+// read and set (container defaults are not applied), and every operation
+// that does I/O returns ErrUnbound; use NewWithID, which reports a nil Store
+// as ErrInvalid, where a mistake should surface at once.
 func (s *Schema[M, P]) New(st *Store) P {
 	p := s.instance(st, uuid.Must(uuid.NewV7()).String())
 	p.base().applyDefaults()
@@ -91,8 +96,12 @@ func (s *Schema[M, P]) New(st *Store) P {
 }
 
 // NewWithID is New with a caller-given id. Any id of 1 to MaxIDLen bytes
-// works ('{', '}', ':', spaces and non-ASCII included). Errors: ErrInvalid.
+// works ('{', '}', ':', spaces and non-ASCII included). Errors: ErrInvalid
+// (bad id, nil Store).
 func (s *Schema[M, P]) NewWithID(st *Store, id string) (P, error) {
+	if err := s.sc.needStore("New", st); err != nil {
+		return nil, err
+	}
 	if err := checkID(id); err != nil {
 		return nil, &Error{Op: "New", Model: s.sc.name, ID: id, Err: err}
 	}
@@ -102,8 +111,12 @@ func (s *Schema[M, P]) NewWithID(st *Store, id string) (P, error) {
 }
 
 // Exists reports whether an object with the given id exists (EXISTS, plus
-// PEXPIRE when refresh is on: one round trip).
+// PEXPIRE when refresh is on: one round trip). Errors: ErrInvalid (bad id,
+// nil Store).
 func (s *Schema[M, P]) Exists(ctx context.Context, st *Store, id string) (bool, error) {
+	if err := s.sc.needStore("Exists", st); err != nil {
+		return false, err
+	}
 	if err := checkID(id); err != nil {
 		return false, &Error{Op: "Exists", Model: s.sc.name, ID: id, Err: err}
 	}
@@ -111,8 +124,12 @@ func (s *Schema[M, P]) Exists(ctx context.Context, st *Store, id string) (bool, 
 }
 
 // Delete removes the object with the given id and reports whether it
-// existed, as Model.Delete does: one round trip.
+// existed, as Model.Delete does: one round trip. Errors: ErrInvalid (bad
+// id, nil Store).
 func (s *Schema[M, P]) Delete(ctx context.Context, st *Store, id string) (bool, error) {
+	if err := s.sc.needStore("Delete", st); err != nil {
+		return false, err
+	}
 	if err := checkID(id); err != nil {
 		return false, &Error{Op: "Delete", Model: s.sc.name, ID: id, Err: err}
 	}
@@ -122,7 +139,12 @@ func (s *Schema[M, P]) Delete(ctx context.Context, st *Store, id string) (bool, 
 // Duplicate inserts a copy of src's local values (what was loaded or set)
 // under a new generated id and returns it: one round trip (the Insert). The
 // copy may land in another shard, so nothing is copied server-side.
+// Errors: ErrInvalid (nil src), ErrUnbound (src bound to no Store), those of
+// Insert.
 func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
+	if src == nil {
+		return nil, &Error{Op: "Duplicate", Model: s.sc.name, Err: fmt.Errorf("%w: nil object", ErrInvalid)}
+	}
 	sm := src.base()
 	if sm.st == nil {
 		return nil, &Error{Op: "Duplicate", Model: s.sc.name, Err: ErrUnbound}
@@ -264,7 +286,15 @@ func (m *Model) run(ctx context.Context, op string, u ops.Unit, done func(rs []a
 // hash of another type or a `_v` that is not an integer fails some of its
 // commands and leaves the others applied (DESIGN.md, "Decided for faults").
 // Nothing is built when a value does not encode.
-func (m *Model) saveUnit(op string) (ops.Unit, error) {
+func (m *Model) saveUnit(op string) (ops.Unit, error) { return m.saveUnitAs(op, nil) }
+
+// lockGuard is a lock a save must still hold: its key and owner token.
+type lockGuard struct{ key, owner string }
+
+// saveUnitAs is saveUnit, or with a guard, lua/save.lua behind the lock's
+// owner check (lua.LockedSave: the lock key after every other key, the
+// owner after every other argument).
+func (m *Model) saveUnitAs(op string, guard *lockGuard) (ops.Unit, error) {
 	lead := []any{m.keyArg[0]}
 	pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
 	if err != nil {
@@ -284,6 +314,10 @@ func (m *Model) saveUnit(op string) (ops.Unit, error) {
 		args = append(args, b...)
 	}
 	extra, sec := m.indexSection(m.sc.idx)
+	if guard != nil {
+		keys := append(slices.Clip(m.withIndex(extra)), guard.key)
+		return ops.ScriptUnit(lua.LockedSave, keys, append(append(args, sec...), guard.owner)), nil
+	}
 	return ops.ScriptUnit(lua.Save, m.withIndex(extra), append(args, sec...)), nil
 }
 

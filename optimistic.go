@@ -130,8 +130,12 @@ func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() er
 }
 
 // Modify loads the object with the given id and changes it with fn under
-// optimistic concurrency (see Model.Modify), returning it as saved.
+// optimistic concurrency (see Model.Modify), returning it as saved. A nil
+// Store is ErrInvalid.
 func (s *Schema[M, P]) Modify(ctx context.Context, st *Store, id string, fn func(P) error, opts ...ModifyOption) (P, error) {
+	if err := s.sc.needStore("Modify", st); err != nil {
+		return nil, err
+	}
 	if err := checkID(id); err != nil {
 		return nil, &Error{Op: "Modify", Model: s.sc.name, ID: id, Err: err}
 	}

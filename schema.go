@@ -229,9 +229,23 @@ type objKeys struct {
 	list []string
 }
 
-// keysOf makes the keys of object id.
+// keysOf makes the keys of object id (without a Store, New(nil): as with
+// no prefix; the object is unbound and sends nothing).
 func (sc *schema) keysOf(st *Store, id string) objKeys {
-	return sc.keysAt(shardPrefix(st.cfg.prefix, sc.name, shardOf(id, sc.shards)), id)
+	prefix := ""
+	if st != nil {
+		prefix = st.cfg.prefix
+	}
+	return sc.keysAt(shardPrefix(prefix, sc.name, shardOf(id, sc.shards)), id)
+}
+
+// needStore is the error of an operation given a nil Store: ErrInvalid
+// naming op and the model.
+func (sc *schema) needStore(op string, st *Store) error {
+	if st != nil {
+		return nil
+	}
+	return &Error{Op: op, Model: sc.name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
 }
 
 // keysAt makes the keys of object id in the shard whose key prefix

@@ -104,6 +104,9 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 // their first use is one round trip too; Open calls it. A script the server has lost since
 // (SCRIPT FLUSH, restart, failover) is sent again whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
+	if s == nil {
+		return &Error{Op: "Ping", Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
+	}
 	cmds := []ops.Cmd{{Name: "PING", Args: nil}}
 	load := !s.loaded.Load()
 	if load {
@@ -125,8 +128,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the pool (when Open created it) and whatever WithCloser gave.
-// Operations after Close fail with ErrClosed. Close is idempotent.
+// Operations after Close fail with ErrClosed. Close is idempotent. A nil
+// Store is ErrInvalid.
 func (s *Store) Close() error {
+	if s == nil {
+		return &Error{Op: "Close", Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
+	}
 	if s.closed.Swap(true) {
 		return nil
 	}
@@ -140,8 +147,13 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Prefix returns the key prefix set with WithPrefix.
-func (s *Store) Prefix() string { return s.cfg.prefix }
+// Prefix returns the key prefix set with WithPrefix ("" for a nil Store).
+func (s *Store) Prefix() string {
+	if s == nil {
+		return ""
+	}
+	return s.cfg.prefix
+}
 
 // conn takes a connection from the pool, waiting no longer than ctx allows.
 func (s *Store) conn(ctx context.Context) (redis.Conn, error) {

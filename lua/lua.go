@@ -98,7 +98,10 @@ var (
 	Float  = buildField("index", "float")
 	Scalar = buildField("index", "scalar")
 	Save   = build("index", "save")
-	Delete = build("index", "delete")
+	// LockedSave is Save behind an owner check of a lock (lockcheck.lua):
+	// Model.WithLock with WithSave.
+	LockedSave = build("index", "lockcheck", "save")
+	Delete     = build("index", "delete")
 	// Query, Sweep and Reindex serve the secondary indexes (lua/index.lua).
 	Query   = build("index", "query")
 	Sweep   = build("index", "sweep")
@@ -120,5 +123,5 @@ var (
 // models with WithVersionCheck use): a Store sends one whole (EVAL) the
 // first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read}
 }

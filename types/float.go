@@ -57,6 +57,18 @@ func (h *Float) Mod(ctx context.Context, d float64) (float64, error) {
 }
 
 // Pow raises the value to the power e and returns the new value.
+//
+// Pow is the one Float operation whose result may differ between servers:
+// the script computes it with Lua's ^, which is the C library's pow on Redis
+// (glibc: within 1 ULP of the exact result, nearly always correctly rounded)
+// and Go's math.Pow on the embedded server, which is not correctly rounded
+// and whose error grows with the exponent. For integer exponents up to 4 in
+// magnitude both are within 1 ULP of the exact result (1e22 ** 3 is 1e+66 on
+// Redis, 1.0000000000000001e+66 on the embedded server); for larger ones the
+// embedded server may be further off (1.1 ** 200: 16 ULP; 0.9999999 **
+// 300000: about 34000 ULP, a relative 4e-12). Do not compare Pow results bit
+// for bit across backends. Incr, Mul, Div, FloorDiv and Mod are exact
+// IEEE-754 operations and agree bit for bit.
 func (h *Float) Pow(ctx context.Context, e float64) (float64, error) {
 	return h.op(ctx, "Float.Pow", "pow", e)
 }

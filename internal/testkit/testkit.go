@@ -31,8 +31,15 @@ type Backend struct {
 	raw    redis.Conn
 }
 
+// ioTimeout is the read and write timeout of the test Stores' connections:
+// generous, so that a loaded machine (the race detector on two busy cores)
+// does not turn a slow reply into an i/o timeout. Each test step is bounded
+// by its context instead (Ctx), whose deadline a Store uses when sooner.
+const ioTimeout = 60 * time.Second
+
 // Run runs f as a subtest per backend. opts are added to the Store's options
-// (after the per-test key prefix).
+// (after the per-test key prefix and the generous timeouts, so a test may
+// set its own).
 func Run(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) {
 	t.Helper()
 	t.Run("embedded", func(t *testing.T) {
@@ -55,7 +62,7 @@ func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rap
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	b := &Backend{Name: name, srv: srv, url: url, prefix: "rt" + hex.EncodeToString(rnd[:]) + ":", ctr: &counter{}}
-	raw, err := redis.DialURL(url)
+	raw, err := redis.DialURL(url, redis.DialReadTimeout(ioTimeout), redis.DialWriteTimeout(ioTimeout))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -82,14 +89,15 @@ func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
 	pool := &redis.Pool{
 		MaxIdle: 8, MaxActive: 32, Wait: true,
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			c, err := rapyer.Dial(ctx, url, rapyer.WithReadTimeout(5*time.Second), rapyer.WithWriteTimeout(5*time.Second))
+			c, err := rapyer.Dial(ctx, url, rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout))
 			if err != nil {
 				return nil, err
 			}
 			return &countingConn{Conn: c, ctr: b.ctr}, nil
 		},
 	}
-	st, err := rapyer.NewStore(pool, append([]rapyer.Option{rapyer.WithPrefix(b.prefix)}, opts...)...)
+	base := []rapyer.Option{rapyer.WithPrefix(b.prefix), rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout)}
+	st, err := rapyer.NewStore(pool, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,9 +196,11 @@ func (b *Backend) Trips() int {
 	return n
 }
 
-// Ctx returns a context for one test step.
+// Ctx returns a context for one test step, the bound of its I/O: 2 minutes,
+// room for the heaviest tests (800 contended Modify calls) under -race on a
+// loaded machine, where 30 s was too short.
 func Ctx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -409,6 +409,21 @@ func execReplies(exec any, n int) ([]any, error) {
 // run1 sends one unit and returns its replies and its error (the request's
 // or the unit's own).
 func (s *Store) run1(ctx context.Context, u ops.Unit) ([]any, error) {
+	if u.Script != nil || (!u.Multi && len(u.Cmds) == 1) {
+		// One command: exec's own path for it, without the request and
+		// result slices.
+		c, err := s.conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		r, err, _ := s.execOne(ctx, c, &u)
+		if err != nil {
+			return nil, err
+		}
+		rs := []any{r}
+		return rs, ops.FirstError(rs)
+	}
 	res, err := s.exec(ctx, request{units: []ops.Unit{u}})
 	if err != nil {
 		return nil, err

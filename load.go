@@ -93,10 +93,10 @@ func (m *Model) loadUnit() ops.Unit {
 // readCmds read the whole object: HGETALL, then one full read per container.
 func (m *Model) readCmds() []ops.Cmd {
 	if m.sc.conts == 0 {
-		return []ops.Cmd{{Name: "HGETALL", Args: m.keyArg[:1:1]}}
+		return []ops.Cmd{{Name: "HGETALL", Args: []any{m.key[0]}}}
 	}
 	cmds := make([]ops.Cmd, 0, 1+2*m.sc.conts)
-	cmds = append(cmds, ops.Cmd{Name: "HGETALL", Args: m.keyArg[:1:1]})
+	cmds = append(cmds, ops.Cmd{Name: "HGETALL", Args: []any{m.key[0]}})
 	for j, k := range m.sc.contKinds {
 		cmds = append(cmds, kindReadCmd(k, m.keys()[1+j]))
 	}

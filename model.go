@@ -30,7 +30,6 @@ type Model struct {
 	sc      *schema
 	id      string
 	key     [1]string // the hash's key; keys() is key[:] without containers
-	keyArg  [1]any    // the key boxed once: command arguments, HGETALL's
 	fields  []Field   // scalar handles (each a binder), in schema order
 	version int64
 	x       *modelExt  // nil unless the model has containers or a load left errors
@@ -295,7 +294,7 @@ type lockGuard struct{ key, owner string }
 // owner check (lua.LockedSave: the lock key after every other key, the
 // owner after every other argument).
 func (m *Model) saveUnitAs(op string, guard *lockGuard) (ops.Unit, error) {
-	lead := []any{m.keyArg[0]}
+	lead := []any{nil} // save.lua's pairs and absent names follow a placeholder (the key's place)
 	pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
 	if err != nil {
 		return ops.Unit{}, err

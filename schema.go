@@ -293,7 +293,7 @@ func (h *shardHeads) keys(id string) objKeys {
 
 // setKeys binds m to st and sc as object id with keys k.
 func (m *Model) setKeys(st *Store, sc *schema, id string, k objKeys) {
-	m.st, m.sc, m.id, m.keyArg[0] = st, sc, id, k.arg
+	m.st, m.sc, m.id = st, sc, id
 	m.key[0], _ = k.arg.(string)
 	if k.list != nil {
 		m.ext().keyList = k.list

@@ -148,7 +148,11 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 		redis.DialReadTimeout(cfg.readTimeout),
 		redis.DialWriteTimeout(cfg.writeTimeout),
 		redis.DialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nc, err := d.DialContext(ctx, network, addr)
+			dialFn := d.DialContext
+			if cfg.dialer != nil {
+				dialFn = cfg.dialer
+			}
+			nc, err := dialFn(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -249,13 +253,15 @@ func (c *conn) ReceiveWithTimeout(d time.Duration) (any, error) {
 }
 
 // callInfo rides in the context given to DoContext when the executor needs
-// it: sent, a function to run once the commands are flushed and before the
-// replies are read (see request.sent), and ours, which the connection sets
-// to say it is one of rapyer's (see Store.do).
+// it: write, which writes the request's commands (given the connection's
+// send); sent, a function to run once the commands are flushed and before
+// the replies are read (see request.sent); and ours, which the connection
+// sets to say it is one of rapyer's (see Store.do).
 type callInfo struct {
-	sent func()
-	ran  bool
-	ours bool
+	write func(send func(string, ...any) error) error
+	sent  func()
+	ran   bool
+	ours  bool
 }
 
 type callKey struct{}
@@ -270,6 +276,15 @@ func (c *conn) DoContext(ctx context.Context, cmd string, args ...any) (any, err
 		}
 		if ci, _ := ctx.Value(callKey{}).(*callInfo); ci != nil {
 			ci.ours = true
+			if ci.write != nil {
+				// The request's commands, written under the context
+				// straight into redigo's buffer, which goes out whenever it
+				// fills: the server starts on the first while the rest are
+				// written.
+				if err := ci.write(c.Conn.Send); err != nil {
+					return nil, err
+				}
+			}
 			if ci.sent != nil && cmd == "" {
 				if err := c.Conn.Flush(); err != nil {
 					return nil, err

@@ -82,24 +82,28 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	}
 	n := 0
 	var whole map[*lua.Script]bool // scripts sent whole (EVAL) in this request
+	var eval []bool                // by unit: sent by EVAL
 	for i := range r.units {
 		u := &r.units[i]
-		eval := false
 		if sc := u.Script; sc != nil && !s.knows(sc) {
 			if whole == nil {
-				whole = map[*lua.Script]bool{}
+				whole, eval = map[*lua.Script]bool{}, make([]bool, len(r.units))
 			}
 			// A script this Store never sent goes whole, once per request:
 			// one round trip instead of EVALSHA, NOSCRIPT, EVAL.
-			eval = !whole[sc]
+			eval[i] = !whole[sc]
 			whole[sc] = true
-		}
-		if err := writeUnit(c, u, eval); err != nil {
-			return nil, netErr(ctx, err)
 		}
 		n += u.Size()
 	}
-	replies, err := s.receive(ctx, c, n, r.sent)
+	replies, err := s.roundTrip(ctx, c, r.pin != nil, n, r.sent, func(send sendFunc) error {
+		for i := range r.units {
+			if err := writeUnit(send, &r.units[i], i < len(eval) && eval[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -130,12 +134,14 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		return out, nil
 	}
 	s.cfg.logger.Debug("rapyer: sending units again (scripts not cached, or reads refused in MULTI)", "units", len(retry))
-	for i := range retry {
-		if err := writeUnit(c, &retry[i], true); err != nil {
-			return nil, netErr(ctx, err)
+	again, err := s.roundTrip(ctx, c, r.pin != nil, len(retry), nil, func(send sendFunc) error {
+		for i := range retry {
+			if err := writeUnit(send, &retry[i], true); err != nil {
+				return err
+			}
 		}
-	}
-	again, err := s.receive(ctx, c, len(retry), nil)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -201,26 +207,27 @@ func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, 
 // fails while the others run. EVAL cannot fail that way.
 func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Result, error) {
 	n := 0
-	if err := c.Send("MULTI"); err != nil {
-		return nil, netErr(ctx, err)
-	}
 	for i := range r.units {
-		u := &r.units[i]
-		var err error
-		if u.Script != nil {
-			err = writeUnit(c, u, true)
-		} else {
-			err = writeCmds(c, u.Cmds)
-		}
-		if err != nil {
-			return nil, netErr(ctx, err)
-		}
-		n += u.Inlined()
+		n += r.units[i].Inlined()
 	}
-	if err := c.Send("EXEC"); err != nil {
-		return nil, netErr(ctx, err)
-	}
-	replies, err := s.receive(ctx, c, 2+n, r.sent)
+	replies, err := s.roundTrip(ctx, c, r.pin != nil, 2+n, r.sent, func(send sendFunc) error {
+		if err := send("MULTI"); err != nil {
+			return err
+		}
+		for i := range r.units {
+			u := &r.units[i]
+			var err error
+			if u.Script != nil {
+				err = writeUnit(send, u, true)
+			} else {
+				err = writeCmds(send, u.Cmds)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return send("EXEC")
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -247,55 +254,70 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	return out, nil
 }
 
-// writeUnit sends the unit's commands on c; eval sends a script unit by
-// EVAL (whole source) instead of EVALSHA.
-func writeUnit(c redis.Conn, u *ops.Unit, eval bool) error {
+// sendFunc writes one command: a connection's Send.
+type sendFunc = func(name string, args ...any) error
+
+// writeUnit sends the unit's commands; eval sends a script unit by EVAL
+// (whole source) instead of EVALSHA.
+func writeUnit(send sendFunc, u *ops.Unit, eval bool) error {
 	switch {
 	case u.Script != nil:
 		name, args := u.EvalArgs(eval)
-		return c.Send(name, args...)
+		return send(name, args...)
 	case u.Multi:
-		if err := c.Send("MULTI"); err != nil {
+		if err := send("MULTI"); err != nil {
 			return err
 		}
-		if err := writeCmds(c, u.Cmds); err != nil {
+		if err := writeCmds(send, u.Cmds); err != nil {
 			return err
 		}
-		return c.Send("EXEC")
+		return send("EXEC")
 	default:
-		return writeCmds(c, u.Cmds)
+		return writeCmds(send, u.Cmds)
 	}
 }
 
-func writeCmds(c redis.Conn, cmds []ops.Cmd) error {
+func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 	for _, cm := range cmds {
-		if err := c.Send(cm.Name, cm.Args...); err != nil {
+		if err := send(cm.Name, cm.Args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// receive flushes what was written and reads n replies (error replies
-// included as values), bounded by ctx; sent, when set, runs between the
-// flush and the reads.
-func (s *Store) receive(ctx context.Context, c redis.Conn, n int, sent func()) ([]any, error) {
+// roundTrip writes a request's commands with write, flushes them and
+// reads their n replies (error replies included as values), bounded by
+// ctx; sent, when set, runs between the flush and the reads. On rapyer's
+// own connections the commands are written inside DoContext, under ctx
+// (a pinned connection excepted: its WATCH must go through the pool's
+// connection, which sends UNWATCH when it goes back with one open).
+func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int, sent func(), write func(sendFunc) error) ([]any, error) {
 	var r any
 	var err error
-	if sent != nil && s.connKind.Load() == connPlain {
-		if err = c.Flush(); err == nil {
-			sent()
+	switch kind := s.connKind.Load(); {
+	case kind == connOurs && !pinned:
+		ci := &callInfo{write: write, sent: sent}
+		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
+	case kind == connPlain:
+		if err = write(c.Send); err == nil && sent != nil {
+			if err = c.Flush(); err == nil {
+				sent()
+			}
+		}
+		if err == nil {
 			r, err = s.do(ctx, c, "")
 		}
-	} else if sent != nil {
+	default: // pinned, or not known yet
+		if err = write(c.Send); err != nil {
+			break
+		}
 		ci := &callInfo{sent: sent}
 		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
 		s.learn(ci)
-		if !ci.ran && err == nil {
+		if sent != nil && !ci.ran && err == nil {
 			sent() // a connection of another kind: after the replies
 		}
-	} else {
-		r, err = s.do(ctx, c, "")
 	}
 	if err != nil {
 		return nil, netErr(ctx, err)

@@ -1,9 +1,11 @@
 package rapyer
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/rapyer-go/rapyer/serialize"
@@ -31,6 +33,7 @@ type config struct {
 	fallback     serialize.Fallback
 	tls          *tls.Config
 	closers      []io.Closer
+	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func defaultConfig() config {
@@ -119,6 +122,14 @@ func WithFallbackCodec(f serialize.Fallback) Option {
 // URL's host name.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(c *config) { c.tls = cfg })
+}
+
+// WithDialer makes Open and Dial reach the server with d instead of a
+// net.Dialer (a proxy, a tunnel, instrumented connections). The dial
+// timeout then is d's to honour; the context given to Open bounds it
+// either way. Default: a net.Dialer with WithDialTimeout.
+func WithDialer(d func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return optionFunc(func(c *config) { c.dialer = d })
 }
 
 // WithCloser makes Store.Close also close cl, after the pool. Package embedded

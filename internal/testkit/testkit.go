@@ -89,11 +89,8 @@ func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
 	pool := &redis.Pool{
 		MaxIdle: 8, MaxActive: 32, Wait: true,
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			c, err := rapyer.Dial(ctx, url, rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout))
-			if err != nil {
-				return nil, err
-			}
-			return &countingConn{Conn: c, ctr: b.ctr}, nil
+			return rapyer.Dial(ctx, url, rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout),
+				rapyer.WithDialer(countingDialer(b.ctr)))
 		},
 	}
 	base := []rapyer.Option{rapyer.WithPrefix(b.prefix), rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout)}
@@ -232,60 +229,4 @@ func (c *counter) sent(cmd string, flush bool) {
 		c.rts++
 	}
 	c.mu.Unlock()
-}
-
-// countingConn counts round trips: one each time the client, having sent
-// commands, waits for a reply (Do, DoContext, DoWithTimeout, Receive...); flushing several
-// times before that wait is still one round trip. It records every command.
-type countingConn struct {
-	redis.Conn
-	ctr     *counter
-	pending int
-}
-
-func (c *countingConn) Send(cmd string, args ...any) error {
-	c.ctr.sent(cmd, false)
-	c.pending++
-	return c.Conn.Send(cmd, args...)
-}
-
-func (c *countingConn) Do(cmd string, args ...any) (any, error) {
-	c.note(cmd)
-	return c.Conn.Do(cmd, args...)
-}
-
-func (c *countingConn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
-	c.note(cmd)
-	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
-}
-
-// DoContext and ReceiveContext count the round trip once it is made (a
-// context may look at the count to stand for a cancel between two trips).
-func (c *countingConn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
-	r, err := redis.DoContext(c.Conn, ctx, cmd, args...)
-	c.note(cmd)
-	return r, err
-}
-
-func (c *countingConn) ReceiveContext(ctx context.Context) (any, error) {
-	r, err := redis.ReceiveContext(c.Conn, ctx)
-	c.note("")
-	return r, err
-}
-
-func (c *countingConn) Receive() (any, error) {
-	c.note("")
-	return c.Conn.Receive()
-}
-
-func (c *countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
-	c.note("")
-	return redis.ReceiveWithTimeout(c.Conn, d)
-}
-
-func (c *countingConn) note(cmd string) {
-	if cmd != "" || c.pending > 0 {
-		c.ctr.sent(cmd, true)
-	}
-	c.pending = 0
 }

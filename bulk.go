@@ -165,32 +165,42 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	lean := s.sc.conts == 0 && !s.sc.loadRefreshes(st)
 	var probe Model // keys only: enough for loadUnit
 	heads := newShardHeads(st, s.sc)
-	// The HGETALLs' arguments share one backing array. Lean, the whole
-	// call is one unit of plain commands, one HGETALL per object (the
-	// same bytes as one unit per object, without a unit and a result per
-	// object: a load of many objects is bound by the client's CPU).
+	// The HGETALLs' arguments share one backing array. Lean, the call is
+	// a few units of plain commands, one HGETALL per object, each unit
+	// filled (keys made) just before it is written, so the server answers
+	// the first while the client makes the rest: a load of many objects is
+	// bound by the client's CPU. (Not one unit per object: a unit and a
+	// result per object cost more than they help.)
 	hgetall := make([]any, len(ids))
 	var units []ops.Unit
+	var fill func(int)
 	if lean {
-		units = []ops.Unit{{Cmds: make([]ops.Cmd, len(ids)), Read: true}}
+		cmds := make([]ops.Cmd, len(ids))
+		units = make([]ops.Unit, (len(ids)+leanUnit-1)/leanUnit)
+		for u := range units {
+			units[u] = ops.Unit{Cmds: cmds[u*leanUnit : min((u+1)*leanUnit, len(ids))], Read: true}
+		}
+		fill = func(u int) {
+			for i := u * leanUnit; i < min((u+1)*leanUnit, len(ids)); i++ {
+				keys[i] = heads.keys(ids[i])
+				hgetall[i] = keys[i].arg
+				cmds[i] = ops.Cmd{Name: "HGETALL", Args: hgetall[i : i+1 : i+1]}
+			}
+		}
 	} else {
 		units = make([]ops.Unit, len(ids))
-	}
-	for i, id := range ids {
-		keys[i] = heads.keys(id)
-		hgetall[i] = keys[i].arg
-		if lean {
-			units[0].Cmds[i] = ops.Cmd{Name: "HGETALL", Args: hgetall[i : i+1 : i+1]}
-			continue
+		for i, id := range ids {
+			keys[i] = heads.keys(id)
+			hgetall[i] = keys[i].arg
+			probe.setKeys(st, s.sc, id, keys[i])
+			units[i] = probe.loadUnit()
+			// loadUnit's HGETALL takes the probe's own key slot: give each
+			// unit its own.
+			units[i].Cmds[0].Args = hgetall[i : i+1 : i+1]
 		}
-		probe.setKeys(st, s.sc, id, keys[i])
-		units[i] = probe.loadUnit()
-		// loadUnit's HGETALL takes the probe's own key slot: give each
-		// unit its own.
-		units[i].Cmds[0].Args = hgetall[i : i+1 : i+1]
 	}
 	// The objects are made while the server answers.
-	res, err := st.exec(ctx, request{units: units, sent: func() {
+	res, err := st.exec(ctx, request{units: units, fill: fill, sent: func() {
 		var room []Field // one field list for all, unless each has its own
 		if !s.sc.flat {
 			room = make([]Field, 0, len(ids)*len(s.sc.argNames))
@@ -206,7 +216,8 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 		var rs []any
 		var err error
 		if lean {
-			rs = res[0].Replies[i : i+1]
+			rep := res[i/leanUnit].Replies
+			rs = rep[i%leanUnit : i%leanUnit+1]
 			err = ops.FirstError(rs)
 		} else {
 			rs, err = res[i].Replies, res[i].Err
@@ -230,6 +241,9 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	}
 	return objs, nil
 }
+
+// leanUnit is how many HGETALLs one unit of a lean load holds.
+const leanUnit = 64
 
 func asSlice(r any) []any {
 	v, _ := r.([]any)

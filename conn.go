@@ -71,11 +71,18 @@ func (c *ctlConn) interrupt() {
 }
 
 // arm bounds the connection by ctx until disarm(stop) runs.
-func (c *ctlConn) arm(ctx context.Context) (stop func() bool) {
+// The write deadline is set here, once for the request (now + write, or
+// none when write is 0, clamped to ctx's deadline), not by redigo once per
+// command: a load of 1000 objects writes 1000 commands.
+func (c *ctlConn) arm(ctx context.Context, write time.Duration) (stop func() bool) {
 	dl, _ := ctx.Deadline()
+	var wd time.Time
+	if write > 0 {
+		wd = time.Now().Add(write)
+	}
 	c.mu.Lock()
 	c.limit = dl
-	_ = c.Conn.SetDeadline(c.clamp(time.Time{}))
+	_ = c.Conn.SetWriteDeadline(c.clamp(wd))
 	c.mu.Unlock()
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.interrupt)
@@ -103,6 +110,7 @@ type conn struct {
 	redis.Conn
 	ctl    *ctlConn
 	read   time.Duration
+	write  time.Duration // per request (redigo's own, per command, is off)
 	queue  []queuedCmd
 	broken error
 }
@@ -123,7 +131,7 @@ func NewConn(nc net.Conn, opts ...Option) redis.Conn {
 		o.apply(&cfg)
 	}
 	ctl := &ctlConn{Conn: nc}
-	return &conn{Conn: redis.NewConn(ctl, cfg.readTimeout, cfg.writeTimeout), ctl: ctl, read: cfg.readTimeout}
+	return &conn{Conn: redis.NewConn(ctl, cfg.readTimeout, 0), ctl: ctl, read: cfg.readTimeout, write: cfg.writeTimeout}
 }
 
 // Dial opens one connection to the server at rawURL as Open's pool does
@@ -146,7 +154,10 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 	d := net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}
 	dialOpts := []redis.DialOption{
 		redis.DialReadTimeout(cfg.readTimeout),
-		redis.DialWriteTimeout(cfg.writeTimeout),
+		// No write timeout per command: the connection sets one per
+		// request (ctlConn.arm); the dial's own writes (AUTH, SELECT)
+		// are bounded by its context.
+		redis.DialWriteTimeout(0),
 		redis.DialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialFn := d.DialContext
 			if cfg.dialer != nil {
@@ -190,7 +201,7 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 	ctl.mu.Lock()
 	ctl.limit = time.Time{}
 	ctl.mu.Unlock()
-	return &conn{Conn: c, ctl: ctl, read: cfg.readTimeout}, nil
+	return &conn{Conn: c, ctl: ctl, read: cfg.readTimeout, write: cfg.writeTimeout}, nil
 }
 
 func (c *conn) Err() error {
@@ -226,6 +237,9 @@ func (c *conn) drain() error {
 }
 
 func (c *conn) Flush() error {
+	if c.write > 0 {
+		_ = c.ctl.SetWriteDeadline(time.Now().Add(c.write))
+	}
 	if err := c.drain(); err != nil {
 		return err
 	}
@@ -237,6 +251,9 @@ func (c *conn) Do(cmd string, args ...any) (any, error) {
 }
 
 func (c *conn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
+	if c.write > 0 {
+		_ = c.ctl.SetWriteDeadline(time.Now().Add(c.write))
+	}
 	if err := c.drain(); err != nil {
 		return nil, err
 	}
@@ -327,7 +344,7 @@ func (c *conn) withContext(ctx context.Context, f func(timeout time.Duration) (a
 			timeout = left
 		}
 	}
-	stop := c.ctl.arm(ctx)
+	stop := c.ctl.arm(ctx, c.write)
 	r, err := f(timeout)
 	if c.ctl.disarm(stop) {
 		c.broken = errInterrupted

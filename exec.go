@@ -30,6 +30,10 @@ type request struct {
 	// pin sends on a connection the caller holds (see Store.pinned), for
 	// sequences that need one connection (WATCH, then MULTI/EXEC).
 	pin *pinned
+	// fill, when set, completes unit i just before it is written (its
+	// commands' count already set): work that overlaps with the server's,
+	// which answers the first units while the last are made.
+	fill func(i int)
 }
 
 // pinned is a connection held across several requests.
@@ -98,6 +102,9 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	}
 	replies, err := s.roundTrip(ctx, c, r.pin != nil, n, r.sent, func(send sendFunc) error {
 		for i := range r.units {
+			if r.fill != nil {
+				r.fill(i)
+			}
 			if err := writeUnit(send, &r.units[i], i < len(eval) && eval[i]); err != nil {
 				return err
 			}

@@ -122,10 +122,14 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (redis.Conn, error
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	return dial(ctx, rawURL, &cfg)
+	t, err := cfg.target(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return dialTarget(ctx, t, &cfg)
 }
 
-func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
+func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error) {
 	ctl := &ctlConn{}
 	d := net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}
 	dialOpts := []redis.DialOption{
@@ -143,9 +147,7 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 			return ctl, nil
 		}),
 	}
-	if cfg.tls != nil {
-		dialOpts = append(dialOpts, redis.DialTLSConfig(cfg.tls))
-	}
+	dialOpts = append(dialOpts, t.opts...)
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() {
@@ -154,7 +156,7 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 			}
 		})
 	}
-	c, err := redis.DialURLContext(ctx, rawURL, dialOpts...)
+	c, err := redis.DialURLContext(ctx, t.url, dialOpts...)
 	if stop != nil && !stop() {
 		if c != nil {
 			_ = c.Close()
@@ -164,6 +166,9 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		if _, reply := err.(redis.Error); reply { // AUTH or SELECT refused
+			return nil, scriptError(err)
 		}
 		return nil, err
 	}

@@ -58,6 +58,15 @@ var (
 	// ErrReadOnly: the server is a read-only replica and refused a write;
 	// nothing was written.
 	ErrReadOnly = errors.New("rapyer: server is read-only")
+	// ErrAuth: the server refused the credentials (WRONGPASS: wrong user
+	// or password, or a disabled user), or wants some (NOAUTH: no password
+	// given); Open returns it. The error never holds the password.
+	ErrAuth = errors.New("rapyer: authentication failed")
+	// ErrNoPermission: the server's ACL refused a command or a key to this
+	// user (NOPERM); the error keeps the server's text, which names the
+	// command or key. Nothing was written: see README, "TLS, AUTH and
+	// ACL", for the ACL rapyer needs.
+	ErrNoPermission = errors.New("rapyer: no permission")
 )
 
 // isOOM reports whether err is the server's out-of-memory refusal.
@@ -74,6 +83,13 @@ func serverStateError(msg string) error {
 		return &causeError{sentinel: ErrOutOfMemory, msg: msg}
 	case strings.HasPrefix(msg, "READONLY ") || strings.Contains(msg, " READONLY You can't write"):
 		return &causeError{sentinel: ErrReadOnly, msg: msg}
+	case strings.HasPrefix(msg, "NOAUTH ") || strings.HasPrefix(msg, "WRONGPASS ") ||
+		strings.HasPrefix(msg, "ERR AUTH ") && strings.Contains(msg, "without any password configured"):
+		return &causeError{sentinel: ErrAuth, msg: msg}
+	case strings.Contains(msg, "NOPERM "):
+		// Alone, or inside a script's error ("ERR Error running script ...
+		// NOPERM ..." on some versions).
+		return &causeError{sentinel: ErrNoPermission, msg: msg[strings.Index(msg, "NOPERM "):]}
 	}
 	return nil
 }

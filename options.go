@@ -30,6 +30,7 @@ type config struct {
 	refresh      bool
 	fallback     serialize.Fallback
 	tls          *tls.Config
+	auth         *credentials
 	closers      []io.Closer
 }
 
@@ -115,10 +116,23 @@ func WithFallbackCodec(f serialize.Fallback) Option {
 	})
 }
 
-// WithTLSConfig uses cfg for rediss:// URLs. Default: the system roots and the
-// URL's host name.
+// WithTLSConfig uses cfg for the TLS connections of a rediss:// URL (its
+// RootCAs to check the server, its Certificates for mutual TLS, ServerName
+// when the URL's host is not the certificate's name). Open and Dial refuse
+// it with a redis:// URL (ErrInvalid), which would connect without TLS.
+// Default: the system roots and the URL's host name.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(c *config) { c.tls = cfg })
+}
+
+// WithAuth authenticates with AUTH user password on every connection,
+// instead of the credentials in the URL: user "" (or "default") is
+// Redis's default user, the requirepass form. Use it for a password that
+// comes from elsewhere, to spare escaping it into the URL. The password is
+// never shown in errors, logs or a printed Store. A wrong or missing
+// password is ErrAuth. Default: the URL's userinfo, else no AUTH.
+func WithAuth(user, password string) Option {
+	return optionFunc(func(c *config) { c.auth = &credentials{user: user, pass: password} })
 }
 
 // WithCloser makes Store.Close also close cl, after the pool. Package embedded

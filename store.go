@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +25,21 @@ type Store struct {
 	closed atomic.Bool
 	loaded atomic.Bool // scripts sent by SCRIPT LOAD once
 	known  sync.Map    // *lua.Script -> struct{}: loaded or sent whole on this Store
+	addr   string      // the URL Open was given, password redacted
 }
+
+// String describes the Store by its server's URL (password redacted) and
+// key prefix; it never shows credentials.
+func (s *Store) String() string {
+	addr := s.addr
+	if addr == "" {
+		addr = "(caller's pool)"
+	}
+	return fmt.Sprintf("rapyer.Store{%s prefix=%q}", addr, s.cfg.prefix)
+}
+
+// GoString is String, so that %#v shows no credentials either.
+func (s *Store) GoString() string { return s.String() }
 
 // Open returns a Store for the server at rawURL and checks it with Ping:
 //
@@ -42,16 +55,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	u, err := url.Parse(rawURL)
+	target, err := cfg.target(rawURL)
 	if err != nil {
-		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: %v", ErrInvalid, err)}
-	}
-	switch u.Scheme {
-	case "redis", "rediss":
-	case "memory", "embedded":
-		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: %q: for the embedded server call embedded.Open (package github.com/rapyer-go/rapyer/embedded)", ErrInvalid, rawURL)}
-	default:
-		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: URL scheme %q: want redis:// or rediss://", ErrInvalid, u.Scheme)}
+		return nil, &Error{Op: "Open", Err: err}
 	}
 	dcfg := cfg
 	pool := &redis.Pool{
@@ -60,13 +66,14 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		IdleTimeout: cfg.idleTimeout,
 		Wait:        true,
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return dial(ctx, rawURL, &dcfg)
+			return dialTarget(ctx, target, &dcfg)
 		},
 	}
 	s, err := newStore(pool, true, cfg)
 	if err != nil {
 		return nil, err
 	}
+	s.addr = target.shown
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -96,28 +103,33 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	return &Store{pool: pool, owned: owned, cfg: cfg}, nil
 }
 
-// Ping sends PING and reports whether the server answered. In the same round
-// trip, the first time, it loads rapyer's scripts (SCRIPT LOAD), so that
-// their first use is one round trip too; Open calls it. A script the server has lost since
-// (SCRIPT FLUSH, restart, failover) is sent again whole on first use.
+// Ping sends PING and reports whether the server answered. The first time,
+// once PING has answered, it loads rapyer's scripts (SCRIPT LOAD, a second
+// round trip), so that their first use is one round trip too; Open calls
+// it. PING goes alone first because Redis drops a client that has not
+// authenticated and sends more than 16 KB: a missing or wrong password is
+// then reported as ErrAuth, not as a reset connection. A refused command
+// (an ACL without SCRIPT LOAD, say) is ErrNoPermission. A script the
+// server has lost since (SCRIPT FLUSH, restart, failover) is sent again
+// whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
-	cmds := []ops.Cmd{{Name: "PING", Args: nil}}
-	load := !s.loaded.Load()
-	if load {
-		for _, sc := range lua.All() {
-			cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
-		}
+	if _, err := s.pipe(ctx, false, []ops.Cmd{{Name: "PING"}}); err != nil {
+		return &Error{Op: "Ping", Err: scriptError(err)}
 	}
-	_, err := s.pipe(ctx, false, cmds)
-	if err != nil {
-		return &Error{Op: "Ping", Err: err}
+	if s.loaded.Load() {
+		return nil
 	}
-	if load {
-		for _, sc := range lua.All() {
-			s.known.Store(sc, struct{}{})
-		}
-		s.loaded.Store(true)
+	var cmds []ops.Cmd
+	for _, sc := range lua.All() {
+		cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
 	}
+	if _, err := s.pipe(ctx, false, cmds); err != nil {
+		return &Error{Op: "Ping", Err: scriptError(err)}
+	}
+	for _, sc := range lua.All() {
+		s.known.Store(sc, struct{}{})
+	}
+	s.loaded.Store(true)
 	return nil
 }
 

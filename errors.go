@@ -2,7 +2,13 @@ package rapyer
 
 import (
 	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
 
 	"github.com/rapyer-go/rapyer/ops"
 )
@@ -86,12 +92,47 @@ func serverStateError(msg string) error {
 	case strings.HasPrefix(msg, "NOAUTH ") || strings.HasPrefix(msg, "WRONGPASS ") ||
 		strings.HasPrefix(msg, "ERR AUTH ") && strings.Contains(msg, "without any password configured"):
 		return &causeError{sentinel: ErrAuth, msg: msg}
+	case strings.Contains(msg, "can't run this command or subcommand script: "):
+		// A script's command refused by the ACL (Redis 7.0 does not say
+		// which): the script's line names it.
+		return &causeError{sentinel: ErrNoPermission, msg: scriptRefusal(msg)}
 	case strings.Contains(msg, "NOPERM "):
 		// Alone, or inside a script's error ("ERR Error running script ...
 		// NOPERM ..." on some versions).
 		return &causeError{sentinel: ErrNoPermission, msg: msg[strings.Index(msg, "NOPERM "):]}
 	}
 	return nil
+}
+
+var refusedAt = regexp.MustCompile(`script: ([0-9a-f]{40}), on @user_script:([0-9]+)`)
+var callOf = regexp.MustCompile(`redis\.p?call\(\s*'([A-Za-z]+)'`)
+
+// scriptRefusal names the command of the script line an ACL refusal
+// points at ("the user executing the script can't run this command ...
+// script: <sha>, on @user_script:<line>").
+func scriptRefusal(msg string) string {
+	m := refusedAt.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	n, _ := strconv.Atoi(m[2])
+	for _, sc := range lua.All() {
+		for _, v := range []*lua.Script{sc, sc.Versioned()} {
+			if v == nil || v.SHA() != m[1] {
+				continue
+			}
+			lines := strings.Split(v.Src(), "\n")
+			if n < 1 || n > len(lines) {
+				return msg
+			}
+			line := strings.TrimSpace(lines[n-1])
+			if c := callOf.FindStringSubmatch(line); c != nil {
+				return fmt.Sprintf("script %s may not run the '%s' command (line %d: %s); Redis: %s", v.Name(), strings.ToLower(c[1]), n, line, msg)
+			}
+			return fmt.Sprintf("script %s may not run a command of its line %d: %s; Redis: %s", v.Name(), n, line, msg)
+		}
+	}
+	return msg
 }
 
 // Error carries the detail of a failed operation: what was attempted, on which
@@ -140,6 +181,9 @@ func quoteID(id string) string {
 func detail(op, model, id, field string, cause error) error {
 	if cause == nil {
 		return nil
+	}
+	if _, reply := cause.(redis.Error); reply { // a server's reply not mapped yet
+		cause = scriptError(cause)
 	}
 	var e *Error
 	if errors.As(cause, &e) {

@@ -108,8 +108,9 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 // round trip), so that their first use is one round trip too; Open calls
 // it. PING goes alone first because Redis drops a client that has not
 // authenticated and sends more than 16 KB: a missing or wrong password is
-// then reported as ErrAuth, not as a reset connection. A refused command
-// (an ACL without SCRIPT LOAD, say) is ErrNoPermission. A script the
+// then reported as ErrAuth, not as a reset connection. With the scripts it
+// sends an empty MULTI/EXEC: a user whose ACL refuses SCRIPT LOAD, MULTI or
+// EXEC gets ErrNoPermission here rather than half-run transactions later. A script the
 // server has lost since (SCRIPT FLUSH, restart, failover) is sent again
 // whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
@@ -119,11 +120,27 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.loaded.Load() {
 		return nil
 	}
-	var cmds []ops.Cmd
+	cmds := make([]ops.Cmd, 0, len(lua.All())+2)
 	for _, sc := range lua.All() {
 		cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
 	}
-	if _, err := s.pipe(ctx, false, cmds); err != nil {
+	// An empty MULTI/EXEC last: an ACL that refuses MULTI would make the
+	// commands of every later MULTI run one by one, outside a transaction,
+	// and one that refuses EXEC would leave connections inside a MULTI.
+	// Better to refuse the Store now (ErrNoPermission).
+	cmds = append(cmds, ops.Cmd{Name: "MULTI"}, ops.Cmd{Name: "EXEC"})
+	err := s.pinned(ctx, func(p *pinned) error {
+		res, err := s.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
+		if err != nil {
+			return err
+		}
+		rs := res[0].Replies
+		if _, refused := rs[len(rs)-1].(redis.Error); refused {
+			discard(p.c) // it may still be inside the MULTI
+		}
+		return res[0].Err
+	})
+	if err != nil {
 		return &Error{Op: "Ping", Err: scriptError(err)}
 	}
 	for _, sc := range lua.All() {

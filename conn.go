@@ -135,6 +135,7 @@ func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error)
 	dialOpts := []redis.DialOption{
 		redis.DialReadTimeout(cfg.readTimeout),
 		redis.DialWriteTimeout(cfg.writeTimeout),
+		redis.DialTLSHandshakeTimeout(cfg.dialTimeout),
 		redis.DialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			nc, err := d.DialContext(ctx, network, addr)
 			if err != nil {
@@ -160,6 +161,9 @@ func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error)
 	if stop != nil && !stop() {
 		if c != nil {
 			_ = c.Close()
+		}
+		if t.tls && c == nil {
+			return nil, fmt.Errorf("%w (no TLS session by then: does the server serve TLS on that port?)", ctx.Err())
 		}
 		return nil, ctx.Err()
 	}

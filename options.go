@@ -78,7 +78,8 @@ func WithIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.idleTimeout = d })
 }
 
-// WithDialTimeout bounds the time to open a connection. Default: 5 seconds.
+// WithDialTimeout bounds the time to open a connection, and separately its
+// TLS handshake (rediss://); the context bounds both too. Default: 5 seconds.
 func WithDialTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.dialTimeout = d })
 }

@@ -49,7 +49,11 @@ func (s *Store) GoString() string { return s.String() }
 //
 // For the embedded in-process server, use embedded.Open from package
 // github.com/rapyer-go/rapyer/embedded: programs that never use it do not link
-// it. Open returns an error wrapping ErrInvalid for a URL it cannot use.
+// it. Open returns an error wrapping ErrInvalid for a URL it cannot use
+// (escape '%', '/', '?', '#' and '@' in a password, or give it with
+// WithAuth), ErrAuth for credentials the server refuses, ErrNoPermission
+// for an ACL that lacks what rapyer needs (see README, "TLS, AUTH and
+// ACL"). No error, log line or printed Store shows the password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -185,7 +189,7 @@ func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
 	}
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			return nil, ctx.Err()
 		}
 		return nil, err

@@ -120,6 +120,7 @@ func parseURL(rawURL string) (*url.URL, error) {
 type target struct {
 	url   string
 	shown string // the URL as given, password redacted
+	tls   bool   // rediss://
 	opts  []redis.DialOption
 }
 
@@ -130,7 +131,7 @@ func (c *config) target(rawURL string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{shown: redactURL(rawURL)}
+	t := &target{shown: redactURL(rawURL), tls: u.Scheme == "rediss"}
 	if c.tls != nil {
 		if u.Scheme != "rediss" {
 			return nil, fmt.Errorf("%w: WithTLSConfig given with %q, which would connect without TLS: use a rediss:// URL", ErrInvalid, t.shown)

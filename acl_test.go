@@ -122,6 +122,12 @@ func TestACLLeastPrivilege(t *testing.T) {
 	must(t, err)
 	defer st.Close()
 	workload(t, st)
+	// The category form README mentions works too.
+	mustDo(t, admin, "ACL", "SETUSER", "cats", "on", ">Cats-Pass-1", "~app:*", "+@read", "+@write", "+@scripting", "+@transaction", "+ping")
+	cats, err := rapyer.Open(testkit.Ctx(t), withUserinfo(url, "cats:Cats-Pass-1"), rapyer.WithPrefix("app:"))
+	must(t, err)
+	defer cats.Close()
+	workload(t, cats)
 	log, err := redis.Values(admin.Do("ACL", "LOG"))
 	must(t, err)
 	if len(log) != 0 {

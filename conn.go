@@ -62,11 +62,25 @@ func (c *ctlConn) SetWriteDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(c.clamp(t))
 }
 
-// interrupt wakes whatever blocks on the connection, for good.
+// interrupt wakes whatever blocks on the connection, for good (the
+// socket, when it is not there yet, gets its past deadline in attach).
 func (c *ctlConn) interrupt() {
 	c.mu.Lock()
 	c.stopped = true
-	_ = c.Conn.SetDeadline(past)
+	if c.Conn != nil {
+		_ = c.Conn.SetDeadline(past)
+	}
+	c.mu.Unlock()
+}
+
+// attach gives c its socket while a dial bounded by limit goes on; an
+// interrupt may run at the same time.
+func (c *ctlConn) attach(nc net.Conn, limit time.Time) {
+	c.mu.Lock()
+	c.Conn, c.limit = nc, limit
+	if c.stopped {
+		_ = nc.SetDeadline(past)
+	}
 	c.mu.Unlock()
 }
 
@@ -141,21 +155,17 @@ func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error)
 			if err != nil {
 				return nil, err
 			}
-			ctl.Conn = nc
 			// The TLS handshake, AUTH and SELECT that follow are bounded
 			// by ctx too.
-			ctl.limit, _ = ctx.Deadline()
+			dl, _ := ctx.Deadline()
+			ctl.attach(nc, dl)
 			return ctl, nil
 		}),
 	}
 	dialOpts = append(dialOpts, t.opts...)
 	var stop func() bool
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() {
-			if ctl.Conn != nil {
-				ctl.interrupt()
-			}
-		})
+		stop = context.AfterFunc(ctx, ctl.interrupt)
 	}
 	c, err := redis.DialURLContext(ctx, t.url, dialOpts...)
 	if stop != nil && !stop() {

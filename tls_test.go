@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -31,10 +33,15 @@ func tlsServers(t *testing.T) (trust, mutual *tls.Config, url, mtlsURL string) {
 	t.Helper()
 	needRealRedis(t)
 	ca := testkit.NewCA(t, "rapyer-test")
-	trust = &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}
+	trust = testTLSTrusting(ca)
 	mutual = trust.Clone()
 	mutual.Certificates = []tls.Certificate{ca.Issue(t, "app", true).TLS}
 	return trust, mutual, tlsServer(t, ca, "no", trust), tlsServer(t, ca, "yes", mutual)
+}
+
+// testTLSTrusting is a client configuration that trusts ca.
+func testTLSTrusting(ca *testkit.CA) *tls.Config {
+	return &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}
 }
 
 // tlsStore is a Store over a pool of rapyer.Dial connections (the path a
@@ -179,4 +186,33 @@ func TestTLSRefused(t *testing.T) {
 		_, err = rapyer.Dial(stepCtx(t, 2*time.Second), plainURL, rapyer.WithTLSConfig(trust))
 		wantErr(t, err, rapyer.ErrInvalid, "rediss://")
 	})
+}
+
+// TestTLSSystemRoots: a bare rediss:// URL holding a password, with no
+// WithTLSConfig, checks the server against the system roots and runs
+// every kind of operation. The roots are the test's CA, given by
+// SSL_CERT_FILE to a child process (Go loads the system roots once per
+// process).
+func TestTLSSystemRoots(t *testing.T) {
+	if url := os.Getenv("RAPYER_TEST_SYSTEM_ROOTS_URL"); url != "" { // the child
+		st, err := rapyer.Open(testkit.Ctx(t), url, rapyer.WithPrefix("sysroots:"))
+		must(t, err)
+		defer st.Close()
+		workload(t, st)
+		return
+	}
+	needRealRedis(t)
+	const pw = "Kx7-Quill-Pw"
+	ca := testkit.NewCA(t, "rapyer-test")
+	srv := ca.Issue(t, "127.0.0.1", false)
+	url := testkit.StartRedisTLS(t, testTLSTrusting(ca), "--tls-cert-file", srv.CertFile, "--tls-key-file", srv.KeyFile,
+		"--tls-ca-cert-file", ca.File, "--tls-auth-clients", "no", "--requirepass", pw)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTLSSystemRoots$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "RAPYER_TEST_SYSTEM_ROOTS_URL="+withUserinfo(url, ":"+pw),
+		"SSL_CERT_FILE="+ca.File, "SSL_CERT_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestTLSSystemRoots") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	noLeak(t, pw, string(out))
 }

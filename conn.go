@@ -62,11 +62,25 @@ func (c *ctlConn) SetWriteDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(c.clamp(t))
 }
 
-// interrupt wakes whatever blocks on the connection, for good.
+// interrupt wakes whatever blocks on the connection, for good (the
+// socket, when it is not there yet, gets its past deadline in attach).
 func (c *ctlConn) interrupt() {
 	c.mu.Lock()
 	c.stopped = true
-	_ = c.Conn.SetDeadline(past)
+	if c.Conn != nil {
+		_ = c.Conn.SetDeadline(past)
+	}
+	c.mu.Unlock()
+}
+
+// attach gives c its socket while a dial bounded by limit goes on; an
+// interrupt may run at the same time.
+func (c *ctlConn) attach(nc net.Conn, limit time.Time) {
+	c.mu.Lock()
+	c.Conn, c.limit = nc, limit
+	if c.stopped {
+		_ = nc.SetDeadline(past)
+	}
 	c.mu.Unlock()
 }
 
@@ -146,10 +160,14 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (redis.Conn, error
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	return dial(ctx, rawURL, &cfg)
+	t, err := cfg.target(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return dialTarget(ctx, t, &cfg)
 }
 
-func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
+func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error) {
 	ctl := &ctlConn{}
 	d := net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}
 	dialOpts := []redis.DialOption{
@@ -158,6 +176,7 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 		// request (ctlConn.arm); the dial's own writes (AUTH, SELECT)
 		// are bounded by its context.
 		redis.DialWriteTimeout(0),
+		redis.DialTLSHandshakeTimeout(cfg.dialTimeout),
 		redis.DialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialFn := d.DialContext
 			if cfg.dialer != nil {
@@ -167,34 +186,34 @@ func dial(ctx context.Context, rawURL string, cfg *config) (redis.Conn, error) {
 			if err != nil {
 				return nil, err
 			}
-			ctl.Conn = nc
 			// The TLS handshake, AUTH and SELECT that follow are bounded
 			// by ctx too.
-			ctl.limit, _ = ctx.Deadline()
+			dl, _ := ctx.Deadline()
+			ctl.attach(nc, dl)
 			return ctl, nil
 		}),
 	}
-	if cfg.tls != nil {
-		dialOpts = append(dialOpts, redis.DialTLSConfig(cfg.tls))
-	}
+	dialOpts = append(dialOpts, t.opts...)
 	var stop func() bool
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() {
-			if ctl.Conn != nil {
-				ctl.interrupt()
-			}
-		})
+		stop = context.AfterFunc(ctx, ctl.interrupt)
 	}
-	c, err := redis.DialURLContext(ctx, rawURL, dialOpts...)
+	c, err := redis.DialURLContext(ctx, t.url, dialOpts...)
 	if stop != nil && !stop() {
 		if c != nil {
 			_ = c.Close()
+		}
+		if t.tls && c == nil {
+			return nil, fmt.Errorf("%w (no TLS session by then: does the server serve TLS on that port?)", ctx.Err())
 		}
 		return nil, ctx.Err()
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		if _, reply := err.(redis.Error); reply { // AUTH or SELECT refused
+			return nil, scriptError(err)
 		}
 		return nil, err
 	}

@@ -2,7 +2,13 @@ package rapyer
 
 import (
 	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
 
 	"github.com/rapyer-go/rapyer/ops"
 )
@@ -58,6 +64,15 @@ var (
 	// ErrReadOnly: the server is a read-only replica and refused a write;
 	// nothing was written.
 	ErrReadOnly = errors.New("rapyer: server is read-only")
+	// ErrAuth: the server refused the credentials (WRONGPASS: wrong user
+	// or password, or a disabled user), or wants some (NOAUTH: no password
+	// given); Open returns it. The error never holds the password.
+	ErrAuth = errors.New("rapyer: authentication failed")
+	// ErrNoPermission: the server's ACL refused a command or a key to this
+	// user (NOPERM); the error keeps the server's text, which names the
+	// command or key. Nothing was written: see README, "TLS, AUTH and
+	// ACL", for the ACL rapyer needs.
+	ErrNoPermission = errors.New("rapyer: no permission")
 )
 
 // isOOM reports whether err is the server's out-of-memory refusal.
@@ -74,8 +89,53 @@ func serverStateError(msg string) error {
 		return &causeError{sentinel: ErrOutOfMemory, msg: msg}
 	case strings.HasPrefix(msg, "READONLY ") || strings.Contains(msg, " READONLY You can't write"):
 		return &causeError{sentinel: ErrReadOnly, msg: msg}
+	case strings.HasPrefix(msg, "NOAUTH ") || strings.HasPrefix(msg, "WRONGPASS ") ||
+		strings.HasPrefix(msg, "ERR AUTH ") && strings.Contains(msg, "without any password configured"):
+		return &causeError{sentinel: ErrAuth, msg: msg}
+	case strings.Contains(msg, "can't run this command or subcommand script: "):
+		// A script's command refused by the ACL (Redis 7.0 does not say
+		// which): the script's line names it.
+		return &causeError{sentinel: ErrNoPermission, msg: scriptRefusal(msg)}
+	case strings.Contains(msg, "NOPERM "):
+		// Alone, or inside a script's error ("ERR Error running script ...
+		// NOPERM ..." on some versions).
+		return &causeError{sentinel: ErrNoPermission, msg: msg[strings.Index(msg, "NOPERM "):]}
 	}
 	return nil
+}
+
+var refusedAt = regexp.MustCompile(`script: ([0-9a-f]{40}), on @user_script:([0-9]+)`)
+var callOf = regexp.MustCompile(`redis\.p?call\(\s*'([A-Za-z]+)'`)
+
+// scriptRefusal names the command of the script line an ACL refusal
+// points at ("the user executing the script can't run this command ...
+// script: <sha>, on @user_script:<line>").
+func scriptRefusal(msg string) string {
+	m := refusedAt.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	n, _ := strconv.Atoi(m[2])
+	for _, sc := range lua.All() {
+		for _, v := range []*lua.Script{sc, sc.Versioned()} {
+			if v == nil || v.SHA() != m[1] {
+				continue
+			}
+			lines := strings.Split(v.Src(), "\n")
+			if n < 1 || n > len(lines) {
+				return msg
+			}
+			line := strings.TrimSpace(lines[n-1])
+			if c := callOf.FindStringSubmatch(line); c != nil {
+				return fmt.Sprintf("script %s may not run the '%s' command (line %d: %s); Redis: %s", v.Name(), strings.ToLower(c[1]), n, line, msg)
+			}
+			if strings.Contains(line, "redis.call(cmd,") { // prelude.lua's write_containers
+				return fmt.Sprintf("script %s may not run one of the container writes ('rpush', 'hset', 'sadd', 'zadd') (line %d: %s); Redis: %s", v.Name(), n, line, msg)
+			}
+			return fmt.Sprintf("script %s may not run a command of its line %d: %s; Redis: %s", v.Name(), n, line, msg)
+		}
+	}
+	return msg
 }
 
 // Error carries the detail of a failed operation: what was attempted, on which
@@ -124,6 +184,9 @@ func quoteID(id string) string {
 func detail(op, model, id, field string, cause error) error {
 	if cause == nil {
 		return nil
+	}
+	if _, reply := cause.(redis.Error); reply { // a server's reply not mapped yet
+		cause = scriptError(cause)
 	}
 	var e *Error
 	if errors.As(cause, &e) {

@@ -40,15 +40,33 @@ type request struct {
 type pinned struct{ c redis.Conn }
 
 // pinned runs fn with one connection from the pool, held until fn returns;
-// requests with pin set go on it. (The pool sends UNWATCH when the
-// connection goes back with a WATCH still open.)
+// requests with pin set go on it. When fn fails, a WATCH it sent may still
+// be open (its EXEC never ran, or was refused): the connection goes back
+// only after an UNWATCH that succeeds, and is discarded otherwise (an ACL
+// refusing UNWATCH, a broken connection), so that no later caller meets a
+// stale WATCH. (redigo's pool sends UNWATCH itself, but puts the
+// connection back whatever the reply.)
 func (s *Store) pinned(ctx context.Context, fn func(p *pinned) error) error {
 	c, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return fn(&pinned{c: c})
+	err = fn(&pinned{c: c})
+	if err != nil && c.Err() == nil {
+		if _, uerr := redis.DoContext(c, context.WithoutCancel(ctx), "UNWATCH"); uerr != nil {
+			s.cfg.logger.Debug("rapyer: UNWATCH failed, discarding the connection", "err", uerr)
+			discard(c)
+		}
+	}
+	return err
+}
+
+// discard makes the pool close c instead of keeping it: redigo's pool has
+// no call for that, but it closes a connection whose Err is set, which a
+// failed read does (a read deadline already past fails at once).
+func discard(c redis.Conn) {
+	_, _ = redis.DoWithTimeout(c, -time.Second, "PING")
 }
 
 // exec sends r's units in one round trip (two when a script was lost) and

@@ -32,6 +32,7 @@ type config struct {
 	refresh      bool
 	fallback     serialize.Fallback
 	tls          *tls.Config
+	auth         *credentials
 	closers      []io.Closer
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -80,7 +81,8 @@ func WithIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.idleTimeout = d })
 }
 
-// WithDialTimeout bounds the time to open a connection. Default: 5 seconds.
+// WithDialTimeout bounds the time to open a connection, and separately its
+// TLS handshake (rediss://); the context bounds both too. Default: 5 seconds.
 func WithDialTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.dialTimeout = d })
 }
@@ -118,8 +120,11 @@ func WithFallbackCodec(f serialize.Fallback) Option {
 	})
 }
 
-// WithTLSConfig uses cfg for rediss:// URLs. Default: the system roots and the
-// URL's host name.
+// WithTLSConfig uses cfg for the TLS connections of a rediss:// URL (its
+// RootCAs to check the server, its Certificates for mutual TLS, ServerName
+// when the URL's host is not the certificate's name). Open and Dial refuse
+// it with a redis:// URL (ErrInvalid), which would connect without TLS.
+// Default: the system roots and the URL's host name.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(c *config) { c.tls = cfg })
 }
@@ -130,6 +135,16 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // either way. Default: a net.Dialer with WithDialTimeout.
 func WithDialer(d func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return optionFunc(func(c *config) { c.dialer = d })
+}
+
+// WithAuth authenticates with AUTH user password on every connection,
+// instead of the credentials in the URL: user "" (or "default") is
+// Redis's default user, the requirepass form. Use it for a password that
+// comes from elsewhere, to spare escaping it into the URL. The password is
+// never shown in errors, logs or a printed Store. A wrong or missing
+// password is ErrAuth. Default: the URL's userinfo, else no AUTH.
+func WithAuth(user, password string) Option {
+	return optionFunc(func(c *config) { c.auth = &credentials{user: user, pass: password} })
 }
 
 // WithCloser makes Store.Close also close cl, after the pool. Package embedded

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +27,21 @@ type Store struct {
 	known  sync.Map    // *lua.Script -> struct{}: loaded or sent whole on this Store
 	// connKind is the kind of connection the pool gives (see Store.do).
 	connKind atomic.Int32
+	addr     string // the URL Open was given, password redacted
 }
+
+// String describes the Store by its server's URL (password redacted) and
+// key prefix; it never shows credentials.
+func (s *Store) String() string {
+	addr := s.addr
+	if addr == "" {
+		addr = "(caller's pool)"
+	}
+	return fmt.Sprintf("rapyer.Store{%s prefix=%q}", addr, s.cfg.prefix)
+}
+
+// GoString is String, so that %#v shows no credentials either.
+func (s *Store) GoString() string { return s.String() }
 
 // Open returns a Store for the server at rawURL and checks it with Ping:
 //
@@ -38,22 +51,19 @@ type Store struct {
 //
 // For the embedded in-process server, use embedded.Open from package
 // github.com/rapyer-go/rapyer/embedded: programs that never use it do not link
-// it. Open returns an error wrapping ErrInvalid for a URL it cannot use.
+// it. Open returns an error wrapping ErrInvalid for a URL it cannot use
+// (escape '%', '/', '?', '#' and '@' in a password, or give it with
+// WithAuth), ErrAuth for credentials the server refuses, ErrNoPermission
+// for an ACL that lacks what rapyer needs (see README, "TLS, AUTH and
+// ACL"). No error, log line or printed Store shows the password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	u, err := url.Parse(rawURL)
+	target, err := cfg.target(rawURL)
 	if err != nil {
-		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: %v", ErrInvalid, err)}
-	}
-	switch u.Scheme {
-	case "redis", "rediss":
-	case "memory", "embedded":
-		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: %q: for the embedded server call embedded.Open (package github.com/rapyer-go/rapyer/embedded)", ErrInvalid, rawURL)}
-	default:
-		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: URL scheme %q: want redis:// or rediss://", ErrInvalid, u.Scheme)}
+		return nil, &Error{Op: "Open", Err: err}
 	}
 	dcfg := cfg
 	pool := &redis.Pool{
@@ -62,7 +72,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		IdleTimeout: cfg.idleTimeout,
 		Wait:        true,
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return dial(ctx, rawURL, &dcfg)
+			return dialTarget(ctx, target, &dcfg)
 		},
 	}
 	s, err := newStore(pool, true, cfg)
@@ -70,6 +80,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.connKind.Store(connOurs)
+	s.addr = target.shown
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -99,31 +110,53 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	return &Store{pool: pool, owned: owned, cfg: cfg}, nil
 }
 
-// Ping sends PING and reports whether the server answered. In the same round
-// trip, the first time, it loads rapyer's scripts (SCRIPT LOAD), so that
-// their first use is one round trip too; Open calls it. A script the server has lost since
-// (SCRIPT FLUSH, restart, failover) is sent again whole on first use.
+// Ping sends PING and reports whether the server answered. The first time,
+// once PING has answered, it loads rapyer's scripts (SCRIPT LOAD, a second
+// round trip), so that their first use is one round trip too; Open calls
+// it. PING goes alone first because Redis drops a client that has not
+// authenticated and sends more than 16 KB: a missing or wrong password is
+// then reported as ErrAuth, not as a reset connection. With the scripts it
+// sends an empty MULTI/EXEC: a user whose ACL refuses SCRIPT LOAD, MULTI or
+// EXEC gets ErrNoPermission here rather than half-run transactions later. A script the
+// server has lost since (SCRIPT FLUSH, restart, failover) is sent again
+// whole on first use.
 func (s *Store) Ping(ctx context.Context) error {
 	if s == nil {
 		return &Error{Op: "Ping", Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
 	}
-	cmds := []ops.Cmd{{Name: "PING", Args: nil}}
-	load := !s.loaded.Load()
-	if load {
-		for _, sc := range lua.All() {
-			cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
-		}
+	if _, err := s.pipe(ctx, false, []ops.Cmd{{Name: "PING"}}); err != nil {
+		return &Error{Op: "Ping", Err: scriptError(err)}
 	}
-	_, err := s.pipe(ctx, false, cmds)
+	if s.loaded.Load() {
+		return nil
+	}
+	cmds := make([]ops.Cmd, 0, len(lua.All())+2)
+	for _, sc := range lua.All() {
+		cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
+	}
+	// An empty MULTI/EXEC last: an ACL that refuses MULTI would make the
+	// commands of every later MULTI run one by one, outside a transaction,
+	// and one that refuses EXEC would leave connections inside a MULTI.
+	// Better to refuse the Store now (ErrNoPermission).
+	cmds = append(cmds, ops.Cmd{Name: "MULTI"}, ops.Cmd{Name: "EXEC"})
+	err := s.pinned(ctx, func(p *pinned) error {
+		res, err := s.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
+		if err != nil {
+			return err
+		}
+		rs := res[0].Replies
+		if _, refused := rs[len(rs)-1].(redis.Error); refused {
+			discard(p.c) // it may still be inside the MULTI
+		}
+		return res[0].Err
+	})
 	if err != nil {
-		return &Error{Op: "Ping", Err: err}
+		return &Error{Op: "Ping", Err: scriptError(err)}
 	}
-	if load {
-		for _, sc := range lua.All() {
-			s.known.Store(sc, struct{}{})
-		}
-		s.loaded.Store(true)
+	for _, sc := range lua.All() {
+		s.known.Store(sc, struct{}{})
 	}
+	s.loaded.Store(true)
 	return nil
 }
 
@@ -171,7 +204,7 @@ func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
 	}
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			return nil, ctx.Err()
 		}
 		return nil, err

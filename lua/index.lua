@@ -272,6 +272,36 @@ end
 local function write_object(i, n, a, ver)
   local sec, stop = idx_parse()
   local texts
+  -- An ACL that refuses one of the commands below would stop the script
+  -- halfway, its earlier writes kept: ask first (Redis 7's
+  -- redis.acl_check_cmd; the embedded server has no ACL).
+  if redis.acl_check_cmd then
+    local checks = { { 'HSET', KEYS[1], 'f', 'v' } }
+    if a > 0 then checks[#checks + 1] = { 'HDEL', KEYS[1], 'f' } end
+    local j, last = i + 2 * n + a, stop - 1
+    while j <= last do
+      local key, c = KEYS[tonumber(ARGV[j])], tonumber(ARGV[j + 2])
+      checks[#checks + 1] = { 'DEL', key }
+      if c > 0 then
+        local w = writers[ARGV[j + 1]]
+        if w == 'ZADD' then checks[#checks + 1] = { w, key, '0', 'm' } else checks[#checks + 1] = { w, key, 'f', 'v' } end
+      end
+      j = j + 3 + c
+    end
+    if sec then
+      for _, f in ipairs(sec.fields) do
+        checks[#checks + 1] = { 'ZADD', f.key, '0', 'm' }
+        checks[#checks + 1] = { 'ZREM', f.key, 'm' }
+      end
+      checks[#checks + 1] = { 'HSET', sec.rev, 'f', 'v' }
+      checks[#checks + 1] = { 'ZADD', sec.all, '0', 'm' }
+    end
+    for _, c in ipairs(checks) do
+      if not redis.acl_check_cmd(unpack(c)) then
+        return fail('NOPERM', "script may not run '" .. string.lower(c[1]) .. "' on " .. c[2] .. ' (ACL): nothing written')
+      end
+    end
+  end
   if sec then
     local e = idx_guard(sec)
     if e then return e end

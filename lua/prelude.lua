@@ -48,7 +48,12 @@ end
 -- anyway.
 local function read_object(must, ...)
   local got = redis.pcall('HMGET', KEYS[1], '_v', ...)
-  if got.err then return nil, want_type(KEYS[1], 'hash') or got end
+  if got.err then
+    if string.find(got.err, "can't run this command", 1, true) then
+      return nil, fail('NOPERM', "script may not run 'hmget' on " .. KEYS[1] .. ' (ACL)')
+    end
+    return nil, want_type(KEYS[1], 'hash') or got
+  end
   local v = got[1]
   if not v then
     if must then return nil, fail('NOTFOUND', 'object does not exist') end

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -41,27 +42,45 @@ func RunPrivate(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.O
 
 // StartRedis starts a throwaway redis-server on a free loopback port and
 // returns its URL; the test's cleanup stops it by its pid. extra are more
-// command-line arguments ("--maxmemory", "1mb", ...).
+// command-line arguments ("--maxmemory", "1mb", ...). A server that wants
+// a password (--requirepass) counts as up when it answers NOAUTH.
 func StartRedis(t testing.TB, extra ...string) string {
+	t.Helper()
+	return startRedis(t, nil, extra)
+}
+
+// StartRedisTLS starts a TLS-only throwaway redis-server (no plaintext
+// port) on a free loopback port and returns its rediss:// URL. extra gives
+// the certificates (--tls-cert-file, --tls-key-file, --tls-ca-cert-file,
+// --tls-auth-clients ...); client is a TLS configuration that the server
+// accepts, used to see that it is up.
+func StartRedisTLS(t testing.TB, client *tls.Config, extra ...string) string {
+	t.Helper()
+	return startRedis(t, client, extra)
+}
+
+func startRedis(t testing.TB, client *tls.Config, extra []string) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found (Debian: apt-get install -y redis-server): %v", err)
 	}
 	for try := 0; try < 5; try++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		port := FreePort(t)
+		listen := []string{"--port", fmt.Sprint(port)}
+		url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+		var dialOpts []redis.DialOption
+		if client != nil {
+			listen = []string{"--port", "0", "--tls-port", fmt.Sprint(port)}
+			url = fmt.Sprintf("rediss://127.0.0.1:%d/0", port)
+			dialOpts = append(dialOpts, redis.DialTLSConfig(client))
 		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", t.TempDir(), "--loglevel", "warning"}, extra...)
-		cmd := exec.Command(bin, args...)
+		args := append(listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", t.TempDir(), "--loglevel", "warning")
+		cmd := exec.Command(bin, append(args, extra...)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
 		stop := func() {
@@ -76,11 +95,11 @@ func StartRedis(t testing.TB, extra ...string) string {
 				continue
 			default:
 			}
-			c, err := redis.DialURL(url, redis.DialConnectTimeout(time.Second))
+			c, err := redis.DialURL(url, append(dialOpts, redis.DialConnectTimeout(time.Second))...)
 			if err == nil {
 				_, err = c.Do("PING")
 				_ = c.Close()
-				if err == nil {
+				if _, noauth := err.(redis.Error); err == nil || noauth {
 					t.Cleanup(stop)
 					return url
 				}
@@ -91,4 +110,15 @@ func StartRedis(t testing.TB, extra ...string) string {
 	}
 	t.Fatal("could not start redis-server on a free port")
 	return ""
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

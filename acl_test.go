@@ -277,3 +277,43 @@ func TestUnwatchRefused(t *testing.T) {
 		t.Fatalf("age %d", got.Age.Get())
 	}
 }
+
+// TestACLIndexedRefusedFirst: writes of an indexed model whose index
+// command the ACL refuses (ZADD) fail with ErrNoPermission naming it and
+// write nothing: Save, Insert and a field operation ask the ACL before
+// their first write.
+func TestACLIndexedRefusedFirst(t *testing.T) {
+	url, admin := aclServer(t)
+	aclUser(t, admin, "full", "Full-Pass-1", "app:")
+	ctx := testkit.Ctx(t)
+	full, err := rapyer.Open(ctx, withUserinfo(url, "full:Full-Pass-1"), rapyer.WithPrefix("app:"))
+	must(t, err)
+	defer full.Close()
+	p := people.New(full)
+	p.Name.Set("Ada")
+	p.Email.Set("ada@example.com")
+	p.Age.Set(36)
+	must(t, p.Save(ctx))
+
+	aclUser(t, admin, "nozadd", "Pass-4", "app:", "+zadd")
+	st, err := rapyer.Open(ctx, withUserinfo(url, "nozadd:Pass-4"), rapyer.WithPrefix("app:"))
+	must(t, err)
+	defer st.Close()
+	q, err := people.Get(ctx, st, p.ID())
+	must(t, err)
+	before := keyDump(t, admin, "app:")
+	for _, w := range []struct {
+		name string
+		run  func() error
+	}{
+		{"Save", func() error { q.Age.Set(40); return q.Save(ctx) }},
+		{"Insert", func() error { x := people.New(st); x.Email.Set("x@example.com"); return x.Insert(ctx) }},
+		{"Int.Incr", func() error { _, err := q.Age.Incr(ctx, 1); return err }},
+		{"Str.Append", func() error { _, err := q.Name.Append(ctx, "!"); return err }},
+	} {
+		wantErr(t, w.run(), rapyer.ErrNoPermission, "'zadd'")
+		if after := keyDump(t, admin, "app:"); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s refused by the ACL changed the data", w.name)
+		}
+	}
+}

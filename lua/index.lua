@@ -229,12 +229,46 @@ local function idx_unique_new(sec, texts)
   return nil
 end
 
+-- acl_refusal returns, as a NOPERM error reply naming it, the first of
+-- checks ({command, key, args...}) that the server's ACL refuses to this
+-- user (Redis 7's redis.acl_check_cmd; the embedded server has no ACL), or
+-- nil. Write scripts ask before their first write, so a refusal writes
+-- nothing.
+local function acl_refusal(checks)
+  if not redis.acl_check_cmd then return nil end
+  for _, c in ipairs(checks) do
+    if not redis.acl_check_cmd(unpack(c)) then
+      return fail('NOPERM', "script may not run '" .. string.lower(c[1]) .. "' on " .. c[2] .. ' (ACL): nothing written')
+    end
+  end
+  return nil
+end
+
+-- idx_acl_checks adds to checks the writes an index section may send
+-- (ZADD and ZREM of its x:i keys, x:rev, x:all), and returns checks.
+local function idx_acl_checks(sec, checks)
+  if not sec then return checks end
+  for _, f in ipairs(sec.fields) do
+    checks[#checks + 1] = { 'ZADD', f.key, '0', 'm' }
+    checks[#checks + 1] = { 'ZREM', f.key, 'm' }
+  end
+  checks[#checks + 1] = { 'HSET', sec.rev, 'f', 'v' }
+  checks[#checks + 1] = { 'HDEL', sec.rev, 'f' }
+  checks[#checks + 1] = { 'ZADD', sec.all, '0', 'm' }
+  checks[#checks + 1] = { 'ZREM', sec.all, 'm' }
+  return checks
+end
+
 -- idx_field_check is for the field scripts: before writing text to field,
 -- it parses the index section and checks uniqueness. It returns an error
 -- reply (or nil) and the section (nil when the field is not indexed).
 local function idx_field_check(field, text)
   local sec = idx_parse()
   if not sec then return nil, nil end
+  if redis.acl_check_cmd then
+    local e = acl_refusal(idx_acl_checks(sec, { { 'HSET', KEYS[1], 'f', 'v' } }))
+    if e then return e, sec end
+  end
   local e = idx_guard(sec)
   if e then return e, sec end
   local msg = idx_unique_new(sec, { [field] = text })
@@ -273,8 +307,7 @@ local function write_object(i, n, a, ver)
   local sec, stop = idx_parse()
   local texts
   -- An ACL that refuses one of the commands below would stop the script
-  -- halfway, its earlier writes kept: ask first (Redis 7's
-  -- redis.acl_check_cmd; the embedded server has no ACL).
+  -- halfway, its earlier writes kept: ask first.
   if redis.acl_check_cmd then
     local checks = { { 'HSET', KEYS[1], 'f', 'v' } }
     if a > 0 then checks[#checks + 1] = { 'HDEL', KEYS[1], 'f' } end
@@ -288,19 +321,8 @@ local function write_object(i, n, a, ver)
       end
       j = j + 3 + c
     end
-    if sec then
-      for _, f in ipairs(sec.fields) do
-        checks[#checks + 1] = { 'ZADD', f.key, '0', 'm' }
-        checks[#checks + 1] = { 'ZREM', f.key, 'm' }
-      end
-      checks[#checks + 1] = { 'HSET', sec.rev, 'f', 'v' }
-      checks[#checks + 1] = { 'ZADD', sec.all, '0', 'm' }
-    end
-    for _, c in ipairs(checks) do
-      if not redis.acl_check_cmd(unpack(c)) then
-        return fail('NOPERM', "script may not run '" .. string.lower(c[1]) .. "' on " .. c[2] .. ' (ACL): nothing written')
-      end
-    end
+    local e = acl_refusal(idx_acl_checks(sec, checks))
+    if e then return e end
   end
   if sec then
     local e = idx_guard(sec)

@@ -317,3 +317,30 @@ func TestACLIndexedRefusedFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestACLContainerRefusedFirst: a container write whose version bump the
+// ACL refuses (HINCRBY) fails with ErrNoPermission naming it and leaves
+// the container as it was (the script asks before its first write).
+func TestACLContainerRefusedFirst(t *testing.T) {
+	url, admin := aclServer(t)
+	aclUser(t, admin, "full", "Full-Pass-1", "app:")
+	ctx := testkit.Ctx(t)
+	full, err := rapyer.Open(ctx, withUserinfo(url, "full:Full-Pass-1"), rapyer.WithPrefix("app:"))
+	must(t, err)
+	defer full.Close()
+	u := saved(t, ctx, users, full)
+	aclUser(t, admin, "nohincrby", "Pass-5", "app:", "+hincrby")
+	st, err := rapyer.Open(ctx, withUserinfo(url, "nohincrby:Pass-5"), rapyer.WithPrefix("app:"))
+	must(t, err)
+	defer st.Close()
+	x, err := users.Get(ctx, st, u.ID())
+	must(t, err)
+	before := keyDump(t, admin, "app:")
+	_, err = x.Tags.Append(ctx, "z")
+	wantErr(t, err, rapyer.ErrNoPermission, "'hincrby'")
+	_, err = x.Roles.Add(ctx, "ops")
+	wantErr(t, err, rapyer.ErrNoPermission, "'hincrby'")
+	if after := keyDump(t, admin, "app:"); !reflect.DeepEqual(before, after) {
+		t.Fatal("a container write refused by the ACL changed the data")
+	}
+}

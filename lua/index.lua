@@ -229,21 +229,6 @@ local function idx_unique_new(sec, texts)
   return nil
 end
 
--- acl_refusal returns, as a NOPERM error reply naming it, the first of
--- checks ({command, key, args...}) that the server's ACL refuses to this
--- user (Redis 7's redis.acl_check_cmd; the embedded server has no ACL), or
--- nil. Write scripts ask before their first write, so a refusal writes
--- nothing.
-local function acl_refusal(checks)
-  if not redis.acl_check_cmd then return nil end
-  for _, c in ipairs(checks) do
-    if not redis.acl_check_cmd(unpack(c)) then
-      return fail('NOPERM', "script may not run '" .. string.lower(c[1]) .. "' on " .. c[2] .. ' (ACL): nothing written')
-    end
-  end
-  return nil
-end
-
 -- idx_acl_checks adds to checks the writes an index section may send
 -- (ZADD and ZREM of its x:i keys, x:rev, x:all), and returns checks.
 local function idx_acl_checks(sec, checks)

@@ -79,12 +79,37 @@ end
 -- valid hash) and the container's key, KEYS[ARGV[3]], must hold kind (a
 -- Redis type name) or nothing. It returns the key, or nil and an error
 -- reply.
+-- acl_refusal returns, as a NOPERM error reply naming it, the first of
+-- checks ({command, key, args...}) that the server's ACL refuses to this
+-- user (Redis 7's redis.acl_check_cmd; the embedded server has no ACL), or
+-- nil. Write scripts ask before their first write, so a refusal writes
+-- nothing.
+local function acl_refusal(checks)
+  if not redis.acl_check_cmd then return nil end
+  for _, c in ipairs(checks) do
+    if not redis.acl_check_cmd(unpack(c)) then
+      return fail('NOPERM', "script may not run '" .. string.lower(c[1]) .. "' on " .. c[2] .. ' (ACL): nothing written')
+    end
+  end
+  return nil
+end
+
 local function open_container(kind)
   local _, e = read_object(true)
   if e then return nil, e end
   local key = KEYS[tonumber(ARGV[3])]
   e = want_type(key, kind)
   if e then return nil, e end
+  if redis.acl_check_cmd then
+    -- The container's own command is the first write (refused: nothing
+    -- written); the version bump and the TTL refresh come after it.
+    local checks = { { 'HINCRBY', KEYS[1], '_v', '1' } }
+    if ARGV[1] ~= '0' then
+      for i = 1, tonumber(ARGV[2]) do checks[#checks + 1] = { 'PEXPIRE', KEYS[i], '1' } end
+    end
+    e = acl_refusal(checks)
+    if e then return nil, e end
+  end
   return key
 end
 

@@ -283,12 +283,8 @@ func TestUnwatchRefused(t *testing.T) {
 // write nothing: Save, Insert and a field operation ask the ACL before
 // their first write.
 func TestACLIndexedRefusedFirst(t *testing.T) {
-	url, admin := aclServer(t)
-	aclUser(t, admin, "full", "Full-Pass-1", "app:")
 	ctx := testkit.Ctx(t)
-	full, err := rapyer.Open(ctx, withUserinfo(url, "full:Full-Pass-1"), rapyer.WithPrefix("app:"))
-	must(t, err)
-	defer full.Close()
+	url, admin, full := aclFull(t)
 	p := people.New(full)
 	p.Name.Set("Ada")
 	p.Email.Set("ada@example.com")
@@ -322,12 +318,8 @@ func TestACLIndexedRefusedFirst(t *testing.T) {
 // ACL refuses (HINCRBY) fails with ErrNoPermission naming it and leaves
 // the container as it was (the script asks before its first write).
 func TestACLContainerRefusedFirst(t *testing.T) {
-	url, admin := aclServer(t)
-	aclUser(t, admin, "full", "Full-Pass-1", "app:")
 	ctx := testkit.Ctx(t)
-	full, err := rapyer.Open(ctx, withUserinfo(url, "full:Full-Pass-1"), rapyer.WithPrefix("app:"))
-	must(t, err)
-	defer full.Close()
+	url, admin, full := aclFull(t)
 	u := saved(t, ctx, users, full)
 	aclUser(t, admin, "nohincrby", "Pass-5", "app:", "+hincrby")
 	st, err := rapyer.Open(ctx, withUserinfo(url, "nohincrby:Pass-5"), rapyer.WithPrefix("app:"))
@@ -343,4 +335,16 @@ func TestACLContainerRefusedFirst(t *testing.T) {
 	if after := keyDump(t, admin, "app:"); !reflect.DeepEqual(before, after) {
 		t.Fatal("a container write refused by the ACL changed the data")
 	}
+}
+
+// aclFull starts an ACL server with a user "full" holding README's ACL line
+// and opens a Store as that user (prefix "app:").
+func aclFull(t *testing.T) (string, redis.Conn, *rapyer.Store) {
+	t.Helper()
+	url, admin := aclServer(t)
+	aclUser(t, admin, "full", "Full-Pass-1", "app:")
+	full, err := rapyer.Open(testkit.Ctx(t), withUserinfo(url, "full:Full-Pass-1"), rapyer.WithPrefix("app:"))
+	must(t, err)
+	t.Cleanup(func() { _ = full.Close() })
+	return url, admin, full
 }

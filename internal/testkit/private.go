@@ -11,7 +11,6 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
-	"github.com/rapyer-go/rapyer/embedded"
 )
 
 // RunPrivate is Run for tests that change the server itself (SCRIPT FLUSH,
@@ -23,14 +22,7 @@ import (
 // fails rather than skip.
 func RunPrivate(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) {
 	t.Helper()
-	t.Run("embedded", func(t *testing.T) {
-		srv, err := embedded.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = srv.Close() })
-		f(t, newBackend(t, "embedded", srv.URL(), srv, opts))
-	})
+	runEmbedded(t, f, opts)
 	if os.Getenv("REDIS_URL") == "" {
 		return
 	}

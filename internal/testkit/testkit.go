@@ -37,10 +37,9 @@ type Backend struct {
 // by its context instead (Ctx), whose deadline a Store uses when sooner.
 const ioTimeout = 60 * time.Second
 
-// Run runs f as a subtest per backend. opts are added to the Store's options
-// (after the per-test key prefix and the generous timeouts, so a test may
-// set its own).
-func Run(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) {
+// runEmbedded runs f as the "embedded" subtest, on a fresh in-process
+// server.
+func runEmbedded(t *testing.T, f func(t *testing.T, b *Backend), opts []rapyer.Option) {
 	t.Helper()
 	t.Run("embedded", func(t *testing.T) {
 		srv, err := embedded.Start()
@@ -50,6 +49,14 @@ func Run(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) 
 		t.Cleanup(func() { _ = srv.Close() })
 		f(t, newBackend(t, "embedded", srv.URL(), srv, opts))
 	})
+}
+
+// Run runs f as a subtest per backend. opts are added to the Store's options
+// (after the per-test key prefix and the generous timeouts, so a test may
+// set its own).
+func Run(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) {
+	t.Helper()
+	runEmbedded(t, f, opts)
 	if url := os.Getenv("REDIS_URL"); url != "" {
 		t.Run("redis", func(t *testing.T) {
 			f(t, newBackend(t, "redis", url, nil, opts))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -83,9 +84,18 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	s.addr = target.shown
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
+		if !target.tls && plainToTLS(err) {
+			err = fmt.Errorf("%w (the server closed the connection at the first command: if that port serves TLS, use rediss://)", err)
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// plainToTLS reports whether err looks like what a TLS-only port answers
+// to plain text: the connection closed or reset, with no reply.
+func plainToTLS(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // NewStore returns a Store over an existing redigo pool, without I/O. The pool

@@ -121,7 +121,7 @@ func TestTLSRefused(t *testing.T) {
 		{"server certificate from another CA", url, withCA(other.Pool), "certificate"},
 		{"system roots only", url, nil, "certificate"},
 		{"name mismatch", url, misnamed, "other.example"},
-		{"redis:// to the TLS port", plain, nil, ""},
+		{"redis:// to the TLS port", plain, nil, "rediss://"},
 		{"rediss:// to a plaintext port", strings.Replace(plainURL, "redis://", "rediss://", 1), trust, "serve TLS"},
 		{"rediss:// to a silent listener", "rediss://" + silent.Addr().String() + "/0", trust, "serve TLS"},
 		{"no client certificate", mtlsURL, trust, ""},

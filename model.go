@@ -148,6 +148,56 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 	if sm.st == nil {
 		return nil, &Error{Op: "Duplicate", Model: s.sc.name, Err: ErrUnbound}
 	}
+	dst, err := s.copyOf(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := dst.base().Insert(ctx); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// DuplicateMany inserts n copies of src's local values (what was loaded or
+// set) under new ids, all or nothing, as InsertMany does: one round trip
+// for up to ChunkSize copies (lua/insertmany.lua). Each copy's containers
+// are its own: changing one copy's list leaves src's and the other copies'
+// as they are. n = 0 returns no copies and sends nothing. Errors:
+// ErrInvalid (n < 0, nil src; nothing sent), ErrUnbound, ErrExists (a
+// unique value, which two copies of one object always share; nothing
+// written).
+func (s *Schema[M, P]) DuplicateMany(ctx context.Context, src P, n int, opts ...ManyOption) ([]P, error) {
+	const op = "DuplicateMany"
+	if src == nil || n < 0 {
+		return nil, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w: nil object or negative count %d", ErrInvalid, n)}
+	}
+	if src.base().st == nil {
+		return nil, &Error{Op: op, Model: s.sc.name, Err: ErrUnbound}
+	}
+	if queueOf(ctx) != nil { // as InsertMany, which it is
+		return nil, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]P, n)
+	for i := range out {
+		c, err := s.copyOf(src)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	if err := s.InsertMany(ctx, out, opts...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// copyOf returns a new object (a new id, no I/O) holding src's local
+// values, containers copied.
+func (s *Schema[M, P]) copyOf(src P) (P, error) {
+	sm := src.base()
 	dst := s.instance(sm.st, uuid.Must(uuid.NewV7()).String())
 	dm := dst.base()
 	fb := sm.st.cfg.fallback
@@ -171,9 +221,6 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 		if err != nil {
 			return nil, detail("Duplicate", s.sc.name, sm.id, c.full, codecErr(ErrInvalid, err))
 		}
-	}
-	if err := dm.Insert(ctx); err != nil {
-		return nil, err
 	}
 	return dst, nil
 }

@@ -23,4 +23,11 @@ var bulkOps = []op{
 		fill(n)
 		return n.Keys(), s.InsertMany(ctx, []*user{n})
 	}},
+	{name: "Schema.DuplicateMany", creates: true, run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		d, err := s.DuplicateMany(ctx, u, 1)
+		if err != nil {
+			return nil, err
+		}
+		return d[0].Keys(), nil
+	}},
 }

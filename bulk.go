@@ -513,7 +513,7 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 			m := s.bare(st, id)
 			pos[i] = len(cmds)
 			cmds = append(cmds, ops.Cmd{Name: "EXISTS", Args: []any{m.key[0]}})
-			cmds = append(cmds, m.refreshCmds(false)...)
+			cmds = append(cmds, m.refreshCmds()...)
 		}
 		replies, err := st.pipe(ctx, false, cmds)
 		if err != nil {

@@ -243,23 +243,33 @@ func (c *conn) drain() error {
 	if c.broken != nil {
 		return c.broken
 	}
-	for i, q := range c.queue {
+	for _, q := range c.queue {
 		if err := c.Conn.Send(q.name, q.args...); err != nil {
-			clear(c.queue)
-			c.queue = c.queue[:0]
+			c.dropQueue()
 			return err
 		}
-		c.queue[i] = queuedCmd{}
 	}
-	c.queue = c.queue[:0]
+	c.dropQueue()
 	return nil
 }
 
-func (c *conn) Flush() error {
+// dropQueue empties the queue, keeping its room but not its arguments.
+func (c *conn) dropQueue() {
+	clear(c.queue)
+	c.queue = c.queue[:0]
+}
+
+// drainTimed is drain outside a context (the pool's own calls): the write
+// deadline is the write timeout from now, as DoContext's arm would set it.
+func (c *conn) drainTimed() error {
 	if c.write > 0 {
 		_ = c.ctl.SetWriteDeadline(time.Now().Add(c.write))
 	}
-	if err := c.drain(); err != nil {
+	return c.drain()
+}
+
+func (c *conn) Flush() error {
+	if err := c.drainTimed(); err != nil {
 		return err
 	}
 	return c.Conn.Flush()
@@ -270,10 +280,7 @@ func (c *conn) Do(cmd string, args ...any) (any, error) {
 }
 
 func (c *conn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
-	if c.write > 0 {
-		_ = c.ctl.SetWriteDeadline(time.Now().Add(c.write))
-	}
-	if err := c.drain(); err != nil {
+	if err := c.drainTimed(); err != nil {
 		return nil, err
 	}
 	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
@@ -282,10 +289,27 @@ func (c *conn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, err
 func (c *conn) Receive() (any, error) { return c.ReceiveWithTimeout(c.read) }
 
 func (c *conn) ReceiveWithTimeout(d time.Duration) (any, error) {
-	if err := c.drain(); err != nil {
+	if err := c.drainTimed(); err != nil {
 		return nil, err
 	}
 	return redis.ReceiveWithTimeout(c.Conn, d)
+}
+
+// readTimeout is the wait for a reply that ctx leaves: read (0: none),
+// cut to ctx's deadline; context.DeadlineExceeded when it has passed.
+func readTimeout(ctx context.Context, read time.Duration) (time.Duration, error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return read, nil
+	}
+	left := time.Until(dl)
+	if left <= 0 {
+		return 0, context.DeadlineExceeded
+	}
+	if read == 0 || left < read {
+		return left, nil
+	}
+	return read, nil
 }
 
 // callInfo rides in the context given to DoContext when the executor needs
@@ -348,21 +372,14 @@ func (c *conn) withContext(ctx context.Context, f func(timeout time.Duration) (a
 		return nil, c.broken
 	}
 	if err := ctx.Err(); err != nil {
-		clear(c.queue)
-		c.queue = c.queue[:0]
+		c.dropQueue()
 		return nil, err
 	}
-	timeout := c.read
-	dl, hasDL := ctx.Deadline()
-	if hasDL {
-		left := time.Until(dl)
-		if left <= 0 {
-			return nil, context.DeadlineExceeded
-		}
-		if timeout == 0 || left < timeout {
-			timeout = left
-		}
+	timeout, err := readTimeout(ctx, c.read)
+	if err != nil {
+		return nil, err
 	}
+	dl, hasDL := ctx.Deadline()
 	stop := c.ctl.arm(ctx, c.write)
 	r, err := f(timeout)
 	if c.ctl.disarm(stop) {

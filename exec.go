@@ -372,15 +372,9 @@ func (s *Store) do(ctx context.Context, c redis.Conn, cmd string, args ...any) (
 	case connOurs:
 		return redis.DoContext(c, ctx, cmd, args...)
 	case connPlain:
-		timeout := s.cfg.readTimeout
-		if dl, ok := ctx.Deadline(); ok {
-			left := time.Until(dl)
-			if left <= 0 {
-				return nil, context.DeadlineExceeded
-			}
-			if timeout == 0 || left < timeout {
-				timeout = left
-			}
+		timeout, err := readTimeout(ctx, s.cfg.readTimeout)
+		if err != nil {
+			return nil, err
 		}
 		r, err := redis.DoWithTimeout(c, timeout, cmd, args...)
 		if _, reply := err.(redis.Error); err != nil && !reply {
@@ -457,14 +451,7 @@ func execReplies(exec any, n int) ([]any, error) {
 // or the unit's own).
 func (s *Store) run1(ctx context.Context, u ops.Unit) ([]any, error) {
 	if u.Script != nil || (!u.Multi && len(u.Cmds) == 1) {
-		// One command: exec's own path for it, without the request and
-		// result slices.
-		c, err := s.conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer c.Close()
-		r, err, _ := s.execOne(ctx, c, &u)
+		r, err := s.one(ctx, &u)
 		if err != nil {
 			return nil, err
 		}
@@ -482,13 +469,8 @@ func (s *Store) run1(ctx context.Context, u ops.Unit) ([]any, error) {
 // the server lost it. (exec's path for one unit of one command, without
 // its request and result slices: the hot path of every field operation.)
 func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ...any) (any, error) {
-	c, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
 	u := ops.ScriptUnit(sc, keys, args)
-	r, err, _ := s.execOne(ctx, c, &u)
+	r, err := s.one(ctx, &u)
 	if err != nil {
 		return nil, err
 	}
@@ -496,6 +478,20 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 		return nil, e
 	}
 	return r, nil
+}
+
+// one sends u, a unit of one command, on a connection of its own: exec's
+// path for it, without the request and result slices (the hot path of
+// every field operation). Its reply may be an error reply (a redis.Error
+// value); err is for the round trip.
+func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	r, err, _ := s.execOne(ctx, c, u)
+	return r, err
 }
 
 // pipe sends cmds in one round trip (inside MULTI/EXEC with multi) and

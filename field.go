@@ -550,7 +550,7 @@ func fieldRead[R any](ctx context.Context, op string, f Field, command string, d
 	default:
 		read = ops.Cmd{Name: command, Args: append([]any{m.key[0], b.fullName()}, args...)}
 	}
-	cmds := append([]ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}, read}, m.refreshCmds(false)...)
+	cmds := append([]ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}, read}, m.refreshCmds()...)
 	finish := func(replies []any, err error) (R, error) {
 		if err != nil {
 			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))

@@ -86,7 +86,7 @@ func (m *Model) reload(ctx context.Context, op string, opts []LoadOption, fresh 
 // object's keys, schema and Store, so a Model with nothing bound (setKeys
 // alone) sends the same.
 func (m *Model) loadUnit() ops.Unit {
-	cmds := append(m.readCmds(), m.refreshCmds(false)...)
+	cmds := append(m.readCmds(), m.refreshCmds()...)
 	return ops.Unit{Multi: m.sc.conts > 0 || len(cmds) > 2, Cmds: cmds, Read: true}
 }
 
@@ -271,7 +271,7 @@ func (m *Model) stageFields(op string, kv []any, fb serialize.Fallback, raws [][
 // loadFieldUnit reads one field and the object's version: HMGET, plus
 // PEXPIRE when refresh is on.
 func (m *Model) loadFieldUnit(name string) ops.Unit {
-	return ops.Unit{Cmds: append([]ops.Cmd{{Name: "HMGET", Args: []any{m.key[0], metaVersion, name}}}, m.refreshCmds(false)...)}
+	return ops.Unit{Cmds: append([]ops.Cmd{{Name: "HMGET", Args: []any{m.key[0], metaVersion, name}}}, m.refreshCmds()...)}
 }
 
 // fieldReply reads loadFieldUnit's replies: the field (nil when absent),

@@ -59,25 +59,17 @@ func (m *Model) touchTTL() string {
 	}
 }
 
-// refreshCmds re-arm the TTL of every key of the object. With save, a model
-// whose refresh is off still gets its TTL on keys that have none (NX), so the
-// first save of an object sets it.
-func (m *Model) refreshCmds(save bool) []ops.Cmd {
-	if !save && !m.sc.loadRefreshes(m.st) {
+// refreshCmds re-arm the TTL of every key of the object, for a read when
+// the model refreshes on reads; nil otherwise. (Writes are scripts, which
+// re-arm the TTL themselves.)
+func (m *Model) refreshCmds() []ops.Cmd {
+	if !m.sc.loadRefreshes(m.st) {
 		return nil
 	}
-	d := m.ttl()
-	if d <= 0 {
-		return nil
-	}
-	ms := ttlMillis(d)
-	var out []ops.Cmd
+	ms := ttlMillis(m.ttl())
+	out := make([]ops.Cmd, 0, len(m.keys()))
 	for _, k := range m.keys() {
-		if m.refresh() {
-			out = append(out, ops.Cmd{Name: "PEXPIRE", Args: []any{k, ms}})
-		} else {
-			out = append(out, ops.Cmd{Name: "PEXPIRE", Args: []any{k, ms, "NX"}})
-		}
+		out = append(out, ops.Cmd{Name: "PEXPIRE", Args: []any{k, ms}})
 	}
 	return out
 }

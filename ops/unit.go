@@ -27,9 +27,6 @@ type Unit struct {
 	Script *lua.Script
 	Keys   []string
 	Args   []any
-	// VPos is the position, among the replies of a command unit, of the
-	// reply that carries the object's new version (see Version).
-	VPos int
 	// Read marks a unit whose commands only read (PEXPIRE aside), each
 	// with its key first: where MULTI/EXEC is refused (a server out of
 	// memory refuses every command queued in MULTI), the executor runs it
@@ -89,17 +86,13 @@ func (u *Unit) Route() string {
 	return ""
 }
 
-// Version reads the new version from a unit's replies: a script's reply,
-// or the reply at VPos.
+// Version reads the new version from the replies of a unit whose script
+// replies it (Save, Insert, Update, and their bulk forms); 0 otherwise.
 func (u *Unit) Version(replies []any) int64 {
-	i := u.VPos
-	if u.Script != nil {
-		i = 0
-	}
-	if i >= len(replies) {
+	if u.Script == nil || len(replies) == 0 {
 		return 0
 	}
-	v, _ := redis.Int64(replies[i], nil)
+	v, _ := redis.Int64(replies[0], nil)
 	return v
 }
 

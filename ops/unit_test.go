@@ -51,16 +51,19 @@ func TestEvalArgs(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	u := Unit{Multi: true, VPos: 1, Cmds: make([]Cmd, 2)}
-	if v := u.Version([]any{int64(1), int64(42)}); v != 42 {
-		t.Fatalf("Version = %d, want 42", v)
-	}
-	if v := u.Version([]any{int64(1)}); v != 0 {
-		t.Fatalf("Version of a short reply = %d, want 0", v)
+	u := Unit{Multi: true, Cmds: make([]Cmd, 2)}
+	if v := u.Version([]any{int64(1), int64(42)}); v != 0 {
+		t.Fatalf("Version of a command unit = %d, want 0", v)
 	}
 	s := ScriptUnit(lua.Save, nil, nil)
 	if v := s.Version([]any{int64(9)}); v != 9 {
 		t.Fatalf("script Version = %d, want 9", v)
+	}
+	if v := s.Version([]any{[]byte("12345678901234567")}); v != 12345678901234567 {
+		t.Fatalf("script Version of a text reply = %d", v)
+	}
+	if v := s.Version(nil); v != 0 {
+		t.Fatalf("script Version of no reply = %d, want 0", v)
 	}
 }
 

@@ -116,6 +116,15 @@ func (s *Store) routeAddr(route string) (string, error) {
 	return ms[0], nil
 }
 
+// nodes lists the addresses a walk over the whole keyspace visits: every
+// master of a cluster; on one server a single "" (no Node set).
+func (s *Store) nodes() ([]string, error) {
+	if s.cl == nil {
+		return []string{""}, nil
+	}
+	return s.cl.masters()
+}
+
 // oneCluster is Store.one on a cluster.
 func (s *Store) oneCluster(ctx context.Context, u *ops.Unit) (any, error) {
 	res, err := s.execCluster(ctx, request{units: []ops.Unit{*u}})
@@ -147,7 +156,7 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 			continue
 		}
 		for j, c := range u.Cmds {
-			parts = append(parts, part{unit: i, cmd: j, u: ops.Unit{Cmds: []ops.Cmd{c}, Read: u.Read}})
+			parts = append(parts, part{unit: i, cmd: j, u: ops.Unit{Cmds: []ops.Cmd{c}, Read: u.Read, Node: u.Node}})
 		}
 	}
 	results := make([]ops.Result, len(parts))
@@ -193,7 +202,9 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 		// Route what has no node yet (first pass, after TRYAGAIN).
 		var retry []int // nothing sent: a node that could not be reached
 		for _, i := range todo {
-			if parts[i].addr == "" {
+			if parts[i].addr == "" && parts[i].u.Node != "" {
+				parts[i].addr = parts[i].u.Node
+			} else if parts[i].addr == "" {
 				addr, err := s.routeAddr(parts[i].u.Route())
 				if err != nil {
 					return err
@@ -252,7 +263,7 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 				p := &parts[i]
 				switch rd.kind {
 				case 'X':
-					results[i].Err = fmt.Errorf("%w: %v", ErrInvalid, results[i].Err)
+					results[i].Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, results[i].Err)
 					continue
 				case 'M', 'A':
 					if hops[i]++; hops[i] > maxRedirects {

@@ -144,3 +144,51 @@ func (b *Backend) clusterCleanup(t *testing.T) {
 		t.Logf("cleanup: %v", err)
 	}
 }
+
+// StoreVia opens a Store on the backend's server through the proxy p, with
+// the backend's key prefix (so the test kit cleans up) and opts: by URL on
+// one server; on a cluster every node's connections go through p.
+func (b *Backend) StoreVia(t *testing.T, p *Proxy, opts ...rapyer.Option) *rapyer.Store {
+	t.Helper()
+	opts = append([]rapyer.Option{rapyer.WithPrefix(b.Prefix())}, opts...)
+	var st *rapyer.Store
+	var err error
+	if b.rc != nil {
+		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, append(opts, rapyer.WithDialer(p.Dialer()))...)
+	} else {
+		st, err = rapyer.Open(Ctx(t), p.URL(b), opts...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// PlainStore returns a Store over plain redigo connections (redis.DialURL,
+// not rapyer.Dial) with prefix: NewStore over a redis.Pool on one server,
+// NewClusterStore over a redisc.Cluster on a cluster.
+func (b *Backend) PlainStore(t *testing.T, prefix string) *rapyer.Store {
+	t.Helper()
+	if b.rc != nil {
+		rc := &redisc.Cluster{
+			StartupNodes: b.seeds,
+			CreatePool: func(addr string, o ...redis.DialOption) (*redis.Pool, error) {
+				return &redis.Pool{Dial: func() (redis.Conn, error) { return redis.Dial("tcp", addr, o...) }}, nil
+			},
+		}
+		st, err := rapyer.NewClusterStore(rc, rapyer.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close(); _ = rc.Close() })
+		return st
+	}
+	pool := &redis.Pool{Dial: func() (redis.Conn, error) { return redis.DialURL(b.url) }}
+	st, err := rapyer.NewStore(pool, rapyer.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(); _ = pool.Close() })
+	return st
+}

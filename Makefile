@@ -8,7 +8,7 @@ SHELL := /bin/bash
 GO    ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-redis race bench lint
+.PHONY: help test test-redis test-cluster race bench lint
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +24,9 @@ test: ## run every test with -race on the embedded server, and on Redis too when
 
 test-redis: ## start a throwaway redis-server on a free port, run make test against it, stop it
 	@bash .ci/with-redis $(MAKE) --no-print-directory test
+
+test-cluster: ## start a throwaway 3-master Redis Cluster (.ci/with-cluster), run the root package's suite on it too, stop it
+	@bash .ci/with-cluster $(GO) test -count=1 .
 
 race: ## same as test (the suite always runs with -race)
 	@$(MAKE) --no-print-directory test

@@ -6,6 +6,7 @@ require (
 	github.com/alicebob/miniredis/v2 v2.40.0
 	github.com/gomodule/redigo v1.9.3
 	github.com/google/uuid v1.6.0
+	github.com/mna/redisc v1.4.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 )
 

@@ -261,6 +261,7 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 					continue
 				}
 				p := &parts[i]
+				s.cfg.logger.Debug("rapyer: cluster redirection", "reply", results[i].Err.Error())
 				switch rd.kind {
 				case 'X':
 					results[i].Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, results[i].Err)
@@ -384,6 +385,7 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 		if !ok || hops >= maxRedirects {
 			return nil, err
 		}
+		s.cfg.logger.Debug("rapyer: cluster redirection", "reply", err.Error())
 		switch rd.kind {
 		case 'X':
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)

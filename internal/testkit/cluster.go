@@ -204,3 +204,122 @@ func (b *Backend) PlainStore(t *testing.T, prefix string) *rapyer.Store {
 	t.Cleanup(func() { _ = st.Close(); _ = pool.Close() })
 	return st
 }
+
+// RunCluster runs f on the cluster backend only: for behaviour that exists
+// on a cluster alone (slot migration, redirections). Without
+// REDIS_CLUSTER_ADDRS it logs that it did not run.
+func RunCluster(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) {
+	t.Helper()
+	if ClusterAddrs() == nil {
+		t.Log("no cluster (REDIS_CLUSTER_ADDRS): make test-cluster runs this")
+		return
+	}
+	runCluster(t, f, opts)
+}
+
+// NodeDo sends a command to the node at addr (not routed).
+func (b *Backend) NodeDo(t testing.TB, addr, cmd string, args ...any) (any, error) {
+	t.Helper()
+	c, err := redis.Dial("tcp", addr, redis.DialReadTimeout(ioTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.Do(cmd, args...)
+}
+
+// MigrateSlot moves slot from its master to another master step by step,
+// as redis-cli --cluster reshard does, with pause between keys so that an
+// object's keys stay split across the two nodes for a while: SETSLOT
+// IMPORTING on the target, MIGRATING on the source, MIGRATE of each key,
+// then SETSLOT NODE on every master. It returns the source and target.
+func (b *Backend) MigrateSlot(t testing.TB, slot int, pause time.Duration) (src, dst string) {
+	t.Helper()
+	var masters []string
+	ids := map[string]string{}
+	if err := b.rc.EachNode(false, func(addr string, c redis.Conn) error {
+		id, err := redis.String(c.Do("CLUSTER", "MYID"))
+		masters, ids[addr] = append(masters, addr), id
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range masters {
+		owner, err := b.slotOwner(t, a, slot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner {
+			src = a
+		}
+	}
+	for _, a := range masters {
+		if a != src {
+			dst = a
+			break
+		}
+	}
+	if src == "" || dst == "" {
+		t.Fatalf("slot %d: no owner or no other master among %v", slot, masters)
+	}
+	must := func(r any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("migrating slot %d from %s to %s: %v", slot, src, dst, err)
+		}
+	}
+	must(b.NodeDo(t, dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src]))
+	must(b.NodeDo(t, src, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst]))
+	host, port, _ := strings.Cut(dst, ":")
+	for {
+		keys, err := redis.Strings(b.NodeDo(t, src, "CLUSTER", "GETKEYSINSLOT", slot, 1))
+		must(nil, err)
+		if len(keys) == 0 {
+			break
+		}
+		must(b.NodeDo(t, src, "MIGRATE", host, port, "", 0, 5000, "KEYS", keys[0]))
+		time.Sleep(pause)
+	}
+	for _, a := range []string{dst, src} {
+		must(b.NodeDo(t, a, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst]))
+	}
+	for _, a := range masters {
+		if a != src && a != dst {
+			must(b.NodeDo(t, a, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst]))
+		}
+	}
+	return src, dst
+}
+
+// slotOwner reports whether the node at addr serves slot (CLUSTER SLOTS
+// as that node sees it).
+func (b *Backend) slotOwner(t testing.TB, addr string, slot int) (bool, error) {
+	t.Helper()
+	c, err := redis.Dial("tcp", addr)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	myid, err := redis.String(c.Do("CLUSTER", "MYID"))
+	if err != nil {
+		return false, err
+	}
+	ranges, err := redis.Values(c.Do("CLUSTER", "SLOTS"))
+	if err != nil {
+		return false, err
+	}
+	for _, r := range ranges {
+		v, _ := redis.Values(r, nil)
+		if len(v) < 3 {
+			continue
+		}
+		lo, _ := redis.Int(v[0], nil)
+		hi, _ := redis.Int(v[1], nil)
+		node, _ := redis.Values(v[2], nil)
+		if slot >= lo && slot <= hi && len(node) >= 3 {
+			id, _ := redis.String(node[2], nil)
+			return id == myid, nil
+		}
+	}
+	return false, nil
+}

@@ -423,7 +423,7 @@ func TestBatchSortedSetEveryMethod(t *testing.T) {
 		bsz1("RangeByRank", func(ctx C, o *O) ([]zm, error) { return o.Top.RangeByRank(ctx, 1, -1) }),
 		bsz1("RevRangeByRank", func(ctx C, o *O) ([]zm, error) { return o.Top.RevRangeByRank(ctx, 0, 2) }),
 		bsz1("RangeByScore", func(ctx C, o *O) ([]zm, error) {
-			return o.Top.RangeByScore(ctx, types.Excl(1), types.Inf(), types.Desc(), types.Limit(1, 2))
+			return o.Top.RangeByScore(ctx, types.Excl(1), types.Inf(), types.ScoreDesc(), types.ScoreLimit(1, 2))
 		}),
 		bsz1("RangeByScore empty bound", func(ctx C, o *O) ([]zm, error) {
 			return o.Top.RangeByScore(ctx, types.Excl(math.Inf(1)), types.Inf())

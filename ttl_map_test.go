@@ -44,8 +44,8 @@ var mapOps = []op{
 	{name: "Map.Values", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Prefs.Values(ctx))
 	}},
-	{name: "Map.All", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Prefs.All(ctx))
+	{name: "Map.ReadAll", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return ignore(u.Prefs.ReadAll(ctx))
 	}},
 	{name: "Counter.IncrBy", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Counts.IncrBy(ctx, "logins", 2))

@@ -55,6 +55,6 @@ var zsetOps = []op{
 		return ignore(u.Board.Remove(ctx, "bob"))
 	}},
 	{name: "SortedSet.All", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Board.All(ctx))
+		return ignore(u.Board.ReadAll(ctx))
 	}},
 }

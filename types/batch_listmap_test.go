@@ -217,10 +217,10 @@ func TestBatchList(t *testing.T) {
 			o.S.SetLocal("stale")
 			return o
 		}
-		lmCheck(t, b, lmCase[L, []string]{name: "All", mk: stale, state: st,
-			call: func(ctx Q, o L) ([]string, error) { return o.S.All(ctx) },
+		lmCheck(t, b, lmCase[L, []string]{name: "ReadAll", mk: stale, state: st,
+			call: func(ctx Q, o L) ([]string, error) { return o.S.ReadAll(ctx) },
 			later: func(q Q, o L) *rapyer.Result[[]string] {
-				return rapyer.Later(q, func(q Q) ([]string, error) { return o.S.All(q) })
+				return rapyer.Later(q, func(q Q) ([]string, error) { return o.S.ReadAll(q) })
 			}})
 		for _, v := range []string{"a", "d", "zz"} {
 			lmCheck(t, b, lmCase[L, PI]{name: "Index " + v, mk: abc, state: st,
@@ -344,10 +344,10 @@ func TestBatchMap(t *testing.T) {
 			later: func(q Q, m M) *rapyer.Result[[]string] {
 				return rapyer.Later(q, func(q Q) ([]string, error) { return m.M.Values(q) })
 			}})
-		lmCheck(t, b, lmCase[M, map[string]string]{name: "All", mk: stale, state: st,
-			call: func(ctx Q, m M) (map[string]string, error) { return m.M.All(ctx) },
+		lmCheck(t, b, lmCase[M, map[string]string]{name: "ReadAll", mk: stale, state: st,
+			call: func(ctx Q, m M) (map[string]string, error) { return m.M.ReadAll(ctx) },
 			later: func(q Q, m M) *rapyer.Result[map[string]string] {
-				return rapyer.Later(q, func(q Q) (map[string]string, error) { return m.M.All(q) })
+				return rapyer.Later(q, func(q Q) (map[string]string, error) { return m.M.ReadAll(q) })
 			}})
 
 		// Counter: its own operations, and the Map ones it inherits.
@@ -373,10 +373,10 @@ func TestBatchMap(t *testing.T) {
 			later: func(q Q, m M) *rapyer.Result[PCB] {
 				return rapyer.Later2(q, func(q Q) (int64, bool, error) { return m.C.Get(q, "y") })
 			}})
-		lmCheck(t, b, lmCase[M, map[string]int64]{name: "Counter.All", mk: stale, state: st,
-			call: func(ctx Q, m M) (map[string]int64, error) { return m.C.All(ctx) },
+		lmCheck(t, b, lmCase[M, map[string]int64]{name: "Counter.ReadAll", mk: stale, state: st,
+			call: func(ctx Q, m M) (map[string]int64, error) { return m.C.ReadAll(ctx) },
 			later: func(q Q, m M) *rapyer.Result[map[string]int64] {
-				return rapyer.Later(q, func(q Q) (map[string]int64, error) { return m.C.All(q) })
+				return rapyer.Later(q, func(q Q) (map[string]int64, error) { return m.C.ReadAll(q) })
 			}})
 	})
 }
@@ -428,7 +428,7 @@ func TestBatchListMapSequence(t *testing.T) {
 		noErr(t, err)
 		want.item.A, want.item.B, err = alone.m.M.PopItem(ctx)
 		noErr(t, err)
-		want.all, err = alone.m.M.All(ctx)
+		want.all, err = alone.m.M.ReadAll(ctx)
 		noErr(t, err)
 		want.all = copyOf(want.all)
 		wantState := state(alone)
@@ -460,7 +460,7 @@ func TestBatchListMapSequence(t *testing.T) {
 				}
 				rs.mget = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.m.M.Get(q, "a") })
 				rs.item = rapyer.Later2(q, func(q Q) (string, string, error) { return o.m.M.PopItem(q) })
-				rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.All(q) })
+				rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.ReadAll(q) })
 				return nil
 			})
 		})

@@ -430,11 +430,11 @@ func TestBatchSortedSetEveryMethod(t *testing.T) {
 		}),
 		bsz1("Remove", func(ctx C, o *O) (int, error) { return o.Top.Remove(ctx, "a", "q", "e") }),
 		bsz1("Remove nothing", func(ctx C, o *O) (int, error) { return o.Top.Remove(ctx) }),
-		bsz1("All", func(ctx C, o *O) ([]zm, error) {
+		bsz1("ReadAll", func(ctx C, o *O) ([]zm, error) {
 			o.Top.SetLocal(zm{"stale", 1}) // All replaces the local copy
-			return o.Top.All(ctx)
+			return o.Top.ReadAll(ctx)
 		}),
-		bsz1("All int", func(ctx C, o *O) ([]jm, error) { return o.Jobs.All(ctx) }),
+		bsz1("ReadAll int", func(ctx C, o *O) ([]jm, error) { return o.Jobs.ReadAll(ctx) }),
 		bsz1("Len", func(ctx C, o *O) (int, error) { return o.Top.Len(ctx) }),
 	}
 	bszRun(t, cases, bszZMk, bszZState)

@@ -21,7 +21,7 @@ import (
 // Store's fallback (msgpack: a Map of plain structs works).
 //
 // Local, no I/O: Local, SetLocal. Remote: Set, SetMany (alias Update), Get,
-// Has, Delete, Pop, PopItem, SetDefault, Keys, Values, All, and Load, Save,
+// Has, Delete, Pop, PopItem, SetDefault, Keys, Values, ReadAll, and Load, Save,
 // Clear, Len from rapyer.Container. Every remote method is one round trip
 // that re-arms the object's TTL when the model refreshes it, and returns
 // rapyer.ErrNotFound (writing nothing) when the object does not exist. Writes
@@ -32,7 +32,7 @@ import (
 //
 // The local copy gets the effect of each successful operation as the server
 // reported it (Set stores the pair, Delete removes the keys, Get stores what
-// it read or removes the key the server does not have, ...); All and Load
+// it read or removes the key the server does not have, ...); ReadAll and Load
 // replace it; Has, Keys and Values leave it alone. Other clients' writes are
 // seen only by the reads.
 type Map[K comparable, V any] struct {
@@ -339,7 +339,7 @@ func (h *Map[K, V]) Keys(ctx context.Context) ([]K, error) {
 
 // Values returns the stored values, in no particular order (HVALS inside
 // MULTI/EXEC with the existence check; not aligned with a separate Keys
-// call: use All for pairs). The local copy is unchanged. Errors:
+// call: use ReadAll for pairs). The local copy is unchanged. Errors:
 // ErrNotFound, ErrDecode.
 func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 	const op = "Map.Values"
@@ -361,12 +361,12 @@ func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 	})
 }
 
-// All reads the whole stored map (HGETALL inside MULTI/EXEC with the
+// ReadAll reads the whole stored map (HGETALL inside MULTI/EXEC with the
 // existence check), makes it the local copy and returns it (the local copy
 // itself: do not modify it). Errors: ErrNotFound, ErrDecode (the local copy
 // is then unchanged).
-func (h *Map[K, V]) All(ctx context.Context) (map[K]V, error) {
-	return ops.Read(ctx, "Map.All", h, "", func(r any, _ error) (map[K]V, error) {
+func (h *Map[K, V]) ReadAll(ctx context.Context) (map[K]V, error) {
+	return ops.Read(ctx, "Map.ReadAll", h, "", func(r any, _ error) (map[K]V, error) {
 		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err

@@ -217,8 +217,8 @@ func TestMapOps(t *testing.T) {
 		}
 		m.M.SetLocal(map[string]string{"stale": "x"})
 		var all map[string]string
-		step("All", func() { all, _ = m.M.All(ctx) })
-		wantMapEq(t, "All", all, map[string]string{"a": "10", "b": "2", "s": "new"})
+		step("ReadAll", func() { all, _ = m.M.ReadAll(ctx) })
+		wantMapEq(t, "ReadAll", all, map[string]string{"a": "10", "b": "2", "s": "new"})
 		wantMapEq(t, "local after All", m.M.Local(), all)
 		step("Len", func() { n, _ = m.M.Len(ctx) })
 		if n != 3 {
@@ -259,7 +259,7 @@ func TestMapEmpty(t *testing.T) {
 		noErr(t, err)
 		vs, err := m.M.Values(ctx)
 		noErr(t, err)
-		all, err := m.M.All(ctx)
+		all, err := m.M.ReadAll(ctx)
 		noErr(t, err)
 		if len(ks) != 0 || len(vs) != 0 || len(all) != 0 {
 			t.Fatalf("empty map: keys %q values %q all %q", ks, vs, all)
@@ -310,7 +310,7 @@ var mapOpsAll = []struct {
 	{"SetDefault", func(ctx context.Context, m *mapt) error { _, err := m.M.SetDefault(ctx, "k", "v"); return err }},
 	{"Keys", func(ctx context.Context, m *mapt) error { _, err := m.M.Keys(ctx); return err }},
 	{"Values", func(ctx context.Context, m *mapt) error { _, err := m.M.Values(ctx); return err }},
-	{"All", func(ctx context.Context, m *mapt) error { _, err := m.M.All(ctx); return err }},
+	{"ReadAll", func(ctx context.Context, m *mapt) error { _, err := m.M.ReadAll(ctx); return err }},
 	{"Len", func(ctx context.Context, m *mapt) error { _, err := m.M.Len(ctx); return err }},
 	{"Clear", func(ctx context.Context, m *mapt) error { return m.M.Clear(ctx) }},
 	{"Counter.IncrBy", func(ctx context.Context, m *mapt) error { _, err := m.C.IncrBy(ctx, "a", 5); return err }},
@@ -398,13 +398,13 @@ func TestMapOddKeys(t *testing.T) {
 		fresh, err := mapts.Get(ctx, b.Store, m.ID())
 		noErr(t, err)
 		wantMapEq(t, "Get's map", fresh.M.Local(), want)
-		all, err := m.M.All(ctx)
+		all, err := m.M.ReadAll(ctx)
 		noErr(t, err)
-		wantMapEq(t, "All", all, want)
-		call, err := m.C.All(ctx)
+		wantMapEq(t, "ReadAll", all, want)
+		call, err := m.C.ReadAll(ctx)
 		noErr(t, err)
 		if len(call) != len(mapOddKeys) {
-			t.Fatalf("counter All has %d keys, want %d", len(call), len(mapOddKeys))
+			t.Fatalf("counter ReadAll has %d keys, want %d", len(call), len(mapOddKeys))
 		}
 		for i, k := range mapOddKeys {
 			if call[k] != int64(i)+1 {
@@ -490,9 +490,9 @@ func TestMapIntKeys(t *testing.T) {
 			want[k] = strconv.FormatInt(k, 10)
 		}
 		wantStored(t, b, m.I.Key(), "-9223372036854775808", "-9223372036854775808")
-		all, err := m.I.All(ctx)
+		all, err := m.I.ReadAll(ctx)
 		noErr(t, err)
-		wantMapEq(t, "All", all, want)
+		wantMapEq(t, "ReadAll", all, want)
 		v, ok, err := m.I.Get(ctx, 1<<53+1)
 		noErr(t, err)
 		if !ok || v != "9007199254740993" {
@@ -658,12 +658,12 @@ func TestMapCorrupt(t *testing.T) {
 		b.Do(t, "HSET", m.P.Key(), "bad", "\xc1")
 		b.Do(t, "HSET", m.I.Key(), "x1", "text key")
 		for name, run := range map[string]func() (string, error){
-			"Get":        func() (string, error) { _, _, err := m.P.Get(ctx, "bad"); return "p", err },
-			"SetDefault": func() (string, error) { _, err := m.P.SetDefault(ctx, "bad", payload{}); return "p", err },
-			"Values":     func() (string, error) { _, err := m.P.Values(ctx); return "p", err },
-			"All":        func() (string, error) { _, err := m.P.All(ctx); return "p", err },
-			"Keys":       func() (string, error) { _, err := m.I.Keys(ctx); return "i", err },
-			"All int":    func() (string, error) { _, err := m.I.All(ctx); return "i", err },
+			"Get":         func() (string, error) { _, _, err := m.P.Get(ctx, "bad"); return "p", err },
+			"SetDefault":  func() (string, error) { _, err := m.P.SetDefault(ctx, "bad", payload{}); return "p", err },
+			"Values":      func() (string, error) { _, err := m.P.Values(ctx); return "p", err },
+			"ReadAll":     func() (string, error) { _, err := m.P.ReadAll(ctx); return "p", err },
+			"Keys":        func() (string, error) { _, err := m.I.Keys(ctx); return "i", err },
+			"ReadAll int": func() (string, error) { _, err := m.I.ReadAll(ctx); return "i", err },
 		} {
 			t.Run(name, func(t *testing.T) {
 				field, err := run()

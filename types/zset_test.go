@@ -166,8 +166,8 @@ func TestSortedSetLeaderboard(t *testing.T) {
 			t.Fatalf("Len = %d, want 6", n)
 		}
 		wantZSynced(t, b, z)
-		all := zone(t, b, func() ([]zm, error) { return lb.All(ctx) })
-		wantMembers(t, "All", all, []zm{{"gus", x + y}, {"fay", 3}, {"dee", 7}, {"cy", 7.5}, {"ada", 10}, {"bob", 12}})
+		all := zone(t, b, func() ([]zm, error) { return lb.ReadAll(ctx) })
+		wantMembers(t, "ReadAll", all, []zm{{"gus", x + y}, {"fay", 3}, {"dee", 7}, {"cy", 7.5}, {"ada", 10}, {"bob", 12}})
 		wantMembers(t, "local after All", lb.Local(), all)
 	})
 }
@@ -185,7 +185,7 @@ func TestSortedSetPriorityQueue(t *testing.T) {
 		// Equal scores order by member bytes: "10" < "9".
 		want := []jm{{2, 0}, {10, 1}, {9, 1}, {100, 5}}
 		wantMembers(t, "local", q.Local(), want)
-		wantMembers(t, "All", zone(t, b, func() ([]jm, error) { return q.All(ctx) }), want)
+		wantMembers(t, "ReadAll", zone(t, b, func() ([]jm, error) { return q.ReadAll(ctx) }), want)
 		wantMembers(t, "RevRangeByRank", zone(t, b, func() ([]jm, error) { return q.RevRangeByRank(ctx, 0, math.MaxInt) }),
 			[]jm{{100, 5}, {9, 1}, {10, 1}, {2, 0}})
 
@@ -208,7 +208,7 @@ func TestSortedSetPriorityQueue(t *testing.T) {
 			"RangeByRank":    func() ([]jm, error) { return q.RangeByRank(ctx, 0, math.MaxInt) },
 			"RevRangeByRank": func() ([]jm, error) { return q.RevRangeByRank(ctx, -5, 5) },
 			"RangeByScore":   func() ([]jm, error) { return q.RangeByScore(ctx, types.NegInf(), types.Inf()) },
-			"All":            func() ([]jm, error) { return q.All(ctx) },
+			"ReadAll":        func() ([]jm, error) { return q.ReadAll(ctx) },
 		} {
 			if got := zone(t, b, f); len(got) != 0 {
 				t.Fatalf("%s on an empty set = %v", name, got)
@@ -371,7 +371,7 @@ func TestSortedSetInfiniteScores(t *testing.T) {
 		})
 		want := []zm{{"bottom", -inf}, {"neg", -math.MaxFloat64}, {"tiny", 5e-324}, {"big", math.MaxFloat64}, {"top", inf}}
 		wantMembers(t, "local", lb.Local(), want)
-		wantMembers(t, "All", zone(t, b, func() ([]zm, error) { return lb.All(ctx) }), want)
+		wantMembers(t, "ReadAll", zone(t, b, func() ([]zm, error) { return lb.ReadAll(ctx) }), want)
 		for _, m := range want {
 			if s, ok := zone2(t, b, func() (float64, bool, error) { return lb.Score(ctx, m.Value) }); !ok || !sameScore(s, m.Score) {
 				t.Fatalf("Score(%s) = %v, %v; want %v", m.Value, s, ok, m.Score)
@@ -500,7 +500,7 @@ var zops = []struct {
 	}},
 	{"Remove", func(ctx context.Context, z *zboard) error { _, err := z.Top.Remove(ctx, "a"); return err }},
 	{"Remove nothing", func(ctx context.Context, z *zboard) error { _, err := z.Top.Remove(ctx); return err }},
-	{"All", func(ctx context.Context, z *zboard) error { _, err := z.Top.All(ctx); return err }},
+	{"ReadAll", func(ctx context.Context, z *zboard) error { _, err := z.Top.ReadAll(ctx); return err }},
 	{"Load", func(ctx context.Context, z *zboard) error { return z.Top.Load(ctx) }},
 	{"Len", func(ctx context.Context, z *zboard) error { _, err := z.Top.Len(ctx); return err }},
 	{"Clear", func(ctx context.Context, z *zboard) error { return z.Top.Clear(ctx) }},
@@ -623,7 +623,7 @@ func TestSortedSetStoredGarbage(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		reads := map[string]func(z *zboard) error{
-			"All":            func(z *zboard) error { _, err := z.Jobs.All(ctx); return err },
+			"ReadAll":        func(z *zboard) error { _, err := z.Jobs.ReadAll(ctx); return err },
 			"Load":           func(z *zboard) error { return z.Jobs.Load(ctx) },
 			"PeekMin":        func(z *zboard) error { _, err := z.Jobs.PeekMin(ctx, 5); return err },
 			"PeekMax":        func(z *zboard) error { _, err := z.Jobs.PeekMax(ctx, 5); return err },

@@ -355,11 +355,11 @@ func TestBatchMap(t *testing.T) {
 			name string
 			f    func(ctx Q, m M) (int64, error)
 		}{
-			{"IncrBy", func(ctx Q, m M) (int64, error) { return m.C.IncrBy(ctx, "x", 7) }},
-			{"IncrBy new key", func(ctx Q, m M) (int64, error) { return m.C.IncrBy(ctx, "new", math.MaxInt64) }},
-			{"DecrBy", func(ctx Q, m M) (int64, error) { return m.C.DecrBy(ctx, "y", math.MinInt64+10) }},
-			{"Incr", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "y") }},
-			{"Decr", func(ctx Q, m M) (int64, error) { return m.C.Decr(ctx, "x") }},
+			{"Incr", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "x", 7) }},
+			{"Incr new key", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "new", math.MaxInt64) }},
+			{"Decr", func(ctx Q, m M) (int64, error) { return m.C.Decr(ctx, "y", math.MinInt64+10) }},
+			{"Incr by one", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "y", 1) }},
+			{"Decr by one", func(ctx Q, m M) (int64, error) { return m.C.Decr(ctx, "x", 1) }},
 		} {
 			lmCheck(t, b, lmCase[M, int64]{name: "Counter." + c.name, mk: stale, state: st,
 				call: c.f,
@@ -421,7 +421,7 @@ func TestBatchListMapSequence(t *testing.T) {
 		noErr(t, err)
 		want.rng, err = alone.l.S.Range(ctx, 0, -1)
 		noErr(t, err)
-		want.count, err = alone.m.C.IncrBy(ctx, "x", 10)
+		want.count, err = alone.m.C.Incr(ctx, "x", 10)
 		noErr(t, err)
 		noErr(t, alone.m.M.Set(ctx, "a", "new"))
 		want.mget.A, want.mget.B, err = alone.m.M.Get(ctx, "a")
@@ -454,7 +454,7 @@ func TestBatchListMapSequence(t *testing.T) {
 				rs.n2 = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.Prepend(q, "y") })
 				rs.removed = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.RemoveRange(q, 2, 4) })
 				rs.rng = rapyer.Later(q, func(q Q) ([]string, error) { return o.l.S.Range(q, 0, -1) })
-				rs.count = rapyer.Later(q, func(q Q) (int64, error) { return o.m.C.IncrBy(q, "x", 10) })
+				rs.count = rapyer.Later(q, func(q Q) (int64, error) { return o.m.C.Incr(q, "x", 10) })
 				if err := o.m.M.Set(q, "a", "new"); err != nil {
 					return err
 				}
@@ -520,7 +520,7 @@ func TestBatchListMapErrors(t *testing.T) {
 				if _, err := live.S.Append(q, "b"); err != nil {
 					return err
 				}
-				incr = rapyer.Later(q, func(q context.Context) (int64, error) { return gm.C.Incr(q, "a") })
+				incr = rapyer.Later(q, func(q context.Context) (int64, error) { return gm.C.Incr(q, "a", 1) })
 				return nil
 			})
 			var be *rapyer.BatchError

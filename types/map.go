@@ -439,7 +439,7 @@ type mapLocal[K comparable, V any] Map[K, V]
 
 func (h *mapLocal[K, V]) Check() error {
 	if h.counter && h.vals.codec != nil {
-		return fmt.Errorf("a Counter stores its counts as decimal int64 (IncrBy computes on them): Codec is not allowed")
+		return fmt.Errorf("a Counter stores its counts as decimal int64 (Incr computes on them): Codec is not allowed")
 	}
 	return h.keys.identity("key")
 }
@@ -483,8 +483,8 @@ func (h *mapLocal[K, V]) Reset()        { h.items, h.staged = map[K]V{}, nil }
 func (h *mapLocal[K, V]) ApplyDefault() { h.items = copyMap(h.def) }
 
 // Counter is a map field from K to int64 counts, stored as a Redis HASH of
-// decimal text. It has every Map operation, and IncrBy, DecrBy, Incr and
-// Decr: exact and atomic over the whole int64 range, with the overflow rule
+// decimal text. It has every Map operation, and Incr and Decr (by a given
+// delta, as Int's): exact and atomic over the whole int64 range, with the overflow rule
 // of Int (lua/map.lua computes on decimal strings, never on Lua doubles and
 // never with HINCRBY). A result outside int64 returns rapyer.ErrOverflow and
 // writes nothing; an absent key counts as 0; a stored count that is not a
@@ -510,25 +510,17 @@ func (c *Counter[K]) KeyCodec(kc serialize.Codec[K]) *Counter[K] {
 	return c
 }
 
-// IncrBy adds d to the count of k and returns the new count.
-func (c *Counter[K]) IncrBy(ctx context.Context, k K, d int64) (int64, error) {
-	return c.incr(ctx, "Counter.IncrBy", "incr", k, d)
+// Incr adds d to the count of k and returns the new count, as Int.Incr adds
+// d to an integer field (the delta is always given: Incr(ctx, k, 1) counts
+// one).
+func (c *Counter[K]) Incr(ctx context.Context, k K, d int64) (int64, error) {
+	return c.incr(ctx, "Counter.Incr", "incr", k, d)
 }
 
-// DecrBy subtracts d from the count of k and returns the new count (exact
-// for every d, math.MinInt64 included).
-func (c *Counter[K]) DecrBy(ctx context.Context, k K, d int64) (int64, error) {
-	return c.incr(ctx, "Counter.DecrBy", "decr", k, d)
-}
-
-// Incr adds 1 to the count of k and returns the new count.
-func (c *Counter[K]) Incr(ctx context.Context, k K) (int64, error) {
-	return c.incr(ctx, "Counter.Incr", "incr", k, 1)
-}
-
-// Decr subtracts 1 from the count of k and returns the new count.
-func (c *Counter[K]) Decr(ctx context.Context, k K) (int64, error) {
-	return c.incr(ctx, "Counter.Decr", "decr", k, 1)
+// Decr subtracts d from the count of k and returns the new count (exact
+// for every d, math.MinInt64 included), as Int.Decr.
+func (c *Counter[K]) Decr(ctx context.Context, k K, d int64) (int64, error) {
+	return c.incr(ctx, "Counter.Decr", "decr", k, d)
 }
 
 func (c *Counter[K]) incr(ctx context.Context, op, how string, k K, d int64) (int64, error) {

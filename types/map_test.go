@@ -313,10 +313,8 @@ var mapOpsAll = []struct {
 	{"ReadAll", func(ctx context.Context, m *mapt) error { _, err := m.M.ReadAll(ctx); return err }},
 	{"Len", func(ctx context.Context, m *mapt) error { _, err := m.M.Len(ctx); return err }},
 	{"Clear", func(ctx context.Context, m *mapt) error { return m.M.Clear(ctx) }},
-	{"Counter.IncrBy", func(ctx context.Context, m *mapt) error { _, err := m.C.IncrBy(ctx, "a", 5); return err }},
-	{"Counter.DecrBy", func(ctx context.Context, m *mapt) error { _, err := m.C.DecrBy(ctx, "a", 5); return err }},
-	{"Counter.Incr", func(ctx context.Context, m *mapt) error { _, err := m.C.Incr(ctx, "a"); return err }},
-	{"Counter.Decr", func(ctx context.Context, m *mapt) error { _, err := m.C.Decr(ctx, "a"); return err }},
+	{"Counter.Incr", func(ctx context.Context, m *mapt) error { _, err := m.C.Incr(ctx, "a", 5); return err }},
+	{"Counter.Decr", func(ctx context.Context, m *mapt) error { _, err := m.C.Decr(ctx, "a", 5); return err }},
 }
 
 // TestMapNotFound: every operation on a deleted object returns ErrNotFound
@@ -388,10 +386,10 @@ func TestMapOddKeys(t *testing.T) {
 			if !has {
 				t.Fatalf("Has(%q) = false", k)
 			}
-			n, err := m.C.IncrBy(ctx, k, int64(i)+1)
+			n, err := m.C.Incr(ctx, k, int64(i)+1)
 			noErr(t, err)
 			if n != int64(i)+1 {
-				t.Fatalf("IncrBy(%q) = %d", k, n)
+				t.Fatalf("Incr(%q) = %d", k, n)
 			}
 		}
 		wantMapHash(t, b, m.M.Key(), want)
@@ -638,10 +636,10 @@ func TestMapDefine(t *testing.T) {
 		x := s.New(b.Store)
 		noErr(t, x.Save(ctx))
 		noErr(t, x.N.Set(ctx, "k", 1))
-		n, err := x.E.IncrBy(ctx, "k", 2)
+		n, err := x.E.Incr(ctx, "k", 2)
 		noErr(t, err)
 		if n != 2 {
-			t.Fatalf("IncrBy = %d", n)
+			t.Fatalf("Incr = %d", n)
 		}
 	})
 }
@@ -726,7 +724,7 @@ func TestMapBig(t *testing.T) {
 	})
 }
 
-// TestCounterExact: IncrBy and DecrBy are exact over the whole int64 range
+// TestCounterExact: Incr and Decr are exact over the whole int64 range
 // with Int's overflow rule (nothing written), an absent key counting as 0.
 func TestCounterExact(t *testing.T) {
 	const maxI, minI = math.MaxInt64, math.MinInt64
@@ -779,9 +777,9 @@ func TestCounterExact(t *testing.T) {
 				)
 				oneTrip(t, b, func() {
 					if tt.decr {
-						got, err = m.C.DecrBy(ctx, tt.name, tt.d)
+						got, err = m.C.Decr(ctx, tt.name, tt.d)
 					} else {
-						got, err = m.C.IncrBy(ctx, tt.name, tt.d)
+						got, err = m.C.Incr(ctx, tt.name, tt.d)
 					}
 				})
 				if tt.wantErr != nil {
@@ -805,9 +803,9 @@ func TestCounterExact(t *testing.T) {
 				}
 			})
 		}
-		n, err := m.C.Incr(ctx, "plain")
+		n, err := m.C.Incr(ctx, "plain", 1)
 		noErr(t, err)
-		n2, err := m.C.Decr(ctx, "plain")
+		n2, err := m.C.Decr(ctx, "plain", 1)
 		noErr(t, err)
 		if n != 1 || n2 != 0 {
 			t.Fatalf("Incr, Decr = %d, %d", n, n2)
@@ -828,9 +826,9 @@ func TestCounterCorrupt(t *testing.T) {
 				b.Do(t, "HSET", m.C.Key(), "k", raw)
 				v0 := mapVersion(t, b, m.Key())
 				for _, d := range []int64{1, math.MaxInt64} {
-					_, err := m.C.IncrBy(ctx, "k", d)
+					_, err := m.C.Incr(ctx, "k", d)
 					wantFieldErr(t, err, rapyer.ErrDecode, "c")
-					_, err = m.C.DecrBy(ctx, "k", d)
+					_, err = m.C.Decr(ctx, "k", d)
 					wantFieldErr(t, err, rapyer.ErrDecode, "c")
 				}
 				wantStored(t, b, m.C.Key(), "k", raw)
@@ -848,15 +846,15 @@ func TestCounterCorrupt(t *testing.T) {
 func TestMapErrorsAreTyped(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		m := goneMapt(t, b)
-		_, err := m.C.IncrBy(testkit.Ctx(t), "a", 1)
+		_, err := m.C.Incr(testkit.Ctx(t), "a", 1)
 		var e *rapyer.Error
-		if !errors.As(err, &e) || e.Op != "Counter.IncrBy" || e.Model != "mapt" || e.ID != m.ID() {
+		if !errors.As(err, &e) || e.Op != "Counter.Incr" || e.Model != "mapt" || e.ID != m.ID() {
 			t.Fatalf("error %#v", err)
 		}
 	})
 }
 
-// TestCounterConcurrent: IncrBy and SetDefault are atomic across clients
+// TestCounterConcurrent: Incr and SetDefault are atomic across clients
 // (each goroutine has its own copy of the object: objects are not safe for
 // concurrent use).
 func TestCounterConcurrent(t *testing.T) {
@@ -877,7 +875,7 @@ func TestCounterConcurrent(t *testing.T) {
 				winners <- v
 				for range each {
 					if err == nil {
-						_, err = x.C.IncrBy(ctx, "hits", 2)
+						_, err = x.C.Incr(ctx, "hits", 2)
 					}
 				}
 				errs <- err

@@ -32,7 +32,7 @@ var mapOps = []op{
 		return nil, err
 	}},
 	{name: "Map.PopItem", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		_, _, err := u.Prefs.PopItem(ctx)
+		_, _, _, err := u.Prefs.PopItem(ctx)
 		return nil, err
 	}},
 	{name: "Map.SetDefault", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {

@@ -290,7 +290,7 @@ func TestBatchMap(t *testing.T) {
 		M   = *mapt
 		Q   = context.Context
 		PSB = rapyer.Pair[string, bool]
-		PKV = rapyer.Pair[string, string]
+		PKV = rapyer.Triple[string, string, bool]
 		E   = struct{}
 	)
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
@@ -330,10 +330,8 @@ func TestBatchMap(t *testing.T) {
 				return rapyer.Later(q, func(q Q) (int, error) { return m.M.Delete(q, "a", "gone", "c") })
 			}})
 		lmCheck(t, b, lmCase[M, PKV]{name: "PopItem", mk: stale, state: st,
-			call: func(ctx Q, m M) (PKV, error) { k, v, err := m.M.PopItem(ctx); return PKV{A: k, B: v}, err },
-			later: func(q Q, m M) *rapyer.Result[PKV] {
-				return rapyer.Later2(q, func(q Q) (string, string, error) { return m.M.PopItem(q) })
-			}})
+			call:  func(ctx Q, m M) (PKV, error) { k, v, ok, err := m.M.PopItem(ctx); return PKV{A: k, B: v, C: ok}, err },
+			later: func(q Q, m M) *rapyer.Result[PKV] { return rapyer.Later3(q, m.M.PopItem) }})
 		lmCheck(t, b, lmCase[M, []string]{name: "Keys", mk: stale, state: st, norm: sorted,
 			call: func(ctx Q, m M) ([]string, error) { return m.M.Keys(ctx) },
 			later: func(q Q, m M) *rapyer.Result[[]string] {
@@ -393,7 +391,7 @@ func TestBatchListMapSequence(t *testing.T) {
 		removed int
 		count   int64
 		mget    rapyer.Pair[string, bool]
-		item    rapyer.Pair[string, string]
+		item    rapyer.Triple[string, string, bool]
 		all     map[string]string
 	}
 	type obj struct {
@@ -426,7 +424,7 @@ func TestBatchListMapSequence(t *testing.T) {
 		noErr(t, alone.m.M.Set(ctx, "a", "new"))
 		want.mget.A, want.mget.B, err = alone.m.M.Get(ctx, "a")
 		noErr(t, err)
-		want.item.A, want.item.B, err = alone.m.M.PopItem(ctx)
+		want.item.A, want.item.B, want.item.C, err = alone.m.M.PopItem(ctx)
 		noErr(t, err)
 		want.all, err = alone.m.M.ReadAll(ctx)
 		noErr(t, err)
@@ -439,7 +437,7 @@ func TestBatchListMapSequence(t *testing.T) {
 			pop, get, mget  *rapyer.Result[rapyer.Pair[string, bool]]
 			rng             *rapyer.Result[[]string]
 			count           *rapyer.Result[int64]
-			item            *rapyer.Result[rapyer.Pair[string, string]]
+			item            *rapyer.Result[rapyer.Triple[string, string, bool]]
 			all             *rapyer.Result[map[string]string]
 		}
 		o := queued
@@ -459,7 +457,7 @@ func TestBatchListMapSequence(t *testing.T) {
 					return err
 				}
 				rs.mget = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.m.M.Get(q, "a") })
-				rs.item = rapyer.Later2(q, func(q Q) (string, string, error) { return o.m.M.PopItem(q) })
+				rs.item = rapyer.Later3(q, o.m.M.PopItem)
 				rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.ReadAll(q) })
 				return nil
 			})

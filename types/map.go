@@ -251,20 +251,21 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 // PopItem removes and returns one entry, atomically: the one whose stored
 // key is smallest in byte order, so the choice is the same on every server
 // and every run (for integer keys that is text order: "-1" < "10" < "9").
-// The script reads every key (HKEYS, then a byte-wise minimum in Lua, since
-// Lua's own string < follows the server's locale): O(n) in the map's size,
-// about 0.6 µs of server time per key on Redis 7 (6 ms at 10,000 keys, two
-// thirds of it HKEYS), during which the server serves no one else. PopItem
-// suits small maps; use a List or a SortedSet as a queue.
-// The local copy loses the key. Errors: ErrNotFound, rapyer.ErrEmpty (an
-// empty map; nothing written), ErrDecode (the entry is removed even when its
-// key or value does not decode).
-func (h *Map[K, V]) PopItem(ctx context.Context) (K, V, error) {
+// ok is false when the map is empty (nothing written), as for List.Pop,
+// Set.Pop and Map.Pop. The script reads every key (HKEYS, then a byte-wise
+// minimum in Lua, since Lua's own string < follows the server's locale):
+// O(n) in the map's size, about 0.6 µs of server time per key on Redis 7
+// (6 ms at 10,000 keys, two thirds of it HKEYS), during which the server
+// serves no one else. PopItem suits small maps; use a List or a SortedSet as
+// a queue. The local copy loses the key. Errors: ErrNotFound, ErrDecode (the
+// entry is removed even when its key or value does not decode).
+func (h *Map[K, V]) PopItem(ctx context.Context) (k K, v V, ok bool, err error) {
 	const op = "Map.PopItem"
-	p, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[K, V], error) {
-		var out rapyer.Pair[K, V]
+	// The decode returns the method's values as one, for rapyer.Later3.
+	it, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Triple[K, V, bool], error) {
+		var out rapyer.Triple[K, V, bool]
 		pair, err := ops.FlatReply(r, nil)
-		if err != nil {
+		if err != nil || len(pair) == 0 {
 			return out, err
 		}
 		if len(pair) != 2 || pair[0] == nil || pair[1] == nil {
@@ -279,9 +280,9 @@ func (h *Map[K, V]) PopItem(ctx context.Context) (K, V, error) {
 		if err != nil {
 			return out, err
 		}
-		return rapyer.Pair[K, V]{A: k, B: v}, nil
+		return rapyer.Triple[K, V, bool]{A: k, B: v, C: true}, nil
 	}, "popitem")
-	return p.A, p.B, err
+	return it.A, it.B, it.C, err
 }
 
 // SetDefault stores v under k only when k is absent, and returns the value

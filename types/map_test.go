@@ -228,8 +228,12 @@ func TestMapOps(t *testing.T) {
 		var pk, pv string
 		step("PopItem", func() {
 			var err error
-			pk, pv, err = m.M.PopItem(ctx)
+			var ok bool
+			pk, pv, ok, err = m.M.PopItem(ctx)
 			noErr(t, err)
+			if !ok {
+				t.Fatal("PopItem: ok false on a map of 3")
+			}
 		})
 		if pk != "a" || pv != "10" {
 			t.Fatalf("PopItem = %q, %q; want the smallest key a", pk, pv)
@@ -271,10 +275,10 @@ func TestMapEmpty(t *testing.T) {
 		}
 		v0 := mapVersion(t, b, m.Key())
 		var k string
-		oneTrip(t, b, func() { k, v, err = m.M.PopItem(ctx) })
-		wantFieldErr(t, err, rapyer.ErrEmpty, "m")
-		if k != "" || v != "" || mapVersion(t, b, m.Key()) != v0 {
-			t.Fatalf("PopItem on empty = %q, %q; version %s (was %s)", k, v, mapVersion(t, b, m.Key()), v0)
+		oneTrip(t, b, func() { k, v, ok, err = m.M.PopItem(ctx) })
+		noErr(t, err)
+		if ok || k != "" || v != "" || mapVersion(t, b, m.Key()) != v0 {
+			t.Fatalf("PopItem on empty = %q, %q, %v; version %s (was %s)", k, v, ok, mapVersion(t, b, m.Key()), v0)
 		}
 		wantNoKey(t, b, m.M.Key())
 
@@ -283,8 +287,11 @@ func TestMapEmpty(t *testing.T) {
 		noErr(t, err)
 		wantNoKey(t, b, m.M.Key())
 		noErr(t, m.M.Set(ctx, "only", "1"))
-		_, _, err = m.M.PopItem(ctx)
+		_, _, ok, err = m.M.PopItem(ctx)
 		noErr(t, err)
+		if !ok {
+			t.Fatal("PopItem of the only entry: ok false")
+		}
 		wantNoKey(t, b, m.M.Key())
 		if len(m.M.Local()) != 0 {
 			t.Fatalf("local copy %v after emptying", m.M.Local())
@@ -306,7 +313,7 @@ var mapOpsAll = []struct {
 	{"Delete", func(ctx context.Context, m *mapt) error { _, err := m.M.Delete(ctx, "a"); return err }},
 	{"Delete nothing", func(ctx context.Context, m *mapt) error { _, err := m.M.Delete(ctx); return err }},
 	{"Pop", func(ctx context.Context, m *mapt) error { _, _, err := m.M.Pop(ctx, "a"); return err }},
-	{"PopItem", func(ctx context.Context, m *mapt) error { _, _, err := m.M.PopItem(ctx); return err }},
+	{"PopItem", func(ctx context.Context, m *mapt) error { _, _, _, err := m.M.PopItem(ctx); return err }},
 	{"SetDefault", func(ctx context.Context, m *mapt) error { _, err := m.M.SetDefault(ctx, "k", "v"); return err }},
 	{"Keys", func(ctx context.Context, m *mapt) error { _, err := m.M.Keys(ctx); return err }},
 	{"Values", func(ctx context.Context, m *mapt) error { _, err := m.M.Values(ctx); return err }},
@@ -452,14 +459,17 @@ func TestMapPopItemOrder(t *testing.T) {
 		want := append([]string(nil), keys...)
 		sort.Strings(want) // Go compares strings bytewise
 		for _, wk := range want {
-			k, v, err := m.M.PopItem(ctx)
+			k, v, ok, err := m.M.PopItem(ctx)
 			noErr(t, err)
-			if k != wk || v != items[wk] {
+			if !ok || k != wk || v != items[wk] {
 				t.Fatalf("PopItem = %q, %q; want %q, %q", k, v, wk, items[wk])
 			}
 		}
-		_, _, err := m.M.PopItem(ctx)
-		wantErr(t, err, rapyer.ErrEmpty)
+		_, _, ok, err := m.M.PopItem(ctx)
+		noErr(t, err)
+		if ok {
+			t.Fatal("PopItem of the emptied map: ok true")
+		}
 
 		// Integer keys: text order of the stored decimal.
 		for _, k := range []int64{9, 10, -1, math.MinInt64, 0, math.MaxInt64} {
@@ -467,7 +477,7 @@ func TestMapPopItemOrder(t *testing.T) {
 		}
 		var got []int64
 		for range 6 {
-			k, _, err := m.I.PopItem(ctx)
+			k, _, _, err := m.I.PopItem(ctx)
 			noErr(t, err)
 			got = append(got, k)
 		}
@@ -551,9 +561,9 @@ func TestMapStructValues(t *testing.T) {
 		if !ok || !reflect.DeepEqual(got, a) {
 			t.Fatalf("Pop = %#v, %v", got, ok)
 		}
-		k, got, err := m.P.PopItem(ctx)
+		k, got, ok, err := m.P.PopItem(ctx)
 		noErr(t, err)
-		if k != "saved" || !reflect.DeepEqual(got, a) {
+		if !ok || k != "saved" || !reflect.DeepEqual(got, a) {
 			t.Fatalf("PopItem = %q, %#v", k, got)
 		}
 	})
@@ -680,9 +690,9 @@ func TestMapCorrupt(t *testing.T) {
 		if ok {
 			t.Fatal("Pop left the entry")
 		}
-		_, _, err = m.I.PopItem(ctx) // "1" < "x1": a good one first
+		_, _, _, err = m.I.PopItem(ctx) // "1" < "x1": a good one first
 		noErr(t, err)
-		_, _, err = m.I.PopItem(ctx)
+		_, _, _, err = m.I.PopItem(ctx)
 		wantFieldErr(t, err, rapyer.ErrDecode, "i")
 	})
 }
@@ -708,7 +718,7 @@ func TestMapBig(t *testing.T) {
 			t.Fatalf("Len = %d, want %d", l, n)
 		}
 		start := time.Now()
-		k, v, err := m.M.PopItem(ctx)
+		k, v, _, err := m.M.PopItem(ctx)
 		noErr(t, err)
 		t.Logf("%s: PopItem on %d keys took %v", b.Name, n, time.Since(start))
 		if k != "key00000" || v != "0" {

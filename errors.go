@@ -39,9 +39,6 @@ var (
 	// (create objects with Schema.New or Schema.Get). The same value as
 	// ops.ErrUnbound, which handles written with package ops return.
 	ErrUnbound = ops.ErrUnbound
-	// ErrEmpty: an operation that takes an element from a container (Map.PopItem)
-	// found it empty; nothing was written.
-	ErrEmpty = errors.New("rapyer: container is empty")
 	// ErrOutOfRange: a list index outside the list (List.SetAt); nothing was
 	// written.
 	ErrOutOfRange = errors.New("rapyer: index out of range")
@@ -232,8 +229,6 @@ func scriptError(err error) error {
 		sentinel = ErrDecode
 	case "INVALID":
 		sentinel = ErrInvalid
-	case "EMPTY":
-		sentinel = ErrEmpty
 	case "RANGE":
 		sentinel = ErrOutOfRange
 	case "WRONGTYPE":

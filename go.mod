@@ -1,6 +1,6 @@
 module github.com/rapyer-go/rapyer
 
-go 1.26
+go 1.24
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0

@@ -1,6 +1,6 @@
 module github.com/rapyer-go/rapyer/bench
 
-go 1.26
+go 1.24
 
 require (
 	github.com/gomodule/redigo v1.9.3

@@ -26,7 +26,7 @@ func TestKeyLayout(t *testing.T) {
 			if shards == 1 && shard != 0 {
 				t.Fatalf("one shard gave %d", shard)
 			}
-			ok := objectKey("app:", "user", shard, 0, id)
+			ok := objectKey("app:", "user", shard, uint32(shards), id)
 			fk := fieldKey("app:", "user", shard, uint32(shards), "home.tags", id)
 			for _, k := range []string{ok, fk} {
 				want := "user:" + itoa(shard)

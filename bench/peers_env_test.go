@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rapyer-go/rapyer/embedded"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
-	"github.com/rapyer-go/rapyer/embedded"
 )
 
 // peerEnv is env (rapyer's Store and the raw redigo pool) plus the peers on

@@ -75,7 +75,7 @@ func BenchmarkPeersIncrParallel(b *testing.B) {
 
 // getOps returns, per library in peerLibs order, n Get operations, each on
 // an object of its own saved by rapyer (the same hash for every library).
-func getOps(b *testing.B, pe *peerEnv, n int) [][]op {
+func getOps(b testing.TB, pe *peerEnv, n int) [][]op {
 	ctx := b.Context()
 	out := make([][]op, len(peerLibs))
 	for i, p := range savedProfiles(b, pe.env, n) {
@@ -106,7 +106,7 @@ func getOps(b *testing.B, pe *peerEnv, n int) [][]op {
 // incrOps returns, per library in peerLibs order, n increments of the age
 // field, each on an object of its own (a rapyer object is not shared
 // between goroutines).
-func incrOps(b *testing.B, pe *peerEnv, n int) [][]op {
+func incrOps(b testing.TB, pe *peerEnv, n int) [][]op {
 	ctx := b.Context()
 	out := make([][]op, len(peerLibs))
 	for _, p := range savedProfiles(b, pe.env, n) {
@@ -173,7 +173,7 @@ func rotate(b *testing.B, ops []op) {
 // in an order rotated every round. It reports "<lib>-ops/s" (operations
 // over the library's own wall time) and "<lib>-x-raw" (redigo's ops/s over
 // the library's: its time per operation over redigo's).
-func concurrently(b *testing.B, pe *peerEnv, build func(*testing.B, *peerEnv, int) [][]op) {
+func concurrently(b *testing.B, pe *peerEnv, build func(testing.TB, *peerEnv, int) [][]op) {
 	for _, g := range parallelGoroutines {
 		b.Run("goroutines="+strconv.Itoa(g), func(b *testing.B) {
 			g := min(g, b.N)

@@ -51,7 +51,7 @@ func peerBackends(b *testing.B, f func(b *testing.B, pe *peerEnv)) {
 // few multiplexed connections, which is its design) with client-side
 // caching off (no benchmark reads through the cache, and the embedded
 // server has no CLIENT TRACKING).
-func newPeerEnv(b *testing.B, url string) *peerEnv {
+func newPeerEnv(b testing.TB, url string) *peerEnv {
 	b.Helper()
 	e := newEnv(b, url)
 	gopt, err := goredis.ParseURL(url)

@@ -93,7 +93,7 @@ func ruExecVersion(r rueidis.RedisResult) (int64, error) {
 	return exec[1].AsInt64()
 }
 
-func saveGoRedis(b *testing.B, pe *peerEnv) op {
+func saveGoRedis(b testing.TB, pe *peerEnv) op {
 	ctx := b.Context()
 	key := rawKey(pe.env)
 	v := sample
@@ -112,7 +112,7 @@ func saveGoRedis(b *testing.B, pe *peerEnv) op {
 	}
 }
 
-func saveRueidis(b *testing.B, pe *peerEnv) op {
+func saveRueidis(b testing.TB, pe *peerEnv) op {
 	ctx := b.Context()
 	key := rawKey(pe.env)
 	v := sample
@@ -125,7 +125,7 @@ func saveRueidis(b *testing.B, pe *peerEnv) op {
 }
 
 // getGoRedis and getRueidis read key: HGETALL, decoded and checked.
-func getGoRedis(b *testing.B, pe *peerEnv, key string) op {
+func getGoRedis(b testing.TB, pe *peerEnv, key string) op {
 	ctx := b.Context()
 	return func() error {
 		m, err := pe.gr.HGetAll(ctx, key).Result()
@@ -136,7 +136,7 @@ func getGoRedis(b *testing.B, pe *peerEnv, key string) op {
 	}
 }
 
-func getRueidis(b *testing.B, pe *peerEnv, key string) op {
+func getRueidis(b testing.TB, pe *peerEnv, key string) op {
 	ctx := b.Context()
 	return func() error {
 		m, err := pe.ru.Do(ctx, pe.ru.B().Hgetall().Key(key).Build()).AsStrMap()
@@ -157,12 +157,12 @@ func getRedigo(pe *peerEnv, key string) op {
 }
 
 // incrGoRedis, incrRueidis and incrRedigo send HINCRBY key age 1.
-func incrGoRedis(b *testing.B, pe *peerEnv, key string) op {
+func incrGoRedis(b testing.TB, pe *peerEnv, key string) op {
 	ctx := b.Context()
 	return func() error { return pe.gr.HIncrBy(ctx, key, "age", 1).Err() }
 }
 
-func incrRueidis(b *testing.B, pe *peerEnv, key string) op {
+func incrRueidis(b testing.TB, pe *peerEnv, key string) op {
 	ctx := b.Context()
 	cmd := func() rueidis.Completed { return pe.ru.B().Hincrby().Key(key).Field("age").Increment(1).Build() }
 	return func() error {
@@ -183,7 +183,7 @@ func incrRedigo(pe *peerEnv, key string) op {
 // saveManyGoRedis: one go-redis pipeline of n MULTI blocks. go-redis's typed
 // commands cannot read the QUEUED replies inside a MULTI, so the block is
 // sent with generic Do commands, as saveManyRaw sends it over redigo.
-func saveManyGoRedis(b *testing.B, pe *peerEnv, n int) op {
+func saveManyGoRedis(b testing.TB, pe *peerEnv, n int) op {
 	ctx := b.Context()
 	keys, vs := rawKeys(pe.env, n)
 	return func() error {
@@ -217,7 +217,7 @@ func saveManyGoRedis(b *testing.B, pe *peerEnv, n int) op {
 	}
 }
 
-func saveManyRueidis(b *testing.B, pe *peerEnv, n int) op {
+func saveManyRueidis(b testing.TB, pe *peerEnv, n int) op {
 	ctx := b.Context()
 	keys, vs := rawKeys(pe.env, n)
 	return func() error {
@@ -247,7 +247,7 @@ func rawKeys(e *env, n int) ([]string, []profile) {
 }
 
 // savedKeys saves n Profiles with rapyer and returns their keys.
-func savedKeys(b *testing.B, e *env, n int) []string {
+func savedKeys(b testing.TB, e *env, n int) []string {
 	ps := savedProfiles(b, e, n)
 	keys := make([]string, n)
 	for i, p := range ps {
@@ -256,7 +256,7 @@ func savedKeys(b *testing.B, e *env, n int) []string {
 	return keys
 }
 
-func getManyGoRedis(b *testing.B, pe *peerEnv, n int) op {
+func getManyGoRedis(b testing.TB, pe *peerEnv, n int) op {
 	ctx := b.Context()
 	keys := savedKeys(b, pe.env, n)
 	return func() error {
@@ -280,7 +280,7 @@ func getManyGoRedis(b *testing.B, pe *peerEnv, n int) op {
 	}
 }
 
-func getManyRueidis(b *testing.B, pe *peerEnv, n int) op {
+func getManyRueidis(b testing.TB, pe *peerEnv, n int) op {
 	ctx := b.Context()
 	keys := savedKeys(b, pe.env, n)
 	return func() error {

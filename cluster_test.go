@@ -227,3 +227,56 @@ func TestClusterNotACluster(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterFailover: on a 3+3 cluster this test starts (node timeout
+// 1000 ms), the master of an object's slot is killed while a loop
+// increments the object. Every call returns within its context (an error
+// for those in the failover window: a network error or ErrUnavailable,
+// never a hang or a panic), the replica is promoted, and calls succeed
+// again on it without a new Store (its map is read again; its scripts are
+// sent whole there).
+func TestClusterFailover(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, _ *testkit.Backend) {
+		lc := testkit.StartCluster(t, 3, 1)
+		ctx := testkit.Ctx(t)
+		st, err := rapyer.OpenCluster(ctx, lc.Addrs[:3])
+		must(t, err)
+		defer st.Close()
+		u := saved(t, ctx, users, st)
+		defer func() { _, _ = u.Delete(context.Background()) }()
+		for i := 0; i < 10; i++ {
+			_, err := u.Age.Incr(ctx, 1)
+			must(t, err)
+		}
+		victim := lc.MasterOf(t, u.Key())
+		lc.Kill(t, victim)
+		killed := time.Now()
+		var failed int
+		var lastErr error
+		for {
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			start := time.Now()
+			_, err := u.Age.Incr(cctx, 1)
+			took := time.Since(start)
+			cancel()
+			if took > 10*time.Second {
+				t.Fatalf("an Incr took %v past its 3 s context", took)
+			}
+			if err == nil {
+				break
+			}
+			failed++
+			lastErr = err
+			if time.Since(killed) > 60*time.Second {
+				t.Fatalf("no success 60 s after killing %s: %v", victim, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("master %s killed: %d calls failed (last: %v), then Incr succeeded after %v", victim, failed, lastErr, time.Since(killed).Round(time.Millisecond))
+		got, err := users.Get(ctx, st, u.ID())
+		must(t, err)
+		if got.Age.Get() < 36+10 {
+			t.Fatalf("Age %d after failover, want at least %d", got.Age.Get(), 46)
+		}
+	})
+}

@@ -71,16 +71,22 @@ type queue struct {
 	st     *Store
 	tx     bool
 	ops    []queued
+	calls  int // queued calls (a bulk call queues several units as one)
 	closed bool
 }
 
-// queued is one queued operation: what it sends and how it completes.
+// queued is one queued unit: what it sends and how it completes. A call
+// that queues several units (a bulk call) completes with many, set on its
+// first unit (parts of them); its other units have parts 0.
 type queued struct {
-	op   string
-	u    ops.Unit
-	done func(replies []any, err error) (any, error)
-	sink func(v any, err error) // Later's, when the call was wrapped
-	m    *Model                 // the object it acts on
+	op    string
+	u     ops.Unit
+	done  func(replies []any, err error) (any, error)
+	many  func(res []ops.Result) (any, error)
+	parts int
+	call  int                    // the call's position among the queued calls
+	sink  func(v any, err error) // Later's, when the call was wrapped
+	m     *Model                 // the object it acts on
 }
 
 type queueKey struct{}
@@ -107,8 +113,50 @@ func (qc *queueCtx) add(op string, m *Model, u ops.Unit, done func([]any, error)
 	if m.st != q.st {
 		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: object bound to another Store than the Batch's", ErrInvalid)}
 	}
-	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m})
+	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m, parts: 1, call: q.calls})
+	q.calls++
 	return nil
+}
+
+// addMany queues units (unit i acting on ms[i]) as one call, which many
+// completes with their results when the queue has run.
+func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []ops.Unit, many func([]ops.Result) (any, error)) error {
+	q := qc.q
+	switch {
+	case q.closed:
+		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
+	case st != q.st:
+		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: objects bound to another Store than the Batch's", ErrInvalid)}
+	case len(units) == 0:
+		_, err := many(nil)
+		if qc.sink != nil {
+			qc.q.calls++ // Later sees one call, completed at once
+			qc.sink(nil, err)
+		}
+		return err
+	}
+	for i := range units {
+		o := queued{op: op, u: units[i], m: ms[i], call: q.calls}
+		if i == 0 {
+			o.many, o.parts, o.sink = many, len(units), qc.sink
+		}
+		q.ops = append(q.ops, o)
+	}
+	q.calls++
+	return nil
+}
+
+// sendMany sends units (unit i acting on ms[i]) in one round trip and
+// completes them with done, or, with a queue context, queues them as one
+// call completed by done when the queue has run (R's zero value is
+// returned then).
+func sendMany[R any](ctx context.Context, st *Store, op, model string, ms []*Model, units []ops.Unit, done func(res []ops.Result, err error) (R, error)) (R, error) {
+	if qc := queueOf(ctx); qc != nil {
+		var zero R
+		return zero, qc.addMany(op, model, st, ms, units, func(res []ops.Result) (any, error) { return done(res, nil) })
+	}
+	res, err := st.exec(ctx, request{units: units})
+	return done(res, err)
 }
 
 // checkArg is the position in a unit's ARGV of the expected version that
@@ -248,16 +296,25 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	}
 	var be BatchError
 	for i, o := range q.ops {
-		v, err := o.done(results[i].Replies, results[i].Err)
+		var v any
+		var err error
+		switch {
+		case o.parts == 0:
+			continue // completed with its call's first unit
+		case o.many != nil:
+			v, err = o.many(results[i : i+o.parts])
+		default:
+			v, err = o.done(results[i].Replies, results[i].Err)
+		}
 		if o.sink != nil {
 			o.sink(v, err)
 		}
 		if err != nil {
-			be.Failed = append(be.Failed, OpError{Index: i, Op: o.op, Err: err})
+			be.Failed = append(be.Failed, OpError{Index: o.call, Op: o.op, Err: err})
 		}
 	}
 	if len(be.Failed) > 0 {
-		be.Tx, be.Total = tx, len(q.ops)
+		be.Tx, be.Total = tx, q.calls
 		return &be
 	}
 	return nil
@@ -340,7 +397,7 @@ func Later[T any](q context.Context, f func(q context.Context) (T, error)) *Resu
 		r.done = true
 		return r
 	}
-	before := len(qc.q.ops)
+	before := qc.q.calls
 	sink := func(v any, err error) {
 		r.done, r.err = true, err
 		if t, ok := v.(T); ok {
@@ -355,8 +412,8 @@ func Later[T any](q context.Context, f func(q context.Context) (T, error)) *Resu
 		r.done, r.err = true, err
 		return r
 	}
-	if len(qc.q.ops) != before+1 {
-		r.done, r.err = true, fmt.Errorf("%w: Later's function queued %d operations, want 1", ErrInvalid, len(qc.q.ops)-before)
+	if qc.q.calls != before+1 {
+		r.done, r.err = true, fmt.Errorf("%w: Later's function queued %d operations, want 1", ErrInvalid, qc.q.calls-before)
 	}
 	return r
 }

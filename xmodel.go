@@ -65,7 +65,7 @@ func objectOf(op string, st *Store, key string) (Object, error) {
 	}
 	r, ok := lookup(p.model)
 	if !ok {
-		return nil, bad("no model named %q is defined in this program", p.model)
+		return nil, bad("model %q is not defined in this program", p.model)
 	}
 	obj := r.make(st, p.id)
 	if obj.Key() != key {

@@ -24,8 +24,12 @@ import (
 // filled in. Use Later to read a queued call's own return values.
 //
 // When the function returns an error, nothing is sent and that error is
-// returned. Operations that cannot be queued (locks, bulk operations)
-// return ErrInvalid when called with a queue context.
+// returned. Operations that cannot be queued (locks, Modify, GetMany,
+// DuplicateMany, queries) return ErrInvalid when called with a queue
+// context. The bulk writes and checks (SaveMany, InsertMany, DeleteMany,
+// ExistsMany, DeleteKeys) are queued, each as one operation: every object
+// goes in the queue's round trip (ChunkSize does not apply), and Later reads
+// what the call returns.
 //
 // Read-modify-write operations are server-relative: a queued Incr(5) adds 5
 // to what the server holds when it runs, not to the local copy. A queued Save
@@ -125,15 +129,15 @@ func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []op
 	switch {
 	case q.closed:
 		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
-	case st != q.st:
-		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: objects bound to another Store than the Batch's", ErrInvalid)}
-	case len(units) == 0:
-		_, err := many(nil)
+	case len(units) == 0: // nothing to send: complete at once
+		v, err := many(nil)
 		if qc.sink != nil {
 			qc.q.calls++ // Later sees one call, completed at once
-			qc.sink(nil, err)
+			qc.sink(v, err)
 		}
 		return err
+	case st != q.st:
+		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: objects bound to another Store than the Batch's", ErrInvalid)}
 	}
 	for i := range units {
 		o := queued{op: op, u: units[i], m: ms[i], call: q.calls}
@@ -144,6 +148,17 @@ func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []op
 	}
 	q.calls++
 	return nil
+}
+
+// queuedNone completes a bulk call given nothing, with a queue context, as
+// one call whose value is v (so that Later sees it); ok is false outside a
+// queue.
+func queuedNone(ctx context.Context, op, model string, v any) (ok bool, err error) {
+	qc := queueOf(ctx)
+	if qc == nil {
+		return false, nil
+	}
+	return true, qc.addMany(op, model, nil, nil, nil, func([]ops.Result) (any, error) { return v, nil })
 }
 
 // sendMany sends units (unit i acting on ms[i]) in one round trip and

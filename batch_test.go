@@ -26,9 +26,8 @@ func snapshot(u *user) string {
 
 // notQueueable are the matrix operations a queue context refuses.
 var notQueueable = map[string]bool{
-	"Schema.GetMany": true, "Schema.ExistsMany": true, "Schema.SaveMany": true, "Schema.InsertMany": true,
-	"Schema.DuplicateMany": true,
-	"Model.Modify":         true, "Schema.Modify": true,
+	"Schema.GetMany": true, "Schema.DuplicateMany": true,
+	"Model.Modify": true, "Schema.Modify": true,
 }
 
 // random are the matrix operations whose effect is random: their queued run

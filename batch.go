@@ -43,8 +43,11 @@ import (
 // lost is sent again whole (that operation alone, one more round trip).
 // Errors of single operations come back as a *BatchError listing each with
 // its position and name; the others have run.
-func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) error {
-	return s.run(ctx, false, fn)
+//
+// Opened inside another Batch or Tx (called with its queue context), it
+// joins the outer one unless Separate: see Store.Tx.
+func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error, opts ...BatchOption) error {
+	return s.run(ctx, false, fn, opts)
 }
 
 // Tx runs fn, then sends what it queued as one MULTI/EXEC: one round trip,
@@ -66,8 +69,55 @@ func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) err
 // client wrote first), then the queue as a Tx (ErrConflict, nothing run,
 // when another client writes in between). A Batch queued that way runs as
 // such a Tx.
-func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error) error {
-	return s.run(ctx, true, fn)
+//
+// A Batch or Tx opened inside another (called with the outer's queue
+// context) joins the outer one: fn queues into the outer's queue, nothing
+// is sent at its end, and its operations complete (local values, Later's
+// results) when the outer one has run, in the outer's round trip; their
+// errors are the outer's. When fn returns an error, what it queued is
+// dropped (the outer's other operations stay) and that error is returned.
+// A Tx joining a Batch makes the whole Batch run as one MULTI/EXEC, so the
+// inner Tx stays all or nothing against other clients. With Separate the
+// inner one runs on its own instead: its queue goes in its own round trip
+// at its end, whatever becomes of the outer one.
+func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error, opts ...BatchOption) error {
+	return s.run(ctx, true, fn, opts)
+}
+
+// BatchOption changes how a Batch or Tx runs.
+type BatchOption interface{ applyBatch(*batchConfig) }
+
+type batchConfig struct{ separate bool }
+
+type batchOptionFunc func(*batchConfig)
+
+func (f batchOptionFunc) applyBatch(c *batchConfig) { f(c) }
+
+// Separate makes a Batch or Tx opened inside another one (with its queue
+// context) send what it queued at its own end, in its own round trip,
+// instead of joining the outer one. Outside a Batch or Tx it changes
+// nothing. Default: join.
+func Separate() BatchOption {
+	return batchOptionFunc(func(c *batchConfig) { c.separate = true })
+}
+
+// join runs fn of a Batch or Tx opened inside the queue of outer: fn
+// queues into it (see Store.Tx).
+func (s *Store) join(ctx context.Context, name string, tx bool, outer *queueCtx, fn func(q context.Context) error) error {
+	q := outer.q
+	switch {
+	case q.closed:
+		return &Error{Op: name, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
+	case q.st != s:
+		return &Error{Op: name, Err: fmt.Errorf("%w: a %s of another Store cannot join the outer one (use Separate)", ErrInvalid, name)}
+	}
+	ops, calls, wasTx := len(q.ops), q.calls, q.tx
+	q.tx = q.tx || tx
+	if err := fn(context.WithValue(ctx, queueKey{}, &queueCtx{q: q})); err != nil {
+		q.ops, q.calls, q.tx = q.ops[:ops], calls, wasTx
+		return err
+	}
+	return nil
 }
 
 // queue is the state behind a queue context.
@@ -264,7 +314,7 @@ func (s *Store) runGuarded(ctx context.Context, q *queue, units []ops.Unit) (res
 	return results, err
 }
 
-func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error) error {
+func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error, opts []BatchOption) error {
 	name := "Batch"
 	if tx {
 		name = "Tx"
@@ -272,15 +322,25 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	if s == nil {
 		return &Error{Op: name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
 	}
-	if queueOf(ctx) != nil {
-		return &Error{Op: name, Err: fmt.Errorf("%w: Batch and Tx do not nest", ErrInvalid)}
-	}
 	if fn == nil {
 		return &Error{Op: name, Err: fmt.Errorf("%w: nil function", ErrInvalid)}
+	}
+	var cfg batchConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyBatch(&cfg)
+		}
+	}
+	if outer := queueOf(ctx); outer != nil {
+		if !cfg.separate {
+			return s.join(ctx, name, tx, outer, fn)
+		}
+		ctx = context.WithValue(ctx, queueKey{}, (*queueCtx)(nil)) // out of the outer queue
 	}
 	q := &queue{st: s, tx: tx}
 	err := fn(context.WithValue(ctx, queueKey{}, &queueCtx{q: q}))
 	q.closed = true
+	tx = q.tx // a Tx that joined makes a Batch one
 	if err != nil {
 		return err
 	}

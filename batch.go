@@ -200,6 +200,17 @@ func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []op
 	return nil
 }
 
+// oneChunkQueued reports whether ctx is a queue context; a bulk call
+// queued there goes as one call, every object in the queue's round trip
+// (ChunkSize does not apply).
+func oneChunkQueued(ctx context.Context, cfg *manyConfig, n int) bool {
+	if queueOf(ctx) == nil {
+		return false
+	}
+	cfg.chunk = max(n, 1)
+	return true
+}
+
 // queuedNone completes a bulk call given nothing, with a queue context, as
 // one call whose value is v (so that Later sees it); ok is false outside a
 // queue.

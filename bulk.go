@@ -331,16 +331,6 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	return first
 }
 
-// oneChunkQueued reports whether ctx is a queue context; a bulk call
-// queued there goes as one call, every object in the queue's round trip
-// (ChunkSize does not apply).
-func oneChunkQueued(ctx context.Context, cfg *manyConfig, n int) bool {
-	if queueOf(ctx) == nil {
-		return false
-	}
-	cfg.chunk = max(n, 1)
-	return true
-}
 
 // InsertMany creates every object, all or nothing: when any of their ids
 // exists, nothing is written and the error wraps ErrExists naming the first

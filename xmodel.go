@@ -234,10 +234,12 @@ func DeleteKeys(ctx context.Context, st *Store, keys []string, opts ...ManyOptio
 	if err != nil {
 		return Deleted{}, err
 	}
-	if queueOf(ctx) != nil {
-		cfg.chunk = max(len(objs), 1) // one queued call
-	}
 	total := Deleted{ByModel: map[string]int{}}
+	if len(objs) == 0 {
+		_, err := queuedNone(ctx, op, "", total)
+		return total, err
+	}
+	oneChunkQueued(ctx, &cfg, len(objs))
 	err = chunks(objs, cfg.chunk, func(_ int, part []Object) error {
 		units := make([]ops.Unit, len(part))
 		ms := make([]*Model, len(part))

@@ -331,7 +331,6 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	return first
 }
 
-
 // InsertMany creates every object, all or nothing: when any of their ids
 // exists, nothing is written and the error wraps ErrExists naming the first
 // such id. Up to ChunkSize objects this is one script (lua/insertmany.lua),

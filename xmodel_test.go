@@ -17,26 +17,30 @@ type xdup struct {
 	A types.Int
 }
 
+var xdupRuns int
+
 // TestDefineDuplicateName: a second Define of a name from another line
 // panics naming both lines; the same line again (a test run twice) does
 // not; Redefine replaces the definition.
 func TestDefineDuplicateName(t *testing.T) {
 	def := func(x *xdup) rapyer.Fields { return rapyer.Fields{x.A.Named("a")} }
+	xdupRuns++ // a name of its own per run (go test -count=2)
+	name := fmt.Sprintf("xdup%d", xdupRuns)
 	for range 2 { // one line, twice: allowed
-		rapyer.Define("xdup", def)
+		rapyer.Define(name, def)
 	}
 	func() {
 		defer func() {
 			r := recover()
 			msg := fmt.Sprint(r)
-			if r == nil || !strings.Contains(msg, `"xdup" defined twice`) || strings.Count(msg, "xmodel_test.go:") != 2 {
+			if r == nil || !strings.Contains(msg, `"`+name+`" defined twice`) || strings.Count(msg, "xmodel_test.go:") != 2 {
 				t.Fatalf("second Define from another line: recovered %v, want a panic naming both lines", r)
 			}
 		}()
-		rapyer.Define("xdup", def)
+		rapyer.Define(name, def)
 	}()
-	rapyer.Define("xdup", def, rapyer.Redefine())
-	if !slices.Contains(rapyer.Models(), "xdup") || !slices.Contains(rapyer.Models(), "user") {
+	rapyer.Define(name, def, rapyer.Redefine())
+	if !slices.Contains(rapyer.Models(), name) || !slices.Contains(rapyer.Models(), "user") {
 		t.Fatalf("Models() = %v, want xdup and user among them", rapyer.Models())
 	}
 }

@@ -24,8 +24,12 @@ import (
 // filled in. Use Later to read a queued call's own return values.
 //
 // When the function returns an error, nothing is sent and that error is
-// returned. Operations that cannot be queued (locks, bulk operations)
-// return ErrInvalid when called with a queue context.
+// returned. Operations that cannot be queued (locks, Modify, GetMany,
+// DuplicateMany, queries) return ErrInvalid when called with a queue
+// context. The bulk writes and checks (SaveMany, InsertMany, DeleteMany,
+// ExistsMany, DeleteKeys) are queued, each as one operation: every object
+// goes in the queue's round trip (ChunkSize does not apply), and Later reads
+// what the call returns.
 //
 // Read-modify-write operations are server-relative: a queued Incr(5) adds 5
 // to what the server holds when it runs, not to the local copy. A queued Save
@@ -39,8 +43,11 @@ import (
 // lost is sent again whole (that operation alone, one more round trip).
 // Errors of single operations come back as a *BatchError listing each with
 // its position and name; the others have run.
-func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) error {
-	return s.run(ctx, false, fn)
+//
+// Opened inside another Batch or Tx (called with its queue context), it
+// joins the outer one unless Separate: see Store.Tx.
+func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error, opts ...BatchOption) error {
+	return s.run(ctx, false, fn, opts)
 }
 
 // Tx runs fn, then sends what it queued as one MULTI/EXEC: one round trip,
@@ -62,8 +69,55 @@ func (s *Store) Batch(ctx context.Context, fn func(q context.Context) error) err
 // client wrote first), then the queue as a Tx (ErrConflict, nothing run,
 // when another client writes in between). A Batch queued that way runs as
 // such a Tx.
-func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error) error {
-	return s.run(ctx, true, fn)
+//
+// A Batch or Tx opened inside another (called with the outer's queue
+// context) joins the outer one: fn queues into the outer's queue, nothing
+// is sent at its end, and its operations complete (local values, Later's
+// results) when the outer one has run, in the outer's round trip; their
+// errors are the outer's. When fn returns an error, what it queued is
+// dropped (the outer's other operations stay) and that error is returned.
+// A Tx joining a Batch makes the whole Batch run as one MULTI/EXEC, so the
+// inner Tx stays all or nothing against other clients. With Separate the
+// inner one runs on its own instead: its queue goes in its own round trip
+// at its end, whatever becomes of the outer one.
+func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error, opts ...BatchOption) error {
+	return s.run(ctx, true, fn, opts)
+}
+
+// BatchOption changes how a Batch or Tx runs.
+type BatchOption interface{ applyBatch(*batchConfig) }
+
+type batchConfig struct{ separate bool }
+
+type batchOptionFunc func(*batchConfig)
+
+func (f batchOptionFunc) applyBatch(c *batchConfig) { f(c) }
+
+// Separate makes a Batch or Tx opened inside another one (with its queue
+// context) send what it queued at its own end, in its own round trip,
+// instead of joining the outer one. Outside a Batch or Tx it changes
+// nothing. Default: join.
+func Separate() BatchOption {
+	return batchOptionFunc(func(c *batchConfig) { c.separate = true })
+}
+
+// join runs fn of a Batch or Tx opened inside the queue of outer: fn
+// queues into it (see Store.Tx).
+func (s *Store) join(ctx context.Context, name string, tx bool, outer *queueCtx, fn func(q context.Context) error) error {
+	q := outer.q
+	switch {
+	case q.closed:
+		return &Error{Op: name, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
+	case q.st != s:
+		return &Error{Op: name, Err: fmt.Errorf("%w: a %s of another Store cannot join the outer one (use Separate)", ErrInvalid, name)}
+	}
+	ops, calls, wasTx := len(q.ops), q.calls, q.tx
+	q.tx = q.tx || tx
+	if err := fn(context.WithValue(ctx, queueKey{}, &queueCtx{q: q})); err != nil {
+		q.ops, q.calls, q.tx = q.ops[:ops], calls, wasTx
+		return err
+	}
+	return nil
 }
 
 // queue is the state behind a queue context.
@@ -71,16 +125,22 @@ type queue struct {
 	st     *Store
 	tx     bool
 	ops    []queued
+	calls  int // queued calls (a bulk call queues several units as one)
 	closed bool
 }
 
-// queued is one queued operation: what it sends and how it completes.
+// queued is one queued unit: what it sends and how it completes. A call
+// that queues several units (a bulk call) completes with many, set on its
+// first unit (parts of them); its other units have parts 0.
 type queued struct {
-	op   string
-	u    ops.Unit
-	done func(replies []any, err error) (any, error)
-	sink func(v any, err error) // Later's, when the call was wrapped
-	m    *Model                 // the object it acts on
+	op    string
+	u     ops.Unit
+	done  func(replies []any, err error) (any, error)
+	many  func(res []ops.Result) (any, error)
+	parts int
+	call  int                    // the call's position among the queued calls
+	sink  func(v any, err error) // Later's, when the call was wrapped
+	m     *Model                 // the object it acts on
 }
 
 type queueKey struct{}
@@ -107,8 +167,72 @@ func (qc *queueCtx) add(op string, m *Model, u ops.Unit, done func([]any, error)
 	if m.st != q.st {
 		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: object bound to another Store than the Batch's", ErrInvalid)}
 	}
-	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m})
+	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m, parts: 1, call: q.calls})
+	q.calls++
 	return nil
+}
+
+// addMany queues units (unit i acting on ms[i]) as one call, which many
+// completes with their results when the queue has run.
+func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []ops.Unit, many func([]ops.Result) (any, error)) error {
+	q := qc.q
+	switch {
+	case q.closed:
+		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
+	case len(units) == 0: // nothing to send: complete at once
+		v, err := many(nil)
+		if qc.sink != nil {
+			qc.q.calls++ // Later sees one call, completed at once
+			qc.sink(v, err)
+		}
+		return err
+	case st != q.st:
+		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: objects bound to another Store than the Batch's", ErrInvalid)}
+	}
+	for i := range units {
+		o := queued{op: op, u: units[i], m: ms[i], call: q.calls}
+		if i == 0 {
+			o.many, o.parts, o.sink = many, len(units), qc.sink
+		}
+		q.ops = append(q.ops, o)
+	}
+	q.calls++
+	return nil
+}
+
+// oneChunkQueued reports whether ctx is a queue context; a bulk call
+// queued there goes as one call, every object in the queue's round trip
+// (ChunkSize does not apply).
+func oneChunkQueued(ctx context.Context, cfg *manyConfig, n int) bool {
+	if queueOf(ctx) == nil {
+		return false
+	}
+	cfg.chunk = max(n, 1)
+	return true
+}
+
+// queuedNone completes a bulk call given nothing, with a queue context, as
+// one call whose value is v (so that Later sees it); ok is false outside a
+// queue.
+func queuedNone(ctx context.Context, op, model string, v any) (ok bool, err error) {
+	qc := queueOf(ctx)
+	if qc == nil {
+		return false, nil
+	}
+	return true, qc.addMany(op, model, nil, nil, nil, func([]ops.Result) (any, error) { return v, nil })
+}
+
+// sendMany sends units (unit i acting on ms[i]) in one round trip and
+// completes them with done, or, with a queue context, queues them as one
+// call completed by done when the queue has run (R's zero value is
+// returned then).
+func sendMany[R any](ctx context.Context, st *Store, op, model string, ms []*Model, units []ops.Unit, done func(res []ops.Result, err error) (R, error)) (R, error) {
+	if qc := queueOf(ctx); qc != nil {
+		var zero R
+		return zero, qc.addMany(op, model, st, ms, units, func(res []ops.Result) (any, error) { return done(res, nil) })
+	}
+	res, err := st.exec(ctx, request{units: units})
+	return done(res, err)
 }
 
 // checkArg is the position in a unit's ARGV of the expected version that
@@ -201,7 +325,7 @@ func (s *Store) runGuarded(ctx context.Context, q *queue, units []ops.Unit) (res
 	return results, err
 }
 
-func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error) error {
+func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error, opts []BatchOption) error {
 	name := "Batch"
 	if tx {
 		name = "Tx"
@@ -209,15 +333,25 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	if s == nil {
 		return &Error{Op: name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
 	}
-	if queueOf(ctx) != nil {
-		return &Error{Op: name, Err: fmt.Errorf("%w: Batch and Tx do not nest", ErrInvalid)}
-	}
 	if fn == nil {
 		return &Error{Op: name, Err: fmt.Errorf("%w: nil function", ErrInvalid)}
+	}
+	var cfg batchConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyBatch(&cfg)
+		}
+	}
+	if outer := queueOf(ctx); outer != nil {
+		if !cfg.separate {
+			return s.join(ctx, name, tx, outer, fn)
+		}
+		ctx = context.WithValue(ctx, queueKey{}, (*queueCtx)(nil)) // out of the outer queue
 	}
 	q := &queue{st: s, tx: tx}
 	err := fn(context.WithValue(ctx, queueKey{}, &queueCtx{q: q}))
 	q.closed = true
+	tx = q.tx // a Tx that joined makes a Batch one
 	if err != nil {
 		return err
 	}
@@ -248,16 +382,25 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	}
 	var be BatchError
 	for i, o := range q.ops {
-		v, err := o.done(results[i].Replies, results[i].Err)
+		var v any
+		var err error
+		switch {
+		case o.parts == 0:
+			continue // completed with its call's first unit
+		case o.many != nil:
+			v, err = o.many(results[i : i+o.parts])
+		default:
+			v, err = o.done(results[i].Replies, results[i].Err)
+		}
 		if o.sink != nil {
 			o.sink(v, err)
 		}
 		if err != nil {
-			be.Failed = append(be.Failed, OpError{Index: i, Op: o.op, Err: err})
+			be.Failed = append(be.Failed, OpError{Index: o.call, Op: o.op, Err: err})
 		}
 	}
 	if len(be.Failed) > 0 {
-		be.Tx, be.Total = tx, len(q.ops)
+		be.Tx, be.Total = tx, q.calls
 		return &be
 	}
 	return nil
@@ -340,7 +483,7 @@ func Later[T any](q context.Context, f func(q context.Context) (T, error)) *Resu
 		r.done = true
 		return r
 	}
-	before := len(qc.q.ops)
+	before := qc.q.calls
 	sink := func(v any, err error) {
 		r.done, r.err = true, err
 		if t, ok := v.(T); ok {
@@ -355,8 +498,8 @@ func Later[T any](q context.Context, f func(q context.Context) (T, error)) *Resu
 		r.done, r.err = true, err
 		return r
 	}
-	if len(qc.q.ops) != before+1 {
-		r.done, r.err = true, fmt.Errorf("%w: Later's function queued %d operations, want 1", ErrInvalid, len(qc.q.ops)-before)
+	if qc.q.calls != before+1 {
+		r.done, r.err = true, fmt.Errorf("%w: Later's function queued %d operations, want 1", ErrInvalid, qc.q.calls-before)
 	}
 	return r
 }

@@ -277,36 +277,53 @@ func (s *Schema[M, P]) boundMany(op string, objs []P) (*Store, error) {
 // refuses one object's commands (a key of the wrong type), the others of
 // the chunk are still saved and the first such failure is returned, naming
 // its object. Every object's Version is updated.
+//
+// With a queue context (Batch, Tx) it is queued as one operation, every
+// object in the queue's round trip; Later reads what it returns.
 func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) error {
 	const op = "SaveMany"
 	cfg := manyOptions(opts)
 	st, err := s.boundMany(op, objs)
 	if err != nil || st == nil {
+		if err == nil {
+			_, err = queuedNone(ctx, op, s.sc.name, struct{}{})
+		}
 		return err
 	}
+	queued := oneChunkQueued(ctx, &cfg, len(objs))
 	var first error
 	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
 		units := make([]ops.Unit, len(part))
+		ms := make([]*Model, len(part))
 		for i, p := range part {
-			if units[i], err = p.base().saveUnit(op); err != nil {
+			ms[i] = p.base()
+			if units[i], err = ms[i].saveUnit(op); err != nil {
 				return err
 			}
 		}
-		res, err := st.exec(ctx, request{units: units})
-		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
-		}
-		for i, r := range res {
-			m := part[i].base()
-			if r.Err != nil {
-				if first == nil {
-					first = m.fail(op, scriptError(r.Err))
-				}
-				continue
+		_, err := sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
+			if err != nil {
+				return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
 			}
-			m.version = units[i].Version(r.Replies)
-		}
-		return nil
+			var failed error // this chunk's first refused object
+			for i, r := range res {
+				if r.Err != nil {
+					if failed == nil {
+						failed = ms[i].fail(op, scriptError(r.Err))
+					}
+					continue
+				}
+				ms[i].version = units[i].Version(r.Replies)
+			}
+			if queued {
+				return struct{}{}, failed // the queued call's error
+			}
+			if first == nil {
+				first = failed // later chunks still go
+			}
+			return struct{}{}, nil
+		})
+		return err
 	})
 	if err != nil {
 		return err
@@ -326,11 +343,17 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 // refuses the whole chunk when a unique value is taken, by a live object or
 // by another object of the chunk (beyond one chunk the first pass checks ids
 // only, so such a conflict fails its own chunk, after earlier ones).
+//
+// With a queue context (Batch, Tx) it is queued as one operation, every
+// object in the queue's round trip; Later reads what it returns.
 func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
 	const op = "InsertMany"
 	cfg := manyOptions(opts)
 	st, err := s.boundMany(op, objs)
 	if err != nil || st == nil {
+		if err == nil {
+			_, err = queuedNone(ctx, op, s.sc.name, struct{}{})
+		}
 		return err
 	}
 	seen := make(map[string]bool, len(objs))
@@ -341,7 +364,8 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		}
 		seen[m.key[0]] = true
 	}
-	if len(objs) > cfg.chunk || st.cl != nil && len(objs) > 1 {
+	oneChunkQueued(ctx, &cfg, len(objs))
+	if len(objs) > cfg.chunk || st.cl != nil && len(objs) > 1 && queueOf(ctx) == nil {
 		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
 			return err
 		}
@@ -388,38 +412,36 @@ func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string) 
 			}
 			units[g] = u
 		}
-		var errs []error
-		if len(units) == 1 {
-			_, err := st.run1(ctx, units[0])
-			errs = []error{err}
-		} else { // a cluster: one script per slot, sent per node concurrently
-			res, err := st.exec(ctx, request{units: units})
-			if err != nil {
-				return &Error{Op: op, Model: s.sc.name, Err: err}
-			}
-			for _, r := range res {
-				errs = append(errs, r.Err)
-			}
+		ms := make([]*Model, len(groups))
+		for g := range groups {
+			ms[g] = groups[g][0].base()
 		}
-		for g, err := range errs {
-			if err == nil {
-				continue
+		// One script per slot (one on one server), sent per node
+		// concurrently; queued whole in a Batch or Tx.
+		_, err := sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
+			if err != nil {
+				return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
 			}
-			part := groups[g]
-			err = scriptError(err)
-			var ce *causeError
-			if asCause(err, &ce) && ce.sentinel == ErrExists {
-				pos, why, _ := strings.Cut(ce.msg, " ")
-				if i, perr := strconv.Atoi(pos); perr == nil && i >= 1 && i <= len(part) {
-					return part[i-1].base().fail(op, fmt.Errorf("%w: %s; nothing was written", ErrExists, why))
+			for g := range res {
+				if err := res[g].Err; err != nil {
+					part := groups[g]
+					err = scriptError(err)
+					var ce *causeError
+					if asCause(err, &ce) && ce.sentinel == ErrExists {
+						pos, why, _ := strings.Cut(ce.msg, " ")
+						if i, perr := strconv.Atoi(pos); perr == nil && i >= 1 && i <= len(part) {
+							return struct{}{}, part[i-1].base().fail(op, fmt.Errorf("%w: %s; nothing was written", ErrExists, why))
+						}
+					}
+					return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
 				}
 			}
-			return &Error{Op: op, Model: s.sc.name, Err: err}
-		}
-		for _, p := range part {
-			p.base().version = 1
-		}
-		return nil
+			for _, p := range part {
+				p.base().version = 1
+			}
+			return struct{}{}, nil
+		})
+		return err
 	}
 }
 
@@ -487,6 +509,9 @@ func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chun
 // each, or lua/delete.lua per object for a model with indexes; ChunkSize
 // objects per round trip) and returns how many existed.
 // Errors: ErrInvalid for a bad id or a nil Store (nothing sent).
+//
+// With a queue context (Batch, Tx) it is queued as one operation, every
+// object in the queue's round trip; Later reads what it returns.
 func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (int, error) {
 	const op = "DeleteMany"
 	cfg := manyOptions(opts)
@@ -496,21 +521,40 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 	if err := s.checkIDs(op, ids); err != nil {
 		return 0, err
 	}
+	if len(ids) == 0 {
+		_, err := queuedNone(ctx, op, s.sc.name, 0)
+		return 0, err
+	}
+	oneChunkQueued(ctx, &cfg, len(ids))
 	total := 0
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
-		if len(s.sc.idx) > 0 {
-			n, err := s.deleteIndexed(ctx, st, part)
-			total += n
-			return err
-		}
-		// Per object: DEL of its hash (whose reply says whether it
-		// existed), then DEL of its containers: each command stays in the
-		// object's slot.
-		cmds := make([]ops.Cmd, 0, 2*len(part))
-		pos := make([]int, len(part))
-		for i, id := range part {
+		n, err := s.deleteChunk(ctx, st, part)
+		total += n
+		return err
+	})
+	return total, err
+}
+
+// deleteChunk deletes the objects of ids in one round trip (or queues
+// that as one call) and counts those that existed: per object, DEL of its
+// hash (whose reply says whether it existed) then DEL of its containers,
+// each command in the object's slot, all in one unit; with indexes,
+// lua/delete.lua per object, which removes its index entries too.
+func (s *Schema[M, P]) deleteChunk(ctx context.Context, st *Store, ids []string) (int, error) {
+	const op = "DeleteMany"
+	var units []ops.Unit
+	var ms []*Model
+	var pos []int // without indexes: the hash DEL of each object
+	if len(s.sc.idx) > 0 {
+		for _, id := range ids {
 			m := s.bare(st, id)
-			pos[i] = len(cmds)
+			ms, units = append(ms, m), append(units, m.deleteUnit())
+		}
+	} else {
+		cmds := make([]ops.Cmd, 0, 2*len(ids))
+		for _, id := range ids {
+			m := s.bare(st, id)
+			pos = append(pos, len(cmds))
 			cmds = append(cmds, ops.Cmd{Name: "DEL", Args: []any{m.key[0]}})
 			if len(m.keys()) > 1 {
 				rest := make([]any, 0, len(m.keys())-1)
@@ -519,47 +563,45 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 				}
 				cmds = append(cmds, ops.Cmd{Name: "DEL", Args: rest})
 			}
+			if len(ms) == 0 {
+				ms = []*Model{m}
+			}
 		}
-		replies, err := st.pipe(ctx, false, cmds)
+		units = []ops.Unit{{Cmds: cmds}}
+	}
+	return sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (int, error) {
 		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
+			return 0, &Error{Op: op, Model: s.sc.name, Err: err}
 		}
-		for _, p := range pos {
-			n, _ := redis.Int(replies[p], nil)
-			total += n
+		n := 0
+		if pos != nil {
+			if err := res[0].Err; err != nil {
+				return 0, &Error{Op: op, Model: s.sc.name, Err: scriptError(err)}
+			}
+			for _, p := range pos {
+				k, _ := redis.Int(res[0].Replies[p], nil)
+				n += k
+			}
+			return n, nil
 		}
-		return nil
+		for i, r := range res {
+			if r.Err != nil {
+				return n, &Error{Op: op, Model: s.sc.name, ID: ids[i], Err: scriptError(r.Err)}
+			}
+			k, _ := redis.Int(r.Replies[0], nil)
+			n += k
+		}
+		return n, nil
 	})
-	return total, err
-}
-
-// deleteIndexed deletes the objects of ids of an indexed model with their
-// index entries (lua/delete.lua per object, pipelined) and counts those that
-// existed.
-func (s *Schema[M, P]) deleteIndexed(ctx context.Context, st *Store, ids []string) (int, error) {
-	units := make([]ops.Unit, len(ids))
-	for i, id := range ids {
-		units[i] = s.bare(st, id).deleteUnit()
-	}
-	res, err := st.exec(ctx, request{units: units})
-	if err != nil {
-		return 0, &Error{Op: "DeleteMany", Model: s.sc.name, Err: err}
-	}
-	n := 0
-	for i, r := range res {
-		if r.Err != nil {
-			return n, &Error{Op: "DeleteMany", Model: s.sc.name, ID: ids[i], Err: scriptError(r.Err)}
-		}
-		k, _ := redis.Int(r.Replies[0], nil)
-		n += k
-	}
-	return n, nil
 }
 
 // ExistsMany reports, for each id in order, whether its object exists
 // (EXISTS, plus PEXPIRE of its keys when the model refreshes TTLs, as
 // Exists does), ChunkSize ids per round trip. Errors: ErrInvalid for a bad
 // id or a nil Store (nothing sent).
+//
+// With a queue context (Batch, Tx) it is queued as one operation, every
+// object in the queue's round trip; Later reads what it returns.
 func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]bool, error) {
 	const op = "ExistsMany"
 	cfg := manyOptions(opts)
@@ -569,25 +611,41 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 	if err := s.checkIDs(op, ids); err != nil {
 		return nil, err
 	}
+	if len(ids) == 0 {
+		_, err := queuedNone(ctx, op, s.sc.name, []bool{})
+		return []bool{}, err
+	}
+	oneChunkQueued(ctx, &cfg, len(ids))
 	out := make([]bool, 0, len(ids))
 	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
 		var cmds []ops.Cmd
 		pos := make([]int, len(part))
+		var first *Model
 		for i, id := range part {
 			m := s.bare(st, id)
+			if first == nil {
+				first = m
+			}
 			pos[i] = len(cmds)
 			cmds = append(cmds, ops.Cmd{Name: "EXISTS", Args: []any{m.key[0]}})
 			cmds = append(cmds, m.refreshCmds()...)
 		}
-		replies, err := st.pipe(ctx, false, cmds)
-		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
-		}
-		for _, p := range pos {
-			n, _ := redis.Int(replies[p], nil)
-			out = append(out, n == 1)
-		}
-		return nil
+		got, err := sendMany(ctx, st, op, s.sc.name, []*Model{first}, []ops.Unit{{Cmds: cmds}}, func(res []ops.Result, err error) ([]bool, error) {
+			if err == nil {
+				err = res[0].Err
+			}
+			if err != nil {
+				return nil, &Error{Op: op, Model: s.sc.name, Err: scriptError(err)}
+			}
+			part := make([]bool, len(pos))
+			for i, p := range pos {
+				n, _ := redis.Int(res[0].Replies[p], nil)
+				part[i] = n == 1
+			}
+			return part, nil
+		})
+		out = append(out, got...)
+		return err
 	})
 	if err != nil {
 		return nil, err

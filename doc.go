@@ -35,6 +35,12 @@
 // listed twice and on an invalid option: those are programming errors found at
 // start-up. Nothing at run time panics, whatever the server holds.
 //
+// Every Define registers its model by name for the calls by key (GetKey,
+// FindKeys, FindOneKey, DeleteKeys: objects of any model, from keys as
+// Model.Key prints them, returned as Object). A name defined twice, from
+// two lines of the program, would share keys: Define panics (Redefine
+// allows it, for tests).
+//
 // Model names are a letter, then letters, digits, '_' or '-'; field names a
 // letter, then letters, digits or '_'; both at most 64 bytes. Nested groups
 // are stored under dotted names ("home.city") and may nest.
@@ -97,6 +103,8 @@
 //	                        set.lua, zset.lua); reads: MULTI EXISTS <read>
 //	                        (+PEXPIRE) EXEC
 //	Schema.GetMany, ...     one pipeline per ChunkSize objects
+//	GetKey, FindKeys, DeleteKeys   as each key's model sends it, one pipeline
+//	Find with Among         one pipelined load; the predicate checked in Go
 //
 // Scripts are sent with EVALSHA. The first Ping of a Store (Open calls it)
 // loads them all (SCRIPT LOAD, in the same round trip), and a script the
@@ -124,6 +132,9 @@
 // complete afterwards into the handles' local values; Later, Later2 and Later3 capture
 // a queued call's own return values. A failed operation inside a Tx does not
 // roll back the others: Tx returns a *BatchError naming it and its position.
+// SaveMany, InsertMany, DeleteMany, ExistsMany and DeleteKeys are queued too,
+// each as one operation. A Batch or Tx opened with a queue context joins the
+// outer one (Separate makes it send on its own).
 //
 // Model.Modify and Schema.Modify watch an object, reload it, run a function and
 // save in MULTI/EXEC, retrying when another client wrote in between
@@ -184,8 +195,8 @@
 //
 // Stored data that does not decode fails a load with ErrDecode naming the
 // field. Get, Reload, GetMany, Find, FindOne and Iter with Tolerant load the
-// rest instead, leave the undecodable fields absent and list them in
-// Model.LoadErrors; a query also leaves out an object it cannot read at all
+// rest instead, leave the undecodable fields absent (in a container, only
+// the undecodable elements are dropped) and list them in Model.LoadErrors; a query also leaves out an object it cannot read at all
 // and reports it (*SkippedError).
 //
 // A server out of memory (maxmemory, noeviction) still serves every read;

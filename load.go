@@ -134,6 +134,14 @@ func (m *Model) apply(op string, replies []any, tolerant, fresh bool) error {
 	staged := make([]bool, len(m.containers()))
 	for i, c := range m.containers() {
 		flat, err := ops.FlatReply(replies[1+i], nil)
+		if tl, ok := c.local().(ops.TolerantLocal); ok && tolerant && err == nil {
+			// Element by element: only what does not decode is dropped.
+			for _, e := range tl.StageTolerant(flat, fb) {
+				errs = append(errs, detail(op, m.sc.name, m.id, c.full, codecErr(ErrDecode, e)))
+			}
+			staged[i] = true
+			continue
+		}
 		if err == nil {
 			err = c.local().Stage(flat, fb)
 		}

@@ -265,9 +265,9 @@ func TestReindex(t *testing.T) {
 		ctx := testkit.Ctx(t)
 		for _, shards := range []int{1, 3} {
 			name := "reidx" + strconv.Itoa(shards)
-			plain := rapyer.Define(name, personFieldsBut("*"), rapyer.WithShards(shards))
-			full := rapyer.Define(name, personFields, rapyer.WithShards(shards))
-			noAge := rapyer.Define(name, personFieldsBut("age"), rapyer.WithShards(shards))
+			plain := rapyer.Define(name, personFieldsBut("*"), rapyer.WithShards(shards), rapyer.Redefine())
+			full := rapyer.Define(name, personFields, rapyer.WithShards(shards), rapyer.Redefine())
+			noAge := rapyer.Define(name, personFieldsBut("age"), rapyer.WithShards(shards), rapyer.Redefine())
 			ref := rapyer.Define(name+"ref", personFields, rapyer.WithShards(shards))
 			// A model whose name extends this one's: never touched.
 			other := rapyer.Define(name+"x", personFieldsBut("*"), rapyer.WithShards(shards))
@@ -399,8 +399,8 @@ func TestReindex(t *testing.T) {
 func TestReindexUniqueConflicts(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		plain := rapyer.Define("reuniq", personFieldsBut("*"), rapyer.WithShards(4))
-		full := rapyer.Define("reuniq", personFields, rapyer.WithShards(4))
+		plain := rapyer.Define("reuniq", personFieldsBut("*"), rapyer.WithShards(4), rapyer.Redefine())
+		full := rapyer.Define("reuniq", personFields, rapyer.WithShards(4), rapyer.Redefine())
 		var ps []*person
 		for i := 0; i < 6; i++ {
 			email := fmt.Sprintf("u%d@x", i)
@@ -462,8 +462,8 @@ func TestReindexGlobPrefix(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		st := b.PlainStore(t, b.Prefix()+`g*?[a]\`)
-		plain := rapyer.Define("reglob", personFieldsBut("*"))
-		full := rapyer.Define("reglob", personFields)
+		plain := rapyer.Define("reglob", personFieldsBut("*"), rapyer.Redefine())
+		full := rapyer.Define("reglob", personFields, rapyer.Redefine())
 		for i := 0; i < 3; i++ {
 			must(t, newPerson(plain, st, "G", fmt.Sprintf("g%d@x", i), 1).Save(ctx))
 		}
@@ -488,8 +488,8 @@ func TestReindexGlobPrefix(t *testing.T) {
 func TestReindexLeavesTTL(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		plain := rapyer.Define("rettl", personFieldsBut("*"), rapyer.WithTTL(time.Hour))
-		full := rapyer.Define("rettl", personFields, rapyer.WithTTL(time.Hour))
+		plain := rapyer.Define("rettl", personFieldsBut("*"), rapyer.WithTTL(time.Hour), rapyer.Redefine())
+		full := rapyer.Define("rettl", personFields, rapyer.WithTTL(time.Hour), rapyer.Redefine())
 		p := newPerson(plain, b.Store, "T", "t@x", 1)
 		must(t, p.Save(ctx))
 		b.Do(t, "PEXPIRE", p.Key(), 100_000)

@@ -516,22 +516,28 @@ func (m *Model) Delete(ctx context.Context) (bool, error) {
 	if err := m.bound("Delete"); err != nil {
 		return false, err
 	}
-	keys := m.keys()
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	u := ops.Unit{Cmds: []ops.Cmd{{Name: "DEL", Args: args}}}
-	if m.indexed() {
-		u = m.deleteUnit()
-	}
-	return execUnit(ctx, m, "Delete", u, func(rs []any, err error) (bool, error) {
+	return execUnit(ctx, m, "Delete", m.removeUnit(), func(rs []any, err error) (bool, error) {
 		if err != nil {
 			return false, m.fail("Delete", scriptError(err))
 		}
 		n, _ := redis.Int64(rs[0], nil)
 		return n > 0, nil
 	})
+}
+
+// removeUnit is what Delete sends: DEL of every key of the object, or
+// lua/delete.lua for a model with indexes. Its first reply counts the keys
+// (or objects) that existed.
+func (m *Model) removeUnit() ops.Unit {
+	if m.indexed() {
+		return m.deleteUnit()
+	}
+	keys := m.keys()
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	return ops.Unit{Cmds: []ops.Cmd{{Name: "DEL", Args: args}}}
 }
 
 // Exists reports whether the object exists (EXISTS, plus PEXPIRE when refresh

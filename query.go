@@ -28,6 +28,7 @@ type queryConfig struct {
 	err    error
 	// tolerant: objects load as Tolerant says (see Find)
 	tolerant bool
+	among    []string // Among's ids; nil: not given
 }
 
 type queryOptionFunc func(*queryConfig)
@@ -128,25 +129,29 @@ type plan struct {
 	m        *index.Model // its Shards are filled in by checkRun
 	page     int
 	tolerant bool
+	among    []string // Among's ids (see findAmong); nil: a query on the indexes
 	exec     index.Exec
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
 func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error) {
 	fail := func(err error) (*plan, error) { return nil, &Error{Op: op, Model: sc.name, Err: err} }
-	if len(sc.idx) == 0 {
-		return fail(fmt.Errorf("%w: model %q has no indexed field: queries need at least one Index() or Unique() field", ErrInvalid, sc.name))
-	}
 	cfg := queryConfig{limit: -1, page: DefaultPageSize}
 	for _, o := range opts {
 		if o != nil {
 			o.applyQuery(&cfg)
 		}
 	}
-	if cfg.err != nil {
+	switch {
+	case cfg.err != nil:
 		return fail(cfg.err)
+	case cfg.among != nil && op != "Find" && op != "FindOne":
+		return fail(fmt.Errorf("%w: Among works with Find and FindOne only", ErrInvalid))
+	case len(sc.idx) == 0 && cfg.among == nil:
+		return fail(fmt.Errorf("%w: model %q has no indexed field: queries need at least one Index() or Unique() field (or Among)", ErrInvalid, sc.name))
 	}
-	q := index.Query{Desc: cfg.desc, Limit: cfg.limit, Offset: cfg.offset, Scan: cfg.scan}
+	// Among's objects are checked in Go: no index needs to drive it.
+	q := index.Query{Desc: cfg.desc, Limit: cfg.limit, Offset: cfg.offset, Scan: cfg.scan || cfg.among != nil}
 	if cfg.order != nil {
 		b, ok := cfg.order.(binder)
 		if !ok || b.model() == nil || b.model().sc != sc || b.fullName() == "" {
@@ -159,7 +164,7 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant}, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, among: cfg.among}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -293,8 +298,14 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkRun(ctx, st); err != nil || p.None() {
+	if err := p.checkRun(ctx, st); err != nil {
 		return nil, err
+	}
+	if p.among != nil {
+		return s.findAmong(ctx, st, p)
+	}
+	if p.None() {
+		return nil, nil
 	}
 	mode := index.ModeFind
 	if p.Limit < 0 && p.Offset == 0 {
@@ -397,8 +408,14 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 	if err := p.checkRun(ctx, st); err != nil {
 		return nil, err
 	}
+	if p.among != nil {
+		objs, err := s.findAmong(ctx, st, p)
+		if len(objs) > 0 || err != nil {
+			return first(objs), err
+		}
+	}
 	// The match found may be gone by the load: query again (a few times).
-	for try := 0; !p.None() && try < 3; try++ {
+	for try := 0; !p.None() && p.among == nil && try < 3; try++ {
 		hits, err := p.search(ctx, index.ModeFind, index.Want(p.Offset, 1), p.Offset, 1, nil)
 		if err != nil {
 			return nil, err

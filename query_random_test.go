@@ -234,33 +234,42 @@ func randPred(rng *rand.Rand, depth int) tpred {
 	}
 }
 
+// randomQMs saves n objects of random values (some fields absent) under
+// the same ids in qm and qm16, and returns them by model name.
+func randomQMs(t *testing.T, b *testkit.Backend, rng *rand.Rand, n int, prefix string) map[string][]*qm {
+	t.Helper()
+	ctx := testkit.Ctx(t)
+	objs := map[string][]*qm{}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%s%02d", prefix, rng.IntN(100)) + strconv.Itoa(i)
+		age, city := int64(rng.IntN(12)), []string{"Paris", "Lyon", "Lille", "Pau", "Laon", ""}[rng.IntN(6)]
+		hasAge, hasCity, note := rng.IntN(5) > 0, rng.IntN(5) > 0, strconv.Itoa(rng.IntN(4))
+		vip := rng.IntN(2) == 0
+		for _, s := range []schemaQM{qms, qms16} {
+			p, err := s.NewWithID(b.Store, id)
+			must(t, err)
+			if hasAge {
+				p.Age.Set(age)
+			}
+			if hasCity {
+				p.Home.City.Set(city)
+			}
+			p.Note.Set(note)
+			p.Vip.Set(vip)
+			must(t, p.Save(ctx))
+			objs[s.Name()] = append(objs[s.Name()], p)
+		}
+	}
+	return objs
+}
+
 // Random predicates against a filter in Go, with absent fields, on 1 and 16
 // shards, by id and sorted with a window.
 func TestQueryRandomPredicates(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		rng := rand.New(rand.NewPCG(11, 12))
-		objs := map[string][]*qm{}
-		for i := 0; i < 60; i++ {
-			id := fmt.Sprintf("r%02d", rng.IntN(100)) + strconv.Itoa(i)
-			age, city := int64(rng.IntN(12)), []string{"Paris", "Lyon", "Lille", "Pau", "Laon", ""}[rng.IntN(6)]
-			hasAge, hasCity, note := rng.IntN(5) > 0, rng.IntN(5) > 0, strconv.Itoa(rng.IntN(4))
-			vip := rng.IntN(2) == 0
-			for _, s := range []schemaQM{qms, qms16} {
-				p, err := s.NewWithID(b.Store, id)
-				must(t, err)
-				if hasAge {
-					p.Age.Set(age)
-				}
-				if hasCity {
-					p.Home.City.Set(city)
-				}
-				p.Note.Set(note)
-				p.Vip.Set(vip)
-				must(t, p.Save(ctx))
-				objs[s.Name()] = append(objs[s.Name()], p)
-			}
-		}
+		objs := randomQMs(t, b, rng, 60, "r")
 		scanned, selective := 0, 0
 		defer func() {
 			// The cases are not trivial: most select some objects, some need Scan.

@@ -23,6 +23,7 @@ type schema struct {
 	contNames    []string       // their names, in schema order
 	contKinds    []ContainerKind
 	flat         bool // the schema function lists scalars only (see instanceAt)
+	redefine     bool // Redefine
 }
 
 // indexSpec is one indexed field of a model.
@@ -54,8 +55,9 @@ type Schema[M any, P modelPtr[M]] struct {
 //
 // Define panics, naming the culprit, when the model name is invalid (a letter,
 // then letters, digits, '_' or '-', at most 64 bytes), when a field name is
-// invalid or used twice, when a handle is listed twice, or on an invalid
-// option. Nothing at run time panics.
+// invalid or used twice, when a handle is listed twice, on an invalid
+// option, or when another line of the program already defined a model of
+// that name (see Redefine). Nothing at run time panics.
 func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...ModelOption) *Schema[M, P] {
 	if !validModelName(name) {
 		panic(fmt.Sprintf("rapyer: invalid model name %q: want a letter, then letters, digits, '_' or '-' (at most 64 bytes)", name))
@@ -115,7 +117,9 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 		sc.argNames = append(sc.argNames, n)
 		sc.scalarNames = append(sc.scalarNames, n)
 	}
-	return &Schema[M, P]{sc: sc, def: def}
+	s := &Schema[M, P]{sc: sc, def: def}
+	register(sc, callSite(), func(st *Store, id string) Object { return any(s.instance(st, id)).(Object) })
+	return s
 }
 
 func flattenAll(model string, fs Fields) []handle {

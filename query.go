@@ -80,6 +80,13 @@ func Offset(n int) QueryOption {
 // predicate on the server. Without Scan such a query is ErrInvalid naming
 // the fields that would need Index(). A query an index can drive uses the
 // index even with Scan.
+//
+// On a model without any index, Scan is what makes queries work at all:
+// Find(ctx, st, All(), Scan()) and any other predicate. There is no x:all
+// to read, so the objects are found by SCAN over the server's keys (COUNT
+// 1000 per round trip) and, unless the predicate is All, each candidate's
+// fields are read (HMGET) and checked in Go: O(keys of the server), the
+// matches held in memory, in id order as usual (OrderBy needs an index).
 func Scan() QueryOption { return queryOptionFunc(func(c *queryConfig) { c.scan = true }) }
 
 // DefaultPageSize is how many objects Iter reads per page unless PageSize
@@ -129,14 +136,16 @@ type plan struct {
 	page     int
 	tolerant bool
 	exec     index.Exec
+	// keyScan: a model without indexes, queried with Scan (scan.go);
+	// scanned holds its matches once read, st the Store it reads.
+	keyScan bool
+	scanned []index.Hit
+	st      *Store
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
 func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error) {
 	fail := func(err error) (*plan, error) { return nil, &Error{Op: op, Model: sc.name, Err: err} }
-	if len(sc.idx) == 0 {
-		return fail(fmt.Errorf("%w: model %q has no indexed field: queries need at least one Index() or Unique() field", ErrInvalid, sc.name))
-	}
 	cfg := queryConfig{limit: -1, page: DefaultPageSize}
 	for _, o := range opts {
 		if o != nil {
@@ -145,6 +154,9 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	}
 	if cfg.err != nil {
 		return fail(cfg.err)
+	}
+	if len(sc.idx) == 0 && !cfg.scan {
+		return fail(fmt.Errorf("%w: model %q has no indexed field: pass Scan() to check every object (a SCAN of the keyspace, O(keys)), or give a field Index() or Unique()", ErrInvalid, sc.name))
 	}
 	q := index.Query{Desc: cfg.desc, Limit: cfg.limit, Offset: cfg.offset, Scan: cfg.scan}
 	if cfg.order != nil {
@@ -159,7 +171,7 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant}, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, keyScan: len(sc.idx) == 0}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -213,6 +225,7 @@ func (p *plan) checkRun(ctx context.Context, st *Store) error {
 	}
 	p.sc.withKeys(p.m, st.cfg.prefix)
 	p.exec = indexExec(st)
+	p.st = st
 	return nil
 }
 
@@ -225,6 +238,13 @@ func (p *plan) fail(err error) error { return &Error{Op: p.op, Model: p.sc.name,
 // whose load drops dead objects itself) skips the liveness check of
 // candidates nothing else reads.
 func (p *plan) search(ctx context.Context, mode string, want, offset, limit int, after *index.Hit) ([]index.Hit, error) {
+	if p.keyScan {
+		all, err := p.scanHits(ctx, p.st)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return p.Window(append([]index.Hit(nil), all...), offset, limit, after), nil
+	}
 	hits, err := p.Search(ctx, p.exec, mode, want, offset, limit, after)
 	if err != nil {
 		return nil, p.fail(err)
@@ -307,7 +327,7 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 	if err != nil {
 		return objs, err
 	}
-	if mode == index.ModeLoad && len(objs)+len(bad) < len(hits) {
+	if mode == index.ModeLoad && !p.keyScan && len(objs)+len(bad) < len(hits) {
 		// The load met dead objects the query did not check: reclaim
 		// their entries now (one more round trip, only when there are
 		// some). It is housekeeping: a failure is logged, the result
@@ -453,6 +473,10 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 	}
 	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return 0, err
+	}
+	if p.keyScan {
+		hits, err := p.search(ctx, index.ModeCount, 0, p.Offset, p.Limit, nil)
+		return len(hits), err
 	}
 	n, err := p.Count(ctx, p.exec)
 	if err != nil {

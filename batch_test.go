@@ -29,6 +29,8 @@ var notQueueable = map[string]bool{
 	"Schema.GetMany": true, "Schema.ExistsMany": true, "Schema.SaveMany": true, "Schema.InsertMany": true,
 	"Schema.DuplicateMany": true,
 	"Model.Modify":         true, "Schema.Modify": true,
+	"Schema.GetOrCreate": true, "List.BPopFront": true, "List.BPop": true, "List.BMove": true,
+	"SortedSet.BPopMin": true, "SortedSet.BPopMax": true,
 }
 
 // random are the matrix operations whose effect is random: their queued run

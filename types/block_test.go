@@ -159,9 +159,11 @@ func TestBlockingPopWakes(t *testing.T) {
 			b.Do(t, "PEXPIRE", q.Key(), 50_000)
 			job := "job" + strconv.Itoa(try)
 			delay := time.Duration(try+1) * 20 * time.Millisecond
+			pushed := make(chan struct{})
 			go func() {
+				defer close(pushed)
 				time.Sleep(delay)
-				pusher.Do("RPUSH", q.Keys()[1], job)
+				_, _ = pusher.Do("RPUSH", q.Keys()[1], job)
 			}()
 			var v string
 			var ok bool
@@ -170,6 +172,7 @@ func TestBlockingPopWakes(t *testing.T) {
 			if err != nil || !ok || v != job {
 				t.Fatalf("BPopFront = %q %v %v, want %s", v, ok, err, job)
 			}
+			<-pushed
 			blocked = slices.Contains(cmds, "BLPOP")
 			if got := storedVersion(t, b, q.Key()); got != v0+1 {
 				t.Fatalf("version %d after the pop (blocked %v), want %d", got, blocked, v0+1)
@@ -187,9 +190,11 @@ func TestBlockingPopWakes(t *testing.T) {
 		blocked = false
 		for try := 0; try < 20 && !blocked; try++ {
 			delay := time.Duration(try+1) * 20 * time.Millisecond
+			pushed := make(chan struct{})
 			go func() {
+				defer close(pushed)
 				time.Sleep(delay)
-				pusher.Do("ZADD", q.Keys()[3], 7, "m")
+				_, _ = pusher.Do("ZADD", q.Keys()[3], 7, "m")
 			}()
 			var m types.Member[string]
 			var ok bool
@@ -198,6 +203,7 @@ func TestBlockingPopWakes(t *testing.T) {
 			if err != nil || !ok || m.Value != "m" || m.Score != 7 {
 				t.Fatalf("BPopMin = %+v %v %v", m, ok, err)
 			}
+			<-pushed
 			blocked = slices.Contains(cmds, "BZPOPMIN")
 		}
 		if !blocked {

@@ -67,7 +67,7 @@ func (r *modelRT) Block(ctx context.Context, h ops.Handle, op string, timeout ti
 		deadline = time.Now().Add(timeout)
 	}
 	var reply any
-	err = m.st.pinned(ctx, func(p *pinned) error {
+	err = m.st.pinned(ctx, m.key[0], func(p *pinned) error {
 		for {
 			wait, last, ok := m.st.blockSlice(ctx, deadline)
 			if !ok { // too close to ctx's deadline for another wait

@@ -341,47 +341,71 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		}
 		seen[m.key[0]] = true
 	}
-	if len(objs) > cfg.chunk {
+	if len(objs) > cfg.chunk || st.cl != nil && len(objs) > 1 {
 		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
 			return err
 		}
 	}
-	return chunks(objs, cfg.chunk, func(_ int, part []P) error {
-		var keys, idxKeys []string
-		ttl := "0"
-		if d := part[0].base().ttl(); d > 0 {
-			ttl = ttlMillis(d)
+	insertChunk := s.insertChunkOf(ctx, st, op)
+	return bySlot(st, objs, func(group []P) error { return chunks(group, cfg.chunk, insertChunk) })
+}
+
+// bySlot runs fn on objs as one group on one server; on a cluster, once per
+// hash slot (shard) among them, in order of first appearance: a script
+// may not span slots there.
+func bySlot[P interface{ base() *Model }](st *Store, objs []P, fn func(group []P) error) error {
+	if st.cl == nil {
+		return fn(objs)
+	}
+	var order []int
+	groups := map[int][]P{}
+	for _, p := range objs {
+		sl := slotOf(p.base().key[0])
+		if _, ok := groups[sl]; !ok {
+			order = append(order, sl)
 		}
-		nobj := 0
-		for _, p := range part {
-			nobj += len(p.base().keys())
+		groups[sl] = append(groups[sl], p)
+	}
+	for _, sl := range order {
+		if err := fn(groups[sl]); err != nil {
+			return err
 		}
-		args := []any{ttl, len(part)}
-		for _, p := range part {
-			m := p.base()
-			pairs, _, err := m.encodeFields(op, m.fields, []any{metaVersion, 1}, nil)
+	}
+	return nil
+}
+
+// insertChunkOf is InsertMany's work on one chunk (of one slot): one
+// lua/insertmany.lua call.
+func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string) func(_ int, part []P) error {
+	return func(_ int, part []P) error {
+		var groups [][]P
+		_ = bySlot(st, part, func(g []P) error { groups = append(groups, g); return nil })
+		units := make([]ops.Unit, len(groups))
+		for g, group := range groups {
+			u, err := s.insertUnit(op, group)
 			if err != nil {
 				return err
 			}
-			blocks, err := m.blocks(op, m.containers())
-			if err != nil {
-				return err
-			}
-			n := 0
-			for _, b := range blocks {
-				n += len(b)
-			}
-			args = append(append(args, len(m.keys()), len(pairs)), pairs...)
-			args = append(args, n)
-			for _, b := range blocks {
-				args = append(args, b...)
-			}
-			extra, sec := m.indexSectionAt(s.sc.idx, nobj+len(idxKeys))
-			idxKeys = append(idxKeys, extra...)
-			args = append(append(args, len(sec)), sec...)
-			keys = append(keys, m.keys()...)
+			units[g] = u
 		}
-		if _, err := st.eval(ctx, lua.InsertMany, append(keys, idxKeys...), args...); err != nil {
+		var errs []error
+		if len(units) == 1 {
+			_, err := st.run1(ctx, units[0])
+			errs = []error{err}
+		} else { // a cluster: one script per slot, sent per node concurrently
+			res, err := st.exec(ctx, request{units: units})
+			if err != nil {
+				return &Error{Op: op, Model: s.sc.name, Err: err}
+			}
+			for _, r := range res {
+				errs = append(errs, r.Err)
+			}
+		}
+		for g, err := range errs {
+			if err == nil {
+				continue
+			}
+			part := groups[g]
 			err = scriptError(err)
 			var ce *causeError
 			if asCause(err, &ce) && ce.sentinel == ErrExists {
@@ -396,7 +420,47 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 			p.base().version = 1
 		}
 		return nil
-	})
+	}
+}
+
+// insertUnit is the lua/insertmany.lua call that creates part, objects of
+// one slot.
+func (s *Schema[M, P]) insertUnit(op string, part []P) (ops.Unit, error) {
+	var keys, idxKeys []string
+	ttl := "0"
+	if d := part[0].base().ttl(); d > 0 {
+		ttl = ttlMillis(d)
+	}
+	nobj := 0
+	for _, p := range part {
+		nobj += len(p.base().keys())
+	}
+	args := []any{ttl, len(part)}
+	for _, p := range part {
+		m := p.base()
+		pairs, _, err := m.encodeFields(op, m.fields, []any{metaVersion, 1}, nil)
+		if err != nil {
+			return ops.Unit{}, err
+		}
+		blocks, err := m.blocks(op, m.containers())
+		if err != nil {
+			return ops.Unit{}, err
+		}
+		n := 0
+		for _, b := range blocks {
+			n += len(b)
+		}
+		args = append(append(args, len(m.keys()), len(pairs)), pairs...)
+		args = append(args, n)
+		for _, b := range blocks {
+			args = append(args, b...)
+		}
+		extra, sec := m.indexSectionAt(s.sc.idx, nobj+len(idxKeys))
+		idxKeys = append(idxKeys, extra...)
+		args = append(append(args, len(sec)), sec...)
+		keys = append(keys, m.keys()...)
+	}
+	return ops.ScriptUnit(lua.InsertMany, append(keys, idxKeys...), args), nil
 }
 
 // noneExists checks, chunk by chunk, that no object of objs exists yet.

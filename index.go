@@ -27,8 +27,10 @@ func (m *Model) indexSectionAt(specs []indexSpec, base int) (keys []string, args
 	if len(specs) == 0 {
 		return nil, noIndex
 	}
-	prefix, model, n := m.st.cfg.prefix, m.sc.name, uint32(m.sc.shards)
-	shard := shardOf(m.id, m.sc.shards)
+	prefix, model := m.st.cfg.prefix, m.sc.name
+	nn, sp := m.sc.layout(m.st)
+	n := uint32(nn)
+	shard := shardOf(m.id, nn)
 	add := func(k string) int {
 		keys = append(keys, k)
 		return base + len(keys)
@@ -40,7 +42,7 @@ func (m *Model) indexSectionAt(specs []indexSpec, base int) (keys []string, args
 		if s.unique {
 			uniq = "1"
 		}
-		args = append(args, s.name, string(s.kind), uniq, add(indexKey(prefix, model, shard, s.name)))
+		args = append(args, s.name, string(s.kind), uniq, add(indexKey(prefix, model, shard, sp, s.name)))
 		if !s.unique || n == 1 {
 			args = append(args, 0)
 			continue
@@ -48,12 +50,12 @@ func (m *Model) indexSectionAt(specs []indexSpec, base int) (keys []string, args
 		args = append(args, n-1)
 		for o := uint32(0); o < n; o++ {
 			if o != shard {
-				args = append(args, add(indexKey(prefix, model, o, s.name)))
+				args = append(args, add(indexKey(prefix, model, o, sp, s.name)))
 			}
 		}
 	}
-	args = append(args, add(revKey(prefix, model, shard)), add(allKey(prefix, model, shard)),
-		shardPrefix(prefix, model, shard)+"o:")
+	args = append(args, add(revKey(prefix, model, shard, sp)), add(allKey(prefix, model, shard, sp)),
+		shardPrefix(prefix, model, shard, sp)+"o:")
 	args = append(args, strconv.Itoa(len(args)))
 	return keys, args
 }

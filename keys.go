@@ -1,7 +1,10 @@
 package rapyer
 
 import (
+	"sync"
+
 	"fmt"
+	"github.com/mna/redisc"
 	"strconv"
 	"strings"
 )
@@ -46,16 +49,66 @@ func shardOf(id string, n int) uint32 {
 	return h % uint32(n)
 }
 
-func shardPrefix(prefix, model string, shard uint32) string {
+// shardPrefix is the key prefix of shard of model: its hash tag is
+// {model:shard}; with spread n (a cluster's 2..1024 shards) it is
+// {model:shard.k} with the smallest k that puts shard i's slot in the i-th
+// of n equal slot ranges (spread tags: masters holding equal contiguous
+// slot ranges get equal shares of the model's shards; plain {model:i} tags
+// land by CRC16 luck, 44% of a 16-shard model on the busiest of 3
+// masters). On one server spread is 0, so keys there keep {model:i}. The
+// shard count and this scheme are part of the key layout.
+func shardPrefix(prefix, model string, shard, spread uint32) string {
+	n := spread
+	if n > 1 && n <= maxSpread {
+		return prefix + "{" + spreadTags(model, n)[shard] + "}:"
+	}
 	return prefix + "{" + model + ":" + strconv.FormatUint(uint64(shard), 10) + "}:"
 }
 
-func objectKey(prefix, model string, shard uint32, id string) string {
-	return objectKeyAt(shardPrefix(prefix, model, shard), id)
+// maxSpread is the most shards that get spread tags (finding one costs
+// about n CRC16s, so n*n per model).
+const maxSpread = 1024
+
+// spreadCache holds each (model, n)'s tags, made once.
+var spreadCache sync.Map // spreadKey -> []string
+
+type spreadKey struct {
+	model string
+	n     uint32
 }
 
-func fieldKey(prefix, model string, shard uint32, field, id string) string {
-	return fieldKeyAt(shardPrefix(prefix, model, shard), field, id)
+// spreadTags returns the hash tags of model's n shards (see shardPrefix).
+func spreadTags(model string, n uint32) []string {
+	key := spreadKey{model, n}
+	if v, ok := spreadCache.Load(key); ok {
+		return v.([]string)
+	}
+	tags := make([]string, n)
+	for i := uint32(0); i < n; i++ {
+		lo, hi := i*hashSlots/n, (i+1)*hashSlots/n
+		base := model + ":" + strconv.FormatUint(uint64(i), 10)
+		tags[i] = base
+		for k := 0; ; k++ {
+			t := base + "." + strconv.Itoa(k)
+			if sl := uint32(redisc.Slot(t)); sl >= lo && sl < hi {
+				tags[i] = t
+				break
+			}
+		}
+	}
+	v, _ := spreadCache.LoadOrStore(key, tags)
+	return v.([]string)
+}
+
+// hashSlots is Redis Cluster's slot count.
+const hashSlots = redisc.HashSlots
+
+func objectKey(prefix, model string, shard, n uint32, id string) string {
+	return objectKeyAt(shardPrefix(prefix, model, shard, n), id)
+}
+
+func fieldKey(prefix, model string, shard, n uint32, field, id string) string {
+	return fieldKeyAt(shardPrefix(prefix, model, shard, n), field, id)
 }
 
 // objectKeyAt and fieldKeyAt are objectKey and fieldKey in the shard whose
@@ -67,16 +120,32 @@ func fieldKeyAt(head, field, id string) string { return head + "f:" + field + ":
 // lockKey is the key of the lock named name on an object (lock.go): same
 // hash tag as the object, so the lock script runs in the object's slot. Lock
 // names are field-name parts (no ':'), so the name cannot reach into the id.
-func lockKey(prefix, model string, shard uint32, name, id string) string {
-	return shardPrefix(prefix, model, shard) + "l:" + name + ":" + id
+func lockKey(prefix, model string, shard, n uint32, name, id string) string {
+	return shardPrefix(prefix, model, shard, n) + "l:" + name + ":" + id
 }
 
 // fenceKey is the HASH of a shard's fencing counters, one field per lock
 // name (lock.go). It lives beside the shard's index keys and is never
 // deleted, so a lock's tokens keep growing after its object is deleted or
 // expires; an object's locks share its hash tag, so one slot.
-func fenceKey(prefix, model string, shard uint32) string {
-	return shardPrefix(prefix, model, shard) + "x:fence"
+func fenceKey(prefix, model string, shard, n uint32) string {
+	return shardPrefix(prefix, model, shard, n) + "x:fence"
+}
+
+// parseShard reads the shard number of a hash tag's tail: "i", or "i.k"
+// for a spread tag (see shardPrefix).
+func parseShard(s string) (uint32, bool) {
+	num, k, spread := strings.Cut(s, ".")
+	n, err := strconv.ParseUint(num, 10, 32)
+	if err != nil || strconv.FormatUint(n, 10) != num {
+		return 0, false
+	}
+	if spread {
+		if kn, err := strconv.ParseUint(k, 10, 32); err != nil || strconv.FormatUint(kn, 10) != k {
+			return 0, false
+		}
+	}
+	return uint32(n), true
 }
 
 // parsedKey is what parseKey recovers from a key.
@@ -103,8 +172,8 @@ func parseKey(prefix, key string) (parsedKey, bool) {
 	if !ok {
 		return p, false
 	}
-	n, err := strconv.ParseUint(shard, 10, 32)
-	if err != nil {
+	n, ok := parseShard(shard)
+	if !ok {
 		return p, false
 	}
 	p.model, p.shard = model, uint32(n)
@@ -146,16 +215,16 @@ func validName(s string, dash bool) bool {
 }
 
 // indexKey is the x:i ZSET of an indexed field in one shard (lua/index.lua).
-func indexKey(prefix, model string, shard uint32, field string) string {
-	return shardPrefix(prefix, model, shard) + "x:i:" + field
+func indexKey(prefix, model string, shard, n uint32, field string) string {
+	return shardPrefix(prefix, model, shard, n) + "x:i:" + field
 }
 
 // allKey is the x:all ZSET of a shard's indexed objects.
-func allKey(prefix, model string, shard uint32) string {
-	return shardPrefix(prefix, model, shard) + "x:all"
+func allKey(prefix, model string, shard, n uint32) string {
+	return shardPrefix(prefix, model, shard, n) + "x:all"
 }
 
 // revKey is the x:rev HASH of a shard: id -> its index entries.
-func revKey(prefix, model string, shard uint32) string {
-	return shardPrefix(prefix, model, shard) + "x:rev"
+func revKey(prefix, model string, shard, n uint32) string {
+	return shardPrefix(prefix, model, shard, n) + "x:rev"
 }

@@ -1,6 +1,7 @@
 package rapyer
 
 import (
+	"github.com/mna/redisc"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,10 +26,13 @@ func TestKeyLayout(t *testing.T) {
 			if shards == 1 && shard != 0 {
 				t.Fatalf("one shard gave %d", shard)
 			}
-			ok := objectKey("app:", "user", shard, id)
-			fk := fieldKey("app:", "user", shard, "home.tags", id)
+			ok := objectKey("app:", "user", shard, uint32(shards), id)
+			fk := fieldKey("app:", "user", shard, uint32(shards), "home.tags", id)
 			for _, k := range []string{ok, fk} {
 				want := "user:" + itoa(shard)
+				if shards > 1 {
+					want = spreadTags("user", uint32(shards))[shard]
+				}
 				if got := hashTag(k); got != want {
 					t.Errorf("id %q: key %q hashes %q, want %q", id, k, got, want)
 				}
@@ -101,17 +105,20 @@ func FuzzKeys(f *testing.F) {
 		if int(shard) >= shards {
 			t.Fatalf("shard %d of %d", shard, shards)
 		}
-		ok := objectKey("p:", "m", shard, id)
-		fk := fieldKey("p:", "m", shard, field, id)
+		ok := objectKey("p:", "m", shard, uint32(shards), id)
+		fk := fieldKey("p:", "m", shard, uint32(shards), field, id)
 		want := "m:" + itoa(shard)
-		lk := lockKey("p:", "m", shard, strings.ReplaceAll(field, ".", "_"), id)
+		if shards > 1 {
+			want = spreadTags("m", uint32(shards))[shard]
+		}
+		lk := lockKey("p:", "m", shard, uint32(shards), strings.ReplaceAll(field, ".", "_"), id)
 		if hashTag(ok) != want || hashTag(fk) != want || hashTag(lk) != want {
 			t.Fatalf("tag moved: %q %q %q", ok, fk, lk)
 		}
 		if _, good := parseKey("p:", lk); good || lk == ok || lk == fk {
 			t.Fatalf("lock key %q collides with an object or field key", lk)
 		}
-		xk := fenceKey("p:", "m", shard)
+		xk := fenceKey("p:", "m", shard, uint32(shards))
 		if hashTag(xk) != want {
 			t.Fatalf("tag moved: %q", xk)
 		}
@@ -132,20 +139,50 @@ func FuzzKeys(f *testing.F) {
 func TestShardHeadsKeys(t *testing.T) {
 	st := &Store{cfg: config{prefix: "app:"}}
 	for _, shards := range []int{1, 16, 2000} {
-		sc := &schema{name: "user", shards: shards, conts: 2, contNames: []string{"tags", "home.box"}}
+		sc := &schema{name: "user", shards: shards, shardsSet: true, conts: 2, contNames: []string{"tags", "home.box"}}
 		h := newShardHeads(st, sc)
 		for i := range 3000 {
 			id := "id-" + strconv.Itoa(i*7919)
 			got, want := h.keys(id), sc.keysOf(st, id)
 			shard := shardOf(id, shards)
-			if got.arg != objectKey("app:", "user", shard, id) || got.arg != want.arg {
-				t.Fatalf("shards %d, id %q: key %v, want %v", shards, id, got.arg, objectKey("app:", "user", shard, id))
+			if got.arg != objectKey("app:", "user", shard, 0, id) || got.arg != want.arg {
+				t.Fatalf("shards %d, id %q: key %v, want %v", shards, id, got.arg, objectKey("app:", "user", shard, 0, id))
 			}
 			for j, f := range sc.contNames {
-				if k := fieldKey("app:", "user", shard, f, id); got.list[1+j] != k || want.list[1+j] != k {
+				if k := fieldKey("app:", "user", shard, 0, f, id); got.list[1+j] != k || want.list[1+j] != k {
 					t.Fatalf("shards %d, id %q: %s key %q / %q, want %q", shards, id, f, got.list[1+j], want.list[1+j], k)
 				}
 			}
 		}
+	}
+}
+
+// TestSpreadTags: shard i of n (2..1024) has a hash tag whose slot is in
+// the i-th of n equal slot ranges, so masters holding equal contiguous
+// ranges get equal shares; its key parses back to shard i.
+func TestSpreadTags(t *testing.T) {
+	for _, n := range []uint32{2, 3, 12, 16, 64, 1024} {
+		tags := spreadTags("user", n)
+		for i, tag := range tags {
+			sl := uint32(redisc.Slot(tag))
+			if lo, hi := uint32(i)*hashSlots/n, (uint32(i)+1)*hashSlots/n; sl < lo || sl >= hi {
+				t.Fatalf("n=%d shard %d: tag %q slot %d outside [%d,%d)", n, i, tag, sl, lo, hi)
+			}
+			p, ok := parseKey("", objectKey("", "user", uint32(i), n, "x"))
+			if !ok || p.shard != uint32(i) || p.model != "user" {
+				t.Fatalf("n=%d shard %d: parsed %+v %v", n, i, p, ok)
+			}
+		}
+	}
+	// 12 shards over 3 masters of equal ranges: 4 each.
+	per := map[int]int{}
+	for _, tag := range spreadTags("order", 12) {
+		per[redisc.Slot(tag)*3/hashSlots]++
+	}
+	if per[0] != 4 || per[1] != 4 || per[2] != 4 {
+		t.Fatalf("12 shards over 3 masters: %v", per)
+	}
+	if got := shardPrefix("", "user", 0, 1); got != "{user:0}:" {
+		t.Fatalf("one shard: %q, want the plain tag", got)
 	}
 }

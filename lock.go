@@ -212,8 +212,9 @@ func (m *Model) lockPrep(op, name string, opts []LockOption) (lockParams, error)
 	if p.cfg.ttl < time.Millisecond {
 		return p, m.fail(op, fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, name, p.cfg.ttl))
 	}
-	shard := shardOf(m.id, m.sc.shards)
-	p.keys = []string{m.key[0], lockKey(m.st.cfg.prefix, m.sc.name, shard, name, m.id), fenceKey(m.st.cfg.prefix, m.sc.name, shard)}
+	n, sp := m.sc.layout(m.st)
+	shard := shardOf(m.id, n)
+	p.keys = []string{m.key[0], lockKey(m.st.cfg.prefix, m.sc.name, shard, sp, name, m.id), fenceKey(m.st.cfg.prefix, m.sc.name, shard, sp)}
 	p.ms = ttlMillis(p.cfg.ttl)
 	return p, nil
 }

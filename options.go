@@ -35,6 +35,8 @@ type config struct {
 	auth         *credentials
 	closers      []io.Closer
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
+	// defaultShards is WithDefaultShards's; 0: 1, or 12 on a cluster.
+	defaultShards int
 }
 
 func defaultConfig() config {
@@ -175,12 +177,30 @@ func WithRefresh(on bool) ModelOption {
 	return modelOptionFunc(func(s *schema) { s.refresh = &on })
 }
 
-// WithShards spreads the model's objects over n hash tags ({model:0} ..
-// {model:n-1}) so that a Redis Cluster can place them on different nodes,
-// while each object and its shard's index keys stay in one slot. Define panics
-// when n < 1 or n > 16384. Default: 1.
+// WithShards spreads the model's objects over n hash tags so that a Redis
+// Cluster can place them on different nodes, while each object and its
+// shard's index keys stay in one slot ({model:i}, or {model:i.k} spread
+// tags for 2..1024 shards: see README, "Storage layout"). Define panics
+// when n < 1 or n > 16384. Default: the Store's (WithDefaultShards): 1 on
+// one server, 12 on a cluster. The count is part of the key layout: objects
+// saved under one count are not found under another.
 func WithShards(n int) ModelOption {
-	return modelOptionFunc(func(s *schema) { s.shards = n })
+	return modelOptionFunc(func(s *schema) { s.shards, s.shardsSet = n, true })
+}
+
+// WithDefaultShards sets the shard count of the models that do not set
+// one (WithShards) on this Store. Default: 1 on one server (queries are one
+// script call), 12 on a cluster (a model spreads evenly over 2, 3, 4, 6 or
+// 12 masters); on a cluster a model with a Unique field defaults to 1, as
+// its check reads every shard's index in one script (README, "Redis
+// Cluster"). It is part of the key layout: change it only with the data.
+// n outside 1..16384 is ignored.
+func WithDefaultShards(n int) Option {
+	return optionFunc(func(c *config) {
+		if n >= 1 && n <= 16384 {
+			c.defaultShards = n
+		}
+	})
 }
 
 // WithVersionCheck makes Save and Update (and the Save and Update of single

@@ -185,17 +185,19 @@ func (sc *schema) indexModel() *index.Model {
 }
 
 // withKeys fills in m's shards: their keys under the Store's prefix.
-func (sc *schema) withKeys(m *index.Model, prefix string) *index.Model {
-	m.Shards = make([]index.Shard, sc.shards)
+func (sc *schema) withKeys(m *index.Model, st *Store) *index.Model {
+	prefix := st.cfg.prefix
+	nn, n := sc.layout(st)
+	m.Shards = make([]index.Shard, nn)
 	for s := range m.Shards {
 		shard := uint32(s)
 		sh := &m.Shards[s]
-		sh.Objects = shardPrefix(prefix, sc.name, shard) + "o:"
+		sh.Objects = shardPrefix(prefix, sc.name, shard, n) + "o:"
 		sh.Index = make([]string, len(sc.idx))
 		for i, x := range sc.idx {
-			sh.Index[i] = indexKey(prefix, sc.name, shard, x.name)
+			sh.Index[i] = indexKey(prefix, sc.name, shard, n, x.name)
 		}
-		sh.Rev, sh.All = revKey(prefix, sc.name, shard), allKey(prefix, sc.name, shard)
+		sh.Rev, sh.All = revKey(prefix, sc.name, shard, n), allKey(prefix, sc.name, shard, n)
 	}
 	return m
 }
@@ -223,7 +225,7 @@ func (p *plan) checkRun(ctx context.Context, st *Store) error {
 	case queueOf(ctx) != nil:
 		return &Error{Op: p.op, Model: p.sc.name, Err: fmt.Errorf("%w: queries cannot be queued in a Batch or Tx", ErrInvalid)}
 	}
-	p.sc.withKeys(p.m, st.cfg.prefix)
+	p.sc.withKeys(p.m, st)
 	p.exec = indexExec(st)
 	p.st = st
 	return nil
@@ -379,7 +381,7 @@ func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, m *index.Model, h
 	byShard := map[uint32][]string{}
 	for _, h := range hits {
 		if !live[h.ID] {
-			sh := shardOf(h.ID, s.sc.shards)
+			sh := shardOf(h.ID, len(m.Shards))
 			byShard[sh] = append(byShard[sh], h.ID)
 		}
 	}

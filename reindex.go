@@ -63,7 +63,7 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 	for _, sp := range sc.idx {
 		declared[sp.name] = true
 	}
-	prefix := st.cfg.prefix
+	prefix, n := st.cfg.prefix, sc.shardsOn(st)
 	// key classifies a key SCAN found: an object of the model to reindex,
 	// or an index key of a field no longer indexed (or, without indexes,
 	// the model's x:rev and x:all) to drop.
@@ -71,25 +71,30 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		if p, ok := parseKey(prefix, k); ok {
 			// Without indexes there is nothing to index: only the
 			// leftover index keys are dropped.
-			if len(sc.idx) > 0 && p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, sc.shards) == p.shard {
+			if len(sc.idx) > 0 && p.kind == 'o' && p.model == sc.name && checkID(p.id) == nil && shardOf(p.id, n) == p.shard {
 				return p.id, false
 			}
 			return "", false
 		}
 		shard, rest, ok := parseShardKey(prefix, sc.name, k)
-		if !ok || int64(shard) >= int64(sc.shards) {
+		if !ok || int64(shard) >= int64(n) {
 			return "", false
 		}
 		field, isIdx := strings.CutPrefix(rest, "x:i:")
 		return "", isIdx && !declared[field] || len(sc.idx) == 0 && (rest == "x:rev" || rest == "x:all")
 	}
+	nodes, err := st.nodes()
+	if err != nil {
+		return 0, &Error{Op: op, Model: sc.name, Err: err}
+	}
 	walk := index.Walk{
+		Nodes:   nodes,
 		Pattern: globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
 		Key:     key,
 		Unit:    func(id string) ops.Unit { return sc.reindexUnit(st, id) },
 		Chunk:   cfg.chunk,
 	}
-	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), prefix), walk)
+	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), st), walk)
 	if err != nil {
 		return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
 	}
@@ -173,9 +178,9 @@ func parseShardKey(prefix, model, key string) (shard uint32, rest string, ok boo
 	if !ok {
 		return 0, "", false
 	}
-	n, err := strconv.ParseUint(num, 10, 32)
-	if err != nil || strconv.FormatUint(n, 10) != num {
+	n, ok := parseShard(num)
+	if !ok {
 		return 0, "", false
 	}
-	return uint32(n), rest, true
+	return n, rest, true
 }

@@ -23,7 +23,8 @@ const scanCount = 1000
 // All, reads the fields the predicate names with one HMGET per object
 // (with `_v`: an object gone since is dropped) and checks them in Go
 // (index.Plan.Match); those HMGETs go in the round trip of the next SCAN.
-// SCAN may return a key twice: ids are deduplicated. The result is kept
+// On a cluster each master is walked in turn (ops.Unit.Node). SCAN may
+// return a key twice: ids are deduplicated. The result is kept
 // in p, so that Iter's pages read the keyspace once.
 func (p *plan) scanHits(ctx context.Context, st *Store) ([]index.Hit, error) {
 	if p.scanned != nil {
@@ -38,6 +39,11 @@ func (p *plan) scanHits(ctx context.Context, st *Store) ([]index.Hit, error) {
 	for _, f := range fields {
 		hmget = append(hmget, f)
 	}
+	nodes, err := st.nodes() // one server: [""]; a cluster: every master, one after the other
+	if err != nil {
+		return nil, err
+	}
+	node, shards := 0, sc.shardsOn(st)
 	heads := newShardHeads(st, sc)
 	seen := map[string]bool{}
 	hits := []index.Hit{}
@@ -51,7 +57,7 @@ func (p *plan) scanHits(ctx context.Context, st *Store) ([]index.Hit, error) {
 			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "HMGET", Args: args}}})
 		}
 		if scanning {
-			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", pattern, "COUNT", scanCount}}}})
+			units = append(units, ops.Unit{Node: nodes[node], Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", pattern, "COUNT", scanCount}}}})
 		}
 		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
@@ -80,10 +86,14 @@ func (p *plan) scanHits(ctx context.Context, st *Store) ([]index.Hit, error) {
 		}
 		cursor, _ = redis.String(reply[0], nil)
 		keys, _ := redis.Strings(reply[1], nil)
-		scanning = cursor != "0"
+		if cursor == "0" && node+1 < len(nodes) {
+			node++ // this node is done: the next one from its start
+		} else {
+			scanning = cursor != "0"
+		}
 		for _, k := range keys {
 			pk, ok := parseKey(prefix, k)
-			if !ok || pk.kind != 'o' || pk.model != sc.name || checkID(pk.id) != nil || shardOf(pk.id, sc.shards) != pk.shard || seen[pk.id] {
+			if !ok || pk.kind != 'o' || pk.model != sc.name || checkID(pk.id) != nil || shardOf(pk.id, shards) != pk.shard || seen[pk.id] {
 				continue
 			}
 			seen[pk.id] = true

@@ -12,6 +12,7 @@ type schema struct {
 	ttlSet       bool
 	refresh      *bool
 	shards       int
+	shardsSet    bool           // WithShards given; else the Store decides (shardsOn)
 	names        []string       // flattened field names, in schema order
 	argNames     []any          // scalar names boxed once, for command arguments
 	scalarNames  []string       // the same names, unboxed
@@ -59,11 +60,11 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 	if !validModelName(name) {
 		panic(fmt.Sprintf("rapyer: invalid model name %q: want a letter, then letters, digits, '_' or '-' (at most 64 bytes)", name))
 	}
-	sc := &schema{name: name, shards: 1, index: map[string]int{}}
+	sc := &schema{name: name, index: map[string]int{}}
 	for _, o := range opts {
 		o.applyModel(sc)
 	}
-	if sc.shards < 1 || sc.shards > 16384 {
+	if sc.shardsSet && (sc.shards < 1 || sc.shards > 16384) {
 		panic(fmt.Sprintf("rapyer: model %q: WithShards(%d): want 1..16384", name, sc.shards))
 	}
 	if def == nil {
@@ -236,7 +237,51 @@ func (sc *schema) keysOf(st *Store, id string) objKeys {
 	if st != nil {
 		prefix = st.cfg.prefix
 	}
-	return sc.keysAt(shardPrefix(prefix, sc.name, shardOf(id, sc.shards)), id)
+	n, sp := sc.layout(st)
+	return sc.keysAt(shardPrefix(prefix, sc.name, shardOf(id, n), sp), id)
+}
+
+// clusterShards is the default shard count on a cluster.
+const clusterShards = 12
+
+// shardsOn is the model's shard count on st: WithShards's, else the
+// Store's WithDefaultShards, else 1 on one server and 12 on a cluster;
+// always 1 on a cluster for a model with a Unique field (its check reads
+// every shard's index in one script, which a cluster refuses across
+// slots). Without a Store (an unbound object), 1.
+func (sc *schema) shardsOn(st *Store) int {
+	switch {
+	case sc.shardsSet:
+		return sc.shards
+	case st == nil, st.cl != nil && sc.hasUnique():
+		return 1
+	case st.cfg.defaultShards > 0:
+		return st.cfg.defaultShards
+	case st.cl != nil:
+		return clusterShards
+	}
+	return 1
+}
+
+// layout is the model's shard count on st and the n its hash tags are
+// spread for (shardPrefix): n on a cluster, 0 on one server, where the tags
+// stay {model:i} (existing keys do not move).
+func (sc *schema) layout(st *Store) (n int, spread uint32) {
+	n = sc.shardsOn(st)
+	if st != nil && st.cl != nil {
+		spread = uint32(n)
+	}
+	return n, spread
+}
+
+// hasUnique reports whether one of the model's indexes is Unique.
+func (sc *schema) hasUnique() bool {
+	for _, x := range sc.idx {
+		if x.unique {
+			return true
+		}
+	}
+	return false
 }
 
 // needStore is the error of an operation given a nil Store: ErrInvalid
@@ -269,24 +314,27 @@ type shardHeads struct {
 	st    *Store
 	sc    *schema
 	heads []string // by shard, made when first needed; nil past 1024 shards
+	n     int      // the shard count on st
+	sp    uint32   // and the spread of its tags
 }
 
 func newShardHeads(st *Store, sc *schema) *shardHeads {
 	h := &shardHeads{st: st, sc: sc}
-	if sc.shards <= 1024 {
-		h.heads = make([]string, sc.shards)
+	h.n, h.sp = sc.layout(st)
+	if h.n <= 1024 {
+		h.heads = make([]string, h.n)
 	}
 	return h
 }
 
 // keys makes the keys of object id.
 func (h *shardHeads) keys(id string) objKeys {
-	shard := shardOf(id, h.sc.shards)
+	shard := shardOf(id, h.n)
 	if h.heads == nil {
-		return h.sc.keysAt(shardPrefix(h.st.cfg.prefix, h.sc.name, shard), id)
+		return h.sc.keysAt(shardPrefix(h.st.cfg.prefix, h.sc.name, shard, h.sp), id)
 	}
 	if h.heads[shard] == "" {
-		h.heads[shard] = shardPrefix(h.st.cfg.prefix, h.sc.name, shard)
+		h.heads[shard] = shardPrefix(h.st.cfg.prefix, h.sc.name, shard, h.sp)
 	}
 	return h.sc.keysAt(h.heads[shard], id)
 }

@@ -35,7 +35,7 @@ func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption)
 		return 0, nil
 	}
 	cfg := manyOptions(opts)
-	m := s.sc.withKeys(s.sc.indexModel(), st.cfg.prefix)
+	m := s.sc.withKeys(s.sc.indexModel(), st)
 	dead, err := index.Sweep(ctx, indexExec(st), m, cfg.chunk)
 	if err != nil {
 		return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}

@@ -39,7 +39,7 @@ func newProfiles(e *env, n int) []*Profile {
 	return ps
 }
 
-func saveManyLib(b *testing.B, e *env, n int) op {
+func saveManyLib(b testing.TB, e *env, n int) op {
 	ctx := b.Context()
 	ps := newProfiles(e, n)
 	return func() error { return Profiles.SaveMany(ctx, ps) }
@@ -58,12 +58,8 @@ func saveOneByOne(b *testing.B, e *env, n int) op {
 	}
 }
 
-func saveManyRaw(b *testing.B, e *env, n int) op {
-	keys := make([]string, n)
-	vs := make([]profile, n)
-	for i := range keys {
-		keys[i], vs[i] = rawKey(e), sample
-	}
+func saveManyRaw(b testing.TB, e *env, n int) op {
+	keys, vs := rawKeys(e, n)
 	warm(b, e.pool)
 	return func() error {
 		c := e.pool.Get()
@@ -111,7 +107,7 @@ func BenchmarkGetMany(b *testing.B) {
 	}
 }
 
-func savedProfiles(b *testing.B, e *env, n int) []*Profile {
+func savedProfiles(b testing.TB, e *env, n int) []*Profile {
 	ps := newProfiles(e, n)
 	if err := Profiles.SaveMany(b.Context(), ps); err != nil {
 		b.Fatal(err)
@@ -119,7 +115,7 @@ func savedProfiles(b *testing.B, e *env, n int) []*Profile {
 	return ps
 }
 
-func getManyLib(b *testing.B, e *env, n int) op {
+func getManyLib(b testing.TB, e *env, n int) op {
 	ctx := b.Context()
 	ps := savedProfiles(b, e, n)
 	ids := make([]string, n)
@@ -152,7 +148,7 @@ func getOneByOne(b *testing.B, e *env, n int) op {
 	}
 }
 
-func getManyRaw(b *testing.B, e *env, n int) op {
+func getManyRaw(b testing.TB, e *env, n int) op {
 	ps := savedProfiles(b, e, n)
 	keys := make([]string, n)
 	for i, p := range ps {

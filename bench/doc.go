@@ -6,5 +6,9 @@
 //	cd bench && go test -run '^$' -bench . ./...
 //	cd bench && REDIS_URL=redis://127.0.0.1:6390 go test -run '^$' -bench . -count 5 ./...
 //
+// The BenchmarkPeers* benchmarks run go-redis v9 and rueidis beside rapyer
+// and raw redigo on the same workloads; `make -C bench compare` runs them
+// all on a throwaway redis-server and draws peers.svg (cmd/chart).
+//
 // See README.md for the figures and how they were taken.
 package bench

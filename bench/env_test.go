@@ -78,7 +78,7 @@ func newStubEnv(b *testing.B) *env {
 
 // newEnv opens both clients on url with a random key prefix and, at cleanup,
 // deletes every key under that prefix (SCAN + DEL; never FLUSH).
-func newEnv(b *testing.B, url string) *env {
+func newEnv(b testing.TB, url string) *env {
 	b.Helper()
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
@@ -111,7 +111,7 @@ func newEnv(b *testing.B, url string) *env {
 	return &env{st: st, pool: pool, prefix: prefix}
 }
 
-func deletePrefix(b *testing.B, pool *redis.Pool, prefix string) {
+func deletePrefix(b testing.TB, pool *redis.Pool, prefix string) {
 	c := pool.Get()
 	defer c.Close()
 	cursor := "0"
@@ -135,7 +135,7 @@ func deletePrefix(b *testing.B, pool *redis.Pool, prefix string) {
 }
 
 // warm makes sure the pool holds an open connection before timing starts.
-func warm(b *testing.B, pool *redis.Pool) {
+func warm(b testing.TB, pool *redis.Pool) {
 	b.Helper()
 	c := pool.Get()
 	defer c.Close()

@@ -67,7 +67,7 @@ func newProfile(e *env) *Profile {
 }
 
 // savedProfile returns an object holding sample's values, saved.
-func savedProfile(b *testing.B, e *env) *Profile {
+func savedProfile(b testing.TB, e *env) *Profile {
 	b.Helper()
 	p := newProfile(e)
 	if err := p.Save(b.Context()); err != nil {
@@ -110,7 +110,7 @@ func BenchmarkSave(b *testing.B) {
 	})
 }
 
-func saveLib(b *testing.B, e *env) op {
+func saveLib(b testing.TB, e *env) op {
 	ctx := b.Context()
 	p := newProfile(e)
 	if err := e.st.Ping(ctx); err != nil { // warms the pool (and loads the scripts)
@@ -119,7 +119,7 @@ func saveLib(b *testing.B, e *env) op {
 	return func() error { return p.Save(ctx) }
 }
 
-func saveRaw(b *testing.B, e *env) op {
+func saveRaw(b testing.TB, e *env) op {
 	key := rawKey(e)
 	v := sample
 	warm(b, e.pool)

@@ -22,6 +22,10 @@ type Walk struct {
 	Unit func(id string) ops.Unit
 	// Chunk is how many objects go per round trip.
 	Chunk int
+	// Nodes are the servers whose keyspaces SCAN walks, one after the
+	// other (every master of a cluster, each with its own cursor); a
+	// single "" on one server.
+	Nodes []string
 }
 
 // Conflict is one object Reindex left out of a unique index: another live
@@ -46,6 +50,7 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 	var (
 		cursor   = "0"
 		scanning = true
+		node     = 0
 		pending  []string // ids found, not reindexed yet
 		drop     []any    // index keys of fields no longer indexed
 	)
@@ -64,7 +69,11 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 		scanAt := -1
 		if scanning && len(pending) < w.Chunk {
 			scanAt = len(units)
-			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", w.Pattern, "COUNT", max(w.Chunk, scanCount)}}}})
+			u := ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", w.Pattern, "COUNT", max(w.Chunk, scanCount)}}}}
+			if node < len(w.Nodes) {
+				u.Node = w.Nodes[node]
+			}
+			units = append(units, u)
 		}
 		res, err := exec(ctx, units)
 		if err != nil {
@@ -98,7 +107,11 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 			return changed, conflicts, fmt.Errorf("%w: SCAN replied %v", ErrDecode, res[scanAt].Replies[0])
 		}
 		cursor, _ = redis.String(vs[0], nil)
-		scanning = cursor != "0"
+		if cursor == "0" && node+1 < len(w.Nodes) {
+			node, cursor = node+1, "0" // the next node's keyspace
+		} else {
+			scanning = cursor != "0"
+		}
 		keys, _ := redis.Strings(vs[1], nil)
 		for _, k := range keys {
 			switch id, d := w.Key(k); {

@@ -129,7 +129,7 @@ func work(ctx context.Context, st *rapyer.Store, name string, done *atomic.Int32
 		check(err)
 		_, err = q.Working.Remove(ctx, id, 1)
 		check(err)
-		_, err = q.Done.Incr(ctx, name)
+		_, err = q.Done.Incr(ctx, name, 1)
 		check(err)
 		done.Add(1)
 	}

@@ -65,7 +65,7 @@ func (s *Schema[M, P]) findAmong(ctx context.Context, st *Store, p *plan) ([]P, 
 			byID[m.id] = o
 		}
 	}
-	hits = p.Window(hits)
+	hits = p.Window(hits, p.Offset, p.Limit, nil)
 	out := make([]P, len(hits))
 	for i, h := range hits {
 		out[i] = byID[h.ID]

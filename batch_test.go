@@ -28,6 +28,8 @@ func snapshot(u *user) string {
 var notQueueable = map[string]bool{
 	"Schema.GetMany": true, "Schema.DuplicateMany": true,
 	"Model.Modify": true, "Schema.Modify": true,
+	"Schema.GetOrCreate": true, "List.BPopFront": true, "List.BPop": true, "List.BMove": true,
+	"SortedSet.BPopMin": true, "SortedSet.BPopMax": true,
 }
 
 // random are the matrix operations whose effect is random: their queued run

@@ -63,7 +63,7 @@ func TestBulkQueued(t *testing.T) {
 		}
 		got, err := rapyer.FindKeys(ctx, st, []string{n1.Key(), n2.Key(), np.Key(), old1.Key(), old2.Key(), oldP.Key()}, rapyer.SkipMissing())
 		must(t, err)
-		if k := keysOf(got); !slices.Equal(k, []string{n1.Key(), n2.Key(), np.Key()}) {
+		if k := objectKeys(got); !slices.Equal(k, []string{n1.Key(), n2.Key(), np.Key()}) {
 			t.Fatalf("after the Tx: %v", k)
 		}
 

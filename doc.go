@@ -174,6 +174,25 @@
 // Model.SetTTL and Model.Persist change this one object's expiry until the
 // next refreshing operation re-arms the model's TTL.
 //
+// # JSON, references, get-or-create and job queues
+//
+// Models implement json.Marshaler and json.Unmarshaler through their
+// schema's field list ("_id", then the schema's names, nested groups as
+// objects, absent scalars left out, containers as arrays or objects), and
+// models and handles implement fmt.Stringer and slog.LogValuer showing
+// their values (see Model.MarshalJSON).
+//
+// Schema.Ref returns a handle on a stored object without reading it, for
+// remote operations; Schema.GetOrCreate reads an object or creates it,
+// exactly one concurrent caller creating it. A query with Scan works on a
+// model without indexes, by SCAN over the keyspace: O(keys).
+//
+// For job queues: List.BPopFront, List.BPop, List.BMove and
+// SortedSet.BPopMin/BPopMax of package types wait for an element
+// (BLPOP, BRPOP, BLMOVE, BZPOPMIN, BZPOPMAX on a connection of their own),
+// bounded by a timeout and the context; the NoWait lock option makes
+// WithLock skip a lock that is held. examples/jobqueue puts them together.
+//
 // # Errors
 //
 // Errors are a few sentinels (ErrNotFound, ErrExists, ErrConflict,

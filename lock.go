@@ -28,8 +28,9 @@ const (
 type LockOption interface{ applyLock(*lockConfig) }
 
 type lockConfig struct {
-	ttl  time.Duration
-	save bool
+	ttl    time.Duration
+	save   bool
+	noWait bool // NoWait (lock_try.go)
 }
 
 type lockOptionFunc func(*lockConfig)
@@ -139,6 +140,10 @@ func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (*Loc
 	p, err := m.lockPrep(op, name, opts)
 	if err != nil {
 		return nil, err
+	}
+	if p.cfg.noWait {
+		l, _, err := m.acquire(ctx, op, p)
+		return l, err
 	}
 	var timer *time.Timer
 	for wait := lockWaitMin; ; wait = min(2*wait, lockWaitMax) {

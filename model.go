@@ -95,8 +95,12 @@ func (s *Schema[M, P]) New(st *Store) P {
 }
 
 // NewWithID is New with a caller-given id. Any id of 1 to MaxIDLen bytes
-// works ('{', '}', ':', spaces and non-ASCII included). Errors: ErrInvalid
-// (bad id, nil Store).
+// works ('{', '}', ':', spaces and non-ASCII included). Its Save
+// overwrites a stored object of that id: every field it does not hold is
+// removed and every container replaced by its (empty) local content. To
+// act on a stored object without loading it, use Ref; to create it only
+// when missing, Insert or GetOrCreate. Errors: ErrInvalid (bad id, nil
+// Store).
 func (s *Schema[M, P]) NewWithID(st *Store, id string) (P, error) {
 	if err := s.sc.needStore("New", st); err != nil {
 		return nil, err

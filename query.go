@@ -81,6 +81,13 @@ func Offset(n int) QueryOption {
 // predicate on the server. Without Scan such a query is ErrInvalid naming
 // the fields that would need Index(). A query an index can drive uses the
 // index even with Scan.
+//
+// On a model without any index, Scan is what makes queries work at all:
+// Find(ctx, st, All(), Scan()) and any other predicate. There is no x:all
+// to read, so the objects are found by SCAN over the server's keys (COUNT
+// 1000 per round trip) and, unless the predicate is All, each candidate's
+// fields are read (HMGET) and checked in Go: O(keys of the server), the
+// matches held in memory, in id order as usual (OrderBy needs an index).
 func Scan() QueryOption { return queryOptionFunc(func(c *queryConfig) { c.scan = true }) }
 
 // DefaultPageSize is how many objects Iter reads per page unless PageSize
@@ -131,6 +138,11 @@ type plan struct {
 	tolerant bool
 	among    []string // Among's ids (see findAmong); nil: a query on the indexes
 	exec     index.Exec
+	// keyScan: a model without indexes, queried with Scan (scan.go);
+	// scanned holds its matches once read, st the Store it reads.
+	keyScan bool
+	scanned []index.Hit
+	st      *Store
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
@@ -147,8 +159,8 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 		return fail(cfg.err)
 	case cfg.among != nil && op != "Find" && op != "FindOne":
 		return fail(fmt.Errorf("%w: Among works with Find and FindOne only", ErrInvalid))
-	case len(sc.idx) == 0 && cfg.among == nil:
-		return fail(fmt.Errorf("%w: model %q has no indexed field: queries need at least one Index() or Unique() field (or Among)", ErrInvalid, sc.name))
+	case len(sc.idx) == 0 && cfg.among == nil && !cfg.scan:
+		return fail(fmt.Errorf("%w: model %q has no indexed field: pass Scan() to check every object (a SCAN of the keyspace, O(keys)), Among(ids...) to check given objects, or give a field Index() or Unique()", ErrInvalid, sc.name))
 	}
 	// Among's objects are checked in Go: no index needs to drive it.
 	q := index.Query{Desc: cfg.desc, Limit: cfg.limit, Offset: cfg.offset, Scan: cfg.scan || cfg.among != nil}
@@ -164,7 +176,7 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, among: cfg.among}, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, among: cfg.among, keyScan: len(sc.idx) == 0 && cfg.among == nil}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -220,6 +232,7 @@ func (p *plan) checkRun(ctx context.Context, st *Store) error {
 	}
 	p.sc.withKeys(p.m, st)
 	p.exec = indexExec(st)
+	p.st = st
 	return nil
 }
 
@@ -232,6 +245,13 @@ func (p *plan) fail(err error) error { return &Error{Op: p.op, Model: p.sc.name,
 // whose load drops dead objects itself) skips the liveness check of
 // candidates nothing else reads.
 func (p *plan) search(ctx context.Context, mode string, want, offset, limit int, after *index.Hit) ([]index.Hit, error) {
+	if p.keyScan {
+		all, err := p.scanHits(ctx, p.st)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return p.Window(append([]index.Hit(nil), all...), offset, limit, after), nil
+	}
 	hits, err := p.Search(ctx, p.exec, mode, want, offset, limit, after)
 	if err != nil {
 		return nil, p.fail(err)
@@ -320,7 +340,7 @@ func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...Q
 	if err != nil {
 		return objs, err
 	}
-	if mode == index.ModeLoad && len(objs)+len(bad) < len(hits) {
+	if mode == index.ModeLoad && !p.keyScan && len(objs)+len(bad) < len(hits) {
 		// The load met dead objects the query did not check: reclaim
 		// their entries now (one more round trip, only when there are
 		// some). It is housekeeping: a failure is logged, the result
@@ -472,6 +492,10 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 	}
 	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return 0, err
+	}
+	if p.keyScan {
+		hits, err := p.search(ctx, index.ModeCount, 0, p.Offset, p.Limit, nil)
+		return len(hits), err
 	}
 	n, err := p.Count(ctx, p.exec)
 	if err != nil {

@@ -33,7 +33,7 @@ func ignore2[A, B any](_ A, _ B, err error) ([]string, error) { return nil, err 
 // meta-test (TestMatrixIsComplete) fails when an operation exists that is
 // neither here nor in exempt. Each container handle lists its operations in
 // its own file (ttl_<kind>_test.go).
-var matrix = concat(coreOps, bulkOps, modifyOps, queryOps, containerOps, listOps, mapOps, setOps, zsetOps)
+var matrix = concat(coreOps, bulkOps, modifyOps, queryOps, containerOps, listOps, mapOps, setOps, zsetOps, ergoOps)
 
 func concat(lists ...[]op) []op {
 	var out []op

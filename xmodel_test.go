@@ -133,7 +133,7 @@ func TestFindKeys(t *testing.T) {
 		if !errors.As(err, &me) || !errors.Is(err, rapyer.ErrNotFound) || !slices.Equal(me.Keys, []string{gone.Key()}) {
 			t.Fatalf("FindKeys error %v, want a MissingKeysError for %s", err, gone.Key())
 		}
-		if got := keysOf(objs); !slices.Equal(got, []string{p1.Key(), u1.Key(), u2.Key()}) {
+		if got := objectKeys(objs); !slices.Equal(got, []string{p1.Key(), u1.Key(), u2.Key()}) {
 			t.Fatalf("FindKeys keys %v", got)
 		}
 		if us := rapyer.ObjectsOf[*user](objs); len(us) != 2 || us[0].ID() != u1.ID() || us[1].Age.Get() != 36 {
@@ -166,14 +166,14 @@ func TestFindKeys(t *testing.T) {
 		if !errors.As(err, &se) || len(se.Errs) != 2 || !errors.Is(err, rapyer.ErrDecode) || !errors.Is(err, rapyer.ErrWrongType) {
 			t.Fatalf("FindKeys over bad data: %v, want a SkippedError of 2 (ErrDecode, ErrWrongType)", err)
 		}
-		if got := keysOf(objs); !slices.Equal(got, []string{u2.Key()}) {
+		if got := objectKeys(objs); !slices.Equal(got, []string{u2.Key()}) {
 			t.Fatalf("FindKeys over bad data returned %v, want only u2", got)
 		}
 		objs, err = rapyer.FindKeys(ctx, st, keys, rapyer.SkipMissing(), rapyer.Tolerant())
 		if !errors.As(err, &se) || len(se.Errs) != 1 {
 			t.Fatalf("Tolerant: %v, want the wrong-type key alone skipped", err)
 		}
-		if got := keysOf(objs); !slices.Equal(got, []string{u1.Key(), u2.Key()}) {
+		if got := objectKeys(objs); !slices.Equal(got, []string{u1.Key(), u2.Key()}) {
 			t.Fatalf("Tolerant returned %v", got)
 		}
 		if g := objs[0].(*user); g.Age.Present() || len(g.LoadErrors()) != 1 || g.Name.Get() != "Ada" {
@@ -209,7 +209,7 @@ func twoModels(t *testing.T, b *testkit.Backend, name string) (u1, u2 *user, p *
 	return u1, u2, p
 }
 
-func keysOf(objs []rapyer.Object) []string {
+func objectKeys(objs []rapyer.Object) []string {
 	out := make([]string, len(objs))
 	for i, o := range objs {
 		out[i] = o.Key()

@@ -1,7 +1,5 @@
 package index
 
-import "slices"
-
 // The check of a query on objects the caller has already read (Find with
 // rapyer.Among): the Go twin of the test lua/query.lua makes on each
 // candidate, on the same sort keys (SortKey is fuzzed against
@@ -69,15 +67,4 @@ func (p *Plan) HitOf(id string, text Text) Hit {
 		}
 	}
 	return Hit{ID: id}
-}
-
-// Window sorts hits in the plan's output order and applies its Offset and
-// Limit.
-func (p *Plan) Window(hits []Hit) []Hit {
-	slices.SortFunc(hits, p.cmp)
-	hits = hits[min(p.Offset, len(hits)):]
-	if p.Limit >= 0 && p.Limit < len(hits) {
-		hits = hits[:p.Limit]
-	}
-	return hits
 }

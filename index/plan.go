@@ -54,9 +54,10 @@ type Query struct {
 type Plan struct {
 	Query
 	m       *Model
-	root    *node // nil: matches nothing
-	sortPos int   // 1-based among m.Fields; 0: by id
-	tail    []any // the script's ARGV after the cursor: scan, predicate
+	root    *node    // nil: matches nothing
+	sortPos int      // 1-based among m.Fields; 0: by id
+	tail    []any    // the script's ARGV after the cursor: scan, predicate
+	fields  []string // Fields, made when first needed (match.go)
 }
 
 // Compile checks pred and q against model m (nothing is sent). Errors wrap

@@ -116,6 +116,8 @@ var (
 	// Read runs a read unit's commands where MULTI cannot (a server out of
 	// memory).
 	Read = build("read")
+	// Touch bumps the version and applies the TTL mode after a blocking pop.
+	Touch = build("touch")
 )
 
 // All lists the scripts a Store loads on its first use (SCRIPT LOAD, in the
@@ -123,5 +125,5 @@ var (
 // models with WithVersionCheck use): a Store sends one whole (EVAL) the
 // first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch}
 }

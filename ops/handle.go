@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/serialize"
@@ -56,6 +57,8 @@ type Runtime interface {
 	Apply(h Handle, flat [][]byte) error
 	DecodeReply(h Handle, b []byte) error
 	Encode(h Handle, v any) ([]byte, error)
+	// Block: see Block (block.go).
+	Block(ctx context.Context, h Handle, op string, timeout time.Duration, try func(context.Context) (bool, error), command string, args []any) (any, error)
 }
 
 func runtimeOf(h Handle) Runtime {

@@ -104,7 +104,10 @@ func (s *Schema[M, P]) checkIDs(op string, ids []string) error {
 // result; with SkipMissing those ids are left out and no error is returned.
 // Other errors (ErrInvalid for a bad id or a nil Store, before anything is sent; ErrDecode
 // unless Tolerant; the network) return no result.
-func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]P, error) {
+func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (_ []P, oerr error) {
+	ctx, o := st.begin(ctx, "GetMany", s.sc.name, "")
+	o.count(len(ids))
+	defer func() { o.end(oerr) }()
 	const op = "GetMany"
 	cfg := manyOptions(opts)
 	if err := s.sc.needStore(op, st); err != nil {
@@ -277,13 +280,16 @@ func (s *Schema[M, P]) boundMany(op string, objs []P) (*Store, error) {
 // refuses one object's commands (a key of the wrong type), the others of
 // the chunk are still saved and the first such failure is returned, naming
 // its object. Every object's Version is updated.
-func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
 	const op = "SaveMany"
 	cfg := manyOptions(opts)
 	st, err := s.boundMany(op, objs)
 	if err != nil || st == nil {
 		return err
 	}
+	ctx, o := st.begin(ctx, op, s.sc.name, "")
+	o.count(len(objs))
+	defer func() { o.end(oerr) }()
 	var first error
 	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
 		units := make([]ops.Unit, len(part))
@@ -326,13 +332,16 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 // refuses the whole chunk when a unique value is taken, by a live object or
 // by another object of the chunk (beyond one chunk the first pass checks ids
 // only, so such a conflict fails its own chunk, after earlier ones).
-func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
 	const op = "InsertMany"
 	cfg := manyOptions(opts)
 	st, err := s.boundMany(op, objs)
 	if err != nil || st == nil {
 		return err
 	}
+	ctx, o := st.begin(ctx, op, s.sc.name, "")
+	o.count(len(objs))
+	defer func() { o.end(oerr) }()
 	seen := make(map[string]bool, len(objs))
 	for _, p := range objs {
 		m := p.base()
@@ -423,7 +432,10 @@ func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chun
 // each, or lua/delete.lua per object for a model with indexes; ChunkSize
 // objects per round trip) and returns how many existed.
 // Errors: ErrInvalid for a bad id or a nil Store (nothing sent).
-func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (int, error) {
+func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (_ int, oerr error) {
+	ctx, o := st.begin(ctx, "DeleteMany", s.sc.name, "")
+	o.count(len(ids))
+	defer func() { o.end(oerr) }()
 	const op = "DeleteMany"
 	cfg := manyOptions(opts)
 	if err := s.sc.needStore(op, st); err != nil {
@@ -496,7 +508,10 @@ func (s *Schema[M, P]) deleteIndexed(ctx context.Context, st *Store, ids []strin
 // (EXISTS, plus PEXPIRE of its keys when the model refreshes TTLs, as
 // Exists does), ChunkSize ids per round trip. Errors: ErrInvalid for a bad
 // id or a nil Store (nothing sent).
-func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]bool, error) {
+func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (_ []bool, oerr error) {
+	ctx, o := st.begin(ctx, "ExistsMany", s.sc.name, "")
+	o.count(len(ids))
+	defer func() { o.end(oerr) }()
 	const op = "ExistsMany"
 	cfg := manyOptions(opts)
 	if err := s.sc.needStore(op, st); err != nil {

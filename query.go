@@ -286,7 +286,12 @@ func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []in
 // or option, an OrderBy field without index, a query no index can drive
 // without Scan, a model without indexes; nothing is sent), ErrDecode
 // (stored data that does not decode), network and context errors.
-func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]P, error) {
+func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores []P, oerr error) {
+	ctx, o := st.begin(ctx, "Find", s.sc.name, "")
+	defer func() {
+		o.count(len(ores))
+		o.end(oerr)
+	}()
 	p, err := compile("Find", s.sc, pred, opts)
 	if err != nil {
 		return nil, err
@@ -387,7 +392,9 @@ func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, m *index.Model, h
 // the object found is deleted or expires before its load, the query runs
 // again, up to three times). Errors: ErrNotFound when nothing matches,
 // else as Find.
-func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (P, error) {
+func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (_ P, oerr error) {
+	ctx, o := st.begin(ctx, "FindOne", s.sc.name, "")
+	defer func() { o.end(oerr) }()
 	p, err := compile("FindOne", s.sc, pred, append(opts[:len(opts):len(opts)], Limit(1)))
 	if err != nil {
 		return nil, err
@@ -422,7 +429,12 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 // FindIDs returns the ids of the objects pred matches, as Find orders and
 // cuts them, in one round trip (the objects are not read, and their TTLs
 // are not refreshed). Errors as Find.
-func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]string, error) {
+func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores []string, oerr error) {
+	ctx, o := st.begin(ctx, "FindIDs", s.sc.name, "")
+	defer func() {
+		o.count(len(ores))
+		o.end(oerr)
+	}()
 	p, err := compile("FindIDs", s.sc, pred, opts)
 	if err != nil {
 		return nil, err
@@ -446,7 +458,12 @@ func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts .
 // not matter), in one round trip: each shard checks its candidates, live
 // ones only, and returns a number. Objects are not read, and their TTLs
 // are not refreshed. Errors as Find.
-func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
+func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "Count", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	p, err := compile("Count", s.sc, pred, opts)
 	if err != nil {
 		return 0, err
@@ -470,7 +487,12 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 // held in memory between the two steps. Options work as for Find (Limit
 // and OrderBy delete the first n in that order). Errors as Find; a
 // failure in a delete chunk stops there (earlier chunks are deleted).
-func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
+func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "DeleteWhere", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	const op = "DeleteWhere"
 	p, err := compile(op, s.sc, pred, opts)
 	if err != nil {
@@ -519,6 +541,11 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 // Find) are yielded once, with a nil object, and end the stream.
 func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) iter.Seq2[P, error] {
 	return func(yield func(P, error) bool) {
+		ctx, o := st.begin(ctx, "Iter", s.sc.name, "")
+		if o != nil {
+			yield = seq(o, yield)
+			defer func() { o.end(o.lastErr) }()
+		}
 		p, err := compile("Iter", s.sc, pred, opts)
 		if err == nil {
 			err = p.checkRun(ctx, st)

@@ -52,7 +52,12 @@ import (
 // It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
 // the count so far.
-func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOption) (int, error) {
+func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "Reindex", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	const op = "Reindex"
 	sc := s.sc
 	if st == nil {

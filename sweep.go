@@ -26,7 +26,12 @@ import (
 // indexes has nothing to sweep: 0, no I/O. Sweep cannot be queued in a
 // Batch or Tx (ErrInvalid). Errors: ErrInvalid (nil Store), the network's
 // and the context's, returned with the count reclaimed so far.
-func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption) (int, error) {
+func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "Sweep", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	const op = "Sweep"
 	if st == nil {
 		return 0, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}

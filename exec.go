@@ -77,7 +77,7 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if len(r.units) == 0 {
 		return nil, nil
 	}
-	s.noteUnits(ctx, r.units)
+	s.noteUnits(ctx, &r)
 	var c redis.Conn
 	if r.pin != nil {
 		if err := ctx.Err(); err != nil {

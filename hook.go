@@ -62,8 +62,9 @@ type Operation struct {
 	// (refused arguments, a queue context). Those of nested operations
 	// count here too.
 	Units, RoundTrips int
-	// Commands are the distinct scripts (by file name, "save.lua") and
-	// commands ("HGETALL") sent, in the order first sent.
+	// Commands are the distinct scripts (by name, lower case: "save" is
+	// lua/save.lua) and commands (upper case: "HGETALL") sent, in the
+	// order first sent.
 	Commands []string
 	Duration time.Duration
 	Err      error
@@ -254,11 +255,20 @@ func addName(names []string, name string) []string {
 	return append(names, name)
 }
 
-// noteUnits adds units to the operation in flight in ctx (exec's call,
-// before it sends).
-func (s *Store) noteUnits(ctx context.Context, units []ops.Unit) {
-	if s.obs != nil {
-		noteUnits(ctx, units)
+// noteUnits adds r's units to the operation in flight in ctx (exec's
+// call, before it sends); units that r.fill completes, as they are.
+func (s *Store) noteUnits(ctx context.Context, r *request) {
+	if s.obs == nil {
+		return
+	}
+	if r.fill == nil {
+		noteUnits(ctx, r.units)
+		return
+	}
+	fill, units := r.fill, r.units
+	r.fill = func(i int) {
+		fill(i)
+		noteUnits(ctx, units[i:i+1])
 	}
 }
 
@@ -293,6 +303,14 @@ func noteUnits(ctx context.Context, units []ops.Unit) {
 // observer, else what tripEnd completes.
 func (s *Store) tripStart(ctx context.Context, n int) (context.Context, *tripState) {
 	if s.obs == nil {
+		return ctx, nil
+	}
+	if len(s.obs.hooks) == 0 { // logs only: the count for the slow log
+		if o := opOf(ctx); o != nil {
+			o.mu.Lock()
+			o.op.RoundTrips++
+			o.mu.Unlock()
+		}
 		return ctx, nil
 	}
 	t := &tripState{ob: s.obs, rt: RoundTrip{Commands: n, Start: time.Now()}}

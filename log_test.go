@@ -21,8 +21,8 @@ type logRec struct {
 }
 
 func (h *logRec) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-func (h *logRec) WithAttrs([]slog.Attr) slog.Handler          { return h }
-func (h *logRec) WithGroup(string) slog.Handler               { return h }
+func (h *logRec) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *logRec) WithGroup(string) slog.Handler                { return h }
 func (h *logRec) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -24,6 +24,7 @@ type manyConfig struct {
 	chunk       int
 	skipMissing bool
 	load        loadConfig
+	progress    func(done, total int) // Progress (progress.go)
 }
 
 type manyOptionFunc func(*manyConfig)
@@ -31,15 +32,10 @@ type manyOptionFunc func(*manyConfig)
 func (f manyOptionFunc) applyMany(c *manyConfig) { f(c) }
 
 // ChunkSize sets how many objects a bulk operation sends per round trip
-// (default DefaultChunk; values below 1 mean the default). Memory in flight
-// is bounded by one chunk's commands and replies.
-func ChunkSize(n int) ManyOption {
-	return manyOptionFunc(func(c *manyConfig) {
-		if n > 0 {
-			c.chunk = n
-		}
-	})
-}
+// (default DefaultChunk; values below 1 mean the default), and how many
+// DeleteWhere finds and deletes per chunk. Memory in flight is bounded by
+// one chunk's commands and replies.
+func ChunkSize(n int) ChunkOption { return chunkOption(n) }
 
 // SkipMissing makes GetMany leave ids that do not exist out of its result
 // instead of reporting them with a *MissingError.

@@ -28,6 +28,8 @@ type queryConfig struct {
 	err    error
 	// tolerant: objects load as Tolerant says (see Find)
 	tolerant bool
+	chunk    int                   // DeleteWhere's, ChunkSize (progress.go)
+	progress func(done, total int) // Progress (progress.go)
 }
 
 type queryOptionFunc func(*queryConfig)
@@ -129,6 +131,8 @@ type plan struct {
 	page     int
 	tolerant bool
 	exec     index.Exec
+	chunk    int                   // DeleteWhere's
+	progress func(done, total int) // DeleteWhere's
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
@@ -137,7 +141,7 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if len(sc.idx) == 0 {
 		return fail(fmt.Errorf("%w: model %q has no indexed field: queries need at least one Index() or Unique() field", ErrInvalid, sc.name))
 	}
-	cfg := queryConfig{limit: -1, page: DefaultPageSize}
+	cfg := queryConfig{limit: -1, page: DefaultPageSize, chunk: DefaultChunk}
 	for _, o := range opts {
 		if o != nil {
 			o.applyQuery(&cfg)
@@ -159,7 +163,7 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant}, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, chunk: cfg.chunk, progress: cfg.progress}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -479,14 +483,19 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 }
 
 // DeleteWhere deletes the objects pred matches and returns how many it
-// deleted: one query round trip (as FindIDs), then each object deleted as
-// Delete deletes it (its keys and index entries, one script per object),
-// pipelined DefaultChunk objects per round trip. Not atomic as a whole: an
-// object found matching is deleted even if another client changed it
-// before its chunk ran; one created meanwhile is not deleted. The ids are
-// held in memory between the two steps. Options work as for Find (Limit
-// and OrderBy delete the first n in that order). Errors as Find; a
-// failure in a delete chunk stops there (earlier chunks are deleted).
+// deleted, in chunks of ChunkSize objects (default DefaultChunk): per
+// chunk, one query round trip finds the next matches (as FindIDs, from a
+// cursor: the last id found and its sort key, as Iter pages) and one round
+// trip deletes them, each as Delete deletes it (its keys and index
+// entries, one script per object, pipelined). Memory is bounded by one
+// chunk, whatever the number of matches; n matches take 2*(n/ChunkSize+1)
+// round trips at most (2 when they fit in one chunk). Progress reports the
+// deleted count after each chunk. Not atomic as a whole: an object found
+// matching is deleted even if another client changed it before its chunk
+// ran; one created meanwhile may or may not be deleted, depending on where
+// the cursor is. Options work as for Find (Limit and OrderBy delete the
+// first n in that order). Errors as Find; a failure in a chunk stops there
+// (earlier chunks are deleted), returned with the count so far.
 func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores int, oerr error) {
 	ctx, o := st.begin(ctx, "DeleteWhere", s.sc.name, "")
 	defer func() {
@@ -501,30 +510,48 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 	if err := p.checkRun(ctx, st); err != nil || p.None() {
 		return 0, err
 	}
-	hits, err := p.search(ctx, index.ModeFind, index.Want(p.Offset, p.Limit), p.Offset, p.Limit, nil)
-	if err != nil {
-		return 0, err
-	}
 	deleted := 0
-	err = chunks(hits, DefaultChunk, func(_ int, part []index.Hit) error {
-		units := make([]ops.Unit, len(part))
-		for i, h := range part {
+	remaining, skip := p.Limit, p.Offset
+	var after *index.Hit
+	for remaining != 0 {
+		n := p.chunk
+		if remaining > 0 && remaining < n {
+			n = remaining
+		}
+		hits, err := p.search(ctx, index.ModeFind, skip+n, skip, n, after)
+		if err != nil {
+			return deleted, err
+		}
+		if len(hits) == 0 {
+			break
+		}
+		last := hits[len(hits)-1]
+		after, skip = &last, 0
+		units := make([]ops.Unit, len(hits))
+		for i, h := range hits {
 			units[i] = s.bare(st, h.ID).deleteUnit()
 		}
 		res, err := st.exec(ctx, request{units: units})
 		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
+			return deleted, &Error{Op: op, Model: s.sc.name, Err: err}
 		}
 		for i, r := range res {
 			if r.Err != nil {
-				return &Error{Op: op, Model: s.sc.name, ID: part[i].ID, Err: scriptError(r.Err)}
+				return deleted, &Error{Op: op, Model: s.sc.name, ID: hits[i].ID, Err: scriptError(r.Err)}
 			}
-			n, _ := redis.Int(r.Replies[0], nil)
-			deleted += n
+			k, _ := redis.Int(r.Replies[0], nil)
+			deleted += k
 		}
-		return nil
-	})
-	return deleted, err
+		if remaining > 0 {
+			remaining -= len(hits)
+		}
+		if len(hits) < n || remaining == 0 {
+			break
+		}
+		report(p.progress, deleted, -1)
+	}
+	report(p.progress, deleted, deleted)
+	return deleted, nil
 }
 
 // Iter streams the objects pred matches in the order opts give, PageSize

@@ -51,7 +51,8 @@ import (
 // reachable by the model and are left alone. Reindex does not touch TTLs.
 // It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
-// the count so far.
+// the count so far. Progress reports the objects reindexed so far (the
+// total is not known until the end).
 func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
 	ctx, o := st.begin(ctx, "Reindex", s.sc.name, "")
 	defer func() {
@@ -89,10 +90,11 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		return "", isIdx && !declared[field] || len(sc.idx) == 0 && (rest == "x:rev" || rest == "x:all")
 	}
 	walk := index.Walk{
-		Pattern: globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
-		Key:     key,
-		Unit:    func(id string) ops.Unit { return sc.reindexUnit(st, id) },
-		Chunk:   cfg.chunk,
+		Pattern:  globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
+		Key:      key,
+		Unit:     func(id string) ops.Unit { return sc.reindexUnit(st, id) },
+		Chunk:    cfg.chunk,
+		Progress: cfg.progress,
 	}
 	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), prefix), walk)
 	if err != nil {

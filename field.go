@@ -492,10 +492,7 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 			return finish(r, err)
 		})
 	}
-	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
-	if o != nil {
-		o.op.Field = b.fullName()
-	}
+	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
 	r, err := finish(m.st.eval(ctx, sc, keys, full...))
 	o.end(err)
 	return r, err
@@ -571,10 +568,7 @@ func fieldRead[R any](ctx context.Context, op string, f Field, command string, d
 			return finish(rs, err)
 		})
 	}
-	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
-	if o != nil {
-		o.op.Field = b.fullName()
-	}
+	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
 	r, err := finish(m.st.run1(ctx, ops.Unit{Multi: true, Cmds: cmds, Read: true}))
 	o.end(err)
 	return r, err

@@ -155,15 +155,23 @@ func (s *Store) begin(ctx context.Context, name, model, id string) (context.Cont
 	if s == nil || s.obs == nil {
 		return ctx, nil
 	}
-	return s.obs.begin(ctx, s, name, model, id)
+	return s.obs.begin(ctx, s, name, model, id, "")
 }
 
-func (ob *observer) begin(ctx context.Context, s *Store, name, model, id string) (context.Context, *opState) {
+// beginField is begin for an operation on field f.
+func (s *Store) beginField(ctx context.Context, name, model, id string, f handle) (context.Context, *opState) {
+	if s == nil || s.obs == nil {
+		return ctx, nil
+	}
+	return s.obs.begin(ctx, s, name, model, id, f.fullName())
+}
+
+func (ob *observer) begin(ctx context.Context, s *Store, name, model, id, field string) (context.Context, *opState) {
 	if len(ob.hooks) == 0 && ob.slow <= 0 && !ob.log.Enabled(ctx, slog.LevelDebug) {
 		return ctx, nil
 	}
 	o := &opState{st: s, parent: opOf(ctx)}
-	o.op = Operation{Name: name, Model: model, ID: id, Server: ob.server(), Start: time.Now()}
+	o.op = Operation{Name: name, Model: model, ID: id, Field: field, Server: ob.server(), Start: time.Now()}
 	for _, h := range ob.hooks {
 		ctx = h.OperationStart(ctx, &o.op)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/rapyer-go/rapyer"

@@ -35,9 +35,16 @@ import (
 // for concurrent use. With no hook, no logger and no slow threshold, none
 // of this costs anything.
 type Hook interface {
+	// OperationStart is called before the operation sends anything; the
+	// operation goes on with the context it returns.
 	OperationStart(ctx context.Context, op *Operation) context.Context
+	// OperationEnd is called as the operation returns, with the context
+	// OperationStart returned and op complete.
 	OperationEnd(ctx context.Context, op *Operation)
+	// RoundTripStart is called before a round trip's commands are
+	// written; the round trip goes on with the context it returns.
 	RoundTripStart(ctx context.Context, rt *RoundTrip) context.Context
+	// RoundTripEnd is called once its replies are read (or it failed).
 	RoundTripEnd(ctx context.Context, rt *RoundTrip)
 }
 

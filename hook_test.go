@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/rapyer-go/rapyer"
@@ -247,5 +248,32 @@ func TestHookServer(t *testing.T) {
 		if ops[0].Server != want {
 			t.Fatalf("Server %q, want %q", ops[0].Server, want)
 		}
+	})
+}
+
+// TestHookRoundTripError: a round trip cut by its context's deadline is
+// reported with the deadline as its error, and so is its operation.
+func TestHookRoundTripError(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		r := &recorder{}
+		st, p := proxied(t, b, rapyer.WithHook(r))
+		ctx := testkit.Ctx(t)
+		u := users.New(st)
+		fill(u)
+		must(t, u.Save(ctx))
+		p.StallReplies()
+		r.take()
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := u.Age.Incr(dctx, 1)
+		cancel()
+		wantErr(t, err, context.DeadlineExceeded)
+		ops, trips, _ := r.take()
+		if len(ops) != 1 || ops[0].Name != "Int.Incr" || !errors.Is(ops[0].Err, context.DeadlineExceeded) || ops[0].RoundTrips != 1 {
+			t.Fatalf("operations %+v", ops)
+		}
+		if len(trips) != 1 || !errors.Is(trips[0].Err, context.DeadlineExceeded) || trips[0].Op == nil {
+			t.Fatalf("round trips %+v", trips)
+		}
+		p.Resume()
 	})
 }

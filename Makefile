@@ -6,9 +6,12 @@
 
 SHELL := /bin/bash
 GO    ?= go
+# The oldest Go the code needs (rand.Text, slog.DiscardHandler: Go 1.24); the
+# go line of every go.mod in the repository must say it (make gomin).
+GOMIN := 1.24
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-redis race bench lint
+.PHONY: help test test-redis test-cluster race bench lint gomin
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +28,9 @@ test: ## run every test with -race on the embedded server, and on Redis too when
 
 test-redis: ## start a throwaway redis-server on a free port, run make test against it, stop it
 	@bash .ci/with-redis $(MAKE) --no-print-directory test
+
+test-cluster: ## start a throwaway 3-master Redis Cluster (.ci/with-cluster), run the root package's suite on it too, stop it
+	@bash .ci/with-cluster $(GO) test -count=1 .
 
 race: ## same as test (the suite always runs with -race)
 	@$(MAKE) --no-print-directory test
@@ -43,3 +49,12 @@ lint: ## gofmt -l, go vet, staticcheck (when installed), no "reflect" outside se
 		| xargs -0 -r grep -lE '^[[:space:]]*(import[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*[[:space:]]+|[._][[:space:]]+)?"reflect"'); \
 	if [ -n "$$bad" ]; then echo "lint: \"reflect\" is imported outside serialize/msgpack*.go and bench/:"; echo "$$bad"; exit 1; fi
 	@echo "lint: ok"
+
+gomin: ## check every go.mod asks for Go $(GOMIN) and the code builds and vets within it
+	@for m in $$(find . -name go.mod ! -path '*/testdata/*' -printf '%h\n' | sort); do \
+		v=$$(cd "$$m" && $(GO) list -m -f '{{.GoVersion}}'); \
+		if [ "$$v" != "$(GOMIN)" ]; then echo "gomin: $$m/go.mod says go $$v, want go $(GOMIN) (the Makefile's GOMIN)"; exit 1; fi; \
+		echo "gomin: $$m: go $$v; go mod tidy -diff, go build, go vet (compiler -lang=go$(GOMIN), vet's stdversion)"; \
+		(cd "$$m" && $(GO) mod tidy -diff && $(GO) build ./... && $(GO) vet ./...) || exit 1; \
+	done
+	@echo "gomin: ok"

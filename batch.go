@@ -178,7 +178,7 @@ func (s *Store) runGuarded(ctx context.Context, q *queue, units []ops.Unit) (res
 		cmds = append(cmds, ops.Cmd{Name: "HGET", Args: []any{w.m.key[0], metaVersion}})
 	}
 	cmds[0] = watch
-	err = s.pinned(ctx, func(p *pinned) error {
+	err = s.pinned(ctx, wants[0].m.key[0], func(p *pinned) error {
 		res, err := s.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
 		if err == nil {
 			err = res[0].Err

@@ -294,7 +294,7 @@ func TestTxTenOpsThreeObjects(t *testing.T) {
 					case 2:
 						_, err = u.Tags.Append(q, "t")
 					case 3:
-						_, err = u.Counts.IncrBy(q, "logins", 2)
+						_, err = u.Counts.Incr(q, "logins", 2)
 					}
 					if err != nil {
 						return err

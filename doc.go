@@ -121,7 +121,7 @@
 // Store.Batch and Store.Tx call a function with a queue context: every
 // operation called with it is queued (the same methods), then everything goes
 // in one round trip, as a pipeline (Batch) or one MULTI/EXEC (Tx). Queued calls
-// complete afterwards into the handles' local values; Later and Later2 capture
+// complete afterwards into the handles' local values; Later, Later2 and Later3 capture
 // a queued call's own return values. A failed operation inside a Tx does not
 // roll back the others: Tx returns a *BatchError naming it and its position.
 //
@@ -178,7 +178,7 @@
 // # Errors
 //
 // Errors are a few sentinels (ErrNotFound, ErrExists, ErrConflict,
-// ErrWrongType, ErrOverflow, ErrDivideByZero, ErrDecode, ErrInvalid, ErrEmpty,
+// ErrWrongType, ErrOverflow, ErrDivideByZero, ErrDecode, ErrInvalid,
 // ErrOutOfRange, ErrLocked, ErrLockLost, ErrUnbound, ErrClosed,
 // ErrOutOfMemory, ErrReadOnly), wrapped once in an *Error that names the operation,
 // the model, the id and the field:

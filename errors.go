@@ -39,9 +39,6 @@ var (
 	// (create objects with Schema.New or Schema.Get). The same value as
 	// ops.ErrUnbound, which handles written with package ops return.
 	ErrUnbound = ops.ErrUnbound
-	// ErrEmpty: an operation that takes an element from a container (Map.PopItem)
-	// found it empty; nothing was written.
-	ErrEmpty = errors.New("rapyer: container is empty")
 	// ErrOutOfRange: a list index outside the list (List.SetAt); nothing was
 	// written.
 	ErrOutOfRange = errors.New("rapyer: index out of range")
@@ -73,6 +70,16 @@ var (
 	// command or key. Nothing was written: see README, "TLS, AUTH and
 	// ACL", for the ACL rapyer needs.
 	ErrNoPermission = errors.New("rapyer: no permission")
+	// ErrUnavailable: a cluster could not serve the operation before the
+	// context's deadline (5 s without one): its slot was being migrated
+	// (TRYAGAIN), the cluster was down or failing over (CLUSTERDOWN), or
+	// no node serving it could be reached. Nothing was sent that could
+	// have run, unless the error also wraps a network error.
+	ErrUnavailable = errors.New("rapyer: cluster unavailable")
+	// ErrNotReplicated: a write done under WithWait was acknowledged by
+	// fewer replicas than asked before the timeout. The write happened on
+	// the master; a failover before replication may still lose it.
+	ErrNotReplicated = errors.New("rapyer: write not acknowledged by enough replicas")
 )
 
 // isOOM reports whether err is the server's out-of-memory refusal.
@@ -222,8 +229,6 @@ func scriptError(err error) error {
 		sentinel = ErrDecode
 	case "INVALID":
 		sentinel = ErrInvalid
-	case "EMPTY":
-		sentinel = ErrEmpty
 	case "RANGE":
 		sentinel = ErrOutOfRange
 	case "WRONGTYPE":

@@ -34,6 +34,9 @@ type request struct {
 	// commands' count already set): work that overlaps with the server's,
 	// which answers the first units while the last are made.
 	fill func(i int)
+	// asking sends ASKING first (a cluster's ASK redirection: the next
+	// command, or MULTI and what it queues, may use a migrating slot).
+	asking bool
 }
 
 // pinned is a connection held across several requests.
@@ -46,13 +49,21 @@ type pinned struct{ c redis.Conn }
 // refusing UNWATCH, a broken connection), so that no later caller meets a
 // stale WATCH. (redigo's pool sends UNWATCH itself, but puts the
 // connection back whatever the reply.)
-func (s *Store) pinned(ctx context.Context, fn func(p *pinned) error) error {
-	c, err := s.conn(ctx)
+//
+// route is a key of what fn works on: on a cluster the connection goes to
+// its node (on one server it is not used).
+func (s *Store) pinned(ctx context.Context, route string, fn func(p *pinned) error) error {
+	c, err := s.connFor(ctx, route)
 	if err != nil {
 		return err
 	}
+	return s.pinnedOn(ctx, c, fn)
+}
+
+// pinnedOn is pinned on c, which it closes.
+func (s *Store) pinnedOn(ctx context.Context, c redis.Conn, fn func(p *pinned) error) error {
 	defer c.Close()
-	err = fn(&pinned{c: c})
+	err := fn(&pinned{c: c})
 	if err != nil && c.Err() == nil {
 		if _, uerr := redis.DoContext(c, context.WithoutCancel(ctx), "UNWATCH"); uerr != nil {
 			s.cfg.logger.Debug("rapyer: UNWATCH failed, discarding the connection", "err", uerr)
@@ -78,23 +89,29 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		return nil, nil
 	}
 	s.noteUnits(ctx, &r)
-	var c redis.Conn
 	if r.pin != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c = r.pin.c
-	} else {
-		var err error
-		if c, err = s.conn(ctx); err != nil {
-			return nil, err
-		}
-		defer c.Close()
+		return s.execOn(ctx, r.pin.c, r)
 	}
+	if s.cl != nil {
+		return s.execCluster(ctx, r)
+	}
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return s.execOn(ctx, c, r)
+}
+
+// execOn is exec on the connection c.
+func (s *Store) execOn(ctx context.Context, c redis.Conn, r request) ([]ops.Result, error) {
 	if r.tx {
 		return s.execTx(ctx, c, r)
 	}
-	if len(r.units) == 1 && r.sent == nil {
+	if len(r.units) == 1 && r.sent == nil && !r.asking {
 		if reply, err, ok := s.execOne(ctx, c, &r.units[0]); ok {
 			if err != nil {
 				return nil, err
@@ -119,7 +136,16 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		}
 		n += u.Size()
 	}
+	pos := 0
+	if r.asking {
+		n, pos = n+1, 1
+	}
 	replies, err := s.roundTrip(ctx, c, r.pin != nil, n, r.sent, func(send sendFunc) error {
+		if r.asking {
+			if err := send("ASKING"); err != nil {
+				return err
+			}
+		}
 		for i := range r.units {
 			if r.fill != nil {
 				r.fill(i)
@@ -136,7 +162,6 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	out := make([]ops.Result, len(r.units))
 	var retry []ops.Unit // sent again: each whole, never a part
 	var at []int         // their positions
-	pos := 0
 	for i := range r.units {
 		u := &r.units[i]
 		rs, err := unitReplies(u, replies, &pos)
@@ -236,7 +261,16 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	for i := range r.units {
 		n += r.units[i].Inlined()
 	}
-	replies, err := s.roundTrip(ctx, c, r.pin != nil, 2+n, r.sent, func(send sendFunc) error {
+	skip := 0
+	if r.asking {
+		skip = 1
+	}
+	replies, err := s.roundTrip(ctx, c, r.pin != nil, skip+2+n, r.sent, func(send sendFunc) error {
+		if r.asking {
+			if err := send("ASKING"); err != nil {
+				return err
+			}
+		}
 		if err := send("MULTI"); err != nil {
 			return err
 		}
@@ -257,6 +291,7 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	if err != nil {
 		return nil, err
 	}
+	replies = replies[skip:]
 	if err := ops.FirstError(replies[:1]); err != nil {
 		// MULTI itself was refused: whatever was queued after it ran on
 		// its own, outside any transaction.
@@ -491,6 +526,9 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
 	s.noteUnit(ctx, u)
+	if s.cl != nil {
+		return s.oneCluster(ctx, u)
+	}
 	c, err := s.conn(ctx)
 	if err != nil {
 		return nil, err

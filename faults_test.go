@@ -21,10 +21,7 @@ import (
 func proxied(t *testing.T, b *testkit.Backend, opts ...rapyer.Option) (*rapyer.Store, *testkit.Proxy) {
 	t.Helper()
 	p := b.NewProxy(t)
-	st, err := rapyer.Open(testkit.Ctx(t), p.URL(b), append([]rapyer.Option{rapyer.WithPrefix(b.Prefix())}, opts...)...)
-	must(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	return st, p
+	return b.StoreVia(t, p, opts...), p
 }
 
 // TestCancelInterruptsReply: a context that ends while the server's reply is
@@ -148,10 +145,7 @@ func allStacks() []byte {
 func TestPlainRedigoPool(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		pool := &redis.Pool{Dial: func() (redis.Conn, error) { return redis.DialURL(b.URL()) }}
-		t.Cleanup(func() { _ = pool.Close() })
-		st, err := rapyer.NewStore(pool, rapyer.WithPrefix(b.Prefix()))
-		must(t, err)
+		st := b.PlainStore(t, b.Prefix())
 		var objs []*user
 		var ids []string
 		for i := 0; i < 5; i++ {

@@ -461,18 +461,14 @@ func TestReindexUniqueConflicts(t *testing.T) {
 func TestReindexGlobPrefix(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		pool := &redis.Pool{Dial: func() (redis.Conn, error) { return redis.DialURL(b.URL()) }}
-		t.Cleanup(func() { _ = pool.Close() })
-		st, err := rapyer.NewStore(pool, rapyer.WithPrefix(b.Prefix()+`g*?[a]\`))
-		must(t, err)
+		st := b.PlainStore(t, b.Prefix()+`g*?[a]\`)
 		plain := rapyer.Define("reglob", personFieldsBut("*"))
 		full := rapyer.Define("reglob", personFields)
 		for i := 0; i < 3; i++ {
 			must(t, newPerson(plain, st, "G", fmt.Sprintf("g%d@x", i), 1).Save(ctx))
 		}
 		// Keys the pattern would match if its glob characters counted.
-		st2, err := rapyer.NewStore(pool, rapyer.WithPrefix(b.Prefix()+`gXYaa\`))
-		must(t, err)
+		st2 := b.PlainStore(t, b.Prefix()+`gXYaa\`)
 		must(t, newPerson(plain, st2, "H", "h@x", 1).Save(ctx))
 		n, err := full.Reindex(ctx, st)
 		must(t, err)

@@ -78,7 +78,7 @@ func (m *Model) Modify(ctx context.Context, fn func() error, opts ...ModifyOptio
 // won (EXEC aborted).
 func (m *Model) modifyOnce(ctx context.Context, op string, fn func() error) (done bool, err error) {
 	ran := false
-	err = m.st.pinned(ctx, func(p *pinned) error {
+	err = m.st.pinned(ctx, m.keys()[0], func(p *pinned) error {
 		ran = true
 		done, err = m.modifyOn(ctx, op, p, fn)
 		return err

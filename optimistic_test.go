@@ -168,7 +168,7 @@ func TestVersionCheck(t *testing.T) {
 			{"Bool.Toggle", func(ctx context.Context) error { _, err := y.Active.Toggle(ctx); return err }},
 			{"List.Append", func(ctx context.Context) error { _, err := y.Tags.Append(ctx, "t"); return err }},
 			{"Map.Set", func(ctx context.Context) error { return y.Prefs.Set(ctx, "k", "v") }},
-			{"Counter.IncrBy", func(ctx context.Context) error { _, err := y.Counts.IncrBy(ctx, "k", 2); return err }},
+			{"Counter.Incr", func(ctx context.Context) error { _, err := y.Counts.Incr(ctx, "k", 2); return err }},
 			{"Set.Add", func(ctx context.Context) error { _, err := y.Roles.Add(ctx, "r"); return err }},
 			{"SortedSet.Add", func(ctx context.Context) error { _, err := y.Board.Add(ctx, "m", 1.5); return err }},
 		}

@@ -89,7 +89,12 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		field, isIdx := strings.CutPrefix(rest, "x:i:")
 		return "", isIdx && !declared[field] || len(sc.idx) == 0 && (rest == "x:rev" || rest == "x:all")
 	}
+	nodes, err := st.nodes()
+	if err != nil {
+		return 0, &Error{Op: op, Model: sc.name, Err: err}
+	}
 	walk := index.Walk{
+		Nodes:    nodes,
 		Pattern:  globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
 		Key:      key,
 		Unit:     func(id string) ops.Unit { return sc.reindexUnit(st, id) },

@@ -20,7 +20,8 @@ type Stats struct {
 
 // Stats returns the figures of the Store's connection pool (for a Store
 // over a caller's pool, NewStore, that pool's): no I/O, one lock of the
-// pool. A nil Store has zero Stats.
+// pool. A nil Store, and for now a Store over Redis Cluster (one pool per
+// node, not summed here yet), have zero Stats.
 func (s *Store) Stats() Stats {
 	if s == nil || s.pool == nil {
 		return Stats{}

@@ -29,6 +29,7 @@ type Store struct {
 	// connKind is the kind of connection the pool gives (see Store.do).
 	connKind atomic.Int32
 	addr     string    // the URL Open was given, password redacted
+	cl       *cluster  // set on a Store over Redis Cluster (cluster.go)
 	obs      *observer // hooks, logs (hook.go); nil: nothing observes
 }
 
@@ -139,12 +140,28 @@ func (s *Store) Ping(ctx context.Context) (oerr error) {
 	}
 	ctx, o := s.begin(ctx, "Ping", "", "")
 	defer func() { o.end(oerr) }()
+	if s.cl != nil {
+		return s.pingCluster(ctx)
+	}
 	if _, err := s.pipe(ctx, false, []ops.Cmd{{Name: "PING"}}); err != nil {
 		return &Error{Op: "Ping", Err: scriptError(err)}
 	}
 	if s.loaded.Load() {
 		return nil
 	}
+	c, err := s.conn(ctx)
+	if err == nil {
+		err = s.loadScripts(ctx, c)
+	}
+	if err != nil {
+		return &Error{Op: "Ping", Err: scriptError(err)}
+	}
+	s.loaded.Store(true)
+	return nil
+}
+
+// loadScripts sends SCRIPT LOAD of every script on c, which it closes.
+func (s *Store) loadScripts(ctx context.Context, c redis.Conn) error {
 	cmds := make([]ops.Cmd, 0, len(lua.All())+2)
 	for _, sc := range lua.All() {
 		cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
@@ -154,7 +171,7 @@ func (s *Store) Ping(ctx context.Context) (oerr error) {
 	// and one that refuses EXEC would leave connections inside a MULTI.
 	// Better to refuse the Store now (ErrNoPermission).
 	cmds = append(cmds, ops.Cmd{Name: "MULTI"}, ops.Cmd{Name: "EXEC"})
-	err := s.pinned(ctx, func(p *pinned) error {
+	err := s.pinnedOn(ctx, c, func(p *pinned) error {
 		res, err := s.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
 		if err != nil {
 			return err
@@ -166,12 +183,11 @@ func (s *Store) Ping(ctx context.Context) (oerr error) {
 		return res[0].Err
 	})
 	if err != nil {
-		return &Error{Op: "Ping", Err: scriptError(err)}
+		return err
 	}
 	for _, sc := range lua.All() {
 		s.known.Store(sc, struct{}{})
 	}
-	s.loaded.Store(true)
 	return nil
 }
 
@@ -186,7 +202,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	var errs []error
-	if s.owned {
+	if s.cl != nil {
+		errs = append(errs, s.cl.close())
+	} else if s.owned {
 		errs = append(errs, s.pool.Close())
 	}
 	for _, c := range s.cfg.closers {
@@ -205,19 +223,32 @@ func (s *Store) Prefix() string {
 
 // conn takes a connection from the pool, waiting no longer than ctx allows.
 func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
+	if err := s.connCheck(ctx); err != nil {
+		return nil, err
+	}
+	return getConn(ctx, s.pool)
+}
+
+// connCheck is what every connection taken checks first.
+func (s *Store) connCheck(ctx context.Context) error {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if queueOf(ctx) != nil {
 		// Only operations that queue themselves may see a queue context;
 		// anything else (locks, bulk operations, Ping) would run at once,
 		// outside the Batch or Tx.
-		return nil, fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
+		return fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
 	}
-	c, err := s.pool.GetContext(ctx)
+	return nil
+}
+
+// getConn takes a connection from p, waiting no longer than ctx allows.
+func getConn(ctx context.Context, p *redis.Pool) (redis.Conn, error) {
+	c, err := p.GetContext(ctx)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			return nil, ctx.Err()

@@ -45,8 +45,8 @@ var listOps = []op{
 	{name: "List.Range", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Places.Range(ctx, 0, -1))
 	}},
-	{name: "List.All", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Places.All(ctx))
+	{name: "List.ReadAll", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return ignore(u.Places.ReadAll(ctx))
 	}},
 	{name: "List.Index", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore2(u.Tags.Index(ctx, "c"))

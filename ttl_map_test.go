@@ -32,7 +32,7 @@ var mapOps = []op{
 		return nil, err
 	}},
 	{name: "Map.PopItem", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		_, _, err := u.Prefs.PopItem(ctx)
+		_, _, _, err := u.Prefs.PopItem(ctx)
 		return nil, err
 	}},
 	{name: "Map.SetDefault", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
@@ -44,20 +44,17 @@ var mapOps = []op{
 	{name: "Map.Values", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Prefs.Values(ctx))
 	}},
-	{name: "Map.All", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Prefs.All(ctx))
-	}},
-	{name: "Counter.IncrBy", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Counts.IncrBy(ctx, "logins", 2))
-	}},
-	{name: "Counter.DecrBy", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Counts.DecrBy(ctx, "logins", 2))
+	{name: "Map.ReadAll", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		return ignore(u.Prefs.ReadAll(ctx))
 	}},
 	{name: "Counter.Incr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		// a key the counter does not have yet: the script creates it
-		return ignore(u.Counts.Incr(ctx, "fresh"))
+		return ignore(u.Counts.Incr(ctx, "logins", 2))
 	}},
 	{name: "Counter.Decr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Counts.Decr(ctx, "logins"))
+		return ignore(u.Counts.Decr(ctx, "logins", 2))
+	}},
+	{name: "Counter.Incr of a new key", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+		// a key the counter does not have yet: the script creates it
+		return ignore(u.Counts.Incr(ctx, "fresh", 1))
 	}},
 }

@@ -49,12 +49,12 @@ var zsetOps = []op{
 		return ignore(u.Board.RevRangeByRank(ctx, 0, 2))
 	}},
 	{name: "SortedSet.RangeByScore", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Board.RangeByScore(ctx, types.Excl(2.5), types.Inf(), types.Desc(), types.Limit(0, 1)))
+		return ignore(u.Board.RangeByScore(ctx, types.Excl(2.5), types.Inf(), types.ScoreDesc(), types.ScoreLimit(0, 1)))
 	}},
 	{name: "SortedSet.Remove", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Board.Remove(ctx, "bob"))
 	}},
 	{name: "SortedSet.All", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
-		return ignore(u.Board.All(ctx))
+		return ignore(u.Board.ReadAll(ctx))
 	}},
 }

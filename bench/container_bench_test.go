@@ -160,7 +160,7 @@ func allLib(b *testing.B, e *env) op {
 	ctx := b.Context()
 	g := savedBag(b, e)
 	return func() error {
-		l, err := g.Tags.All(ctx)
+		l, err := g.Tags.ReadAll(ctx)
 		if err == nil && len(l) != containerN {
 			err = fmt.Errorf("%d elements", len(l))
 		}

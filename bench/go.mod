@@ -1,6 +1,6 @@
 module github.com/rapyer-go/rapyer/bench
 
-go 1.26
+go 1.24
 
 require (
 	github.com/gomodule/redigo v1.9.3
@@ -10,6 +10,7 @@ require (
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/mna/redisc v1.4.0 // indirect
 	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	github.com/yuin/gopher-lua v1.1.1 // indirect

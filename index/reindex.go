@@ -26,6 +26,10 @@ type Walk struct {
 	// round trip that reindexed some (total -1: SCAN does not know it),
 	// and done == total at the end.
 	Progress func(done, total int)
+	// Nodes are the servers whose keyspaces SCAN walks, one after the
+	// other (every master of a cluster, each with its own cursor); a
+	// single "" on one server.
+	Nodes []string
 }
 
 // Conflict is one object Reindex left out of a unique index: another live
@@ -50,6 +54,7 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 	var (
 		cursor   = "0"
 		scanning = true
+		node     = 0
 		pending  []string // ids found, not reindexed yet
 		drop     []any    // index keys of fields no longer indexed
 		done     int      // objects reindexed (Progress)
@@ -76,7 +81,11 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 		scanAt := -1
 		if scanning && len(pending) < w.Chunk {
 			scanAt = len(units)
-			units = append(units, ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", w.Pattern, "COUNT", max(w.Chunk, scanCount)}}}})
+			u := ops.Unit{Cmds: []ops.Cmd{{Name: "SCAN", Args: []any{cursor, "MATCH", w.Pattern, "COUNT", max(w.Chunk, scanCount)}}}}
+			if node < len(w.Nodes) {
+				u.Node = w.Nodes[node]
+			}
+			units = append(units, u)
 		}
 		res, err := exec(ctx, units)
 		if err != nil {
@@ -114,7 +123,11 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 			return changed, conflicts, fmt.Errorf("%w: SCAN replied %v", ErrDecode, res[scanAt].Replies[0])
 		}
 		cursor, _ = redis.String(vs[0], nil)
-		scanning = cursor != "0"
+		if cursor == "0" && node+1 < len(w.Nodes) {
+			node, cursor = node+1, "0" // the next node's keyspace
+		} else {
+			scanning = cursor != "0"
+		}
 		keys, _ := redis.Strings(vs[1], nil)
 		for _, k := range keys {
 			switch id, d := w.Key(k); {

@@ -7,13 +7,13 @@
 --   hdel k...           -> number of fields removed
 --   pop k               -> the removed value, nil when k is absent
 --   popitem             -> {k, v}: the entry with the smallest key in byte
---                          order, removed; EMPTY when the map is empty
+--                          order, removed; {} when the map is empty
 --   setnx k v           -> {1, v} when v was stored, {0, current} when k
 --                          was already there
 --   incr k d | decr k d -> the count after adding (subtracting) the decimal
 --                          int64 d; an absent k counts as 0
 -- Errors: NOTFOUND, WRONGTYPE, DECODE (_v), INVALID (odd pair count,
---   operand not an int64), DECODE (stored count not an int64), OVERFLOW, EMPTY; nothing is written
+--   operand not an int64), DECODE (stored count not an int64), OVERFLOW; nothing is written
 --   on any error.
 local key, e = open_container('hash')
 if not key then return e end
@@ -70,7 +70,10 @@ if op == 'popitem' then
     return t
   end
   local ks = redis.call('HKEYS', key)
-  if #ks == 0 then return fail('EMPTY', 'map is empty') end
+  if #ks == 0 then
+    touch()
+    return {}
+  end
   local k = ks[1]
   local kb, kn = bytes(k), #k
   for j = 2, #ks do

@@ -12,8 +12,8 @@
 --   ARGV[3..]          the script's own arguments
 --
 -- Error replies start with a code word that the Go side maps to a sentinel:
---   NOTFOUND, EXISTS, CONFLICT, OVERFLOW, DIVZERO, DECODE, INVALID, EMPTY,
---   RANGE, WRONGTYPE.
+--   NOTFOUND, EXISTS, CONFLICT, OVERFLOW, DIVZERO, DECODE, INVALID, RANGE,
+--   WRONGTYPE.
 -- Every check runs before the first write: a script that fails writes
 -- nothing. That includes stored data of the wrong shape: before writing, a
 -- script has read the hash with read_object (a hash or nothing; `_v` an

@@ -32,6 +32,10 @@ type Unit struct {
 	// memory refuses every command queued in MULTI), the executor runs it
 	// as lua/read.lua instead, atomic all the same (see ReadScript).
 	Read bool
+	// Node, when set, is the address of the cluster node the unit runs on,
+	// whatever its keys: for commands that visit one node's keyspace
+	// (SCAN). Empty: the unit's Route decides.
+	Node string
 }
 
 // ReadScript returns u, a Read unit, as one call of lua/read.lua, whose

@@ -219,7 +219,6 @@ var sentinels = []struct {
 	{rapyer.ErrDecode, "decode"},
 	{rapyer.ErrInvalid, "invalid"},
 	{rapyer.ErrUnbound, "unbound"},
-	{rapyer.ErrEmpty, "empty"},
 	{rapyer.ErrOutOfRange, "out_of_range"},
 	{rapyer.ErrLocked, "locked"},
 	{rapyer.ErrLockLost, "lock_lost"},
@@ -229,6 +228,8 @@ var sentinels = []struct {
 	{rapyer.ErrReadOnly, "read_only"},
 	{rapyer.ErrAuth, "auth"},
 	{rapyer.ErrNoPermission, "no_permission"},
+	{rapyer.ErrUnavailable, "unavailable"},
+	{rapyer.ErrNotReplicated, "not_replicated"},
 	{context.DeadlineExceeded, "deadline_exceeded"},
 	{context.Canceled, "canceled"},
 }

@@ -217,10 +217,10 @@ func TestBatchList(t *testing.T) {
 			o.S.SetLocal("stale")
 			return o
 		}
-		lmCheck(t, b, lmCase[L, []string]{name: "All", mk: stale, state: st,
-			call: func(ctx Q, o L) ([]string, error) { return o.S.All(ctx) },
+		lmCheck(t, b, lmCase[L, []string]{name: "ReadAll", mk: stale, state: st,
+			call: func(ctx Q, o L) ([]string, error) { return o.S.ReadAll(ctx) },
 			later: func(q Q, o L) *rapyer.Result[[]string] {
-				return rapyer.Later(q, func(q Q) ([]string, error) { return o.S.All(q) })
+				return rapyer.Later(q, func(q Q) ([]string, error) { return o.S.ReadAll(q) })
 			}})
 		for _, v := range []string{"a", "d", "zz"} {
 			lmCheck(t, b, lmCase[L, PI]{name: "Index " + v, mk: abc, state: st,
@@ -290,7 +290,7 @@ func TestBatchMap(t *testing.T) {
 		M   = *mapt
 		Q   = context.Context
 		PSB = rapyer.Pair[string, bool]
-		PKV = rapyer.Pair[string, string]
+		PKV = rapyer.Triple[string, string, bool]
 		E   = struct{}
 	)
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
@@ -330,10 +330,8 @@ func TestBatchMap(t *testing.T) {
 				return rapyer.Later(q, func(q Q) (int, error) { return m.M.Delete(q, "a", "gone", "c") })
 			}})
 		lmCheck(t, b, lmCase[M, PKV]{name: "PopItem", mk: stale, state: st,
-			call: func(ctx Q, m M) (PKV, error) { k, v, err := m.M.PopItem(ctx); return PKV{A: k, B: v}, err },
-			later: func(q Q, m M) *rapyer.Result[PKV] {
-				return rapyer.Later2(q, func(q Q) (string, string, error) { return m.M.PopItem(q) })
-			}})
+			call:  func(ctx Q, m M) (PKV, error) { k, v, ok, err := m.M.PopItem(ctx); return PKV{A: k, B: v, C: ok}, err },
+			later: func(q Q, m M) *rapyer.Result[PKV] { return rapyer.Later3(q, m.M.PopItem) }})
 		lmCheck(t, b, lmCase[M, []string]{name: "Keys", mk: stale, state: st, norm: sorted,
 			call: func(ctx Q, m M) ([]string, error) { return m.M.Keys(ctx) },
 			later: func(q Q, m M) *rapyer.Result[[]string] {
@@ -344,10 +342,10 @@ func TestBatchMap(t *testing.T) {
 			later: func(q Q, m M) *rapyer.Result[[]string] {
 				return rapyer.Later(q, func(q Q) ([]string, error) { return m.M.Values(q) })
 			}})
-		lmCheck(t, b, lmCase[M, map[string]string]{name: "All", mk: stale, state: st,
-			call: func(ctx Q, m M) (map[string]string, error) { return m.M.All(ctx) },
+		lmCheck(t, b, lmCase[M, map[string]string]{name: "ReadAll", mk: stale, state: st,
+			call: func(ctx Q, m M) (map[string]string, error) { return m.M.ReadAll(ctx) },
 			later: func(q Q, m M) *rapyer.Result[map[string]string] {
-				return rapyer.Later(q, func(q Q) (map[string]string, error) { return m.M.All(q) })
+				return rapyer.Later(q, func(q Q) (map[string]string, error) { return m.M.ReadAll(q) })
 			}})
 
 		// Counter: its own operations, and the Map ones it inherits.
@@ -355,11 +353,11 @@ func TestBatchMap(t *testing.T) {
 			name string
 			f    func(ctx Q, m M) (int64, error)
 		}{
-			{"IncrBy", func(ctx Q, m M) (int64, error) { return m.C.IncrBy(ctx, "x", 7) }},
-			{"IncrBy new key", func(ctx Q, m M) (int64, error) { return m.C.IncrBy(ctx, "new", math.MaxInt64) }},
-			{"DecrBy", func(ctx Q, m M) (int64, error) { return m.C.DecrBy(ctx, "y", math.MinInt64+10) }},
-			{"Incr", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "y") }},
-			{"Decr", func(ctx Q, m M) (int64, error) { return m.C.Decr(ctx, "x") }},
+			{"Incr", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "x", 7) }},
+			{"Incr new key", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "new", math.MaxInt64) }},
+			{"Decr", func(ctx Q, m M) (int64, error) { return m.C.Decr(ctx, "y", math.MinInt64+10) }},
+			{"Incr by one", func(ctx Q, m M) (int64, error) { return m.C.Incr(ctx, "y", 1) }},
+			{"Decr by one", func(ctx Q, m M) (int64, error) { return m.C.Decr(ctx, "x", 1) }},
 		} {
 			lmCheck(t, b, lmCase[M, int64]{name: "Counter." + c.name, mk: stale, state: st,
 				call: c.f,
@@ -373,10 +371,10 @@ func TestBatchMap(t *testing.T) {
 			later: func(q Q, m M) *rapyer.Result[PCB] {
 				return rapyer.Later2(q, func(q Q) (int64, bool, error) { return m.C.Get(q, "y") })
 			}})
-		lmCheck(t, b, lmCase[M, map[string]int64]{name: "Counter.All", mk: stale, state: st,
-			call: func(ctx Q, m M) (map[string]int64, error) { return m.C.All(ctx) },
+		lmCheck(t, b, lmCase[M, map[string]int64]{name: "Counter.ReadAll", mk: stale, state: st,
+			call: func(ctx Q, m M) (map[string]int64, error) { return m.C.ReadAll(ctx) },
 			later: func(q Q, m M) *rapyer.Result[map[string]int64] {
-				return rapyer.Later(q, func(q Q) (map[string]int64, error) { return m.C.All(q) })
+				return rapyer.Later(q, func(q Q) (map[string]int64, error) { return m.C.ReadAll(q) })
 			}})
 	})
 }
@@ -393,7 +391,7 @@ func TestBatchListMapSequence(t *testing.T) {
 		removed int
 		count   int64
 		mget    rapyer.Pair[string, bool]
-		item    rapyer.Pair[string, string]
+		item    rapyer.Triple[string, string, bool]
 		all     map[string]string
 	}
 	type obj struct {
@@ -421,14 +419,14 @@ func TestBatchListMapSequence(t *testing.T) {
 		noErr(t, err)
 		want.rng, err = alone.l.S.Range(ctx, 0, -1)
 		noErr(t, err)
-		want.count, err = alone.m.C.IncrBy(ctx, "x", 10)
+		want.count, err = alone.m.C.Incr(ctx, "x", 10)
 		noErr(t, err)
 		noErr(t, alone.m.M.Set(ctx, "a", "new"))
 		want.mget.A, want.mget.B, err = alone.m.M.Get(ctx, "a")
 		noErr(t, err)
-		want.item.A, want.item.B, err = alone.m.M.PopItem(ctx)
+		want.item.A, want.item.B, want.item.C, err = alone.m.M.PopItem(ctx)
 		noErr(t, err)
-		want.all, err = alone.m.M.All(ctx)
+		want.all, err = alone.m.M.ReadAll(ctx)
 		noErr(t, err)
 		want.all = copyOf(want.all)
 		wantState := state(alone)
@@ -439,7 +437,7 @@ func TestBatchListMapSequence(t *testing.T) {
 			pop, get, mget  *rapyer.Result[rapyer.Pair[string, bool]]
 			rng             *rapyer.Result[[]string]
 			count           *rapyer.Result[int64]
-			item            *rapyer.Result[rapyer.Pair[string, string]]
+			item            *rapyer.Result[rapyer.Triple[string, string, bool]]
 			all             *rapyer.Result[map[string]string]
 		}
 		o := queued
@@ -454,13 +452,13 @@ func TestBatchListMapSequence(t *testing.T) {
 				rs.n2 = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.Prepend(q, "y") })
 				rs.removed = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.RemoveRange(q, 2, 4) })
 				rs.rng = rapyer.Later(q, func(q Q) ([]string, error) { return o.l.S.Range(q, 0, -1) })
-				rs.count = rapyer.Later(q, func(q Q) (int64, error) { return o.m.C.IncrBy(q, "x", 10) })
+				rs.count = rapyer.Later(q, func(q Q) (int64, error) { return o.m.C.Incr(q, "x", 10) })
 				if err := o.m.M.Set(q, "a", "new"); err != nil {
 					return err
 				}
 				rs.mget = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.m.M.Get(q, "a") })
-				rs.item = rapyer.Later2(q, func(q Q) (string, string, error) { return o.m.M.PopItem(q) })
-				rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.All(q) })
+				rs.item = rapyer.Later3(q, o.m.M.PopItem)
+				rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.ReadAll(q) })
 				return nil
 			})
 		})
@@ -520,7 +518,7 @@ func TestBatchListMapErrors(t *testing.T) {
 				if _, err := live.S.Append(q, "b"); err != nil {
 					return err
 				}
-				incr = rapyer.Later(q, func(q context.Context) (int64, error) { return gm.C.Incr(q, "a") })
+				incr = rapyer.Later(q, func(q context.Context) (int64, error) { return gm.C.Incr(q, "a", 1) })
 				return nil
 			})
 			var be *rapyer.BatchError

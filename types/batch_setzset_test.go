@@ -423,18 +423,18 @@ func TestBatchSortedSetEveryMethod(t *testing.T) {
 		bsz1("RangeByRank", func(ctx C, o *O) ([]zm, error) { return o.Top.RangeByRank(ctx, 1, -1) }),
 		bsz1("RevRangeByRank", func(ctx C, o *O) ([]zm, error) { return o.Top.RevRangeByRank(ctx, 0, 2) }),
 		bsz1("RangeByScore", func(ctx C, o *O) ([]zm, error) {
-			return o.Top.RangeByScore(ctx, types.Excl(1), types.Inf(), types.Desc(), types.Limit(1, 2))
+			return o.Top.RangeByScore(ctx, types.Excl(1), types.Inf(), types.ScoreDesc(), types.ScoreLimit(1, 2))
 		}),
 		bsz1("RangeByScore empty bound", func(ctx C, o *O) ([]zm, error) {
 			return o.Top.RangeByScore(ctx, types.Excl(math.Inf(1)), types.Inf())
 		}),
 		bsz1("Remove", func(ctx C, o *O) (int, error) { return o.Top.Remove(ctx, "a", "q", "e") }),
 		bsz1("Remove nothing", func(ctx C, o *O) (int, error) { return o.Top.Remove(ctx) }),
-		bsz1("All", func(ctx C, o *O) ([]zm, error) {
+		bsz1("ReadAll", func(ctx C, o *O) ([]zm, error) {
 			o.Top.SetLocal(zm{"stale", 1}) // All replaces the local copy
-			return o.Top.All(ctx)
+			return o.Top.ReadAll(ctx)
 		}),
-		bsz1("All int", func(ctx C, o *O) ([]jm, error) { return o.Jobs.All(ctx) }),
+		bsz1("ReadAll int", func(ctx C, o *O) ([]jm, error) { return o.Jobs.ReadAll(ctx) }),
 		bsz1("Len", func(ctx C, o *O) (int, error) { return o.Top.Len(ctx) }),
 	}
 	bszRun(t, cases, bszZMk, bszZState)

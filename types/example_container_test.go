@@ -60,20 +60,20 @@ func ExampleList() {
 	// [e4 e5] [e4 e5 Nf3]
 }
 
-func ExampleCounter_IncrBy() {
+func ExampleCounter_Incr() {
 	ctx := context.Background()
 	g, done := newGame(ctx)
 	defer done()
 
 	// Any key works: no JSON path is built from it.
 	for _, k := range []string{"a.b", "$x", "a.b"} {
-		if _, err := g.Stats.IncrBy(ctx, k, 2); err != nil {
+		if _, err := g.Stats.Incr(ctx, k, 2); err != nil {
 			log.Fatal(err)
 		}
 	}
-	n, err := g.Stats.IncrBy(ctx, "a.b", 1<<62)
+	n, err := g.Stats.Incr(ctx, "a.b", 1<<62)
 	fmt.Println(n, err)
-	_, err = g.Stats.IncrBy(ctx, "a.b", 1<<62) // exact int64: overflow is refused
+	_, err = g.Stats.Incr(ctx, "a.b", 1<<62) // exact int64: overflow is refused
 	fmt.Println(err != nil, g.Stats.Local()["$x"])
 	// Output:
 	// 4611686018427387908 <nil>

@@ -35,10 +35,10 @@ import (
 // encode, rapyer.ErrDecode naming the field for stored data that does not
 // decode, and applies its effect to the local copy as the server reports it
 // (a write that removed the second element removes the local second
-// element). Reads other than All leave the local copy as it is. The local
+// element). Reads other than ReadAll leave the local copy as it is. The local
 // copy follows the server only as far as this handle saw it (another
 // client's writes are not seen, and an effect is applied at the index the
-// server resolved, clamped to the local copy): Load, Model.Reload or All
+// server resolved, clamped to the local copy): Load, Model.Reload or ReadAll
 // resynchronise it.
 type List[T any] struct {
 	rapyer.Container
@@ -377,11 +377,11 @@ func (l *List[T]) Range(ctx context.Context, start, end int) ([]T, error) {
 	}, lo, hi)
 }
 
-// All reads the whole stored list (LRANGE 0 -1), makes it the local copy
+// ReadAll reads the whole stored list (LRANGE 0 -1), makes it the local copy
 // and returns it (the handle's own slice, as Local). Errors: ErrNotFound,
 // ErrDecode (the local copy is then unchanged).
-func (l *List[T]) All(ctx context.Context) ([]T, error) {
-	return ops.Read(ctx, "List.All", l, "", func(r any, _ error) ([]T, error) {
+func (l *List[T]) ReadAll(ctx context.Context) ([]T, error) {
+	return ops.Read(ctx, "List.ReadAll", l, "", func(r any, _ error) ([]T, error) {
 		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err

@@ -363,8 +363,8 @@ func TestListReads(t *testing.T) {
 		{"Contains of empty", "", func(ctx C, l *L) (string, error) { return listRet1(l.Contains(ctx, "a")) }, "false", nil, ""},
 		{"Len", listABCDE, func(ctx C, l *L) (string, error) { return listRet1(l.Len(ctx)) }, "5", nil, listABCDE},
 		{"Len of empty", "", func(ctx C, l *L) (string, error) { return listRet1(l.Len(ctx)) }, "0", nil, ""},
-		{"All", listABCDE, func(ctx C, l *L) (string, error) { return listRet1(l.All(ctx)) }, "[a b c d e]", nil, listABCDE},
-		{"All of empty", "", func(ctx C, l *L) (string, error) { return listRet1(l.All(ctx)) }, "[]", nil, ""},
+		{"ReadAll", listABCDE, func(ctx C, l *L) (string, error) { return listRet1(l.ReadAll(ctx)) }, "[a b c d e]", nil, listABCDE},
+		{"ReadAll of empty", "", func(ctx C, l *L) (string, error) { return listRet1(l.ReadAll(ctx)) }, "[]", nil, ""},
 		{"Load", listABCDE, func(ctx C, l *L) (string, error) { return listRet0(l.Load(ctx)) }, "", nil, listABCDE},
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
@@ -574,8 +574,8 @@ func TestListStructs(t *testing.T) {
 		step("Save", func() error { return o.P.Save(ctx) })
 		check("Save", p("l"))
 		step("Load", func() error { return o.P.Load(ctx) })
-		step("All", func() error { _, err := o.P.All(ctx); return err })
-		check("All", p("l"))
+		step("ReadAll", func() error { _, err := o.P.ReadAll(ctx); return err })
+		check("ReadAll", p("l"))
 		step("Clear", func() error { return o.P.Clear(ctx) })
 		check("Clear")
 	})
@@ -599,7 +599,7 @@ var listOpsAll = []struct {
 	{"RemoveRange", func(ctx context.Context, l *types.List[string]) error { _, err := l.RemoveRange(ctx, 0, 1); return err }},
 	{"Trim", func(ctx context.Context, l *types.List[string]) error { _, err := l.Trim(ctx, 0, 1); return err }},
 	{"Range", func(ctx context.Context, l *types.List[string]) error { _, err := l.Range(ctx, 0, 2); return err }},
-	{"All", func(ctx context.Context, l *types.List[string]) error { _, err := l.All(ctx); return err }},
+	{"ReadAll", func(ctx context.Context, l *types.List[string]) error { _, err := l.ReadAll(ctx); return err }},
 	{"Index", func(ctx context.Context, l *types.List[string]) error { _, _, err := l.Index(ctx, "a"); return err }},
 	{"Contains", func(ctx context.Context, l *types.List[string]) error { _, err := l.Contains(ctx, "a"); return err }},
 	{"Len", func(ctx context.Context, l *types.List[string]) error { _, err := l.Len(ctx); return err }},
@@ -677,7 +677,7 @@ func TestListStoredGarbage(t *testing.T) {
 		}{
 			{"Get", func(l *I) error { _, _, err := l.Get(ctx, 1); return err }},
 			{"Range", func(l *I) error { _, err := l.Range(ctx, 0, 3); return err }},
-			{"All", func(l *I) error { _, err := l.All(ctx); return err }},
+			{"ReadAll", func(l *I) error { _, err := l.ReadAll(ctx); return err }},
 			{"Load", func(l *I) error { return l.Load(ctx) }},
 			{"Pop", func(l *I) error { _, _, err := l.Pop(ctx); return err }},
 			{"PopFront", func(l *I) error { _, _, err := l.PopFront(ctx); return err }},
@@ -698,7 +698,7 @@ func TestListStoredGarbage(t *testing.T) {
 		}{
 			{"Get", func(l *P) error { _, _, err := l.Get(ctx, 0); return err }},
 			{"Range", func(l *P) error { _, err := l.Range(ctx, 0, 3); return err }},
-			{"All", func(l *P) error { _, err := l.All(ctx); return err }},
+			{"ReadAll", func(l *P) error { _, err := l.ReadAll(ctx); return err }},
 			{"Pop", func(l *P) error { _, _, err := l.Pop(ctx); return err }},
 			{"PopAt", func(l *P) error { _, _, err := l.PopAt(ctx, 1); return err }},
 		}
@@ -755,7 +755,7 @@ func TestListConcurrentAppend(t *testing.T) {
 		if n != workers*each {
 			t.Fatalf("Len = %d, want %d", n, workers*each)
 		}
-		all, err := o.S.All(ctx)
+		all, err := o.S.ReadAll(ctx)
 		noErr(t, err)
 		next := make([]int, workers)
 		for _, v := range all {
@@ -839,9 +839,9 @@ func TestListStaleLocal(t *testing.T) {
 		_, err = o.S.Append(ctx, "d")
 		noErr(t, err)
 		wantListItems(t, "stale local", o.S.Local(), listOf("a b d"))
-		all, err := o.S.All(ctx)
+		all, err := o.S.ReadAll(ctx)
 		noErr(t, err)
-		wantListItems(t, "All", all, listOf("a b c d"))
+		wantListItems(t, "ReadAll", all, listOf("a b c d"))
 		wantListItems(t, "local after All", o.S.Local(), listOf("a b c d"))
 		// A pop on a stale, shorter local copy never panics.
 		o.S.SetLocal()

@@ -21,7 +21,7 @@ import (
 // Store's fallback (msgpack: a Map of plain structs works).
 //
 // Local, no I/O: Local, SetLocal. Remote: Set, SetMany (alias Update), Get,
-// Has, Delete, Pop, PopItem, SetDefault, Keys, Values, All, and Load, Save,
+// Has, Delete, Pop, PopItem, SetDefault, Keys, Values, ReadAll, and Load, Save,
 // Clear, Len from rapyer.Container. Every remote method is one round trip
 // that re-arms the object's TTL when the model refreshes it, and returns
 // rapyer.ErrNotFound (writing nothing) when the object does not exist. Writes
@@ -32,7 +32,7 @@ import (
 //
 // The local copy gets the effect of each successful operation as the server
 // reported it (Set stores the pair, Delete removes the keys, Get stores what
-// it read or removes the key the server does not have, ...); All and Load
+// it read or removes the key the server does not have, ...); ReadAll and Load
 // replace it; Has, Keys and Values leave it alone. Other clients' writes are
 // seen only by the reads.
 type Map[K comparable, V any] struct {
@@ -251,20 +251,21 @@ func (h *Map[K, V]) Pop(ctx context.Context, k K) (V, bool, error) {
 // PopItem removes and returns one entry, atomically: the one whose stored
 // key is smallest in byte order, so the choice is the same on every server
 // and every run (for integer keys that is text order: "-1" < "10" < "9").
-// The script reads every key (HKEYS, then a byte-wise minimum in Lua, since
-// Lua's own string < follows the server's locale): O(n) in the map's size,
-// about 0.6 µs of server time per key on Redis 7 (6 ms at 10,000 keys, two
-// thirds of it HKEYS), during which the server serves no one else. PopItem
-// suits small maps; use a List or a SortedSet as a queue.
-// The local copy loses the key. Errors: ErrNotFound, rapyer.ErrEmpty (an
-// empty map; nothing written), ErrDecode (the entry is removed even when its
-// key or value does not decode).
-func (h *Map[K, V]) PopItem(ctx context.Context) (K, V, error) {
+// ok is false when the map is empty (nothing written), as for List.Pop,
+// Set.Pop and Map.Pop. The script reads every key (HKEYS, then a byte-wise
+// minimum in Lua, since Lua's own string < follows the server's locale):
+// O(n) in the map's size, about 0.6 µs of server time per key on Redis 7
+// (6 ms at 10,000 keys, two thirds of it HKEYS), during which the server
+// serves no one else. PopItem suits small maps; use a List or a SortedSet as
+// a queue. The local copy loses the key. Errors: ErrNotFound, ErrDecode (the
+// entry is removed even when its key or value does not decode).
+func (h *Map[K, V]) PopItem(ctx context.Context) (k K, v V, ok bool, err error) {
 	const op = "Map.PopItem"
-	p, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Pair[K, V], error) {
-		var out rapyer.Pair[K, V]
+	// The decode returns the method's values as one, for rapyer.Later3.
+	it, err := ops.Script(ctx, op, h, lua.Map, func(r any, _ error) (rapyer.Triple[K, V, bool], error) {
+		var out rapyer.Triple[K, V, bool]
 		pair, err := ops.FlatReply(r, nil)
-		if err != nil {
+		if err != nil || len(pair) == 0 {
 			return out, err
 		}
 		if len(pair) != 2 || pair[0] == nil || pair[1] == nil {
@@ -279,9 +280,9 @@ func (h *Map[K, V]) PopItem(ctx context.Context) (K, V, error) {
 		if err != nil {
 			return out, err
 		}
-		return rapyer.Pair[K, V]{A: k, B: v}, nil
+		return rapyer.Triple[K, V, bool]{A: k, B: v, C: true}, nil
 	}, "popitem")
-	return p.A, p.B, err
+	return it.A, it.B, it.C, err
 }
 
 // SetDefault stores v under k only when k is absent, and returns the value
@@ -339,7 +340,7 @@ func (h *Map[K, V]) Keys(ctx context.Context) ([]K, error) {
 
 // Values returns the stored values, in no particular order (HVALS inside
 // MULTI/EXEC with the existence check; not aligned with a separate Keys
-// call: use All for pairs). The local copy is unchanged. Errors:
+// call: use ReadAll for pairs). The local copy is unchanged. Errors:
 // ErrNotFound, ErrDecode.
 func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 	const op = "Map.Values"
@@ -361,12 +362,12 @@ func (h *Map[K, V]) Values(ctx context.Context) ([]V, error) {
 	})
 }
 
-// All reads the whole stored map (HGETALL inside MULTI/EXEC with the
+// ReadAll reads the whole stored map (HGETALL inside MULTI/EXEC with the
 // existence check), makes it the local copy and returns it (the local copy
 // itself: do not modify it). Errors: ErrNotFound, ErrDecode (the local copy
 // is then unchanged).
-func (h *Map[K, V]) All(ctx context.Context) (map[K]V, error) {
-	return ops.Read(ctx, "Map.All", h, "", func(r any, _ error) (map[K]V, error) {
+func (h *Map[K, V]) ReadAll(ctx context.Context) (map[K]V, error) {
+	return ops.Read(ctx, "Map.ReadAll", h, "", func(r any, _ error) (map[K]V, error) {
 		flat, err := ops.FlatReply(r, nil)
 		if err != nil {
 			return nil, err
@@ -439,7 +440,7 @@ type mapLocal[K comparable, V any] Map[K, V]
 
 func (h *mapLocal[K, V]) Check() error {
 	if h.counter && h.vals.codec != nil {
-		return fmt.Errorf("a Counter stores its counts as decimal int64 (IncrBy computes on them): Codec is not allowed")
+		return fmt.Errorf("a Counter stores its counts as decimal int64 (Incr computes on them): Codec is not allowed")
 	}
 	return h.keys.identity("key")
 }
@@ -483,8 +484,8 @@ func (h *mapLocal[K, V]) Reset()        { h.items, h.staged = map[K]V{}, nil }
 func (h *mapLocal[K, V]) ApplyDefault() { h.items = copyMap(h.def) }
 
 // Counter is a map field from K to int64 counts, stored as a Redis HASH of
-// decimal text. It has every Map operation, and IncrBy, DecrBy, Incr and
-// Decr: exact and atomic over the whole int64 range, with the overflow rule
+// decimal text. It has every Map operation, and Incr and Decr (by a given
+// delta, as Int's): exact and atomic over the whole int64 range, with the overflow rule
 // of Int (lua/map.lua computes on decimal strings, never on Lua doubles and
 // never with HINCRBY). A result outside int64 returns rapyer.ErrOverflow and
 // writes nothing; an absent key counts as 0; a stored count that is not a
@@ -510,25 +511,17 @@ func (c *Counter[K]) KeyCodec(kc serialize.Codec[K]) *Counter[K] {
 	return c
 }
 
-// IncrBy adds d to the count of k and returns the new count.
-func (c *Counter[K]) IncrBy(ctx context.Context, k K, d int64) (int64, error) {
-	return c.incr(ctx, "Counter.IncrBy", "incr", k, d)
+// Incr adds d to the count of k and returns the new count, as Int.Incr adds
+// d to an integer field (the delta is always given: Incr(ctx, k, 1) counts
+// one).
+func (c *Counter[K]) Incr(ctx context.Context, k K, d int64) (int64, error) {
+	return c.incr(ctx, "Counter.Incr", "incr", k, d)
 }
 
-// DecrBy subtracts d from the count of k and returns the new count (exact
-// for every d, math.MinInt64 included).
-func (c *Counter[K]) DecrBy(ctx context.Context, k K, d int64) (int64, error) {
-	return c.incr(ctx, "Counter.DecrBy", "decr", k, d)
-}
-
-// Incr adds 1 to the count of k and returns the new count.
-func (c *Counter[K]) Incr(ctx context.Context, k K) (int64, error) {
-	return c.incr(ctx, "Counter.Incr", "incr", k, 1)
-}
-
-// Decr subtracts 1 from the count of k and returns the new count.
-func (c *Counter[K]) Decr(ctx context.Context, k K) (int64, error) {
-	return c.incr(ctx, "Counter.Decr", "decr", k, 1)
+// Decr subtracts d from the count of k and returns the new count (exact
+// for every d, math.MinInt64 included), as Int.Decr.
+func (c *Counter[K]) Decr(ctx context.Context, k K, d int64) (int64, error) {
+	return c.incr(ctx, "Counter.Decr", "decr", k, d)
 }
 
 func (c *Counter[K]) incr(ctx context.Context, op, how string, k K, d int64) (int64, error) {

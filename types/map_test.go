@@ -217,8 +217,8 @@ func TestMapOps(t *testing.T) {
 		}
 		m.M.SetLocal(map[string]string{"stale": "x"})
 		var all map[string]string
-		step("All", func() { all, _ = m.M.All(ctx) })
-		wantMapEq(t, "All", all, map[string]string{"a": "10", "b": "2", "s": "new"})
+		step("ReadAll", func() { all, _ = m.M.ReadAll(ctx) })
+		wantMapEq(t, "ReadAll", all, map[string]string{"a": "10", "b": "2", "s": "new"})
 		wantMapEq(t, "local after All", m.M.Local(), all)
 		step("Len", func() { n, _ = m.M.Len(ctx) })
 		if n != 3 {
@@ -228,8 +228,12 @@ func TestMapOps(t *testing.T) {
 		var pk, pv string
 		step("PopItem", func() {
 			var err error
-			pk, pv, err = m.M.PopItem(ctx)
+			var ok bool
+			pk, pv, ok, err = m.M.PopItem(ctx)
 			noErr(t, err)
+			if !ok {
+				t.Fatal("PopItem: ok false on a map of 3")
+			}
 		})
 		if pk != "a" || pv != "10" {
 			t.Fatalf("PopItem = %q, %q; want the smallest key a", pk, pv)
@@ -259,7 +263,7 @@ func TestMapEmpty(t *testing.T) {
 		noErr(t, err)
 		vs, err := m.M.Values(ctx)
 		noErr(t, err)
-		all, err := m.M.All(ctx)
+		all, err := m.M.ReadAll(ctx)
 		noErr(t, err)
 		if len(ks) != 0 || len(vs) != 0 || len(all) != 0 {
 			t.Fatalf("empty map: keys %q values %q all %q", ks, vs, all)
@@ -271,10 +275,10 @@ func TestMapEmpty(t *testing.T) {
 		}
 		v0 := mapVersion(t, b, m.Key())
 		var k string
-		oneTrip(t, b, func() { k, v, err = m.M.PopItem(ctx) })
-		wantFieldErr(t, err, rapyer.ErrEmpty, "m")
-		if k != "" || v != "" || mapVersion(t, b, m.Key()) != v0 {
-			t.Fatalf("PopItem on empty = %q, %q; version %s (was %s)", k, v, mapVersion(t, b, m.Key()), v0)
+		oneTrip(t, b, func() { k, v, ok, err = m.M.PopItem(ctx) })
+		noErr(t, err)
+		if ok || k != "" || v != "" || mapVersion(t, b, m.Key()) != v0 {
+			t.Fatalf("PopItem on empty = %q, %q, %v; version %s (was %s)", k, v, ok, mapVersion(t, b, m.Key()), v0)
 		}
 		wantNoKey(t, b, m.M.Key())
 
@@ -283,8 +287,11 @@ func TestMapEmpty(t *testing.T) {
 		noErr(t, err)
 		wantNoKey(t, b, m.M.Key())
 		noErr(t, m.M.Set(ctx, "only", "1"))
-		_, _, err = m.M.PopItem(ctx)
+		_, _, ok, err = m.M.PopItem(ctx)
 		noErr(t, err)
+		if !ok {
+			t.Fatal("PopItem of the only entry: ok false")
+		}
 		wantNoKey(t, b, m.M.Key())
 		if len(m.M.Local()) != 0 {
 			t.Fatalf("local copy %v after emptying", m.M.Local())
@@ -306,17 +313,15 @@ var mapOpsAll = []struct {
 	{"Delete", func(ctx context.Context, m *mapt) error { _, err := m.M.Delete(ctx, "a"); return err }},
 	{"Delete nothing", func(ctx context.Context, m *mapt) error { _, err := m.M.Delete(ctx); return err }},
 	{"Pop", func(ctx context.Context, m *mapt) error { _, _, err := m.M.Pop(ctx, "a"); return err }},
-	{"PopItem", func(ctx context.Context, m *mapt) error { _, _, err := m.M.PopItem(ctx); return err }},
+	{"PopItem", func(ctx context.Context, m *mapt) error { _, _, _, err := m.M.PopItem(ctx); return err }},
 	{"SetDefault", func(ctx context.Context, m *mapt) error { _, err := m.M.SetDefault(ctx, "k", "v"); return err }},
 	{"Keys", func(ctx context.Context, m *mapt) error { _, err := m.M.Keys(ctx); return err }},
 	{"Values", func(ctx context.Context, m *mapt) error { _, err := m.M.Values(ctx); return err }},
-	{"All", func(ctx context.Context, m *mapt) error { _, err := m.M.All(ctx); return err }},
+	{"ReadAll", func(ctx context.Context, m *mapt) error { _, err := m.M.ReadAll(ctx); return err }},
 	{"Len", func(ctx context.Context, m *mapt) error { _, err := m.M.Len(ctx); return err }},
 	{"Clear", func(ctx context.Context, m *mapt) error { return m.M.Clear(ctx) }},
-	{"Counter.IncrBy", func(ctx context.Context, m *mapt) error { _, err := m.C.IncrBy(ctx, "a", 5); return err }},
-	{"Counter.DecrBy", func(ctx context.Context, m *mapt) error { _, err := m.C.DecrBy(ctx, "a", 5); return err }},
-	{"Counter.Incr", func(ctx context.Context, m *mapt) error { _, err := m.C.Incr(ctx, "a"); return err }},
-	{"Counter.Decr", func(ctx context.Context, m *mapt) error { _, err := m.C.Decr(ctx, "a"); return err }},
+	{"Counter.Incr", func(ctx context.Context, m *mapt) error { _, err := m.C.Incr(ctx, "a", 5); return err }},
+	{"Counter.Decr", func(ctx context.Context, m *mapt) error { _, err := m.C.Decr(ctx, "a", 5); return err }},
 }
 
 // TestMapNotFound: every operation on a deleted object returns ErrNotFound
@@ -388,23 +393,23 @@ func TestMapOddKeys(t *testing.T) {
 			if !has {
 				t.Fatalf("Has(%q) = false", k)
 			}
-			n, err := m.C.IncrBy(ctx, k, int64(i)+1)
+			n, err := m.C.Incr(ctx, k, int64(i)+1)
 			noErr(t, err)
 			if n != int64(i)+1 {
-				t.Fatalf("IncrBy(%q) = %d", k, n)
+				t.Fatalf("Incr(%q) = %d", k, n)
 			}
 		}
 		wantMapHash(t, b, m.M.Key(), want)
 		fresh, err := mapts.Get(ctx, b.Store, m.ID())
 		noErr(t, err)
 		wantMapEq(t, "Get's map", fresh.M.Local(), want)
-		all, err := m.M.All(ctx)
+		all, err := m.M.ReadAll(ctx)
 		noErr(t, err)
-		wantMapEq(t, "All", all, want)
-		call, err := m.C.All(ctx)
+		wantMapEq(t, "ReadAll", all, want)
+		call, err := m.C.ReadAll(ctx)
 		noErr(t, err)
 		if len(call) != len(mapOddKeys) {
-			t.Fatalf("counter All has %d keys, want %d", len(call), len(mapOddKeys))
+			t.Fatalf("counter ReadAll has %d keys, want %d", len(call), len(mapOddKeys))
 		}
 		for i, k := range mapOddKeys {
 			if call[k] != int64(i)+1 {
@@ -454,14 +459,17 @@ func TestMapPopItemOrder(t *testing.T) {
 		want := append([]string(nil), keys...)
 		sort.Strings(want) // Go compares strings bytewise
 		for _, wk := range want {
-			k, v, err := m.M.PopItem(ctx)
+			k, v, ok, err := m.M.PopItem(ctx)
 			noErr(t, err)
-			if k != wk || v != items[wk] {
+			if !ok || k != wk || v != items[wk] {
 				t.Fatalf("PopItem = %q, %q; want %q, %q", k, v, wk, items[wk])
 			}
 		}
-		_, _, err := m.M.PopItem(ctx)
-		wantErr(t, err, rapyer.ErrEmpty)
+		_, _, ok, err := m.M.PopItem(ctx)
+		noErr(t, err)
+		if ok {
+			t.Fatal("PopItem of the emptied map: ok true")
+		}
 
 		// Integer keys: text order of the stored decimal.
 		for _, k := range []int64{9, 10, -1, math.MinInt64, 0, math.MaxInt64} {
@@ -469,7 +477,7 @@ func TestMapPopItemOrder(t *testing.T) {
 		}
 		var got []int64
 		for range 6 {
-			k, _, err := m.I.PopItem(ctx)
+			k, _, _, err := m.I.PopItem(ctx)
 			noErr(t, err)
 			got = append(got, k)
 		}
@@ -490,9 +498,9 @@ func TestMapIntKeys(t *testing.T) {
 			want[k] = strconv.FormatInt(k, 10)
 		}
 		wantStored(t, b, m.I.Key(), "-9223372036854775808", "-9223372036854775808")
-		all, err := m.I.All(ctx)
+		all, err := m.I.ReadAll(ctx)
 		noErr(t, err)
-		wantMapEq(t, "All", all, want)
+		wantMapEq(t, "ReadAll", all, want)
 		v, ok, err := m.I.Get(ctx, 1<<53+1)
 		noErr(t, err)
 		if !ok || v != "9007199254740993" {
@@ -553,9 +561,9 @@ func TestMapStructValues(t *testing.T) {
 		if !ok || !reflect.DeepEqual(got, a) {
 			t.Fatalf("Pop = %#v, %v", got, ok)
 		}
-		k, got, err := m.P.PopItem(ctx)
+		k, got, ok, err := m.P.PopItem(ctx)
 		noErr(t, err)
-		if k != "saved" || !reflect.DeepEqual(got, a) {
+		if !ok || k != "saved" || !reflect.DeepEqual(got, a) {
 			t.Fatalf("PopItem = %q, %#v", k, got)
 		}
 	})
@@ -638,10 +646,10 @@ func TestMapDefine(t *testing.T) {
 		x := s.New(b.Store)
 		noErr(t, x.Save(ctx))
 		noErr(t, x.N.Set(ctx, "k", 1))
-		n, err := x.E.IncrBy(ctx, "k", 2)
+		n, err := x.E.Incr(ctx, "k", 2)
 		noErr(t, err)
 		if n != 2 {
-			t.Fatalf("IncrBy = %d", n)
+			t.Fatalf("Incr = %d", n)
 		}
 	})
 }
@@ -658,12 +666,12 @@ func TestMapCorrupt(t *testing.T) {
 		b.Do(t, "HSET", m.P.Key(), "bad", "\xc1")
 		b.Do(t, "HSET", m.I.Key(), "x1", "text key")
 		for name, run := range map[string]func() (string, error){
-			"Get":        func() (string, error) { _, _, err := m.P.Get(ctx, "bad"); return "p", err },
-			"SetDefault": func() (string, error) { _, err := m.P.SetDefault(ctx, "bad", payload{}); return "p", err },
-			"Values":     func() (string, error) { _, err := m.P.Values(ctx); return "p", err },
-			"All":        func() (string, error) { _, err := m.P.All(ctx); return "p", err },
-			"Keys":       func() (string, error) { _, err := m.I.Keys(ctx); return "i", err },
-			"All int":    func() (string, error) { _, err := m.I.All(ctx); return "i", err },
+			"Get":         func() (string, error) { _, _, err := m.P.Get(ctx, "bad"); return "p", err },
+			"SetDefault":  func() (string, error) { _, err := m.P.SetDefault(ctx, "bad", payload{}); return "p", err },
+			"Values":      func() (string, error) { _, err := m.P.Values(ctx); return "p", err },
+			"ReadAll":     func() (string, error) { _, err := m.P.ReadAll(ctx); return "p", err },
+			"Keys":        func() (string, error) { _, err := m.I.Keys(ctx); return "i", err },
+			"ReadAll int": func() (string, error) { _, err := m.I.ReadAll(ctx); return "i", err },
 		} {
 			t.Run(name, func(t *testing.T) {
 				field, err := run()
@@ -682,9 +690,9 @@ func TestMapCorrupt(t *testing.T) {
 		if ok {
 			t.Fatal("Pop left the entry")
 		}
-		_, _, err = m.I.PopItem(ctx) // "1" < "x1": a good one first
+		_, _, _, err = m.I.PopItem(ctx) // "1" < "x1": a good one first
 		noErr(t, err)
-		_, _, err = m.I.PopItem(ctx)
+		_, _, _, err = m.I.PopItem(ctx)
 		wantFieldErr(t, err, rapyer.ErrDecode, "i")
 	})
 }
@@ -710,7 +718,7 @@ func TestMapBig(t *testing.T) {
 			t.Fatalf("Len = %d, want %d", l, n)
 		}
 		start := time.Now()
-		k, v, err := m.M.PopItem(ctx)
+		k, v, _, err := m.M.PopItem(ctx)
 		noErr(t, err)
 		t.Logf("%s: PopItem on %d keys took %v", b.Name, n, time.Since(start))
 		if k != "key00000" || v != "0" {
@@ -726,7 +734,7 @@ func TestMapBig(t *testing.T) {
 	})
 }
 
-// TestCounterExact: IncrBy and DecrBy are exact over the whole int64 range
+// TestCounterExact: Incr and Decr are exact over the whole int64 range
 // with Int's overflow rule (nothing written), an absent key counting as 0.
 func TestCounterExact(t *testing.T) {
 	const maxI, minI = math.MaxInt64, math.MinInt64
@@ -779,9 +787,9 @@ func TestCounterExact(t *testing.T) {
 				)
 				oneTrip(t, b, func() {
 					if tt.decr {
-						got, err = m.C.DecrBy(ctx, tt.name, tt.d)
+						got, err = m.C.Decr(ctx, tt.name, tt.d)
 					} else {
-						got, err = m.C.IncrBy(ctx, tt.name, tt.d)
+						got, err = m.C.Incr(ctx, tt.name, tt.d)
 					}
 				})
 				if tt.wantErr != nil {
@@ -805,9 +813,9 @@ func TestCounterExact(t *testing.T) {
 				}
 			})
 		}
-		n, err := m.C.Incr(ctx, "plain")
+		n, err := m.C.Incr(ctx, "plain", 1)
 		noErr(t, err)
-		n2, err := m.C.Decr(ctx, "plain")
+		n2, err := m.C.Decr(ctx, "plain", 1)
 		noErr(t, err)
 		if n != 1 || n2 != 0 {
 			t.Fatalf("Incr, Decr = %d, %d", n, n2)
@@ -828,9 +836,9 @@ func TestCounterCorrupt(t *testing.T) {
 				b.Do(t, "HSET", m.C.Key(), "k", raw)
 				v0 := mapVersion(t, b, m.Key())
 				for _, d := range []int64{1, math.MaxInt64} {
-					_, err := m.C.IncrBy(ctx, "k", d)
+					_, err := m.C.Incr(ctx, "k", d)
 					wantFieldErr(t, err, rapyer.ErrDecode, "c")
-					_, err = m.C.DecrBy(ctx, "k", d)
+					_, err = m.C.Decr(ctx, "k", d)
 					wantFieldErr(t, err, rapyer.ErrDecode, "c")
 				}
 				wantStored(t, b, m.C.Key(), "k", raw)
@@ -848,15 +856,15 @@ func TestCounterCorrupt(t *testing.T) {
 func TestMapErrorsAreTyped(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		m := goneMapt(t, b)
-		_, err := m.C.IncrBy(testkit.Ctx(t), "a", 1)
+		_, err := m.C.Incr(testkit.Ctx(t), "a", 1)
 		var e *rapyer.Error
-		if !errors.As(err, &e) || e.Op != "Counter.IncrBy" || e.Model != "mapt" || e.ID != m.ID() {
+		if !errors.As(err, &e) || e.Op != "Counter.Incr" || e.Model != "mapt" || e.ID != m.ID() {
 			t.Fatalf("error %#v", err)
 		}
 	})
 }
 
-// TestCounterConcurrent: IncrBy and SetDefault are atomic across clients
+// TestCounterConcurrent: Incr and SetDefault are atomic across clients
 // (each goroutine has its own copy of the object: objects are not safe for
 // concurrent use).
 func TestCounterConcurrent(t *testing.T) {
@@ -877,7 +885,7 @@ func TestCounterConcurrent(t *testing.T) {
 				winners <- v
 				for range each {
 					if err == nil {
-						_, err = x.C.IncrBy(ctx, "hits", 2)
+						_, err = x.C.Incr(ctx, "hits", 2)
 					}
 				}
 				errs <- err

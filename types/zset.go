@@ -46,11 +46,11 @@ type Member[T any] struct {
 // and returns rapyer.ErrNotFound (writing nothing) when the object does not
 // exist. Writes (Add, AddMany, IncrScore, PopMin, PopMax, Remove, Clear) are
 // one call of lua/zset.lua and apply their effect to the local copy as the
-// server reported it; All and Load replace the local copy with the stored
+// server reported it; ReadAll and Load replace the local copy with the stored
 // set; the other reads (Score, Rank, RevRank, PeekMin, PeekMax, the ranges,
 // Len) see part of the set and leave the local copy as it is. The local
 // copy follows the server only as far as this handle saw (another client's
-// writes are not seen): All or Load resynchronise it. A member stored by
+// writes are not seen): ReadAll or Load resynchronise it. A member stored by
 // someone else that does not decode gives rapyer.ErrDecode naming the field.
 type SortedSet[T comparable] struct {
 	rapyer.Container
@@ -265,11 +265,11 @@ func (z *SortedSet[T]) Remove(ctx context.Context, vs ...T) (int, error) {
 	}, args...)
 }
 
-// All reads the whole stored set (ZRANGE 0 -1 WITHSCORES with the existence
+// ReadAll reads the whole stored set (ZRANGE 0 -1 WITHSCORES with the existence
 // check: one round trip), makes it the local copy and returns it in
 // ascending order. Errors: rapyer.ErrNotFound, rapyer.ErrDecode (the local
 // copy is then unchanged).
-func (z *SortedSet[T]) All(ctx context.Context) ([]Member[T], error) {
+func (z *SortedSet[T]) ReadAll(ctx context.Context) ([]Member[T], error) {
 	// Load's read and decode, returning the new local copy.
 	return ops.Read(ctx, "SortedSet.Load", z, "", func(r any, err error) ([]Member[T], error) {
 		flat, err := ops.FlatReply(r, err)

@@ -115,7 +115,7 @@ func (b Bound) arg(lower bool) (string, bool) {
 	return "", true // score > +Inf, score < -Inf
 }
 
-// ScoreOption adjusts RangeByScore: Limit, Desc.
+// ScoreOption adjusts RangeByScore: ScoreLimit, ScoreDesc.
 type ScoreOption interface {
 	applyScore(q *scoreQuery)
 }
@@ -130,24 +130,26 @@ type scoreOption func(q *scoreQuery)
 
 func (f scoreOption) applyScore(q *scoreQuery) { f(q) }
 
-// Limit skips the first offset members of the range (in its order) and
-// returns at most count of the rest, as LIMIT does: Limit(0, 0) returns
-// nothing, an offset past the end nothing. Without Limit, the whole range.
-// A negative offset or count gives rapyer.ErrInvalid.
-func Limit(offset, count int) ScoreOption {
+// ScoreLimit skips the first offset members of the range (in its order) and
+// returns at most count of the rest, as LIMIT does: ScoreLimit(0, 0) returns
+// nothing, an offset past the end nothing. Without it, the whole range.
+// A negative offset or count gives rapyer.ErrInvalid. (rapyer.Limit is the
+// query option; this one windows a sorted set's range.)
+func ScoreLimit(offset, count int) ScoreOption {
 	return scoreOption(func(q *scoreQuery) { q.limit, q.offset, q.count = true, offset, count })
 }
 
-// Desc orders the range from the highest score down (ties in descending
-// member bytes); Limit then counts from the highest. The bounds keep their
-// meaning: min is still the lower one.
-func Desc() ScoreOption {
+// ScoreDesc orders the range from the highest score down (ties in
+// descending member bytes); ScoreLimit then counts from the highest. The
+// bounds keep their meaning: min is still the lower one. (rapyer.Desc is the
+// query option; this one orders a sorted set's range.)
+func ScoreDesc() ScoreOption {
 	return scoreOption(func(q *scoreQuery) { q.desc = true })
 }
 
 // RangeByScore returns the members whose scores lie between min and max
-// (each inclusive or exclusive, see Bound), lowest first or, with Desc,
-// highest first, optionally windowed with Limit (ZRANGE min max BYSCORE
+// (each inclusive or exclusive, see Bound), lowest first or, with ScoreDesc,
+// highest first, optionally windowed with ScoreLimit (ZRANGE min max BYSCORE
 // [REV] [LIMIT] WITHSCORES with the existence check: one round trip). A min
 // above max gives no member. The local copy is unchanged. Errors:
 // rapyer.ErrInvalid (a NaN bound, a negative offset or count; nothing

@@ -166,8 +166,8 @@ func TestSortedSetLeaderboard(t *testing.T) {
 			t.Fatalf("Len = %d, want 6", n)
 		}
 		wantZSynced(t, b, z)
-		all := zone(t, b, func() ([]zm, error) { return lb.All(ctx) })
-		wantMembers(t, "All", all, []zm{{"gus", x + y}, {"fay", 3}, {"dee", 7}, {"cy", 7.5}, {"ada", 10}, {"bob", 12}})
+		all := zone(t, b, func() ([]zm, error) { return lb.ReadAll(ctx) })
+		wantMembers(t, "ReadAll", all, []zm{{"gus", x + y}, {"fay", 3}, {"dee", 7}, {"cy", 7.5}, {"ada", 10}, {"bob", 12}})
 		wantMembers(t, "local after All", lb.Local(), all)
 	})
 }
@@ -185,7 +185,7 @@ func TestSortedSetPriorityQueue(t *testing.T) {
 		// Equal scores order by member bytes: "10" < "9".
 		want := []jm{{2, 0}, {10, 1}, {9, 1}, {100, 5}}
 		wantMembers(t, "local", q.Local(), want)
-		wantMembers(t, "All", zone(t, b, func() ([]jm, error) { return q.All(ctx) }), want)
+		wantMembers(t, "ReadAll", zone(t, b, func() ([]jm, error) { return q.ReadAll(ctx) }), want)
 		wantMembers(t, "RevRangeByRank", zone(t, b, func() ([]jm, error) { return q.RevRangeByRank(ctx, 0, math.MaxInt) }),
 			[]jm{{100, 5}, {9, 1}, {10, 1}, {2, 0}})
 
@@ -208,7 +208,7 @@ func TestSortedSetPriorityQueue(t *testing.T) {
 			"RangeByRank":    func() ([]jm, error) { return q.RangeByRank(ctx, 0, math.MaxInt) },
 			"RevRangeByRank": func() ([]jm, error) { return q.RevRangeByRank(ctx, -5, 5) },
 			"RangeByScore":   func() ([]jm, error) { return q.RangeByScore(ctx, types.NegInf(), types.Inf()) },
-			"All":            func() ([]jm, error) { return q.All(ctx) },
+			"ReadAll":        func() ([]jm, error) { return q.ReadAll(ctx) },
 		} {
 			if got := zone(t, b, f); len(got) != 0 {
 				t.Fatalf("%s on an empty set = %v", name, got)
@@ -299,35 +299,35 @@ func TestSortedSetRangeByScore(t *testing.T) {
 		want     []zm
 	}{
 		{"everything", types.NegInf(), types.Inf(), nil, all},
-		{"everything, descending", types.NegInf(), types.Inf(), []types.ScoreOption{types.Desc()}, rev(all)},
+		{"everything, descending", types.NegInf(), types.Inf(), []types.ScoreOption{types.ScoreDesc()}, rev(all)},
 		{"inclusive", types.Incl(1), types.Incl(2), nil, all[1:4]},
 		{"exclusive both ends", types.Excl(1), types.Excl(3), nil, all[2:4]},
-		{"exclusive both ends, descending", types.Excl(1), types.Excl(3), []types.ScoreOption{types.Desc()}, rev(all[2:4])},
+		{"exclusive both ends, descending", types.Excl(1), types.Excl(3), []types.ScoreOption{types.ScoreDesc()}, rev(all[2:4])},
 		{"exclusive min", types.Excl(2), types.Incl(3), nil, all[4:5]},
 		{"exclusive max", types.Incl(1), types.Excl(2), nil, all[1:2]},
 		{"a point", types.Incl(2), types.Incl(2), nil, all[2:4]},
 		{"an empty point", types.Excl(2), types.Excl(2), nil, nil},
 		{"half-open point", types.Incl(2), types.Excl(2), nil, nil},
 		{"min above max", types.Incl(3), types.Incl(1), nil, nil},
-		{"min above max, descending", types.Incl(3), types.Incl(1), []types.ScoreOption{types.Desc()}, nil},
+		{"min above max, descending", types.Incl(3), types.Incl(1), []types.ScoreOption{types.ScoreDesc()}, nil},
 		{"between members", types.Incl(1.5), types.Incl(1.9), nil, nil},
 		{"zero bounds", types.Bound{}, types.Incl(0), nil, nil},
 		{"excluding the infinities", types.Excl(-inf), types.Excl(inf), nil, all[1:5]},
-		{"excluding the infinities, descending", types.Excl(-inf), types.Excl(inf), []types.ScoreOption{types.Desc()}, rev(all[1:5])},
+		{"excluding the infinities, descending", types.Excl(-inf), types.Excl(inf), []types.ScoreOption{types.ScoreDesc()}, rev(all[1:5])},
 		{"only -inf", types.NegInf(), types.NegInf(), nil, all[:1]},
 		{"only +inf", types.Inf(), types.Incl(inf), nil, all[5:]},
 		{"above +inf", types.Excl(inf), types.Inf(), nil, nil},
 		{"below -inf", types.NegInf(), types.Excl(-inf), nil, nil},
-		{"above +inf, descending", types.Excl(inf), types.Inf(), []types.ScoreOption{types.Desc()}, nil},
+		{"above +inf, descending", types.Excl(inf), types.Inf(), []types.ScoreOption{types.ScoreDesc()}, nil},
 		{"up to 2", types.NegInf(), types.Incl(2), nil, all[:4]},
 		{"from 2", types.Incl(2), types.Inf(), nil, all[2:]},
-		{"limit 0", types.NegInf(), types.Inf(), []types.ScoreOption{types.Limit(0, 0)}, nil},
-		{"offset past the end", types.NegInf(), types.Inf(), []types.ScoreOption{types.Limit(6, 5)}, nil},
-		{"offset far past the end", types.NegInf(), types.Inf(), []types.ScoreOption{types.Limit(math.MaxInt, 1)}, nil},
-		{"offset and count", types.Incl(2), types.Inf(), []types.ScoreOption{types.Limit(2, 1)}, all[4:5]},
-		{"count beyond the end", types.Excl(1), types.Inf(), []types.ScoreOption{types.Limit(1, 100)}, all[3:]},
-		{"descending window", types.NegInf(), types.Inf(), []types.ScoreOption{types.Desc(), types.Limit(1, 2)}, []zm{all[4], all[3]}},
-		{"descending window, option order", types.NegInf(), types.Inf(), []types.ScoreOption{types.Limit(1, 2), types.Desc()}, []zm{all[4], all[3]}},
+		{"limit 0", types.NegInf(), types.Inf(), []types.ScoreOption{types.ScoreLimit(0, 0)}, nil},
+		{"offset past the end", types.NegInf(), types.Inf(), []types.ScoreOption{types.ScoreLimit(6, 5)}, nil},
+		{"offset far past the end", types.NegInf(), types.Inf(), []types.ScoreOption{types.ScoreLimit(math.MaxInt, 1)}, nil},
+		{"offset and count", types.Incl(2), types.Inf(), []types.ScoreOption{types.ScoreLimit(2, 1)}, all[4:5]},
+		{"count beyond the end", types.Excl(1), types.Inf(), []types.ScoreOption{types.ScoreLimit(1, 100)}, all[3:]},
+		{"descending window", types.NegInf(), types.Inf(), []types.ScoreOption{types.ScoreDesc(), types.ScoreLimit(1, 2)}, []zm{all[4], all[3]}},
+		{"descending window, option order", types.NegInf(), types.Inf(), []types.ScoreOption{types.ScoreLimit(1, 2), types.ScoreDesc()}, []zm{all[4], all[3]}},
 		{"nil option", types.NegInf(), types.Incl(1), []types.ScoreOption{nil}, all[:2]},
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
@@ -371,7 +371,7 @@ func TestSortedSetInfiniteScores(t *testing.T) {
 		})
 		want := []zm{{"bottom", -inf}, {"neg", -math.MaxFloat64}, {"tiny", 5e-324}, {"big", math.MaxFloat64}, {"top", inf}}
 		wantMembers(t, "local", lb.Local(), want)
-		wantMembers(t, "All", zone(t, b, func() ([]zm, error) { return lb.All(ctx) }), want)
+		wantMembers(t, "ReadAll", zone(t, b, func() ([]zm, error) { return lb.ReadAll(ctx) }), want)
 		for _, m := range want {
 			if s, ok := zone2(t, b, func() (float64, bool, error) { return lb.Score(ctx, m.Value) }); !ok || !sameScore(s, m.Score) {
 				t.Fatalf("Score(%s) = %v, %v; want %v", m.Value, s, ok, m.Score)
@@ -491,7 +491,7 @@ var zops = []struct {
 	{"RangeByRank empty", func(ctx context.Context, z *zboard) error { _, err := z.Top.RangeByRank(ctx, 0, 0); return err }},
 	{"RevRangeByRank", func(ctx context.Context, z *zboard) error { _, err := z.Top.RevRangeByRank(ctx, 0, 5); return err }},
 	{"RangeByScore", func(ctx context.Context, z *zboard) error {
-		_, err := z.Top.RangeByScore(ctx, types.Excl(0), types.Inf(), types.Limit(0, 3), types.Desc())
+		_, err := z.Top.RangeByScore(ctx, types.Excl(0), types.Inf(), types.ScoreLimit(0, 3), types.ScoreDesc())
 		return err
 	}},
 	{"RangeByScore empty", func(ctx context.Context, z *zboard) error {
@@ -500,7 +500,7 @@ var zops = []struct {
 	}},
 	{"Remove", func(ctx context.Context, z *zboard) error { _, err := z.Top.Remove(ctx, "a"); return err }},
 	{"Remove nothing", func(ctx context.Context, z *zboard) error { _, err := z.Top.Remove(ctx); return err }},
-	{"All", func(ctx context.Context, z *zboard) error { _, err := z.Top.All(ctx); return err }},
+	{"ReadAll", func(ctx context.Context, z *zboard) error { _, err := z.Top.ReadAll(ctx); return err }},
 	{"Load", func(ctx context.Context, z *zboard) error { return z.Top.Load(ctx) }},
 	{"Len", func(ctx context.Context, z *zboard) error { _, err := z.Top.Len(ctx); return err }},
 	{"Clear", func(ctx context.Context, z *zboard) error { return z.Top.Clear(ctx) }},
@@ -575,11 +575,11 @@ func TestSortedSetBadInput(t *testing.T) {
 			return err
 		}, "NaN"},
 		{"Limit negative offset", "top", func(ctx context.Context, z *zboard) error {
-			_, err := z.Top.RangeByScore(ctx, types.NegInf(), types.Inf(), types.Limit(-1, 1))
+			_, err := z.Top.RangeByScore(ctx, types.NegInf(), types.Inf(), types.ScoreLimit(-1, 1))
 			return err
 		}, "offset -1"},
 		{"Limit negative count", "top", func(ctx context.Context, z *zboard) error {
-			_, err := z.Top.RangeByScore(ctx, types.NegInf(), types.Inf(), types.Limit(0, -1))
+			_, err := z.Top.RangeByScore(ctx, types.NegInf(), types.Inf(), types.ScoreLimit(0, -1))
 			return err
 		}, "count -1"},
 		{"member NaN", "vals", func(ctx context.Context, z *zboard) error { _, err := z.Vals.Add(ctx, nan, 1); return err }, ""},
@@ -623,7 +623,7 @@ func TestSortedSetStoredGarbage(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		reads := map[string]func(z *zboard) error{
-			"All":            func(z *zboard) error { _, err := z.Jobs.All(ctx); return err },
+			"ReadAll":        func(z *zboard) error { _, err := z.Jobs.ReadAll(ctx); return err },
 			"Load":           func(z *zboard) error { return z.Jobs.Load(ctx) },
 			"PeekMin":        func(z *zboard) error { _, err := z.Jobs.PeekMin(ctx, 5); return err },
 			"PeekMax":        func(z *zboard) error { _, err := z.Jobs.PeekMax(ctx, 5); return err },

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"sync"
@@ -22,21 +23,28 @@ type Proxy struct {
 	conns    []net.Conn
 	accepted int
 	closed   bool
+	// targets, when Dialer is used, maps a client connection's local
+	// address to the server it asked for.
+	targets map[string]string
 }
 
 // NewProxy starts a proxy to the backend's server on a free loopback port;
 // the test's cleanup stops it.
 func (b *Backend) NewProxy(t testing.TB) *Proxy {
 	t.Helper()
-	u, err := url.Parse(b.url)
-	if err != nil {
-		t.Fatal(err)
+	target := ""
+	if b.rc == nil {
+		u, err := url.Parse(b.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target = u.Host
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: u.Host}
+	p := &Proxy{ln: ln, target: target}
 	p.cond = sync.NewCond(&p.mu)
 	go p.accept()
 	t.Cleanup(p.Close)
@@ -48,6 +56,29 @@ func (p *Proxy) URL(b *Backend) string {
 	u, _ := url.Parse(b.url)
 	u.Host = p.ln.Addr().String()
 	return u.String()
+}
+
+// Dialer returns a dial function (for rapyer.WithDialer) whose connections
+// go through the proxy to whatever address they ask for: a cluster's
+// nodes, each of them stalled or cut with the others.
+func (p *Proxy) Dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	p.mu.Lock()
+	if p.targets == nil {
+		p.targets = map[string]string{}
+	}
+	p.mu.Unlock()
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, p.ln.Addr().String())
+		if err != nil {
+			return nil, err
+		}
+		p.mu.Lock()
+		p.targets[c.LocalAddr().String()] = addr
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		return c, nil
+	}
 }
 
 // Accepted returns how many connections the proxy has accepted.
@@ -98,7 +129,17 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
-		s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		p.mu.Lock()
+		target := p.target
+		for p.targets != nil && !p.closed {
+			if a, ok := p.targets[c.RemoteAddr().String()]; ok {
+				target = a
+				break
+			}
+			p.cond.Wait() // the dialer records it just after connecting
+		}
+		p.mu.Unlock()
+		s, err := net.DialTimeout("tcp", target, 5*time.Second)
 		if err != nil {
 			_ = c.Close()
 			continue

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+	"github.com/mna/redisc"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/embedded"
 )
@@ -21,7 +22,7 @@ import (
 // Backend is one server under test with a Store on it whose connections
 // count the round trips and commands they send.
 type Backend struct {
-	Name  string // "embedded" or "redis"
+	Name  string // "embedded", "redis" or "cluster"
 	Store *rapyer.Store
 
 	srv    *embedded.Server // nil for a real Redis
@@ -29,6 +30,8 @@ type Backend struct {
 	prefix string
 	ctr    *counter
 	raw    redis.Conn
+	rc     *redisc.Cluster // the "cluster" backend's raw access
+	seeds  []string        // the "cluster" backend's nodes
 }
 
 // ioTimeout is the read and write timeout of the test Stores' connections:
@@ -62,6 +65,7 @@ func Run(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.Option) 
 			f(t, newBackend(t, "redis", url, nil, opts))
 		})
 	}
+	runCluster(t, f, opts)
 }
 
 func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rapyer.Option) *Backend {
@@ -69,6 +73,9 @@ func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rap
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	b := &Backend{Name: name, srv: srv, url: url, prefix: "rt" + hex.EncodeToString(rnd[:]) + ":", ctr: &counter{}}
+	if name == "cluster" {
+		return b.clusterInit(t, opts)
+	}
 	raw, err := redis.DialURL(url, redis.DialReadTimeout(ioTimeout), redis.DialWriteTimeout(ioTimeout))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -92,6 +99,9 @@ func (b *Backend) NewStore(t *testing.T, opts ...rapyer.Option) *rapyer.Store {
 
 func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
 	t.Helper()
+	if b.rc != nil {
+		return b.clusterStore(t, opts)
+	}
 	url, name := b.url, b.Name
 	pool := &redis.Pool{
 		MaxIdle: 8, MaxActive: 32, Wait: true,
@@ -117,6 +127,10 @@ func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
 
 // cleanup deletes this test's keys (by prefix, never FLUSH).
 func (b *Backend) cleanup(t *testing.T) {
+	if b.rc != nil {
+		b.clusterCleanup(t)
+		return
+	}
 	cursor := "0"
 	for i := 0; i < 100000; i++ {
 		r, err := redis.Values(b.raw.Do("SCAN", cursor, "MATCH", b.prefix+"*", "COUNT", 1000))
@@ -145,6 +159,9 @@ func (b *Backend) URL() string { return b.url }
 // connection error (error replies are returned).
 func (b *Backend) Do(t testing.TB, cmd string, args ...any) (any, error) {
 	t.Helper()
+	if b.rc != nil {
+		return b.clusterDo(t, cmd, args...)
+	}
 	r, err := b.raw.Do(cmd, args...)
 	if _, isReply := err.(redis.Error); err != nil && !isReply {
 		t.Fatalf("%s %v: %v", cmd, args, err)
@@ -213,18 +230,33 @@ type counter struct {
 	mu   sync.Mutex
 	rts  int
 	cmds []string
+	// perConn, on a cluster, counts round trips per connection: requests
+	// split per node go out concurrently, one round trip on each node's
+	// connection, so the round trips a caller waits for in sequence are
+	// the most any one connection made.
+	perConn map[*wireConn]int
 }
 
 func (c *counter) reset() {
 	c.mu.Lock()
 	c.rts, c.cmds = 0, nil
+	if c.perConn != nil {
+		c.perConn = map[*wireConn]int{}
+	}
 	c.mu.Unlock()
 }
 
 func (c *counter) read() (int, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rts, append([]string(nil), c.cmds...)
+	rts := c.rts
+	if c.perConn != nil {
+		rts = 0
+		for _, n := range c.perConn {
+			rts = max(rts, n)
+		}
+	}
+	return rts, append([]string(nil), c.cmds...)
 }
 
 func (c *counter) sent(cmd string, flush bool) {
@@ -234,6 +266,16 @@ func (c *counter) sent(cmd string, flush bool) {
 	}
 	if flush {
 		c.rts++
+	}
+	c.mu.Unlock()
+}
+
+// trip counts a round trip of conn.
+func (c *counter) trip(conn *wireConn) {
+	c.mu.Lock()
+	c.rts++
+	if c.perConn != nil {
+		c.perConn[conn]++
 	}
 	c.mu.Unlock()
 }

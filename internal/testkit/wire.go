@@ -30,7 +30,7 @@ func (c *wireConn) Write(b []byte) (int, error) {
 func (c *wireConn) Read(b []byte) (int, error) {
 	if c.wrote {
 		c.wrote = false
-		c.ctr.sent("", true)
+		c.ctr.trip(c)
 	}
 	return c.Conn.Read(b)
 }

@@ -1,0 +1,229 @@
+package rapyer_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/mna/redisc"
+	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/internal/testkit"
+)
+
+// TestClusterMigration: an object's slot migrated step by step (its keys
+// split across two masters for a while) under concurrent Incr, a Tx of two
+// increments and Save of the same object, from 6 goroutines: every
+// operation the caller was told succeeded ran exactly once, and none that
+// failed ran (the final counter equals the acknowledged increments).
+func TestClusterMigration(t *testing.T) {
+	var redirects redirectLog
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		u := saved(t, ctx, users, b.Store)
+		u.Age.Set(0)
+		must(t, u.Save(ctx))
+		_, err := u.Tags.Append(ctx, "a") // a second key in the slot
+		must(t, err)
+		slot := redisc.Slot(u.Key())
+
+		var acked atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var failures atomic.Int64
+		for g := 0; g < 6; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				obj, err := users.Get(ctx, b.Store, u.ID())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					switch g % 3 {
+					case 0:
+						if _, err := obj.Age.Incr(octx, 1); err == nil {
+							acked.Add(1)
+						} else {
+							failures.Add(1)
+							t.Logf("Incr: %v", err)
+						}
+					case 1:
+						err := b.Store.Tx(octx, func(q context.Context) error {
+							obj.Age.Incr(q, 1)
+							obj.Age.Incr(q, 1)
+							return nil
+						})
+						if err == nil {
+							acked.Add(2)
+						} else if err != nil {
+							failures.Add(1)
+							t.Logf("Tx: %v", err)
+						}
+					case 2:
+						if _, err := obj.Tags.Append(octx, "x"); err != nil {
+							failures.Add(1)
+							t.Logf("Append: %v", err)
+						}
+					}
+					cancel()
+				}
+			}()
+		}
+		time.Sleep(100 * time.Millisecond)
+		src, dst := b.MigrateSlot(t, slot, 50*time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		got, err := users.Get(ctx, b.Store, u.ID())
+		must(t, err)
+		if got.Age.Get() != acked.Load() {
+			t.Fatalf("Age = %d, acknowledged increments %d (failures %d)", got.Age.Get(), acked.Load(), failures.Load())
+		}
+		if acked.Load() == 0 {
+			t.Fatal("no increment succeeded")
+		}
+		owner, err := redis.String(b.NodeDo(t, dst, "CLUSTER", "MYID"))
+		must(t, err)
+		t.Logf("slot %d moved %s -> %s (%s): %d increments acknowledged, %d calls failed; redirections seen: %v", slot, src, dst, owner, acked.Load(), failures.Load(), redirects.kinds())
+		if len(redirects.kinds()) == 0 {
+			t.Fatal("no redirection met: the migration did not exercise them")
+		}
+	}, rapyer.WithLogger(slog.New(&redirects)))
+}
+
+// redirectLog is a slog handler that counts the Store's cluster
+// redirections by kind (MOVED, ASK, TRYAGAIN, ...).
+type redirectLog struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *redirectLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *redirectLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *redirectLog) WithGroup(string) slog.Handler            { return h }
+func (h *redirectLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "rapyer: cluster redirection" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "reply" {
+			kind, _, _ := strings.Cut(a.Value.String(), " ")
+			h.mu.Lock()
+			if h.n == nil {
+				h.n = map[string]int{}
+			}
+			h.n[kind]++
+			h.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *redirectLog) kinds() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.n)
+}
+
+// TestClusterTxSpansSlots: a Tx over two objects of different slots fails
+// with ErrInvalid naming both keys, and nothing is sent.
+func TestClusterTxSpansSlots(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		a := saved(t, ctx, usersSharded, b.Store)
+		var c *user
+		for c == nil || redisc.Slot(c.Key()) == redisc.Slot(a.Key()) {
+			c = saved(t, ctx, usersSharded, b.Store)
+		}
+		rt, _ := b.Count(func() {
+			err := b.Store.Tx(ctx, func(q context.Context) error {
+				a.Age.Incr(q, 1)
+				c.Age.Incr(q, 1)
+				return nil
+			})
+			wantErr(t, err, rapyer.ErrInvalid)
+		})
+		if rt != 0 {
+			t.Fatalf("%d round trips for a refused Tx", rt)
+		}
+		for _, o := range []*user{a, c} {
+			got, err := usersSharded.Get(ctx, b.Store, o.ID())
+			must(t, err)
+			if got.Age.Get() != o.Age.Get() {
+				t.Fatalf("%s: Age %d, want %d", o.ID(), got.Age.Get(), o.Age.Get())
+			}
+		}
+	})
+}
+
+// TestClusterScriptFlushOneNode: a node that lost its scripts (SCRIPT
+// FLUSH on it alone, as a promoted replica has none) serves the next
+// script call by a whole EVAL.
+func TestClusterScriptFlushOneNode(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		u := saved(t, ctx, users, b.Store)
+		addr := ""
+		for _, a := range b.Seeds() {
+			if n, err := redis.Int(b.NodeDo(t, a, "EXISTS", u.Key())); err == nil && n == 1 {
+				addr = a // the others answer MOVED
+			}
+		}
+		if addr == "" {
+			t.Fatal("no node holds the object")
+		}
+		_, err := b.NodeDo(t, addr, "SCRIPT", "FLUSH")
+		must(t, err)
+		n, err := u.Age.Incr(ctx, 1)
+		must(t, err)
+		if n != 37 {
+			t.Fatalf("Incr = %d, want 37", n)
+		}
+	})
+}
+
+// TestClusterNotACluster: OpenCluster on a server that is not a cluster
+// fails with ErrInvalid; without seeds too. (The embedded server answers
+// CLUSTER SLOTS as a cluster of one node, so a Store over it works.)
+func TestClusterNotACluster(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx, cancel := context.WithTimeout(testkit.Ctx(t), 20*time.Second)
+		defer cancel()
+		_, err := rapyer.OpenCluster(ctx, nil)
+		wantErr(t, err, rapyer.ErrInvalid)
+		if b.Name == "cluster" {
+			return
+		}
+		addr := b.URL()
+		st, err := rapyer.OpenCluster(ctx, []string{addr}, rapyer.WithPrefix(b.Prefix()))
+		if b.Name == "embedded" {
+			must(t, err)
+			defer st.Close()
+			u := saved(t, ctx, users, st)
+			got, err := users.Get(ctx, st, u.ID())
+			must(t, err)
+			if got.Name.Get() != "Ada" {
+				t.Fatalf("Get over a one-node cluster: %q", got.Name.Get())
+			}
+			return
+		}
+		if !errors.Is(err, rapyer.ErrInvalid) {
+			t.Fatalf("OpenCluster(%s) = %v, want ErrInvalid", addr, err)
+		}
+	})
+}

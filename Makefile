@@ -24,6 +24,7 @@ test: ## run every test with -race on the embedded server, and on Redis too when
 		echo "make test: backends: embedded only (set REDIS_URL, or run make test-redis, to add a real Redis)"; \
 	fi
 	$(GO) test -race -count=1 ./...
+	cd otel && $(GO) test -race -count=1 ./...
 	@if [ -n "$$REDIS_URL" ]; then echo "make test: passed on embedded + redis"; else echo "make test: passed on embedded"; fi
 
 test-redis: ## start a throwaway redis-server on a free port, run make test against it, stop it
@@ -41,6 +42,7 @@ bench: ## run the benchmarks in bench/ (its own go.mod)
 lint: ## gofmt -l, go vet, staticcheck (when installed), no "reflect" outside serialize/msgpack*.go
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd otel && $(GO) vet ./...
 	@sc=$$(command -v staticcheck || echo "$$($(GO) env GOPATH)/bin/staticcheck"); \
 	if [ -x "$$sc" ]; then echo "$$sc ./..."; "$$sc" ./...; else echo "staticcheck not installed: skipped"; fi
 	@bad=$$(find . -name '*.go' ! -name '*_test.go' ! -path './.git/*' ! -path './bench/*' \

@@ -325,7 +325,7 @@ func (s *Store) runGuarded(ctx context.Context, q *queue, units []ops.Unit) (res
 	return results, err
 }
 
-func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error, opts []BatchOption) error {
+func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) error, opts []BatchOption) (oerr error) {
 	name := "Batch"
 	if tx {
 		name = "Tx"
@@ -358,6 +358,9 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	if len(q.ops) == 0 {
 		return nil
 	}
+	ctx, o := s.begin(ctx, name, "", "")
+	o.count(len(q.ops))
+	defer func() { o.end(oerr) }()
 	units := make([]ops.Unit, len(q.ops))
 	for i, o := range q.ops {
 		units[i] = o.u

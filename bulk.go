@@ -24,6 +24,7 @@ type manyConfig struct {
 	chunk       int
 	skipMissing bool
 	load        loadConfig
+	progress    func(done, total int) // Progress (progress.go)
 }
 
 type manyOptionFunc func(*manyConfig)
@@ -31,15 +32,10 @@ type manyOptionFunc func(*manyConfig)
 func (f manyOptionFunc) applyMany(c *manyConfig) { f(c) }
 
 // ChunkSize sets how many objects a bulk operation sends per round trip
-// (default DefaultChunk; values below 1 mean the default). Memory in flight
-// is bounded by one chunk's commands and replies.
-func ChunkSize(n int) ManyOption {
-	return manyOptionFunc(func(c *manyConfig) {
-		if n > 0 {
-			c.chunk = n
-		}
-	})
-}
+// (default DefaultChunk; values below 1 mean the default), and how many
+// DeleteWhere finds and deletes per chunk. Memory in flight is bounded by
+// one chunk's commands and replies.
+func ChunkSize(n int) ChunkOption { return chunkOption(n) }
 
 // SkipMissing makes GetMany leave ids that do not exist out of its result
 // instead of reporting them with a *MissingError.
@@ -104,7 +100,10 @@ func (s *Schema[M, P]) checkIDs(op string, ids []string) error {
 // result; with SkipMissing those ids are left out and no error is returned.
 // Other errors (ErrInvalid for a bad id or a nil Store, before anything is sent; ErrDecode
 // unless Tolerant; the network) return no result.
-func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]P, error) {
+func (s *Schema[M, P]) GetMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (_ []P, oerr error) {
+	ctx, o := st.begin(ctx, "GetMany", s.sc.name, "")
+	o.count(len(ids))
+	defer func() { o.end(oerr) }()
 	const op = "GetMany"
 	cfg := manyOptions(opts)
 	if err := s.sc.needStore(op, st); err != nil {
@@ -280,7 +279,7 @@ func (s *Schema[M, P]) boundMany(op string, objs []P) (*Store, error) {
 //
 // With a queue context (Batch, Tx) it is queued as one operation, every
 // object in the queue's round trip; Later reads what it returns.
-func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
 	const op = "SaveMany"
 	cfg := manyOptions(opts)
 	st, err := s.boundMany(op, objs)
@@ -290,6 +289,9 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 		}
 		return err
 	}
+	ctx, o := st.begin(ctx, op, s.sc.name, "")
+	o.count(len(objs))
+	defer func() { o.end(oerr) }()
 	queued := oneChunkQueued(ctx, &cfg, len(objs))
 	var first error
 	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
@@ -346,7 +348,7 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 //
 // With a queue context (Batch, Tx) it is queued as one operation, every
 // object in the queue's round trip; Later reads what it returns.
-func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
 	const op = "InsertMany"
 	cfg := manyOptions(opts)
 	st, err := s.boundMany(op, objs)
@@ -356,6 +358,9 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		}
 		return err
 	}
+	ctx, o := st.begin(ctx, op, s.sc.name, "")
+	o.count(len(objs))
+	defer func() { o.end(oerr) }()
 	seen := make(map[string]bool, len(objs))
 	for _, p := range objs {
 		m := p.base()
@@ -512,7 +517,10 @@ func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chun
 //
 // With a queue context (Batch, Tx) it is queued as one operation, every
 // object in the queue's round trip; Later reads what it returns.
-func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (int, error) {
+func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (_ int, oerr error) {
+	ctx, o := st.begin(ctx, "DeleteMany", s.sc.name, "")
+	o.count(len(ids))
+	defer func() { o.end(oerr) }()
 	const op = "DeleteMany"
 	cfg := manyOptions(opts)
 	if err := s.sc.needStore(op, st); err != nil {
@@ -602,7 +610,10 @@ func (s *Schema[M, P]) deleteChunk(ctx context.Context, st *Store, ids []string)
 //
 // With a queue context (Batch, Tx) it is queued as one operation, every
 // object in the queue's round trip; Later reads what it returns.
-func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) ([]bool, error) {
+func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, opts ...ManyOption) (_ []bool, oerr error) {
+	ctx, o := st.begin(ctx, "ExistsMany", s.sc.name, "")
+	o.count(len(ids))
+	defer func() { o.end(oerr) }()
 	const op = "ExistsMany"
 	cfg := manyOptions(opts)
 	if err := s.sc.needStore(op, st); err != nil {

@@ -159,7 +159,19 @@
 // return every match unless Limit says otherwise, sort by any indexed field
 // (Asc, Desc) and never return an expired object. Sweep reclaims what expired
 // objects left in the indexes; Reindex builds indexes declared after objects
-// were saved.
+// were saved. DeleteWhere finds and deletes ChunkSize objects at a time;
+// Progress reports how far Reindex, Sweep and DeleteWhere are.
+//
+// # Observability
+//
+// WithHook gives a Hook that is called around every operation (an
+// Operation: name, model, id, units and round trips sent, scripts and
+// commands, duration, error) and each round trip; module
+// github.com/rapyer-go/rapyer/otel is one, for OpenTelemetry spans and
+// metrics. WithLogger logs failed operations at Debug, and, with
+// WithSlowThreshold, slow ones at Warn. Store.Stats reads the connection
+// pool's figures. Without hook, logger or threshold none of it costs
+// anything.
 //
 // # TTL
 //

@@ -88,6 +88,7 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if len(r.units) == 0 {
 		return nil, nil
 	}
+	s.noteUnits(ctx, &r)
 	if r.pin != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -226,18 +227,18 @@ func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, 
 	case u.Script != nil:
 		whole := !s.knows(u.Script)
 		name, args := u.EvalArgs(whole)
-		r, err = s.do(ctx, c, name, args...)
+		r, err = s.doTrip(ctx, c, name, args...)
 		if !whole && ops.IsNoScript(err) {
 			s.cfg.logger.Debug("rapyer: script not cached, sending it", "script", u.Script.Name())
 			args[0] = u.Script.Src()
-			r, err = s.do(ctx, c, "EVAL", args...)
+			r, err = s.doTrip(ctx, c, "EVAL", args...)
 			whole = true
 		}
 		if whole && err == nil {
 			s.known.Store(u.Script, struct{}{})
 		}
 	case !u.Multi && len(u.Cmds) == 1:
-		r, err = s.do(ctx, c, u.Cmds[0].Name, u.Cmds[0].Args...)
+		r, err = s.doTrip(ctx, c, u.Cmds[0].Name, u.Cmds[0].Args...)
 	default:
 		return nil, nil, false
 	}
@@ -352,9 +353,13 @@ func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 // own connections the commands are written inside DoContext, under ctx
 // (a pinned connection excepted: its WATCH must go through the pool's
 // connection, which sends UNWATCH when it goes back with one open).
-func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int, sent func(), write func(sendFunc) error) ([]any, error) {
+func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int, sent func(), write func(sendFunc) error) (_ []any, err error) {
+	if s.obs != nil { // hooks (hook.go)
+		var t *tripState
+		ctx, t = s.tripStart(ctx, n)
+		defer func() { t.end(err) }()
+	}
 	var r any
-	var err error
 	switch kind := s.connKind.Load(); {
 	case kind == connOurs && !pinned:
 		ci := &callInfo{write: write, sent: sent}
@@ -520,6 +525,7 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // every field operation). Its reply may be an error reply (a redis.Error
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
+	s.noteUnit(ctx, u)
 	if s.cl != nil {
 		return s.oneCluster(ctx, u)
 	}

@@ -492,7 +492,10 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 			return finish(r, err)
 		})
 	}
-	return finish(m.st.eval(ctx, sc, keys, full...))
+	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
+	r, err := finish(m.st.eval(ctx, sc, keys, full...))
+	o.end(err)
+	return r, err
 }
 
 // versionedReply unwraps the reply of a field script's Versioned twin,
@@ -565,5 +568,8 @@ func fieldRead[R any](ctx context.Context, op string, f Field, command string, d
 			return finish(rs, err)
 		})
 	}
-	return finish(m.st.run1(ctx, ops.Unit{Multi: true, Cmds: cmds, Read: true}))
+	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
+	r, err := finish(m.st.run1(ctx, ops.Unit{Multi: true, Cmds: cmds, Read: true}))
+	o.end(err)
+	return r, err
 }

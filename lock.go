@@ -135,12 +135,14 @@ func (l *Lock) ValidUntil() time.Time {
 // (default 30s). Errors: ErrNotFound when the object does not exist (nothing
 // is written: a lock protects an object), ErrInvalid (name, TTL; nothing
 // sent), ErrDecode (the stored fencing counter is not an integer), ErrUnbound.
-func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (*Lock, error) {
+func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (_ *Lock, oerr error) {
 	const op = "Lock"
 	p, err := m.lockPrep(op, name, opts)
 	if err != nil {
 		return nil, err
 	}
+	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
+	defer func() { o.end(oerr) }()
 	if p.cfg.noWait {
 		l, _, err := m.acquire(ctx, op, p)
 		return l, err
@@ -181,11 +183,13 @@ func (m *Model) waitEnded(ctx context.Context, op, name string) error {
 // (lua/lock.lua), one round trip. It returns the lock, or an error wrapping
 // ErrLocked at once when another owner holds it. Names, options and the other
 // errors are those of Lock.
-func (m *Model) TryLock(ctx context.Context, name string, opts ...LockOption) (*Lock, error) {
+func (m *Model) TryLock(ctx context.Context, name string, opts ...LockOption) (_ *Lock, oerr error) {
 	p, err := m.lockPrep("TryLock", name, opts)
 	if err != nil {
 		return nil, err
 	}
+	ctx, o := m.st.begin(ctx, "TryLock", m.sc.name, m.id)
+	defer func() { o.end(oerr) }()
 	l, _, err := m.acquire(ctx, "TryLock", p)
 	return l, err
 }
@@ -247,7 +251,9 @@ func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, ti
 // changed; the lock cannot be won back by Extend; take it again with Lock),
 // or when this Lock was released or found lost before (no I/O); ErrInvalid
 // when d < 1ms (nothing sent).
-func (l *Lock) Extend(ctx context.Context, d time.Duration) error {
+func (l *Lock) Extend(ctx context.Context, d time.Duration) (oerr error) {
+	ctx, o := l.st.begin(ctx, "Extend", l.model, l.id)
+	defer func() { o.end(oerr) }()
 	if d < time.Millisecond {
 		return l.fail("Extend", fmt.Errorf("%w: lock %q: TTL %v is shorter than 1ms", ErrInvalid, l.name, d))
 	}
@@ -274,7 +280,9 @@ func (l *Lock) Extend(ctx context.Context, d time.Duration) error {
 // done under the lock may have overlapped with another holder's work; see
 // the fencing token). After Unlock, or once Unlock or Extend found the lock
 // lost, further calls return ErrLockLost without I/O. Errors: ErrLockLost.
-func (l *Lock) Unlock(ctx context.Context) error {
+func (l *Lock) Unlock(ctx context.Context) (oerr error) {
+	ctx, o := l.st.begin(ctx, "Unlock", l.model, l.id)
+	defer func() { o.end(oerr) }()
 	if l.gone() {
 		return l.fail("Unlock", fmt.Errorf("%w: lock %q was released or lost already", ErrLockLost, l.name))
 	}
@@ -347,6 +355,11 @@ func (m *Model) WithLock(ctx context.Context, name string, fn func(ctx context.C
 		}
 		return m.fail("WithLock", fmt.Errorf("%w: nil function", ErrInvalid))
 	}
+	if err := m.bound("WithLock"); err != nil {
+		return err
+	}
+	ctx, o := m.st.begin(ctx, "WithLock", m.sc.name, m.id)
+	defer func() { o.end(err) }()
 	l, err := m.Lock(ctx, name, opts...)
 	if err != nil {
 		return err

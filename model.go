@@ -144,7 +144,7 @@ func (s *Schema[M, P]) Delete(ctx context.Context, st *Store, id string) (bool, 
 // copy may land in another shard, so nothing is copied server-side.
 // Errors: ErrInvalid (nil src), ErrUnbound (src bound to no Store), those of
 // Insert.
-func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
+func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (_ P, oerr error) {
 	if src == nil {
 		return nil, &Error{Op: "Duplicate", Model: s.sc.name, Err: fmt.Errorf("%w: nil object", ErrInvalid)}
 	}
@@ -152,6 +152,8 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 	if sm.st == nil {
 		return nil, &Error{Op: "Duplicate", Model: s.sc.name, Err: ErrUnbound}
 	}
+	ctx, o := sm.st.begin(ctx, "Duplicate", s.sc.name, sm.id)
+	defer func() { o.end(oerr) }()
 	dst, err := s.copyOf(src)
 	if err != nil {
 		return nil, err
@@ -170,7 +172,7 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (P, error) {
 // ErrInvalid (n < 0, nil src; nothing sent), ErrUnbound, ErrExists (a
 // unique value, which two copies of one object always share; nothing
 // written).
-func (s *Schema[M, P]) DuplicateMany(ctx context.Context, src P, n int, opts ...ManyOption) ([]P, error) {
+func (s *Schema[M, P]) DuplicateMany(ctx context.Context, src P, n int, opts ...ManyOption) (_ []P, oerr error) {
 	const op = "DuplicateMany"
 	if src == nil || n < 0 {
 		return nil, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w: nil object or negative count %d", ErrInvalid, n)}
@@ -184,6 +186,9 @@ func (s *Schema[M, P]) DuplicateMany(ctx context.Context, src P, n int, opts ...
 	if n == 0 {
 		return nil, nil
 	}
+	ctx, o := src.base().st.begin(ctx, op, s.sc.name, src.base().id)
+	o.count(n)
+	defer func() { o.end(oerr) }()
 	out := make([]P, n)
 	for i := range out {
 		c, err := s.copyOf(src)
@@ -314,8 +319,11 @@ func execUnit[R any](ctx context.Context, m *Model, op string, u ops.Unit, done 
 		var zero R
 		return zero, qc.add(op, m, u, func(rs []any, err error) (any, error) { return done(rs, err) })
 	}
+	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
 	rs, err := m.st.run1(ctx, u)
-	return done(rs, err)
+	r, err := done(rs, err)
+	o.end(err)
+	return r, err
 }
 
 // run is execUnit for operations that return only an error: a failed round

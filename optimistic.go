@@ -40,11 +40,13 @@ func MaxAttempts(n int) ModifyOption {
 // fn returns an error, nothing is written and Modify returns that error.
 // Errors: ErrNotFound (the object does not exist), ErrConflict, ErrDecode,
 // ErrInvalid (a value that does not encode).
-func (m *Model) Modify(ctx context.Context, fn func() error, opts ...ModifyOption) error {
+func (m *Model) Modify(ctx context.Context, fn func() error, opts ...ModifyOption) (oerr error) {
 	const op = "Modify"
 	if err := m.bound(op); err != nil {
 		return err
 	}
+	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
+	defer func() { o.end(oerr) }()
 	if fn == nil {
 		return m.fail(op, fmt.Errorf("%w: nil function", ErrInvalid))
 	}

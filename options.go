@@ -37,6 +37,9 @@ type config struct {
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
 	// defaultShards is WithDefaultShards's; 0: 1, or 12 on a cluster.
 	defaultShards int
+	hooks        []Hook        // WithHook (hook.go)
+	slow         time.Duration // WithSlowThreshold (hook.go)
+	logged       bool          // WithLogger was given a logger
 }
 
 func defaultConfig() config {
@@ -60,12 +63,14 @@ func WithPrefix(prefix string) Option {
 	return optionFunc(func(c *config) { c.prefix = prefix })
 }
 
-// WithLogger sends the Store's diagnostics (failed commands, script reloads)
-// to l at Debug level. Default: silent.
+// WithLogger sends the Store's diagnostics to l: failed operations (op,
+// model, id, field, error) and script reloads at Debug, slow operations
+// at Warn (WithSlowThreshold). Levels l does not enable cost nothing
+// (Enabled is checked before anything is built). Default: silent.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {
-			c.logger = l
+			c.logger, c.logged = l, true
 		}
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"iter"
 	"strings"
 
-	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/ops"
 )
@@ -28,7 +27,9 @@ type queryConfig struct {
 	err    error
 	// tolerant: objects load as Tolerant says (see Find)
 	tolerant bool
-	among    []string // Among's ids; nil: not given
+	among    []string              // Among's ids; nil: not given
+	chunk    int                   // DeleteWhere's, ChunkSize (progress.go)
+	progress func(done, total int) // Progress (progress.go)
 }
 
 type queryOptionFunc func(*queryConfig)
@@ -140,15 +141,17 @@ type plan struct {
 	exec     index.Exec
 	// keyScan: a model without indexes, queried with Scan (scan.go);
 	// scanned holds its matches once read, st the Store it reads.
-	keyScan bool
-	scanned []index.Hit
-	st      *Store
+	keyScan  bool
+	scanned  []index.Hit
+	st       *Store
+	chunk    int                   // DeleteWhere's
+	progress func(done, total int) // DeleteWhere's
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
 func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error) {
 	fail := func(err error) (*plan, error) { return nil, &Error{Op: op, Model: sc.name, Err: err} }
-	cfg := queryConfig{limit: -1, page: DefaultPageSize}
+	cfg := queryConfig{limit: -1, page: DefaultPageSize, chunk: DefaultChunk}
 	for _, o := range opts {
 		if o != nil {
 			o.applyQuery(&cfg)
@@ -176,7 +179,8 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, among: cfg.among, keyScan: len(sc.idx) == 0 && cfg.among == nil}, nil
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, among: cfg.among, keyScan: len(sc.idx) == 0 && cfg.among == nil,
+		chunk: cfg.chunk, progress: cfg.progress}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -313,7 +317,12 @@ func (s *Schema[M, P]) load(ctx context.Context, st *Store, op string, hits []in
 // or option, an OrderBy field without index, a query no index can drive
 // without Scan, a model without indexes; nothing is sent), ErrDecode
 // (stored data that does not decode), network and context errors.
-func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]P, error) {
+func (s *Schema[M, P]) Find(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores []P, oerr error) {
+	ctx, o := st.begin(ctx, "Find", s.sc.name, "")
+	defer func() {
+		o.count(len(ores))
+		o.end(oerr)
+	}()
 	p, err := compile("Find", s.sc, pred, opts)
 	if err != nil {
 		return nil, err
@@ -420,7 +429,9 @@ func (s *Schema[M, P]) reclaim(ctx context.Context, st *Store, m *index.Model, h
 // the object found is deleted or expires before its load, the query runs
 // again, up to three times). Errors: ErrNotFound when nothing matches,
 // else as Find.
-func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (P, error) {
+func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (_ P, oerr error) {
+	ctx, o := st.begin(ctx, "FindOne", s.sc.name, "")
+	defer func() { o.end(oerr) }()
 	p, err := compile("FindOne", s.sc, pred, append(opts[:len(opts):len(opts)], Limit(1)))
 	if err != nil {
 		return nil, err
@@ -461,7 +472,12 @@ func (s *Schema[M, P]) FindOne(ctx context.Context, st *Store, pred Pred, opts .
 // FindIDs returns the ids of the objects pred matches, as Find orders and
 // cuts them, in one round trip (the objects are not read, and their TTLs
 // are not refreshed). Errors as Find.
-func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) ([]string, error) {
+func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores []string, oerr error) {
+	ctx, o := st.begin(ctx, "FindIDs", s.sc.name, "")
+	defer func() {
+		o.count(len(ores))
+		o.end(oerr)
+	}()
 	p, err := compile("FindIDs", s.sc, pred, opts)
 	if err != nil {
 		return nil, err
@@ -485,7 +501,12 @@ func (s *Schema[M, P]) FindIDs(ctx context.Context, st *Store, pred Pred, opts .
 // not matter), in one round trip: each shard checks its candidates, live
 // ones only, and returns a number. Objects are not read, and their TTLs
 // are not refreshed. Errors as Find.
-func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
+func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "Count", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	p, err := compile("Count", s.sc, pred, opts)
 	if err != nil {
 		return 0, err
@@ -504,50 +525,6 @@ func (s *Schema[M, P]) Count(ctx context.Context, st *Store, pred Pred, opts ...
 	return n, nil
 }
 
-// DeleteWhere deletes the objects pred matches and returns how many it
-// deleted: one query round trip (as FindIDs), then each object deleted as
-// Delete deletes it (its keys and index entries, one script per object),
-// pipelined DefaultChunk objects per round trip. Not atomic as a whole: an
-// object found matching is deleted even if another client changed it
-// before its chunk ran; one created meanwhile is not deleted. The ids are
-// held in memory between the two steps. Options work as for Find (Limit
-// and OrderBy delete the first n in that order). Errors as Find; a
-// failure in a delete chunk stops there (earlier chunks are deleted).
-func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (int, error) {
-	const op = "DeleteWhere"
-	p, err := compile(op, s.sc, pred, opts)
-	if err != nil {
-		return 0, err
-	}
-	if err := p.checkRun(ctx, st); err != nil || p.None() {
-		return 0, err
-	}
-	hits, err := p.search(ctx, index.ModeFind, index.Want(p.Offset, p.Limit), p.Offset, p.Limit, nil)
-	if err != nil {
-		return 0, err
-	}
-	deleted := 0
-	err = chunks(hits, DefaultChunk, func(_ int, part []index.Hit) error {
-		units := make([]ops.Unit, len(part))
-		for i, h := range part {
-			units[i] = s.bare(st, h.ID).deleteUnit()
-		}
-		res, err := st.exec(ctx, request{units: units})
-		if err != nil {
-			return &Error{Op: op, Model: s.sc.name, Err: err}
-		}
-		for i, r := range res {
-			if r.Err != nil {
-				return &Error{Op: op, Model: s.sc.name, ID: part[i].ID, Err: scriptError(r.Err)}
-			}
-			n, _ := redis.Int(r.Replies[0], nil)
-			deleted += n
-		}
-		return nil
-	})
-	return deleted, err
-}
-
 // Iter streams the objects pred matches in the order opts give, PageSize
 // objects at a time (default 500): per page one query round trip and one
 // load round trip, so memory stays bounded by the page whatever the number
@@ -562,6 +539,11 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 // Find) are yielded once, with a nil object, and end the stream.
 func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) iter.Seq2[P, error] {
 	return func(yield func(P, error) bool) {
+		ctx, o := st.begin(ctx, "Iter", s.sc.name, "")
+		if o != nil {
+			yield = seq(o, yield)
+			defer func() { o.end(o.lastErr) }()
+		}
 		p, err := compile("Iter", s.sc, pred, opts)
 		if err == nil {
 			err = p.checkRun(ctx, st)

@@ -51,8 +51,14 @@ import (
 // reachable by the model and are left alone. Reindex does not touch TTLs.
 // It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
-// the count so far.
-func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOption) (int, error) {
+// the count so far. Progress reports the objects reindexed so far (the
+// total is not known until the end).
+func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "Reindex", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	const op = "Reindex"
 	sc := s.sc
 	if st == nil {
@@ -88,11 +94,12 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		return 0, &Error{Op: op, Model: sc.name, Err: err}
 	}
 	walk := index.Walk{
-		Nodes:   nodes,
-		Pattern: globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
-		Key:     key,
-		Unit:    func(id string) ops.Unit { return sc.reindexUnit(st, id) },
-		Chunk:   cfg.chunk,
+		Nodes:    nodes,
+		Pattern:  globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
+		Key:      key,
+		Unit:     func(id string) ops.Unit { return sc.reindexUnit(st, id) },
+		Chunk:    cfg.chunk,
+		Progress: cfg.progress,
 	}
 	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), st), walk)
 	if err != nil {

@@ -28,8 +28,9 @@ type Store struct {
 	known  sync.Map    // *lua.Script -> struct{}: loaded or sent whole on this Store
 	// connKind is the kind of connection the pool gives (see Store.do).
 	connKind atomic.Int32
-	addr     string   // the URL Open was given, password redacted
-	cl       *cluster // set on a Store over Redis Cluster (cluster.go)
+	addr     string    // the URL Open was given, password redacted
+	cl       *cluster  // set on a Store over Redis Cluster (cluster.go)
+	obs      *observer // hooks, logs (hook.go); nil: nothing observes
 }
 
 // String describes the Store by its server's URL (password redacted) and
@@ -118,7 +119,9 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	if strings.ContainsAny(cfg.prefix, "{}") {
 		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: key prefix %q contains '{' or '}', which would break the hash tags", ErrInvalid, cfg.prefix)}
 	}
-	return &Store{pool: pool, owned: owned, cfg: cfg}, nil
+	s := &Store{pool: pool, owned: owned, cfg: cfg}
+	s.obs = newObserver(s, &s.cfg)
+	return s, nil
 }
 
 // Ping sends PING and reports whether the server answered. The first time,
@@ -131,10 +134,12 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 // EXEC gets ErrNoPermission here rather than half-run transactions later. A script the
 // server has lost since (SCRIPT FLUSH, restart, failover) is sent again
 // whole on first use.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (oerr error) {
 	if s == nil {
 		return &Error{Op: "Ping", Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
 	}
+	ctx, o := s.begin(ctx, "Ping", "", "")
+	defer func() { o.end(oerr) }()
 	if s.cl != nil {
 		return s.pingCluster(ctx)
 	}

@@ -23,10 +23,16 @@ import (
 // runs longer than one chunk. Each call is atomic, so Sweep is safe while
 // writes continue: an object that dies after its chunk was swept is left to
 // the next Sweep (or query). Other options are ignored. A model without
-// indexes has nothing to sweep: 0, no I/O. Sweep cannot be queued in a
+// indexes has nothing to sweep: 0, no I/O. Progress reports the index
+// entries checked against their total (one more round trip, first). Sweep cannot be queued in a
 // Batch or Tx (ErrInvalid). Errors: ErrInvalid (nil Store), the network's
 // and the context's, returned with the count reclaimed so far.
-func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption) (int, error) {
+func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
+	ctx, o := st.begin(ctx, "Sweep", s.sc.name, "")
+	defer func() {
+		o.count(ores)
+		o.end(oerr)
+	}()
 	const op = "Sweep"
 	if st == nil {
 		return 0, &Error{Op: op, Model: s.sc.name, Err: fmt.Errorf("%w: nil Store", ErrInvalid)}
@@ -36,7 +42,7 @@ func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption)
 	}
 	cfg := manyOptions(opts)
 	m := s.sc.withKeys(s.sc.indexModel(), st)
-	dead, err := index.Sweep(ctx, indexExec(st), m, cfg.chunk)
+	dead, err := index.Sweep(ctx, indexExec(st), m, cfg.chunk, cfg.progress)
 	if err != nil {
 		return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
 	}

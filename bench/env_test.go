@@ -21,6 +21,8 @@ type env struct {
 	st     *rapyer.Store
 	pool   *redis.Pool
 	prefix string
+	// with makes another Store like st, with opts added (hook_bench_test.go).
+	with func(b *testing.B, opts ...rapyer.Option) *rapyer.Store
 }
 
 // backends runs f as a sub-benchmark per server: "redis" (the real Redis at
@@ -73,7 +75,14 @@ func newStubEnv(b *testing.B) *env {
 		_ = libPool.Close()
 		_ = rawPool.Close()
 	})
-	return &env{st: st, pool: rawPool, prefix: "bench:"}
+	with := func(b *testing.B, opts ...rapyer.Option) *rapyer.Store {
+		st, err := rapyer.NewStore(libPool, append([]rapyer.Option{rapyer.WithPrefix("bench:")}, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	return &env{st: st, pool: rawPool, prefix: "bench:", with: with}
 }
 
 // newEnv opens both clients on url with a random key prefix and, at cleanup,
@@ -108,7 +117,15 @@ func newEnv(b testing.TB, url string) *env {
 		_ = pool.Close()
 		_ = st.Close()
 	})
-	return &env{st: st, pool: pool, prefix: prefix}
+	with := func(b *testing.B, opts ...rapyer.Option) *rapyer.Store {
+		st, err := rapyer.Open(ctx, url, append([]rapyer.Option{rapyer.WithPrefix(prefix)}, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	return &env{st: st, pool: pool, prefix: prefix, with: with}
 }
 
 func deletePrefix(b testing.TB, pool *redis.Pool, prefix string) {

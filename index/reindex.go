@@ -22,6 +22,10 @@ type Walk struct {
 	Unit func(id string) ops.Unit
 	// Chunk is how many objects go per round trip.
 	Chunk int
+	// Progress, when set, gets the objects reindexed so far after each
+	// round trip that reindexed some (total -1: SCAN does not know it),
+	// and done == total at the end.
+	Progress func(done, total int)
 	// Nodes are the servers whose keyspaces SCAN walks, one after the
 	// other (every master of a cluster, each with its own cursor); a
 	// single "" on one server.
@@ -53,7 +57,15 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 		node     = 0
 		pending  []string // ids found, not reindexed yet
 		drop     []any    // index keys of fields no longer indexed
+		done     int      // objects reindexed (Progress)
 	)
+	if w.Progress != nil {
+		defer func() {
+			if err == nil {
+				w.Progress(done, done)
+			}
+		}()
+	}
 	for scanning || len(pending) > 0 || len(drop) > 0 {
 		n := min(len(pending), w.Chunk)
 		units := make([]ops.Unit, 0, n+2)
@@ -99,6 +111,10 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 				conflicts = append(conflicts, Conflict{ID: ids[i], Field: f, Value: v})
 			}
 		}
+		if n > 0 && w.Progress != nil {
+			done += n
+			w.Progress(done, -1)
+		}
 		if scanAt < 0 {
 			continue
 		}
@@ -129,7 +145,7 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 				jobs = append(jobs, sweepJob{shard: sh, field: f + 1})
 			}
 		}
-		if _, _, err := m.sweepShards(ctx, exec, jobs, w.Chunk); err != nil {
+		if _, _, err := m.sweepShards(ctx, exec, jobs, w.Chunk, nil); err != nil {
 			return changed, conflicts, err
 		}
 	}

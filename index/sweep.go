@@ -12,10 +12,13 @@ import (
 // Sweep walks every shard's x:all in id order with lua/sweep.lua, count ids
 // per script call and one call per shard still walking per round trip,
 // and returns how many dead objects it reclaimed (their entries removed).
-// A model without indexed fields has nothing to sweep: 0, no I/O. Errors:
-// exec's, a script's, ErrDecode for a reply of another shape; returned
-// with the count so far.
-func Sweep(ctx context.Context, exec Exec, m *Model, count int) (int, error) {
+// With progress, one more round trip first reads how many ids the x:all
+// keys hold (ZCARD), and progress gets the ids checked so far and that
+// total after each round trip (the last call with done == total). A model
+// without indexed fields has nothing to sweep: 0, no I/O. Errors: exec's,
+// a script's, ErrDecode for a reply of another shape; returned with the
+// count so far.
+func Sweep(ctx context.Context, exec Exec, m *Model, count int, progress func(done, total int)) (int, error) {
 	if len(m.Fields) == 0 {
 		return 0, nil
 	}
@@ -23,7 +26,35 @@ func Sweep(ctx context.Context, exec Exec, m *Model, count int) (int, error) {
 	for i := range jobs {
 		jobs[i] = sweepJob{shard: i}
 	}
-	dead, _, err := m.sweepShards(ctx, exec, jobs, count)
+	var step func(int)
+	done := 0
+	if progress != nil {
+		units := make([]ops.Unit, len(m.Shards))
+		for i := range m.Shards {
+			units[i] = ops.Unit{Cmds: []ops.Cmd{{Name: "ZCARD", Args: []any{m.Shards[i].All}}}}
+		}
+		res, err := exec(ctx, units)
+		if err != nil {
+			return 0, err
+		}
+		total := 0
+		for _, r := range res {
+			if r.Err != nil {
+				return 0, r.Err
+			}
+			n, _ := redis.Int(r.Replies[0], nil)
+			total += n
+		}
+		step = func(read int) {
+			done += read
+			total = max(total, done) // ids added since the ZCARD
+			progress(done, total)
+		}
+	}
+	dead, _, err := m.sweepShards(ctx, exec, jobs, count, step)
+	if err == nil && progress != nil {
+		progress(done, done)
+	}
 	return dead, err
 }
 
@@ -72,7 +103,8 @@ func (m *Model) sweepUnit(j *sweepJob, count int) ops.Unit {
 // sweepShards runs jobs to their end, one step of every unfinished job per
 // round trip, and returns how many dead objects they reclaimed and how many
 // orphan members they removed.
-func (m *Model) sweepShards(ctx context.Context, exec Exec, jobs []sweepJob, count int) (dead, orphans int, err error) {
+// step, when set, gets the members read by each round trip.
+func (m *Model) sweepShards(ctx context.Context, exec Exec, jobs []sweepJob, count int, step func(read int)) (dead, orphans int, err error) {
 	active := make([]*sweepJob, 0, len(jobs))
 	for i := range jobs {
 		active = append(active, &jobs[i])
@@ -86,13 +118,13 @@ func (m *Model) sweepShards(ctx context.Context, exec Exec, jobs []sweepJob, cou
 		if err != nil {
 			return dead, orphans, err
 		}
-		next := active[:0]
+		next, read := active[:0], 0
 		for i, r := range res {
 			if r.Err != nil {
 				return dead, orphans, r.Err
 			}
 			vs, err := redis.Values(r.Replies[0], nil)
-			if err != nil || len(vs) != 4 {
+			if err != nil || len(vs) != 5 {
 				return dead, orphans, fmt.Errorf("%w: sweep.lua replied %v", ErrDecode, r.Replies[0])
 			}
 			j := active[i]
@@ -100,12 +132,16 @@ func (m *Model) sweepShards(ctx context.Context, exec Exec, jobs []sweepJob, cou
 			j.cursor, _ = redis.String(vs[1], nil)
 			d, _ := redis.Int(vs[2], nil)
 			o, _ := redis.Int(vs[3], nil)
-			dead, orphans = dead+d, orphans+o
+			n, _ := redis.Int(vs[4], nil)
+			dead, orphans, read = dead+d, orphans+o, read+n
 			if finished == 0 {
 				next = append(next, j)
 			}
 		}
 		active = next
+		if step != nil {
+			step(read)
+		}
 	}
 	return dead, orphans, nil
 }

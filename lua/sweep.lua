@@ -19,7 +19,7 @@
 -- ARGV[5] nf; ARGV[6..5+nf] the indexed field names, in the order of KEYS
 -- ARGV[6+nf] (mode idx) the position (1..nf) of the field to walk
 -- Reply: {done (1 when the walk reached the end), cursor for the next step,
---   dead objects reclaimed, orphan members removed}
+--   dead objects reclaimed, orphan members removed, members read}
 local mode, cursor, count, okey = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local nf = tonumber(ARGV[5])
 local keys = {}
@@ -37,7 +37,7 @@ elseif mode == 'ids' then
       dead = dead + 1
     end
   end
-  return { 1, '', dead, 0 }
+  return { 1, '', dead, 0, #ARGV - 5 - nf }
 elseif mode ~= 'all' then
   return fail('INVALID', 'unknown sweep mode ' .. tostring(mode))
 end
@@ -67,4 +67,4 @@ for _, m in ipairs(got) do
 end
 local done, next = 0, ''
 if #got < count then done = 1 else next = got[#got] end
-return { done, next, dead, orphans }
+return { done, next, dead, orphans, #got }

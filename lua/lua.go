@@ -59,26 +59,36 @@ func buildField(parts ...string) *Script {
 	return s
 }
 
-// assemble is prelude.lua then parts; with versioned, the last part runs as
-// a function whose reply is wrapped (see Versioned).
+// assemble is prelude.lua then parts, the libraries among them cut to what
+// the bodies reach (shake.go); with versioned, the last part runs as a
+// function whose reply is wrapped (see Versioned).
 func assemble(versioned bool, parts []string) *Script {
-	var b strings.Builder
+	var libs []stmt
+	var bodies []string
 	for i, p := range append([]string{"prelude"}, parts...) {
 		src, err := files.ReadFile(p + ".lua")
 		if err != nil {
 			panic("lua: missing embedded script " + p) // the build embeds every file
 		}
-		last := i == len(parts)
-		if versioned && last {
-			b.WriteString("local function field_main()\n")
+		if libraries[p] {
+			libs = append(libs, statements(string(src))...)
+			continue
 		}
-		b.Write(src)
-		b.WriteByte('\n')
-		if versioned && last {
-			b.WriteString("end\nlocal reply = field_main()\n" +
+		body := string(src) + "\n"
+		if versioned && i == len(parts) {
+			body = "local function field_main()\n" + body +
+				"end\nlocal reply = field_main()\n" +
 				"if type(reply) == 'table' and reply.err then return reply end\n" +
-				"return { bumped, reply }\n")
+				"return { bumped, reply }\n"
 		}
+		bodies = append(bodies, body)
+	}
+	var b strings.Builder
+	for _, s := range shake(libs, bodies) {
+		b.WriteString(s.text)
+	}
+	for _, body := range bodies {
+		b.WriteString(body)
 	}
 	sum := sha1.Sum([]byte(b.String()))
 	name := parts[len(parts)-1]

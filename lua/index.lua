@@ -89,12 +89,15 @@ local function idx_key(k, t)
 end
 
 -- idx_parse reads an index section ending at ARGV[last] (default #ARGV);
--- nil when empty. It returns the section and the position of its first item
+-- nil when empty. A section found defines the library (idx_load: see
+-- lua/shake.go; the functions that call idx_parse or idx_load are defined
+-- at once, the others on that first use). It returns the section and the position of its first item
 -- (of its count when empty).
 local function idx_parse(last)
   last = last or #ARGV
   local n = tonumber(ARGV[last])
   if not n or n == 0 then return nil, last end
+  idx_load()
   local i = last - n
   local sec = { id = ARGV[i], fields = {} }
   local nf = tonumber(ARGV[i + 1])

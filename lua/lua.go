@@ -71,7 +71,11 @@ func assemble(versioned bool, parts []string) *Script {
 			panic("lua: missing embedded script " + p) // the build embeds every file
 		}
 		if libraries[p] {
-			libs = append(libs, statements(string(src))...)
+			lib := statements(string(src))
+			if p == lazyLib {
+				lib = markLazy(lib)
+			}
+			libs = append(libs, lib...)
 			continue
 		}
 		body := string(src) + "\n"
@@ -84,9 +88,7 @@ func assemble(versioned bool, parts []string) *Script {
 		bodies = append(bodies, body)
 	}
 	var b strings.Builder
-	for _, s := range shake(libs, bodies) {
-		b.WriteString(s.text)
-	}
+	emit(&b, shake(libs, bodies))
 	for _, body := range bodies {
 		b.WriteString(body)
 	}

@@ -47,6 +47,7 @@
 -- heap. Sort keys and ids are compared byte by byte (bcmp): Lua's `<`
 -- follows the server's locale.
 
+idx_load() -- index.lua's functions (lua/shake.go)
 local okey, mode = ARGV[1], ARGV[2]
 -- "load" is "find" for a Find that loads every match: the load drops dead
 -- objects, so a candidate checked by nothing but the trusted driver needs no
@@ -130,14 +131,15 @@ end
 local root = parse()
 local sortslot, nf = nil, 0 -- set once the driver is known
 
--- read fetches a candidate's fields (HGET for one, HMGET for more) and
+-- read fetches candidate id's fields (HGET for one, HMGET for more) and
 -- reports whether its hash exists: EXISTS only when no field came back.
 local one = {}
-local function read(key)
+local function read(id)
   if nf == 0 then
     if trust then return one, true end
-    return one, redis.call('EXISTS', key) == 1
+    return one, redis.call('EXISTS', okey .. id) == 1
   end
+  local key = okey .. id
   local vals
   if nf == 1 then
     one[1] = redis.call('HGET', key, fields[1])
@@ -226,7 +228,8 @@ local function estimate(node)
     if node.pos > 0 then
       e = 0
       for _, v in ipairs(node.iv) do
-        e = e + redis.call('ZLEXCOUNT', KEYS[node.pos], lexlo(v[1]), lexhi(v[2]))
+        v.n = redis.call('ZLEXCOUNT', KEYS[node.pos], lexlo(v[1]), lexhi(v[2]))
+        e = e + v.n
       end
     end
   elseif node.op == 'O' then
@@ -251,9 +254,15 @@ end
 -- walkrange calls visit(id, key, member) for the members of key between
 -- the lex bounds lo and hi (reversed: from hi down), in growing batches,
 -- until visit returns true (then it returns true). ids: members are ids.
+-- count, when known, is how many members the bounds held when estimated
+-- (at most: a cursor narrows them, reclaiming shrinks them): when every
+-- match is wanted, or fewer than want are there, the first batch takes
+-- them all.
 local MAXBATCH = 5000
-local function walkrange(key, lo, hi, reversed, ids, visit)
-  local n = math.min(math.max(want, 32), MAXBATCH)
+local function walkrange(key, lo, hi, reversed, ids, visit, count)
+  local n = math.max(want, 32)
+  if count and (want == 0 or count < want) then n = count + 1 end
+  n = math.min(n, MAXBATCH)
   while true do
     local ms
     if reversed then
@@ -293,14 +302,14 @@ local function walkleaf(node, visit, cm, reversed)
         hi = '(' .. cm
       end
     end
-    if not skip and walkrange(KEYS[node.pos], lo, hi, reversed, false, visit) then return true end
+    if not skip and walkrange(KEYS[node.pos], lo, hi, reversed, false, visit, v.n) then return true end
   end
   return false
 end
 
 -- walk produces a drivable node's candidates (unordered).
 local function walk(node, visit)
-  if node.op == 'T' then return walkrange(all, '-', '+', false, true, visit) end
+  if node.op == 'T' then return walkrange(all, '-', '+', false, true, visit, node.est) end
   if node.op == 'L' then return walkleaf(node, visit, nil, false) end
   if node.op == 'A' then return walk(node.drv, visit) end
   local seen = {}
@@ -434,7 +443,7 @@ local function keep(sk, id)
 end
 
 local function visit(id, key, m)
-  local vals, alive = read(okey .. id)
+  local vals, alive = read(id)
   if not alive then
     -- Dead (expired or deleted without its entries): reclaim.
     idx_forget(rev, all, keymap, id)
@@ -471,7 +480,7 @@ end
 if drv.op == 'T' then
   local lo = '-'
   if cm then lo = '(' .. cm end
-  walkrange(all, lo, '+', false, true, visit)
+  walkrange(all, lo, '+', false, true, visit, drv.est)
 elseif drv.op == 'L' then
   walkleaf(drv, visit, cm, ordered and desc)
 else

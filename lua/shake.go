@@ -1,6 +1,9 @@
 package lua
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Redis runs a script's whole body on every call: each `local function`
 // of a library it carries is made anew (a closure, its upvalues, garbage
@@ -14,13 +17,27 @@ import "strings"
 // kept whole.
 var libraries = map[string]bool{"prelude": true, "int64": true, "index": true}
 
+// Most calls of a script that carries index.lua need none of it: a field
+// operation on a model without indexes, a Save of one. So index.lua's
+// statements are made on first use: a script's kept statements of it are
+// defined by idx_load(), which idx_parse calls when it finds an index
+// section and query.lua and sweep.lua call first thing. A statement that
+// calls idx_load or idx_parse (so loads the library itself before it uses
+// it) is defined at once, after idx_load; the others may not use it.
+
+// lazyLib is the library whose statements idx_load defines.
+const lazyLib = "index"
+
 // stmt is one top-level statement of a library with the comment above it:
 // the names it declares (`local function f`, `local a, b = ...`) and the
 // identifiers its code uses (comments and strings left out).
 type stmt struct {
-	text     string
-	declares []string
-	uses     []string
+	text      string
+	head      string // the "local ..." line
+	declares  []string
+	uses      []string
+	lazy      bool // defined by idx_load
+	afterLoad bool // index.lua's others: defined after idx_load
 }
 
 // statements cuts a library into its top-level statements. A statement
@@ -34,7 +51,7 @@ func statements(src string) []stmt {
 	flush := func() {
 		if cur.Len() > 0 {
 			text := cur.String()
-			out = append(out, stmt{text: text, declares: declared(head), uses: identifiers(text)})
+			out = append(out, stmt{text: text, head: head, declares: declared(head), uses: identifiers(text)})
 		}
 		cur.Reset()
 	}
@@ -154,4 +171,69 @@ func shake(libs []stmt, bodies []string) []stmt {
 		}
 	}
 	return out
+}
+
+// markLazy marks the statements of index.lua: lazy, those idx_load
+// defines, which use neither idx_load nor idx_parse; the others are
+// defined at once, after idx_load.
+func markLazy(lib []stmt) []stmt {
+	for i := range lib {
+		lib[i].lazy = !slices.Contains(lib[i].uses, "idx_load") && !slices.Contains(lib[i].uses, "idx_parse")
+		lib[i].afterLoad = !lib[i].lazy
+	}
+	return lib
+}
+
+// emit writes the kept statements: the other libraries' in order, then the
+// lazy ones' names declared and idx_load defining them, then the rest of
+// index.lua's. It panics when a lazy statement uses a name defined after
+// idx_load (there it would read a global): the build is wrong, not data.
+func emit(b *strings.Builder, kept []stmt) {
+	var names []string
+	later := map[string]bool{}
+	index := false
+	for _, s := range kept {
+		switch {
+		case s.lazy:
+			names = append(names, s.declares...)
+			index = true
+		case s.afterLoad:
+			for _, n := range s.declares {
+				later[n] = true
+			}
+			index = true
+		default:
+			b.WriteString(s.text)
+		}
+	}
+	if !index {
+		return
+	}
+	b.WriteString("\n-- idx_load defines the index library on first use (lua/shake.go).\n")
+	if len(names) > 0 {
+		b.WriteString("local " + strings.Join(names, ", ") + "\n")
+	}
+	b.WriteString("local idx_loaded = false\nlocal function idx_load()\n  if idx_loaded then return end\n  idx_loaded = true\n")
+	for _, s := range kept {
+		if !s.lazy {
+			continue
+		}
+		for _, n := range s.uses {
+			if later[n] {
+				panic("lua: lazy statement " + s.declares[0] + " uses " + n + ", defined after idx_load")
+			}
+		}
+		head := strings.TrimPrefix(s.head, "local ")
+		if rest, ok := strings.CutPrefix(head, "function "); ok {
+			name, args, _ := strings.Cut(rest, "(")
+			head = name + " = function(" + args
+		}
+		b.WriteString(strings.Replace(s.text, s.head, head, 1))
+	}
+	b.WriteString("end\n")
+	for _, s := range kept {
+		if s.afterLoad {
+			b.WriteString(s.text)
+		}
+	}
 }

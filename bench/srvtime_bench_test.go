@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,17 +45,64 @@ func commandStats(b *testing.B, e *env) map[string]cmdStat {
 	return out
 }
 
+// serverCPU returns a function that reads the CPU time the server's main
+// thread has run (/proc/<pid>/schedstat, in ns), when the server is a
+// process of this machine; else nil.
+func serverCPU(b *testing.B, e *env) func() int64 {
+	b.Helper()
+	c := e.pool.Get()
+	defer c.Close()
+	info, err := redis.String(c.Do("INFO", "server"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pid int
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "process_id:"); ok {
+			pid, _ = strconv.Atoi(v)
+		}
+	}
+	path := fmt.Sprintf("/proc/%d/schedstat", pid)
+	read := func() int64 {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return -1
+		}
+		var ns int64
+		_, _ = fmt.Sscan(string(raw), &ns)
+		return ns
+	}
+	if pid == 0 || read() < 0 {
+		return nil
+	}
+	return read
+}
+
 // measureServer is measure plus the server's own time, from INFO
 // commandstats read before and after the loop: "srv-us/op", the
 // microseconds the server spent on every command per operation, and
-// "script-us/call", per EVALSHA (and EVAL) call. The server must serve
+// "script-us/call", per EVALSHA (and EVAL) call. Those are wall time
+// inside the server: on a loaded machine they count the time the server
+// waited for a core. When the server runs on this machine, "srv-cpu-us/op"
+// is the CPU time its main thread ran per operation (network reads and
+// writes included), which waiting does not inflate. The server must serve
 // nothing else meanwhile: run it on a private redis-server
-// (.ci/with-redis). The INFO calls themselves are left out.
+// (.ci/with-redis). The INFO calls themselves are counted in srv-cpu-us/op
+// only (four per loop).
 func measureServer(b *testing.B, e *env, f op) {
 	b.Helper()
+	cpu := serverCPU(b, e)
 	before := commandStats(b, e)
+	var cpu0 int64
+	if cpu != nil {
+		cpu0 = cpu()
+	}
 	n := 0
 	measure(b, func() error { n++; return f() })
+	var cpu1 int64
+	if cpu != nil {
+		cpu1 = cpu()
+	}
 	after := commandStats(b, e)
 	var all, script cmdStat
 	for name, a := range after {
@@ -71,6 +120,9 @@ func measureServer(b *testing.B, e *env, f op) {
 	}
 	if script.calls > 0 {
 		b.ReportMetric(float64(script.usec)/float64(script.calls), "script-us/call")
+	}
+	if cpu != nil && n > 0 {
+		b.ReportMetric(float64(cpu1-cpu0)/1e3/float64(n), "srv-cpu-us/op")
 	}
 }
 

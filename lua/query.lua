@@ -39,7 +39,9 @@
 -- Every live candidate is checked against the whole predicate but the
 -- driving leaf's own condition, which its index entries of live objects
 -- guarantee (one HGET or HMGET of the fields the rest names, EXISTS when
--- none is there, or EXISTS alone); a candidate whose hash is gone is dead:
+-- none is there, or EXISTS alone: one EXISTS of a whole batch of
+-- candidates first, then one each only when the batch has dead ones); a
+-- candidate whose hash is gone is dead:
 -- its entries are reclaimed (idx_forget) and it is skipped. When the driver
 -- yields candidates in output order (the sort field's leaf; x:all or an
 -- equality leaf when sorting by id), the walk starts after the cursor and
@@ -132,11 +134,14 @@ local root = parse()
 local sortslot, nf = nil, 0 -- set once the driver is known
 
 -- read fetches candidate id's fields (HGET for one, HMGET for more) and
--- reports whether its hash exists: EXISTS only when no field came back.
+-- reports whether its hash exists: EXISTS only when no field came back
+-- (or, without fields, when walkrange's EXISTS of the batch found some
+-- hash gone).
 local one = {}
+local batchalive = false -- walkrange found every hash of its batch
 local function read(id)
   if nf == 0 then
-    if trust then return one, true end
+    if trust or batchalive then return one, true end
     return one, redis.call('EXISTS', okey .. id) == 1
   end
   local key = okey .. id
@@ -270,11 +275,25 @@ local function walkrange(key, lo, hi, reversed, ids, visit, count)
     else
       ms = redis.call('ZRANGEBYLEX', key, lo, hi, 'LIMIT', 0, n)
     end
-    for _, m in ipairs(ms) do
-      local id = m
-      if not ids then id = string.sub(m, string.find(m, '\0', 1, true) + 1) end
-      if visit(id, key, m) then return true end
+    local batch = ms
+    if not ids then
+      batch = {}
+      for i, m in ipairs(ms) do batch[i] = string.sub(m, string.find(m, '\0', 1, true) + 1) end
     end
+    -- A candidate checked by nothing but its hash's existence: one EXISTS
+    -- of the whole batch, and one per candidate only when some are gone.
+    if nf == 0 and not trust and #batch > 1 then
+      local hkeys = {}
+      for i, id in ipairs(batch) do hkeys[i] = okey .. id end
+      batchalive = redis.call('EXISTS', unpack(hkeys)) == #hkeys
+    end
+    for i, m in ipairs(ms) do
+      if visit(batch[i], key, m) then
+        batchalive = false
+        return true
+      end
+    end
+    batchalive = false
     if #ms < n then return false end
     if reversed then hi = '(' .. ms[#ms] else lo = '(' .. ms[#ms] end
     n = math.min(n * 2, MAXBATCH)

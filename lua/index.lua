@@ -89,10 +89,10 @@ local function idx_key(k, t)
 end
 
 -- idx_parse reads an index section ending at ARGV[last] (default #ARGV);
--- nil when empty. A section found defines the library (idx_load: see
--- lua/shake.go; the functions that call idx_parse or idx_load are defined
--- at once, the others on that first use). It returns the section and the position of its first item
--- (of its count when empty).
+-- nil when empty. It returns the section and the position of its first
+-- item (of its count when empty). A section found defines the library
+-- (idx_load, see lua/shake.go: the functions that call idx_parse or
+-- idx_load are defined at once, the others on that first use).
 local function idx_parse(last)
   last = last or #ARGV
   local n = tonumber(ARGV[last])

@@ -1,8 +1,10 @@
 // Package lua holds rapyer's server-side scripts. Each script is a .lua file
 // in this folder, whose header names its KEYS, ARGV, reply and error replies,
-// embedded with go:embed. prelude.lua is prepended to every script; scripts
-// that compute on int64 also get int64.lua. Each field script also has a
-// Versioned twin whose reply carries the object's new version.
+// embedded with go:embed. The libraries prelude.lua, int64.lua (scripts that
+// compute on int64) and index.lua (scripts that keep indexes) come before a
+// script's body, cut to the statements the body reaches, index.lua's
+// defined on first use (shake.go). Each field script also has a Versioned
+// twin whose reply carries the object's new version.
 //
 // Scripts stay inside what Redis 7.0 and miniredis both run: Lua 5.1 with the
 // string, table and math libraries, every key passed through KEYS, and no

@@ -8,9 +8,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/mna/redisc v1.4.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
+	github.com/yuin/gopher-lua v1.1.1
 )
 
-require (
-	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
-	github.com/yuin/gopher-lua v1.1.1 // indirect
-)
+require github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect

@@ -37,9 +37,9 @@ type config struct {
 	dialer       func(ctx context.Context, network, addr string) (net.Conn, error)
 	// defaultShards is WithDefaultShards's; 0: 1, or 12 on a cluster.
 	defaultShards int
-	hooks        []Hook        // WithHook (hook.go)
-	slow         time.Duration // WithSlowThreshold (hook.go)
-	logged       bool          // WithLogger was given a logger
+	hooks         []Hook        // WithHook (hook.go)
+	slow          time.Duration // WithSlowThreshold (hook.go)
+	logged        bool          // WithLogger was given a logger
 }
 
 func defaultConfig() config {

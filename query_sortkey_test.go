@@ -25,6 +25,7 @@ func sortKeySrc(t *testing.T) string {
 		t.Fatal("query.lua header not found")
 	}
 	return src[:i] + `
+idx_load()
 local out = {}
 for i = 1, #ARGV, 2 do out[#out + 1] = idx_key(ARGV[i], ARGV[i + 1]) or false end
 return out

@@ -101,8 +101,7 @@ end
 if out ~= raw then
   local e, sec = idx_field_check(field, out)
   if e then return e end
-  redis.call('HSET', KEYS[1], field, out)
-  bump()
+  hset_bump(got[1], field, out)
   if sec then idx_apply(sec) end
 end
 touch()

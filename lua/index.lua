@@ -89,12 +89,15 @@ local function idx_key(k, t)
 end
 
 -- idx_parse reads an index section ending at ARGV[last] (default #ARGV);
--- nil when empty. It returns the section and the position of its first item
--- (of its count when empty).
+-- nil when empty. It returns the section and the position of its first
+-- item (of its count when empty). A section found defines the library
+-- (idx_load, see lua/shake.go: the functions that call idx_parse or
+-- idx_load are defined at once, the others on that first use).
 local function idx_parse(last)
   last = last or #ARGV
   local n = tonumber(ARGV[last])
   if not n or n == 0 then return nil, last end
+  idx_load()
   local i = last - n
   local sec = { id = ARGV[i], fields = {} }
   local nf = tonumber(ARGV[i + 1])
@@ -168,48 +171,116 @@ local function idx_guard(sec, forget)
   return nil
 end
 
--- idx_apply brings the entries of the section's fields in line with the
--- hash's stored values, updating x:i, x:rev and x:all. given (optional)
--- maps field names to the text just written, or false for a field just
--- removed; the other fields are read from the hash (after the write).
-local function idx_apply(sec, hkey, given)
-  local vals, names, at = {}, {}, {}
-  for i, f in ipairs(sec.fields) do
+-- idx_vals is what a write leaves in the section's fields: given maps
+-- field names to the text written, or false for a field removed; the
+-- other fields are read from the hash hkey (default KEYS[1]) with one
+-- HMGET. It returns field name -> text (absent: nil).
+local function idx_vals(sec, hkey, given)
+  local vals, names = {}, {}
+  for _, f in ipairs(sec.fields) do
     local g = given and given[f.name]
     if g == nil then
-      names[#names + 1], at[#at + 1] = f.name, i
+      names[#names + 1] = f.name
     elseif g then
-      vals[i] = g
+      vals[f.name] = g
     end
   end
   if #names > 0 then
     local got = redis.call('HMGET', hkey or KEYS[1], unpack(names))
-    for j, i in ipairs(at) do
-      if got[j] then vals[i] = got[j] end
+    for j, name in ipairs(names) do
+      if got[j] then vals[name] = got[j] end
     end
   end
+  return vals
+end
+
+-- idx_plan works out the entry moves that bring the section's fields in
+-- line with vals (idx_vals), from what x:rev lists for the id
+-- (sec.revtext when idx_guard or idx_prepare read it): sec.moves, a list
+-- of {x:i key, old sort key or nil, new sort key or nil}; sec.known, x:rev
+-- lists the id; sec.after, field -> sort key once the moves are made.
+local function idx_plan(sec, vals)
   local old, known = idx_rev(sec.rev, sec.id, sec.revtext)
-  local changed = false
-  for i, f in ipairs(sec.fields) do
-    local sk = vals[i] and idx_key(f.kind, vals[i]) or nil
+  local moves = {}
+  for _, f in ipairs(sec.fields) do
+    local v = vals[f.name]
+    local sk = v and idx_key(f.kind, v) or nil
     local was = old[f.name]
     if sk ~= was then
-      if was then redis.call('ZREM', f.key, was .. '\0' .. sec.id) end
-      if sk then redis.call('ZADD', f.key, 0, sk .. '\0' .. sec.id) end
+      moves[#moves + 1] = { f.key, was, sk }
       old[f.name] = sk
-      changed = true
     end
   end
-  if changed or not known then
+  sec.moves, sec.known, sec.after = moves, known, old
+end
+
+-- idx_write makes the planned moves (idx_plan): ZREM and ZADD of each
+-- moved entry, x:rev rewritten (HSET, or HDEL when no entry is left) when
+-- an entry moved or x:rev did not list the id, the id added to x:all when
+-- x:rev did not list it.
+local function idx_write(sec)
+  local id = sec.id
+  for _, m in ipairs(sec.moves) do
+    if m[2] then redis.call('ZREM', m[1], m[2] .. '\0' .. id) end
+    if m[3] then redis.call('ZADD', m[1], 0, m[3] .. '\0' .. id) end
+  end
+  if #sec.moves > 0 or not sec.known then
     local parts = {}
-    for f, k in pairs(old) do parts[#parts + 1] = f .. '\0' .. k .. '\0' end
+    for f, k in pairs(sec.after) do parts[#parts + 1] = f .. '\0' .. k .. '\0' end
     if #parts > 0 then
-      redis.call('HSET', sec.rev, sec.id, table.concat(parts))
+      redis.call('HSET', sec.rev, id, table.concat(parts))
     else
-      redis.call('HDEL', sec.rev, sec.id)
+      redis.call('HDEL', sec.rev, id)
     end
   end
-  if not known then redis.call('ZADD', sec.all, 0, sec.id) end
+  if not sec.known then redis.call('ZADD', sec.all, 0, id) end
+end
+
+-- idx_apply brings the entries of the section's fields in line with the
+-- hash's stored values, updating x:i, x:rev and x:all: the moves planned
+-- before the write (idx_prepare), else those for given (see idx_vals; the
+-- fields not given are read from the hash hkey, after the write).
+local function idx_apply(sec, hkey, given)
+  if not sec.moves then idx_plan(sec, idx_vals(sec, hkey, given)) end
+  idx_write(sec)
+end
+
+-- idx_prepare runs before a write's first write, once the values the
+-- write leaves are known (vals, see idx_vals): it reads x:rev (a HASH or
+-- nothing), plans the moves (idx_plan), asks the ACL about checks (a list
+-- of {command, key, args...}; nil: no ACL on this server) and the writes
+-- the moves will send, and checks that the keys those writes touch are
+-- ZSETs or missing: the x:i key of each moved entry, x:all when the id
+-- joins it. Keys no write touches are not asked about. It returns nil or
+-- the error reply.
+local function idx_prepare(sec, vals, checks)
+  local r = redis.pcall('HGET', sec.rev, sec.id)
+  if type(r) == 'table' then return want_type(sec.rev, 'hash') or r end
+  sec.revtext = r
+  idx_plan(sec, vals)
+  local moves = sec.moves
+  if checks then
+    for _, m in ipairs(moves) do
+      if m[2] then checks[#checks + 1] = { 'ZREM', m[1], 'm' } end
+      if m[3] then checks[#checks + 1] = { 'ZADD', m[1], '0', 'm' } end
+    end
+    if #moves > 0 or not sec.known then
+      if next(sec.after) then
+        checks[#checks + 1] = { 'HSET', sec.rev, 'f', 'v' }
+      else
+        checks[#checks + 1] = { 'HDEL', sec.rev, 'f' }
+      end
+    end
+    if not sec.known then checks[#checks + 1] = { 'ZADD', sec.all, '0', 'm' } end
+    local e = acl_refusal(checks)
+    if e then return e end
+  end
+  for _, m in ipairs(moves) do
+    local e = want_type(m[1], 'zset')
+    if e then return e end
+  end
+  if not sec.known then return want_type(sec.all, 'zset') end
+  return nil
 end
 
 -- idx_unique_new checks the unique fields among the section's for the new
@@ -229,34 +300,19 @@ local function idx_unique_new(sec, texts)
   return nil
 end
 
--- idx_acl_checks adds to checks the writes an index section may send
--- (ZADD and ZREM of its x:i keys, x:rev, x:all), and returns checks.
-local function idx_acl_checks(sec, checks)
-  if not sec then return checks end
-  for _, f in ipairs(sec.fields) do
-    checks[#checks + 1] = { 'ZADD', f.key, '0', 'm' }
-    checks[#checks + 1] = { 'ZREM', f.key, 'm' }
-  end
-  checks[#checks + 1] = { 'HSET', sec.rev, 'f', 'v' }
-  checks[#checks + 1] = { 'HDEL', sec.rev, 'f' }
-  checks[#checks + 1] = { 'ZADD', sec.all, '0', 'm' }
-  checks[#checks + 1] = { 'ZREM', sec.all, 'm' }
-  return checks
-end
-
 -- idx_field_check is for the field scripts: before writing text to field,
--- it parses the index section and checks uniqueness. It returns an error
--- reply (or nil) and the section (nil when the field is not indexed).
+-- it parses the index section, prepares the entry moves (idx_prepare: the
+-- section lists that one field, so nothing is read from the hash) and
+-- checks uniqueness. It returns an error reply (or nil) and the section
+-- (nil when the field is not indexed), for idx_apply after the write.
 local function idx_field_check(field, text)
   local sec = idx_parse()
   if not sec then return nil, nil end
-  if redis.acl_check_cmd then
-    local e = acl_refusal(idx_acl_checks(sec, { { 'HSET', KEYS[1], 'f', 'v' } }))
-    if e then return e, sec end
-  end
-  local e = idx_guard(sec)
+  local given = { [field] = text }
+  local checks = redis.acl_check_cmd and { { 'HSET', KEYS[1], 'f', 'v' } }
+  local e = idx_prepare(sec, idx_vals(sec, nil, given), checks)
   if e then return e, sec end
-  local msg = idx_unique_new(sec, { [field] = text })
+  local msg = idx_unique_new(sec, given)
   if msg then return redis.error_reply(msg), sec end
   return nil, sec
 end
@@ -287,14 +343,15 @@ end
 -- the section's indexes. Unique values are checked before the first write;
 -- it returns that error reply, or nil. The caller has checked the hash
 -- (read_object); container keys are not checked, since they are deleted
--- and rewritten whatever they held; idx_guard checks the index keys.
+-- and rewritten whatever they held; idx_prepare checks the index keys the
+-- write touches.
 local function write_object(i, n, a, ver)
   local sec, stop = idx_parse()
-  local texts
   -- An ACL that refuses one of the commands below would stop the script
   -- halfway, its earlier writes kept: ask first.
+  local checks
   if redis.acl_check_cmd then
-    local checks = { { 'HSET', KEYS[1], 'f', 'v' } }
+    checks = { { 'HSET', KEYS[1], 'f', 'v' } }
     if a > 0 then checks[#checks + 1] = { 'HDEL', KEYS[1], 'f' } end
     local j, last = i + 2 * n + a, stop - 1
     while j <= last do
@@ -306,16 +363,20 @@ local function write_object(i, n, a, ver)
       end
       j = j + 3 + c
     end
-    local e = acl_refusal(idx_acl_checks(sec, checks))
-    if e then return e end
   end
   if sec then
-    local e = idx_guard(sec)
-    if e then return e end
-    texts = {}
+    -- What is written is known: fields of the section that this write
+    -- leaves alone are read (idx_vals), the others not.
+    local texts = {}
     for j = i, i + 2 * n - 1, 2 do texts[ARGV[j]] = ARGV[j + 1] end
+    for j = i + 2 * n, i + 2 * n + a - 1 do texts[ARGV[j]] = false end
+    local e = idx_prepare(sec, idx_vals(sec, nil, texts), checks)
+    if e then return e end
     local msg = idx_unique_new(sec, texts)
     if msg then return redis.error_reply(msg) end
+  elseif checks then
+    local e = acl_refusal(checks)
+    if e then return e end
   end
   if ver and n > 0 then
     redis.call('HSET', KEYS[1], '_v', ver, unpack(ARGV, i, i + 2 * n - 1))
@@ -326,10 +387,6 @@ local function write_object(i, n, a, ver)
   end
   if a > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i + 2 * n, i + 2 * n + a - 1)) end
   write_containers(i + 2 * n + a, stop - 1)
-  if sec then
-    -- What was just written is known: no read of the hash for it.
-    for j = i + 2 * n, i + 2 * n + a - 1 do texts[ARGV[j]] = false end
-    idx_apply(sec, nil, texts)
-  end
+  if sec then idx_write(sec) end
   return nil
 end

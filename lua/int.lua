@@ -65,9 +65,7 @@ end
 if out ~= raw then
   local e, sec = idx_field_check(field, out)
   if e then return e end
-  -- the value and the bumped version in one HSET
-  bumped = (tonumber(got[1]) or 0) + 1
-  redis.call('HSET', KEYS[1], field, out, '_v', string.format('%d', bumped))
+  hset_bump(got[1], field, out) -- the value and the version in one HSET
   if sec then idx_apply(sec) end
 end
 touch()

@@ -1,8 +1,10 @@
 // Package lua holds rapyer's server-side scripts. Each script is a .lua file
 // in this folder, whose header names its KEYS, ARGV, reply and error replies,
-// embedded with go:embed. prelude.lua is prepended to every script; scripts
-// that compute on int64 also get int64.lua. Each field script also has a
-// Versioned twin whose reply carries the object's new version.
+// embedded with go:embed. The libraries prelude.lua, int64.lua (scripts that
+// compute on int64) and index.lua (scripts that keep indexes) come before a
+// script's body, cut to the statements the body reaches, index.lua's
+// defined on first use (shake.go). Each field script also has a Versioned
+// twin whose reply carries the object's new version.
 //
 // Scripts stay inside what Redis 7.0 and miniredis both run: Lua 5.1 with the
 // string, table and math libraries, every key passed through KEYS, and no
@@ -59,26 +61,38 @@ func buildField(parts ...string) *Script {
 	return s
 }
 
-// assemble is prelude.lua then parts; with versioned, the last part runs as
-// a function whose reply is wrapped (see Versioned).
+// assemble is prelude.lua then parts, the libraries among them cut to what
+// the bodies reach (shake.go); with versioned, the last part runs as a
+// function whose reply is wrapped (see Versioned).
 func assemble(versioned bool, parts []string) *Script {
-	var b strings.Builder
+	var libs []stmt
+	var bodies []string
 	for i, p := range append([]string{"prelude"}, parts...) {
 		src, err := files.ReadFile(p + ".lua")
 		if err != nil {
 			panic("lua: missing embedded script " + p) // the build embeds every file
 		}
-		last := i == len(parts)
-		if versioned && last {
-			b.WriteString("local function field_main()\n")
+		if libraries[p] {
+			lib := statements(string(src))
+			if p == lazyLib {
+				lib = markLazy(lib)
+			}
+			libs = append(libs, lib...)
+			continue
 		}
-		b.Write(src)
-		b.WriteByte('\n')
-		if versioned && last {
-			b.WriteString("end\nlocal reply = field_main()\n" +
+		body := string(src) + "\n"
+		if versioned && i == len(parts) {
+			body = "local function field_main()\n" + body +
+				"end\nlocal reply = field_main()\n" +
 				"if type(reply) == 'table' and reply.err then return reply end\n" +
-				"return { bumped, reply }\n")
+				"return { bumped, reply }\n"
 		}
+		bodies = append(bodies, body)
+	}
+	var b strings.Builder
+	emit(&b, shake(libs, bodies))
+	for _, body := range bodies {
+		b.WriteString(body)
 	}
 	sum := sha1.Sum([]byte(b.String()))
 	name := parts[len(parts)-1]

@@ -143,6 +143,20 @@ local function bump()
   bumped = redis.call('HINCRBY', KEYS[1], '_v', 1)
 end
 
+-- hset_bump writes field = value and bumps the version in one HSET: v is
+-- the stored version as read_object read it (got[1]; false: none), and
+-- bumped takes the new one, as bump's HINCRBY would reply it. A version
+-- past 15 digits (a double would round it) goes through bump.
+local function hset_bump(v, field, value)
+  if v and #v > 15 then
+    redis.call('HSET', KEYS[1], field, value)
+    bump()
+    return
+  end
+  bumped = (tonumber(v) or 0) + 1
+  redis.call('HSET', KEYS[1], field, value, '_v', string.format('%d', bumped))
+end
+
 -- sliced calls cmd(key, [opt,] t[from..to]) in slices of at most 4000
 -- values (Lua's unpack fails near 8000; 4000 is even, so pairs stay whole)
 -- and returns the sum of the integer replies and the last reply.

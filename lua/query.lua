@@ -39,7 +39,9 @@
 -- Every live candidate is checked against the whole predicate but the
 -- driving leaf's own condition, which its index entries of live objects
 -- guarantee (one HGET or HMGET of the fields the rest names, EXISTS when
--- none is there, or EXISTS alone); a candidate whose hash is gone is dead:
+-- none is there, or EXISTS alone: one EXISTS of a whole batch of
+-- candidates first, then one each only when the batch has dead ones); a
+-- candidate whose hash is gone is dead:
 -- its entries are reclaimed (idx_forget) and it is skipped. When the driver
 -- yields candidates in output order (the sort field's leaf; x:all or an
 -- equality leaf when sorting by id), the walk starts after the cursor and
@@ -47,6 +49,7 @@
 -- heap. Sort keys and ids are compared byte by byte (bcmp): Lua's `<`
 -- follows the server's locale.
 
+idx_load() -- index.lua's functions (lua/shake.go)
 local okey, mode = ARGV[1], ARGV[2]
 -- "load" is "find" for a Find that loads every match: the load drops dead
 -- objects, so a candidate checked by nothing but the trusted driver needs no
@@ -130,14 +133,18 @@ end
 local root = parse()
 local sortslot, nf = nil, 0 -- set once the driver is known
 
--- read fetches a candidate's fields (HGET for one, HMGET for more) and
--- reports whether its hash exists: EXISTS only when no field came back.
+-- read fetches candidate id's fields (HGET for one, HMGET for more) and
+-- reports whether its hash exists: EXISTS only when no field came back
+-- (or, without fields, when walkrange's EXISTS of the batch found some
+-- hash gone).
 local one = {}
-local function read(key)
+local batchalive = false -- walkrange found every hash of its batch
+local function read(id)
   if nf == 0 then
-    if trust then return one, true end
-    return one, redis.call('EXISTS', key) == 1
+    if trust or batchalive then return one, true end
+    return one, redis.call('EXISTS', okey .. id) == 1
   end
+  local key = okey .. id
   local vals
   if nf == 1 then
     one[1] = redis.call('HGET', key, fields[1])
@@ -226,7 +233,8 @@ local function estimate(node)
     if node.pos > 0 then
       e = 0
       for _, v in ipairs(node.iv) do
-        e = e + redis.call('ZLEXCOUNT', KEYS[node.pos], lexlo(v[1]), lexhi(v[2]))
+        v.n = redis.call('ZLEXCOUNT', KEYS[node.pos], lexlo(v[1]), lexhi(v[2]))
+        e = e + v.n
       end
     end
   elseif node.op == 'O' then
@@ -251,9 +259,15 @@ end
 -- walkrange calls visit(id, key, member) for the members of key between
 -- the lex bounds lo and hi (reversed: from hi down), in growing batches,
 -- until visit returns true (then it returns true). ids: members are ids.
+-- count, when known, is how many members the bounds held when estimated
+-- (at most: a cursor narrows them, reclaiming shrinks them): when every
+-- match is wanted, or fewer than want are there, the first batch takes
+-- them all.
 local MAXBATCH = 5000
-local function walkrange(key, lo, hi, reversed, ids, visit)
-  local n = math.min(math.max(want, 32), MAXBATCH)
+local function walkrange(key, lo, hi, reversed, ids, visit, count)
+  local n = math.max(want, 32)
+  if count and (want == 0 or count < want) then n = count + 1 end
+  n = math.min(n, MAXBATCH)
   while true do
     local ms
     if reversed then
@@ -261,11 +275,25 @@ local function walkrange(key, lo, hi, reversed, ids, visit)
     else
       ms = redis.call('ZRANGEBYLEX', key, lo, hi, 'LIMIT', 0, n)
     end
-    for _, m in ipairs(ms) do
-      local id = m
-      if not ids then id = string.sub(m, string.find(m, '\0', 1, true) + 1) end
-      if visit(id, key, m) then return true end
+    local batch = ms
+    if not ids then
+      batch = {}
+      for i, m in ipairs(ms) do batch[i] = string.sub(m, string.find(m, '\0', 1, true) + 1) end
     end
+    -- A candidate checked by nothing but its hash's existence: one EXISTS
+    -- of the whole batch, and one per candidate only when some are gone.
+    if nf == 0 and not trust and #batch > 1 then
+      local hkeys = {}
+      for i, id in ipairs(batch) do hkeys[i] = okey .. id end
+      batchalive = redis.call('EXISTS', unpack(hkeys)) == #hkeys
+    end
+    for i, m in ipairs(ms) do
+      if visit(batch[i], key, m) then
+        batchalive = false
+        return true
+      end
+    end
+    batchalive = false
     if #ms < n then return false end
     if reversed then hi = '(' .. ms[#ms] else lo = '(' .. ms[#ms] end
     n = math.min(n * 2, MAXBATCH)
@@ -293,14 +321,14 @@ local function walkleaf(node, visit, cm, reversed)
         hi = '(' .. cm
       end
     end
-    if not skip and walkrange(KEYS[node.pos], lo, hi, reversed, false, visit) then return true end
+    if not skip and walkrange(KEYS[node.pos], lo, hi, reversed, false, visit, v.n) then return true end
   end
   return false
 end
 
 -- walk produces a drivable node's candidates (unordered).
 local function walk(node, visit)
-  if node.op == 'T' then return walkrange(all, '-', '+', false, true, visit) end
+  if node.op == 'T' then return walkrange(all, '-', '+', false, true, visit, node.est) end
   if node.op == 'L' then return walkleaf(node, visit, nil, false) end
   if node.op == 'A' then return walk(node.drv, visit) end
   local seen = {}
@@ -434,7 +462,7 @@ local function keep(sk, id)
 end
 
 local function visit(id, key, m)
-  local vals, alive = read(okey .. id)
+  local vals, alive = read(id)
   if not alive then
     -- Dead (expired or deleted without its entries): reclaim.
     idx_forget(rev, all, keymap, id)
@@ -471,7 +499,7 @@ end
 if drv.op == 'T' then
   local lo = '-'
   if cm then lo = '(' .. cm end
-  walkrange(all, lo, '+', false, true, visit)
+  walkrange(all, lo, '+', false, true, visit, drv.est)
 elseif drv.op == 'L' then
   walkleaf(drv, visit, cm, ordered and desc)
 else

@@ -21,8 +21,7 @@ local function store(v)
   if v ~= raw then
     local e, sec = idx_field_check(field, v)
     if e then return e end
-    redis.call('HSET', KEYS[1], field, v)
-    bump()
+    hset_bump(got[1], field, v)
     if sec then idx_apply(sec) end
   end
   touch()

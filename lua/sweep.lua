@@ -20,6 +20,7 @@
 -- ARGV[6+nf] (mode idx) the position (1..nf) of the field to walk
 -- Reply: {done (1 when the walk reached the end), cursor for the next step,
 --   dead objects reclaimed, orphan members removed, members read}
+idx_load() -- index.lua's functions (lua/shake.go)
 local mode, cursor, count, okey = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local nf = tonumber(ARGV[5])
 local keys = {}

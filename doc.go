@@ -238,6 +238,8 @@
 //
 //	st, err := embedded.Open(ctx) // st.Close also stops the server
 //
-// For tests that move time, start the server yourself and call
-// Server.FastForward to expire keys without waiting.
+// Its clock is the wall clock, so keys expire on their own as on Redis. For
+// tests that move time faster, start the server yourself (embedded.StartT(t)
+// stops it when the test ends) and call Server.FastForward to expire keys
+// without waiting.
 package rapyer

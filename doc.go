@@ -146,7 +146,9 @@
 // (q.Age.Gte(18), q.Name.Prefix("Al"), And, Or, Not, All); Find, FindOne,
 // FindIDs, Count, DeleteWhere and Iter run them in at most two round trips,
 // return every match unless Limit says otherwise, sort by any indexed field
-// (Asc, Desc) and never return an expired object. Sweep reclaims what expired
+// (Asc, Desc) and never return an expired object. Page returns one page and
+// the cursor of its last object, which After turns into the start of the
+// next page (of Page or Iter), for paging without Offset. Sweep reclaims what expired
 // objects left in the indexes; Reindex builds indexes declared after objects
 // were saved.
 //

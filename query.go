@@ -28,6 +28,7 @@ type queryConfig struct {
 	err    error
 	// tolerant: objects load as Tolerant says (see Find)
 	tolerant bool
+	after    *string // After's cursor (cursor.go)
 }
 
 type queryOptionFunc func(*queryConfig)
@@ -129,6 +130,7 @@ type plan struct {
 	page     int
 	tolerant bool
 	exec     index.Exec
+	after    *index.Hit // After's position (Iter, Page)
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
@@ -159,7 +161,11 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
-	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant}, nil
+	after, err := decodeAfter(sc.name, q.Order, q.Desc, cfg.after)
+	if err != nil {
+		return fail(err)
+	}
+	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, after: after}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -531,7 +537,7 @@ func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...Q
 			return
 		}
 		remaining, skip := p.Limit, p.Offset
-		var after *index.Hit
+		after := p.after
 		for remaining != 0 {
 			n := p.page
 			if remaining > 0 && remaining < n {

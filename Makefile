@@ -25,6 +25,7 @@ test: ## run every test with -race on the embedded server, and on Redis too when
 	fi
 	$(GO) test -race -count=1 ./...
 	cd otel && $(GO) test -race -count=1 ./...
+	cd cmd/rapyervet && $(GO) test -count=1 ./...
 	@if [ -n "$$REDIS_URL" ]; then echo "make test: passed on embedded + redis"; else echo "make test: passed on embedded"; fi
 
 test-redis: ## start a throwaway redis-server on a free port, run make test against it, stop it
@@ -39,7 +40,7 @@ race: ## same as test (the suite always runs with -race)
 bench: ## run the benchmarks in bench/ (its own go.mod)
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
 
-lint: ## gofmt -l, go vet, staticcheck (when installed), no "reflect" outside serialize/msgpack*.go
+lint: ## gofmt -l, go vet, staticcheck (when installed), no "reflect" outside serialize/msgpack*.go, rapyervet over examples/
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd otel && $(GO) vet ./...
@@ -49,10 +50,16 @@ lint: ## gofmt -l, go vet, staticcheck (when installed), no "reflect" outside se
 		! -path '*/testdata/*' ! -path './serialize/msgpack*.go' -print0 \
 		| xargs -0 -r grep -lE '^[[:space:]]*(import[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*[[:space:]]+|[._][[:space:]]+)?"reflect"'); \
 	if [ -n "$$bad" ]; then echo "lint: \"reflect\" is imported outside serialize/msgpack*.go and bench/:"; echo "$$bad"; exit 1; fi
+	@# rapyervet (cmd/rapyervet, its own module) over the examples: handles a
+	@# schema function leaves out, operations in a Tx/Batch given another context.
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+		(cd cmd/rapyervet && $(GO) vet ./... && $(GO) build -o "$$dir/rapyervet" .) && \
+		echo "rapyervet ./examples/..." && "$$dir/rapyervet" ./examples/...
 	@echo "lint: ok"
 
 gomin: ## check every go.mod asks for Go $(GOMIN) and the code builds and vets within it
-	@for m in $$(find . -name go.mod ! -path '*/testdata/*' -printf '%h\n' | sort); do \
+	@# cmd/rapyervet, a developer's tool, asks for the Go of golang.org/x/tools.
+	@for m in $$(find . -name go.mod ! -path '*/testdata/*' ! -path './cmd/rapyervet/*' -printf '%h\n' | sort); do \
 		v=$$(cd "$$m" && $(GO) list -m -f '{{.GoVersion}}'); \
 		if [ "$$m" != ./bench ] && [ "$$v" != "$(GOMIN)" ]; then echo "gomin: $$m/go.mod says go $$v, want go $(GOMIN) (the Makefile's GOMIN)"; exit 1; fi; \
 		echo "gomin: $$m: go $$v; go mod tidy -diff, go build, go vet (compiler -lang=go$(GOMIN), vet's stdversion)"; \

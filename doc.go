@@ -157,7 +157,9 @@
 // (q.Age.Gte(18), q.Name.Prefix("Al"), And, Or, Not, All); Find, FindOne,
 // FindIDs, Count, DeleteWhere and Iter run them in at most two round trips,
 // return every match unless Limit says otherwise, sort by any indexed field
-// (Asc, Desc) and never return an expired object. Sweep reclaims what expired
+// (Asc, Desc) and never return an expired object. Page returns one page and
+// the cursor of its last object, which After turns into the start of the
+// next page (of Page or Iter), for paging without Offset. Sweep reclaims what expired
 // objects left in the indexes; Reindex builds indexes declared after objects
 // were saved. DeleteWhere finds and deletes ChunkSize objects at a time;
 // Progress reports how far Reindex, Sweep and DeleteWhere are.
@@ -280,6 +282,8 @@
 //
 //	st, err := embedded.Open(ctx) // st.Close also stops the server
 //
-// For tests that move time, start the server yourself and call
-// Server.FastForward to expire keys without waiting.
+// Its clock is the wall clock, so keys expire on their own as on Redis. For
+// tests that move time faster, start the server yourself (embedded.StartT(t)
+// stops it when the test ends) and call Server.FastForward to expire keys
+// without waiting.
 package rapyer

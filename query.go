@@ -30,6 +30,7 @@ type queryConfig struct {
 	among    []string              // Among's ids; nil: not given
 	chunk    int                   // DeleteWhere's, ChunkSize (progress.go)
 	progress func(done, total int) // Progress (progress.go)
+	after    *string               // After's cursor (cursor.go)
 }
 
 type queryOptionFunc func(*queryConfig)
@@ -146,6 +147,7 @@ type plan struct {
 	st       *Store
 	chunk    int                   // DeleteWhere's
 	progress func(done, total int) // DeleteWhere's
+	after    *index.Hit            // After's position (Iter, Page)
 }
 
 // compile checks pred and opts for model sc (nothing is sent).
@@ -179,8 +181,12 @@ func compile(op string, sc *schema, pred Pred, opts []QueryOption) (*plan, error
 	if err != nil {
 		return fail(indexErr(err))
 	}
+	after, err := decodeAfter(sc.name, q.Order, q.Desc, cfg.after)
+	if err != nil {
+		return fail(err)
+	}
 	return &plan{Plan: p, op: op, sc: sc, m: m, page: cfg.page, tolerant: cfg.tolerant, among: cfg.among, keyScan: len(sc.idx) == 0 && cfg.among == nil,
-		chunk: cfg.chunk, progress: cfg.progress}, nil
+		chunk: cfg.chunk, progress: cfg.progress, after: after}, nil
 }
 
 // indexModel describes the model's indexes to the engine, without the
@@ -556,7 +562,7 @@ func (s *Schema[M, P]) Iter(ctx context.Context, st *Store, pred Pred, opts ...Q
 			return
 		}
 		remaining, skip := p.Limit, p.Offset
-		var after *index.Hit
+		after := p.after
 		for remaining != 0 {
 			n := p.page
 			if remaining > 0 && remaining < n {

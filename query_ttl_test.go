@@ -166,6 +166,7 @@ func TestQueryTTLRefresh(t *testing.T) {
 					}
 					return nil
 				}, true},
+				{"Page", func() error { _, _, err := c.s.Page(ctx, b.Store, qq.Age.Eq(30)); return err }, true},
 				{"FindIDs", func() error { _, err := c.s.FindIDs(ctx, b.Store, qq.Age.Eq(30)); return err }, false},
 				{"Count", func() error { _, err := c.s.Count(ctx, b.Store, qq.Age.Eq(30)); return err }, false},
 			} {

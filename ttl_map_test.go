@@ -53,7 +53,7 @@ var mapOps = []op{
 	{name: "Counter.Decr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Counts.Decr(ctx, "logins", 2))
 	}},
-	{name: "Counter.Incr of a new key", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+	{name: "Counter.Incr", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		// a key the counter does not have yet: the script creates it
 		return ignore(u.Counts.Incr(ctx, "fresh", 1))
 	}},

@@ -13,6 +13,7 @@ var queryExempt = map[string]string{
 	"Schema.Find":        "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
 	"Schema.FindOne":     "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
 	"Schema.Iter":        "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
+	"Schema.Page":        "a query (needs an indexed model): loads refresh TTLs as Get does, tested by TestQueryTTLRefresh",
 	"Schema.FindIDs":     "a query (needs an indexed model): reads no object, refreshes nothing, tested by TestQueryTTLRefresh",
 	"Schema.Count":       "a query (needs an indexed model): reads no object, refreshes nothing, tested by TestQueryTTLRefresh",
 	"Schema.DeleteWhere": "removes the objects (as Delete); tested by TestQueryManyMatches",

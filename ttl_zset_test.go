@@ -54,7 +54,7 @@ var zsetOps = []op{
 	{name: "SortedSet.Remove", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Board.Remove(ctx, "bob"))
 	}},
-	{name: "SortedSet.All", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
+	{name: "SortedSet.ReadAll", run: func(ctx context.Context, s *rapyer.Schema[user, *user], st *rapyer.Store, u *user) ([]string, error) {
 		return ignore(u.Board.ReadAll(ctx))
 	}},
 }

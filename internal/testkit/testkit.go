@@ -45,11 +45,7 @@ const ioTimeout = 60 * time.Second
 func runEmbedded(t *testing.T, f func(t *testing.T, b *Backend), opts []rapyer.Option) {
 	t.Helper()
 	t.Run("embedded", func(t *testing.T) {
-		srv, err := embedded.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = srv.Close() })
+		srv := embedded.StartT(t)
 		f(t, newBackend(t, "embedded", srv.URL(), srv, opts))
 	})
 }

@@ -37,7 +37,7 @@ func BenchmarkHook(b *testing.B) {
 	}
 	ops := []struct {
 		name     string
-		lib, raw func(b *testing.B, e *env) op
+		lib, raw func(b testing.TB, e *env) op
 	}{
 		{"save", saveLib, saveRaw},
 		{"get", getLib, getRawOp},

@@ -50,7 +50,7 @@ func BenchmarkIncr(b *testing.B) {
 	})
 }
 
-func incrLib(b *testing.B, e *env) op {
+func incrLib(b testing.TB, e *env) op {
 	ctx := b.Context()
 	p := savedProfile(b, e)
 	if _, err := p.Age.Incr(ctx, 1); err != nil { // the script is cached from here on
@@ -62,7 +62,7 @@ func incrLib(b *testing.B, e *env) op {
 	}
 }
 
-func hincrbyRaw(b *testing.B, e *env) op {
+func hincrbyRaw(b testing.TB, e *env) op {
 	key := savedProfile(b, e).Key()
 	warm(b, e.pool)
 	return func() error {

@@ -167,7 +167,7 @@ func BenchmarkGet(b *testing.B) {
 	})
 }
 
-func getLib(b *testing.B, e *env) op {
+func getLib(b testing.TB, e *env) op {
 	ctx := b.Context()
 	id := savedProfile(b, e).ID()
 	return func() error {
@@ -182,7 +182,7 @@ func getLib(b *testing.B, e *env) op {
 	}
 }
 
-func getRawOp(b *testing.B, e *env) op {
+func getRawOp(b testing.TB, e *env) op {
 	key := savedProfile(b, e).Key()
 	warm(b, e.pool)
 	return func() error {

@@ -209,8 +209,8 @@ func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error)
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		if cerr := ctxDone(ctx); cerr != nil {
+			return nil, fmt.Errorf("%w (%v)", cerr, err)
 		}
 		if _, reply := err.(redis.Error); reply { // AUTH or SELECT refused
 			return nil, scriptError(err)

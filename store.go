@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
@@ -250,8 +251,8 @@ func (s *Store) connCheck(ctx context.Context) error {
 func getConn(ctx context.Context, p *redis.Pool) (redis.Conn, error) {
 	c, err := p.GetContext(ctx)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			return nil, ctx.Err()
+		if cerr := ctxDone(ctx); cerr != nil && !errors.Is(err, cerr) {
+			return nil, fmt.Errorf("%w (%v)", cerr, err)
 		}
 		return nil, err
 	}
@@ -264,10 +265,25 @@ func netErr(ctx context.Context, err error) error {
 		return nil
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() && ctx.Err() != nil {
-		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	if errors.As(err, &ne) && ne.Timeout() {
+		if cerr := ctxDone(ctx); cerr != nil {
+			return fmt.Errorf("%w (%v)", cerr, err)
+		}
 	}
 	return err
+}
+
+// ctxDone is ctx's error, or context.DeadlineExceeded when its deadline
+// has passed but its timer has not fired yet (a socket deadline set to the
+// same instant may fire first).
+func ctxDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 var _ io.Closer = (*Store)(nil)

@@ -30,6 +30,18 @@ type ctlConn struct {
 	mu      sync.Mutex
 	limit   time.Time // the armed context's deadline; zero: none
 	stopped bool      // the armed context ended: every deadline is in the past
+	// hold, when set (a multiplexed connection: mux.go), keeps what is
+	// written instead of sending it, so that a batch goes out in one write.
+	hold *[]byte
+}
+
+// Write sends b, or keeps it in hold when set.
+func (c *ctlConn) Write(b []byte) (int, error) {
+	if c.hold != nil {
+		*c.hold = append(*c.hold, b...)
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
 }
 
 var past = time.Unix(1, 0)

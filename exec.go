@@ -77,19 +77,11 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if len(r.units) == 0 {
 		return nil, nil
 	}
-	var c redis.Conn
-	if r.pin != nil {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		c = r.pin.c
-	} else {
-		var err error
-		if c, err = s.conn(ctx); err != nil {
-			return nil, err
-		}
-		defer c.Close()
+	c, err := s.link(ctx, r.pin, shareable(&r))
+	if err != nil {
+		return nil, err
 	}
+	defer c.release()
 	if r.tx {
 		return s.execTx(ctx, c, r)
 	}
@@ -118,7 +110,7 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		}
 		n += u.Size()
 	}
-	replies, err := s.roundTrip(ctx, c, r.pin != nil, n, r.sent, func(send sendFunc) error {
+	replies, err := s.roundTrip(ctx, c, n, r.sent, func(send sendFunc) error {
 		for i := range r.units {
 			if r.fill != nil {
 				r.fill(i)
@@ -159,7 +151,7 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		return out, nil
 	}
 	s.cfg.logger.Debug("rapyer: sending units again (scripts not cached, or reads refused in MULTI)", "units", len(retry))
-	again, err := s.roundTrip(ctx, c, r.pin != nil, len(retry), nil, func(send sendFunc) error {
+	again, err := s.roundTrip(ctx, c, len(retry), nil, func(send sendFunc) error {
 		for i := range retry {
 			if err := writeUnit(send, &retry[i], true); err != nil {
 				return err
@@ -196,7 +188,7 @@ func (s *Store) knows(sc *lua.Script) bool {
 // command) with a single Do: no reply slice to gather. Its reply may be an
 // error reply (a redis.Error value); err is for the round trip. ok is false
 // for other units.
-func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, err error, ok bool) {
+func (s *Store) execOne(ctx context.Context, c link, u *ops.Unit) (r any, err error, ok bool) {
 	switch {
 	case u.Script != nil:
 		whole := !s.knows(u.Script)
@@ -230,12 +222,12 @@ func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, 
 // queued in MULTI meets NOSCRIPT when the server loses its scripts between
 // queueing and EXEC (SCRIPT FLUSH, a failover), and then only that unit
 // fails while the others run. EVAL cannot fail that way.
-func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Result, error) {
+func (s *Store) execTx(ctx context.Context, c link, r request) ([]ops.Result, error) {
 	n := 0
 	for i := range r.units {
 		n += r.units[i].Inlined()
 	}
-	replies, err := s.roundTrip(ctx, c, r.pin != nil, 2+n, r.sent, func(send sendFunc) error {
+	replies, err := s.roundTrip(ctx, c, 2+n, r.sent, func(send sendFunc) error {
 		if err := send("MULTI"); err != nil {
 			return err
 		}
@@ -317,11 +309,16 @@ func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 // own connections the commands are written inside DoContext, under ctx
 // (a pinned connection excepted: its WATCH must go through the pool's
 // connection, which sends UNWATCH when it goes back with one open).
-func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int, sent func(), write func(sendFunc) error) ([]any, error) {
+func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), write func(sendFunc) error) ([]any, error) {
+	if l.p != nil {
+		replies, err := l.p.roundTrip(ctx, n, sent, write)
+		return replies, netErr(ctx, err)
+	}
+	c := l.c
 	var r any
 	var err error
 	switch kind := s.connKind.Load(); {
-	case kind == connOurs && !pinned:
+	case kind == connOurs && !l.pinned:
 		ci := &callInfo{write: write, sent: sent}
 		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
 	case kind == connPlain:
@@ -331,7 +328,7 @@ func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int,
 			}
 		}
 		if err == nil {
-			r, err = s.do(ctx, c, "")
+			r, err = s.do(ctx, l, "")
 		}
 	default: // pinned, or not known yet
 		if err = write(c.Send); err != nil {
@@ -367,7 +364,11 @@ const (
 
 // do sends cmd (none when "") after what was written, and reads the
 // replies, bounded by ctx as the connection's kind allows.
-func (s *Store) do(ctx context.Context, c redis.Conn, cmd string, args ...any) (any, error) {
+func (s *Store) do(ctx context.Context, l link, cmd string, args ...any) (any, error) {
+	if l.p != nil {
+		return l.do(ctx, cmd, args)
+	}
+	c := l.c
 	switch s.connKind.Load() {
 	case connOurs:
 		return redis.DoContext(c, ctx, cmd, args...)
@@ -485,11 +486,11 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // every field operation). Its reply may be an error reply (a redis.Error
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
-	c, err := s.conn(ctx)
+	c, err := s.link(ctx, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer c.release()
 	r, err, _ := s.execOne(ctx, c, u)
 	return r, err
 }

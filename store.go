@@ -29,6 +29,7 @@ type Store struct {
 	// connKind is the kind of connection the pool gives (see Store.do).
 	connKind atomic.Int32
 	addr     string // the URL Open was given, password redacted
+	mx       *mux   // nil: multiplexing off (see Store.muxer)
 }
 
 // String describes the Store by its server's URL (password redacted) and
@@ -117,7 +118,11 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	if strings.ContainsAny(cfg.prefix, "{}") {
 		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: key prefix %q contains '{' or '}', which would break the hash tags", ErrInvalid, cfg.prefix)}
 	}
-	return &Store{pool: pool, owned: owned, cfg: cfg}, nil
+	s := &Store{pool: pool, owned: owned, cfg: cfg}
+	if cfg.muxConns >= 0 {
+		s.mx = newMux(pool, cfg.muxConns)
+	}
+	return s, nil
 }
 
 // Ping sends PING and reports whether the server answered. The first time,
@@ -180,6 +185,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	if s.mx != nil {
+		s.mx.close()
+	}
 	var errs []error
 	if s.owned {
 		errs = append(errs, s.pool.Close())
@@ -198,19 +206,28 @@ func (s *Store) Prefix() string {
 	return s.cfg.prefix
 }
 
-// conn takes a connection from the pool, waiting no longer than ctx allows.
-func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
+// usable checks that a request may be sent now: the Store open, ctx
+// live and not a queue's.
+func (s *Store) usable(ctx context.Context) error {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if queueOf(ctx) != nil {
 		// Only operations that queue themselves may see a queue context;
 		// anything else (locks, bulk operations, Ping) would run at once,
 		// outside the Batch or Tx.
-		return nil, fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
+		return fmt.Errorf("%w: this operation cannot be queued in a Batch or Tx", ErrInvalid)
+	}
+	return nil
+}
+
+// conn takes a connection from the pool, waiting no longer than ctx allows.
+func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
 	}
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {

@@ -1,0 +1,563 @@
+package rapyer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// Multiplexed connections (auto-pipelining). Concurrent requests to one
+// server share a few connections (lanes) instead of taking one each from the
+// pool. On each connection:
+//
+//   - a request is a call: its commands, written contiguously (a Tx's
+//     MULTI..EXEC, a unit's several commands are never interleaved with
+//     another call's), and the count of replies it waits for;
+//   - the caller that finds no writer at work writes what is queued itself
+//     (its own call and any that came meanwhile) in one write; calls that
+//     arrive while a write is under way queue up and go out together in the
+//     next one, written by a writer goroutine that takes over;
+//   - a reader goroutine reads the replies in order and hands each call its
+//     own;
+//   - a caller whose context ends returns at once: a call not written yet is
+//     never written, one already written has its replies read and dropped,
+//     so the stream stays whole for the others;
+//   - an error on the connection (a read or write failing, the server
+//     closing it) fails every call queued or in flight on it with that error,
+//     never a reply of another call; the next request dials a fresh one.
+//
+// Requests that need a connection of their own keep the pool: WATCH and
+// what follows it (Modify, a checked Tx: Store.pinned), large requests
+// (bulk loads and saves, which would hold the replies of every call behind
+// theirs), and every request of a Store whose pool does not give rapyer's
+// own connections (NewStore over plain redigo ones).
+
+// muxMaxCmds is the largest request, in commands, that goes on a shared
+// connection; larger ones take a connection of the pool.
+const muxMaxCmds = 64
+
+// errNotMux says the pool's connections cannot be multiplexed (they are
+// not rapyer's): the Store then uses the pool for every request.
+var errNotMux = errors.New("rapyer: connections not multiplexable")
+
+// mux is the multiplexer of one server: its lanes, each at most one live
+// connection. A cluster holds one per node.
+type mux struct {
+	dial   func(ctx context.Context) (redis.Conn, error)
+	lanes  []lane
+	next   atomic.Uint32
+	off    atomic.Bool // the dial gave a connection that is not rapyer's
+	closed atomic.Bool
+}
+
+// lane holds one multiplexed connection, dialled when first needed and
+// again after it broke.
+type lane struct {
+	pc      atomic.Pointer[pipeConn]
+	mu      sync.Mutex
+	dialing chan struct{} // closed when the dial under way ends
+	dialErr error         // the last dial's error
+}
+
+// newMux returns a multiplexer of n connections dialled with pool's dial
+// function (Dial and the pool options' settings; the connections are not
+// counted in the pool's MaxActive). n <= 0 means one per CPU, at least 2.
+func newMux(pool *redis.Pool, n int) *mux {
+	if n <= 0 {
+		n = max(2, runtime.GOMAXPROCS(0))
+	}
+	m := &mux{lanes: make([]lane, n)}
+	m.dial = func(ctx context.Context) (redis.Conn, error) {
+		switch {
+		case pool.DialContext != nil:
+			return pool.DialContext(ctx)
+		case pool.Dial != nil:
+			return pool.Dial()
+		}
+		return nil, errNotMux
+	}
+	return m
+}
+
+// muxer returns the multiplexer that requests to the Store's server share,
+// or nil when they each take a connection of the pool (multiplexing off,
+// or the pool's connections are not rapyer's).
+func (s *Store) muxer() *mux {
+	m := s.mx
+	if m == nil || s.connKind.Load() != connOurs || m.off.Load() {
+		return nil
+	}
+	return m
+}
+
+// conn returns a live connection of the next lane, dialling one when the
+// lane has none.
+func (m *mux) conn(ctx context.Context) (*pipeConn, error) {
+	l := &m.lanes[m.next.Add(1)%uint32(len(m.lanes))]
+	if pc := l.pc.Load(); pc != nil && !pc.dead.Load() {
+		return pc, nil
+	}
+	return m.open(ctx, l)
+}
+
+// open dials l's connection; callers that come meanwhile wait for that
+// dial (or their context) instead of dialling too.
+func (m *mux) open(ctx context.Context, l *lane) (*pipeConn, error) {
+	for {
+		l.mu.Lock()
+		if pc := l.pc.Load(); pc != nil && !pc.dead.Load() {
+			l.mu.Unlock()
+			return pc, nil
+		}
+		if m.closed.Load() {
+			l.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if ch := l.dialing; ch != nil {
+			l.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			l.mu.Lock()
+			err := l.dialErr
+			l.mu.Unlock()
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				return nil, err // the dial failed (not for its caller's context): so does this call
+			}
+			continue
+		}
+		ch := make(chan struct{})
+		l.dialing = ch
+		l.mu.Unlock()
+		pc, err := m.dialPipe(ctx)
+		l.mu.Lock()
+		l.dialing, l.dialErr = nil, err
+		if pc != nil {
+			if m.closed.Load() {
+				pc.fail(ErrClosed)
+				pc, err = nil, ErrClosed
+			} else {
+				l.pc.Store(pc)
+			}
+		}
+		l.mu.Unlock()
+		close(ch)
+		return pc, err
+	}
+}
+
+func (m *mux) dialPipe(ctx context.Context) (*pipeConn, error) {
+	c, err := m.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, ok := c.(*conn)
+	if !ok {
+		// Someone else's connection (a wrapper, plain redigo): its
+		// concurrent use and its deadlines are not known. Per operation.
+		_ = c.Close()
+		m.off.Store(true)
+		return nil, errNotMux
+	}
+	return newPipe(rc), nil
+}
+
+// close fails every call on the multiplexed connections with ErrClosed.
+func (m *mux) close() {
+	m.closed.Store(true)
+	for i := range m.lanes {
+		l := &m.lanes[i]
+		l.mu.Lock()
+		pc := l.pc.Load()
+		l.mu.Unlock()
+		if pc != nil {
+			pc.fail(ErrClosed)
+		}
+	}
+}
+
+// The states of a call.
+const (
+	callQueued    int32 = iota // waiting for a writer
+	callTaken                  // a writer has it: being written, or written
+	callAbandoned              // its caller left before a writer took it: never written
+)
+
+// call is one request on a multiplexed connection.
+type call struct {
+	write   func(sendFunc) error
+	n       int // commands written, so replies to read
+	state   atomic.Int32
+	replies []any
+	err     error
+	done    chan struct{} // gets one value when replies or err is set
+}
+
+func (c *call) finish(replies []any, err error) {
+	c.replies, c.err = replies, err
+	c.done <- struct{}{}
+}
+
+// pipeConn is one multiplexed connection: rapyer's conn, whose socket
+// writes are held (ctlConn.hold) so that a batch goes out in one write.
+type pipeConn struct {
+	c      *conn
+	rc     redis.Conn // c's redigo protocol
+	read   time.Duration
+	write  time.Duration
+	held   []byte // the batch being written
+	sent   int    // commands written by the call being written
+	sendFn sendFunc
+
+	mu      sync.Mutex
+	queue   []*call // to write
+	spare   []*call // the previous batch's room
+	writing bool    // a writer (a caller, or the writer goroutine) is at work
+	pending []*call // written, replies awaited, in order from head
+	head    int
+	err     error // the connection broke: every later call fails with it
+	dead    atomic.Bool
+
+	encMu sync.Mutex    // held while a batch is encoded (calls' arguments read)
+	wakeW chan struct{} // the writer goroutine: calls are queued for it
+	wakeR chan struct{} // the reader: calls are pending
+	quit  chan struct{} // closed when the connection broke
+}
+
+func newPipe(c *conn) *pipeConn {
+	pc := &pipeConn{c: c, rc: c.Conn, read: c.read, write: c.write,
+		wakeW: make(chan struct{}, 1), wakeR: make(chan struct{}, 1), quit: make(chan struct{})}
+	pc.sendFn = func(name string, args ...any) error {
+		pc.sent++
+		return pc.rc.Send(name, args...)
+	}
+	c.ctl.hold = &pc.held
+	go pc.writeLoop()
+	go pc.readLoop()
+	return pc
+}
+
+// roundTrip sends what write writes (n commands) and returns their n
+// replies (error replies as values), bounded by ctx; sent runs once the
+// call is queued or written.
+func (pc *pipeConn) roundTrip(ctx context.Context, n int, sent func(), write func(sendFunc) error) ([]any, error) {
+	c := &call{write: write, done: make(chan struct{}, 1)}
+	pc.submit(c)
+	if sent != nil {
+		sent()
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		select {
+		case <-c.done: // answered meanwhile
+		default:
+			if !c.state.CompareAndSwap(callQueued, callAbandoned) {
+				// A writer has it: its replies will be read and dropped.
+				// Wait for the encoding of its batch (no I/O), after
+				// which nothing reads its arguments any more.
+				pc.encMu.Lock()
+				pc.encMu.Unlock() //nolint:staticcheck // a barrier
+			}
+			return nil, ctx.Err()
+		}
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if len(c.replies) != n {
+		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(c.replies), n)
+	}
+	return c.replies, nil
+}
+
+// submit queues c, and writes the queue when no writer is at work.
+func (pc *pipeConn) submit(c *call) {
+	pc.mu.Lock()
+	if pc.err != nil {
+		err := pc.err
+		pc.mu.Unlock()
+		c.finish(nil, err)
+		return
+	}
+	pc.queue = append(pc.queue, c)
+	if pc.writing {
+		pc.mu.Unlock()
+		return
+	}
+	pc.writing = true
+	batch := pc.take()
+	pc.mu.Unlock()
+	pc.writeBatch(batch)
+	pc.mu.Lock()
+	more := len(pc.queue) > 0 && pc.err == nil
+	pc.writing = more
+	pc.mu.Unlock()
+	if more {
+		// Calls came while this one wrote: the writer goroutine takes
+		// them, and this caller goes to wait for its reply.
+		select {
+		case pc.wakeW <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns the queue and gives it the previous batch's room; under mu.
+func (pc *pipeConn) take() []*call {
+	b := pc.queue
+	pc.queue, pc.spare = pc.spare[:0], nil
+	return b
+}
+
+func (pc *pipeConn) writeLoop() {
+	for {
+		select {
+		case <-pc.wakeW:
+		case <-pc.quit:
+			return
+		}
+		for {
+			pc.mu.Lock()
+			if len(pc.queue) == 0 || pc.err != nil {
+				pc.writing = false
+				pc.mu.Unlock()
+				break
+			}
+			batch := pc.take()
+			pc.mu.Unlock()
+			pc.writeBatch(batch)
+		}
+	}
+}
+
+// writeBatch writes the calls of batch (those not abandoned) in one write
+// and hands them to the reader.
+func (pc *pipeConn) writeBatch(batch []*call) {
+	pc.encMu.Lock()
+	w := 0
+	var err error
+	for _, c := range batch {
+		if !c.state.CompareAndSwap(callQueued, callTaken) {
+			continue // its caller left: never written
+		}
+		batch[w] = c
+		w++
+		pc.sent = 0
+		err = c.write(pc.sendFn)
+		c.n = pc.sent
+		if err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = pc.rc.Flush() // into held
+	}
+	pc.encMu.Unlock()
+	clear(batch[w:])
+	calls := batch[:w]
+	if err != nil {
+		// Half a call may be in held: the stream is lost.
+		pc.finishAll(calls, pc.fail(err))
+		pc.recycle(calls)
+		return
+	}
+	pc.mu.Lock()
+	if pc.err != nil {
+		err = pc.err
+		pc.mu.Unlock()
+		pc.finishAll(calls, err)
+		pc.recycle(calls)
+		return
+	}
+	pc.pending = append(pc.pending, calls...)
+	pc.mu.Unlock()
+	pc.recycle(calls)
+	select {
+	case pc.wakeR <- struct{}{}:
+	default:
+	}
+	if len(pc.held) > 0 {
+		err = pc.flushHeld()
+	}
+	if err != nil {
+		pc.fail(err)
+	}
+}
+
+// flushHeld writes the batch in held to the socket in one write, bounded
+// by the write timeout.
+func (pc *pipeConn) flushHeld() error {
+	ctl := pc.c.ctl
+	var dl time.Time
+	if pc.write > 0 {
+		dl = time.Now().Add(pc.write)
+	}
+	_ = ctl.SetWriteDeadline(dl)
+	_, err := ctl.Conn.Write(pc.held)
+	if cap(pc.held) > 1<<20 {
+		pc.held = nil // a large batch's room is not kept
+	} else {
+		pc.held = pc.held[:0]
+	}
+	return err
+}
+
+// recycle keeps batch's room for the next take.
+func (pc *pipeConn) recycle(batch []*call) {
+	clear(batch)
+	pc.mu.Lock()
+	if pc.spare == nil && cap(batch) <= 1024 {
+		pc.spare = batch[:0]
+	}
+	pc.mu.Unlock()
+}
+
+func (pc *pipeConn) finishAll(calls []*call, err error) {
+	for _, c := range calls {
+		c.finish(nil, err)
+	}
+}
+
+func (pc *pipeConn) readLoop() {
+	for {
+		pc.mu.Lock()
+		for pc.head == len(pc.pending) && pc.err == nil {
+			pc.pending, pc.head = pc.pending[:0], 0
+			pc.mu.Unlock()
+			select {
+			case <-pc.wakeR:
+			case <-pc.quit:
+			}
+			pc.mu.Lock()
+		}
+		if pc.err != nil {
+			pc.mu.Unlock()
+			return
+		}
+		c := pc.pending[pc.head]
+		pc.pending[pc.head] = nil
+		pc.head++
+		pc.mu.Unlock()
+		replies := make([]any, c.n)
+		for i := range replies {
+			r, err := redis.ReceiveWithTimeout(pc.rc, pc.read)
+			if err != nil {
+				if e, ok := err.(redis.Error); ok {
+					r = e
+				} else {
+					c.finish(nil, pc.fail(err))
+					return
+				}
+			}
+			replies[i] = r
+		}
+		c.finish(replies, nil)
+	}
+}
+
+// fail breaks the connection for good with err: the calls queued or in
+// flight on it fail with err (the one the reader holds, the reader
+// fails), the socket is closed, the goroutines end. The first error wins:
+// fail returns it.
+func (pc *pipeConn) fail(err error) error {
+	pc.mu.Lock()
+	if pc.err != nil {
+		err = pc.err
+		pc.mu.Unlock()
+		return err
+	}
+	pc.err = err
+	pc.dead.Store(true)
+	queued, inflight := pc.queue, pc.pending[pc.head:]
+	pc.queue, pc.pending, pc.head = nil, nil, 0
+	pc.mu.Unlock()
+	close(pc.quit)
+	pc.c.ctl.interrupt()
+	_ = pc.rc.Close()
+	pc.finishAll(queued, err)
+	pc.finishAll(inflight, err)
+	return err
+}
+
+// link is where a request goes: a connection of the pool (pooled) or one
+// the caller holds (pinned), or a multiplexed one shared with other
+// requests (p). The executor takes one per request (Store.link) and makes
+// its round trips on it.
+type link struct {
+	c      redis.Conn
+	pinned bool
+	pooled bool
+	p      *pipeConn
+}
+
+// link returns the connection for a request: pin's when set, else a
+// multiplexed one when shared (and the Store multiplexes), else one of the
+// pool, which release gives back.
+func (s *Store) link(ctx context.Context, pin *pinned, shared bool) (link, error) {
+	if pin != nil {
+		if err := ctx.Err(); err != nil {
+			return link{}, err
+		}
+		return link{c: pin.c, pinned: true}, nil
+	}
+	if m := s.muxer(); m != nil && shared {
+		if err := s.usable(ctx); err != nil {
+			return link{}, err
+		}
+		p, err := m.conn(ctx)
+		if err == nil {
+			return link{p: p}, nil
+		}
+		if !errors.Is(err, errNotMux) {
+			return link{}, err
+		}
+	}
+	c, err := s.conn(ctx)
+	if err != nil {
+		return link{}, err
+	}
+	return link{c: c, pooled: true}, nil
+}
+
+func (l link) release() {
+	if l.pooled {
+		_ = l.c.Close()
+	}
+}
+
+// do sends one command on a multiplexed connection: its reply, or its
+// error reply as the error (as redigo's Do).
+func (l link) do(ctx context.Context, cmd string, args []any) (any, error) {
+	rs, err := l.p.roundTrip(ctx, 1, nil, func(send sendFunc) error { return send(cmd, args...) })
+	if err != nil {
+		return nil, netErr(ctx, err)
+	}
+	if e, ok := rs[0].(redis.Error); ok {
+		return nil, e
+	}
+	return rs[0], nil
+}
+
+// shareable reports whether r may go on a multiplexed connection: small
+// enough not to hold others' replies behind its own, and not filled while
+// it is written (request.fill: a bulk load, whose writing overlaps the
+// server's answers on a connection of its own).
+func shareable(r *request) bool {
+	if r.fill != nil || len(r.units) > muxMaxCmds {
+		return false
+	}
+	n := 0
+	for i := range r.units {
+		n += r.units[i].Size()
+	}
+	return n+2 <= muxMaxCmds
+}

@@ -19,10 +19,9 @@ import (
 //   - a request is a call: its commands, written contiguously (a Tx's
 //     MULTI..EXEC, a unit's several commands are never interleaved with
 //     another call's), and the count of replies it waits for;
-//   - the caller that finds no writer at work writes what is queued itself
-//     (its own call and any that came meanwhile) in one write; calls that
+//   - a writer goroutine writes what is queued in one write; calls that
 //     arrive while a write is under way queue up and go out together in the
-//     next one, written by a writer goroutine that takes over;
+//     next one;
 //   - a reader goroutine reads the replies in order and hands each call its
 //     own;
 //   - a caller whose context ends returns at once: a call not written yet is
@@ -220,7 +219,7 @@ type pipeConn struct {
 	mu      sync.Mutex
 	queue   []*call // to write
 	spare   []*call // the previous batch's room
-	writing bool    // a writer (a caller, or the writer goroutine) is at work
+	writing bool    // the writer goroutine is awake (or woken)
 	pending []*call // written, replies awaited, in order from head
 	head    int
 	err     error // the connection broke: every later call fails with it
@@ -279,7 +278,9 @@ func (pc *pipeConn) roundTrip(ctx context.Context, n int, sent func(), write fun
 	return c.replies, nil
 }
 
-// submit queues c, and writes the queue when no writer is at work.
+// submit queues c for the writer goroutine. (The caller never writes
+// itself: a write may block, past the caller's context, and once begun it
+// must end for the stream to stay whole.)
 func (pc *pipeConn) submit(c *call) {
 	pc.mu.Lock()
 	if pc.err != nil {
@@ -289,21 +290,10 @@ func (pc *pipeConn) submit(c *call) {
 		return
 	}
 	pc.queue = append(pc.queue, c)
-	if pc.writing {
-		pc.mu.Unlock()
-		return
-	}
+	wake := !pc.writing
 	pc.writing = true
-	batch := pc.take()
 	pc.mu.Unlock()
-	pc.writeBatch(batch)
-	pc.mu.Lock()
-	more := len(pc.queue) > 0 && pc.err == nil
-	pc.writing = more
-	pc.mu.Unlock()
-	if more {
-		// Calls came while this one wrote: the writer goroutine takes
-		// them, and this caller goes to wait for its reply.
+	if wake {
 		select {
 		case pc.wakeW <- struct{}{}:
 		default:

@@ -49,6 +49,7 @@ var errNotMux = errors.New("rapyer: connections not multiplexable")
 // connection. A cluster holds one per node.
 type mux struct {
 	dial   func(ctx context.Context) (redis.Conn, error)
+	idle   time.Duration // a connection unused that long is closed before use (0: never)
 	lanes  []lane
 	next   atomic.Uint32
 	off    atomic.Bool // the dial gave a connection that is not rapyer's
@@ -67,11 +68,11 @@ type lane struct {
 // newMux returns a multiplexer of n connections dialled with pool's dial
 // function (Dial and the pool options' settings; the connections are not
 // counted in the pool's MaxActive). n <= 0 means one per CPU, at least 2.
-func newMux(pool *redis.Pool, n int) *mux {
+func newMux(pool *redis.Pool, n int, idle time.Duration) *mux {
 	if n <= 0 {
 		n = max(2, runtime.GOMAXPROCS(0))
 	}
-	m := &mux{lanes: make([]lane, n)}
+	m := &mux{lanes: make([]lane, n), idle: idle}
 	m.dial = func(ctx context.Context) (redis.Conn, error) {
 		switch {
 		case pool.DialContext != nil:
@@ -96,10 +97,11 @@ func (s *Store) muxer() *mux {
 }
 
 // conn returns a live connection of the next lane, dialling one when the
-// lane has none.
+// lane has none, or had one left unused past the idle timeout (which a
+// server may have closed meanwhile: better a new one than a failed call).
 func (m *mux) conn(ctx context.Context) (*pipeConn, error) {
 	l := &m.lanes[m.next.Add(1)%uint32(len(m.lanes))]
-	if pc := l.pc.Load(); pc != nil && !pc.dead.Load() {
+	if pc := l.pc.Load(); pc != nil && !pc.dead.Load() && (m.idle <= 0 || !pc.retireIdle(m.idle)) {
 		return pc, nil
 	}
 	return m.open(ctx, l)
@@ -166,7 +168,7 @@ func (m *mux) dialPipe(ctx context.Context) (*pipeConn, error) {
 		m.off.Store(true)
 		return nil, errNotMux
 	}
-	return newPipe(rc), nil
+	return newPipe(rc, m), nil
 }
 
 // close fails every call on the multiplexed connections with ErrClosed.
@@ -208,6 +210,7 @@ func (c *call) finish(replies []any, err error) {
 // pipeConn is one multiplexed connection: rapyer's conn, whose socket
 // writes are held (ctlConn.hold) so that a batch goes out in one write.
 type pipeConn struct {
+	m      *mux
 	c      *conn
 	rc     redis.Conn // c's redigo protocol
 	read   time.Duration
@@ -224,6 +227,7 @@ type pipeConn struct {
 	head    int
 	err     error // the connection broke: every later call fails with it
 	dead    atomic.Bool
+	last    atomic.Int64 // when a batch was last written (UnixNano)
 
 	encMu sync.Mutex    // held while a batch is encoded (calls' arguments read)
 	wakeW chan struct{} // the writer goroutine: calls are queued for it
@@ -231,14 +235,15 @@ type pipeConn struct {
 	quit  chan struct{} // closed when the connection broke
 }
 
-func newPipe(c *conn) *pipeConn {
-	pc := &pipeConn{c: c, rc: c.Conn, read: c.read, write: c.write,
+func newPipe(c *conn, m *mux) *pipeConn {
+	pc := &pipeConn{m: m, c: c, rc: c.Conn, read: c.read, write: c.write,
 		wakeW: make(chan struct{}, 1), wakeR: make(chan struct{}, 1), quit: make(chan struct{})}
 	pc.sendFn = func(name string, args ...any) error {
 		pc.sent++
 		return pc.rc.Send(name, args...)
 	}
 	c.ctl.hold = &pc.held
+	pc.last.Store(time.Now().UnixNano())
 	go pc.writeLoop()
 	go pc.readLoop()
 	return pc
@@ -268,6 +273,15 @@ func (pc *pipeConn) roundTrip(ctx context.Context, n int, sent func(), write fun
 			}
 			return nil, ctx.Err()
 		}
+	}
+	if c.err == errRetired {
+		// Never written: the connection was closed for idleness just
+		// before. Again on a live one.
+		next, err := pc.m.conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return next.roundTrip(ctx, n, sent, write)
 	}
 	if c.err != nil {
 		return nil, c.err
@@ -377,6 +391,7 @@ func (pc *pipeConn) writeBatch(batch []*call) {
 	}
 	if len(pc.held) > 0 {
 		err = pc.flushHeld()
+		pc.last.Store(time.Now().UnixNano())
 	}
 	if err != nil {
 		pc.fail(err)
@@ -454,16 +469,42 @@ func (pc *pipeConn) readLoop() {
 	}
 }
 
+// errRetired fails the calls that come to a connection closed for
+// idleness: none was written, so they go again on another.
+var errRetired = errors.New("rapyer: multiplexed connection closed after being idle")
+
+// retireIdle closes pc when nothing was written on it for idle and no call
+// is queued or awaits a reply, and reports whether it did (or pc is dead).
+func (pc *pipeConn) retireIdle(idle time.Duration) bool {
+	if time.Since(time.Unix(0, pc.last.Load())) < idle {
+		return false
+	}
+	_, done := pc.breakIf(errRetired, true)
+	return done || pc.dead.Load()
+}
+
 // fail breaks the connection for good with err: the calls queued or in
 // flight on it fail with err (the one the reader holds, the reader
 // fails), the socket is closed, the goroutines end. The first error wins:
 // fail returns it.
 func (pc *pipeConn) fail(err error) error {
+	err, _ = pc.breakIf(err, false)
+	return err
+}
+
+// breakIf is fail; with idleOnly, only when no call is queued, being
+// written or awaiting a reply (checked under the same lock), and reports
+// whether it broke the connection.
+func (pc *pipeConn) breakIf(err error, idleOnly bool) (error, bool) {
 	pc.mu.Lock()
 	if pc.err != nil {
 		err = pc.err
 		pc.mu.Unlock()
-		return err
+		return err, false
+	}
+	if idleOnly && (pc.writing || len(pc.queue) > 0 || pc.head < len(pc.pending)) {
+		pc.mu.Unlock()
+		return nil, false
 	}
 	pc.err = err
 	pc.dead.Store(true)
@@ -475,7 +516,7 @@ func (pc *pipeConn) fail(err error) error {
 	_ = pc.rc.Close()
 	pc.finishAll(queued, err)
 	pc.finishAll(inflight, err)
-	return err
+	return err, true
 }
 
 // link is where a request goes: a connection of the pool (pooled) or one

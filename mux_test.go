@@ -435,3 +435,23 @@ func TestMuxRoundTrips(t *testing.T) {
 		t.Logf("64 concurrent Incr: %d round trips", rt)
 	})
 }
+
+// TestMuxIdleRedial: a multiplexed connection left unused past the idle
+// timeout is replaced before use, so a connection the server (here the
+// proxy) closed meanwhile costs no failed call.
+func TestMuxIdleRedial(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		st, p := proxied(t, b, rapyer.WithMultiplexConns(1), rapyer.WithIdleTimeout(20*time.Millisecond))
+		ctx := testkit.Ctx(t)
+		o := muxSaved(t, ctx, st, 1, 0)[0]
+		for i := 1; i <= 3; i++ {
+			p.Cut()
+			time.Sleep(50 * time.Millisecond) // past the idle timeout
+			n, err := o.N.Incr(ctx, 1)
+			must(t, err)
+			if n != int64(i) {
+				t.Fatalf("Incr returned %d, want %d", n, i)
+			}
+		}
+	})
+}

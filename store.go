@@ -120,7 +120,7 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	}
 	s := &Store{pool: pool, owned: owned, cfg: cfg}
 	if cfg.muxConns >= 0 {
-		s.mx = newMux(pool, cfg.muxConns)
+		s.mx = newMux(pool, cfg.muxConns, cfg.idleTimeout)
 	}
 	return s, nil
 }

@@ -25,7 +25,9 @@ import (
 //	              wait): HGETALL decoded with strconv, HINCRBY
 //
 // Metric ops/s: b.N operations over the wall time of all goroutines.
-// With -count N, the three run in turn N times.
+// With -count N, the three run in turn N times. At g = 1, paired-pool
+// runs rapyer and rapyer-pool alternately (paired: its x-raw is
+// multiplexed / pooled, under the same load).
 func BenchmarkConcurrent(b *testing.B) {
 	url := os.Getenv("REDIS_URL")
 	if url == "" {
@@ -92,6 +94,15 @@ func BenchmarkConcurrent(b *testing.B) {
 				b.Run("rapyer", func(b *testing.B) { concurrent(b, g, w.lib(e.st)) })
 				b.Run("rapyer-pool", func(b *testing.B) { concurrent(b, g, w.lib(pooled)) })
 				b.Run("raw", func(b *testing.B) { concurrent(b, g, w.raw) })
+				if g == 1 {
+					// One caller: multiplexed and pooled alternately (see
+					// paired; here "rapyer" is multiplexed, "raw" pooled).
+					ctx := b.Context()
+					mux, pool := w.lib(e.st), w.lib(pooled)
+					b.Run("paired-pool", func(b *testing.B) {
+						paired(b, func() error { return mux(ctx, 0) }, func() error { return pool(ctx, 0) })
+					})
+				}
 			})
 		}
 	}

@@ -31,7 +31,8 @@ type ctlConn struct {
 	limit   time.Time // the armed context's deadline; zero: none
 	stopped bool      // the armed context ended: every deadline is in the past
 	// hold, when set (a multiplexed connection: mux.go), keeps what is
-	// written instead of sending it, so that a batch goes out in one write.
+	// written instead of sending it, so that a batch goes out in one write;
+	// the read deadlines are then the pipe's, not redigo's.
 	hold *[]byte
 }
 
@@ -63,6 +64,9 @@ func (c *ctlConn) SetDeadline(t time.Time) error {
 }
 
 func (c *ctlConn) SetReadDeadline(t time.Time) error {
+	if c.hold != nil {
+		return nil // a multiplexed connection: its pipe sets them (mux.go)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.Conn.SetReadDeadline(c.clamp(t))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,11 +20,15 @@ import (
 //   - a request is a call: its commands, written contiguously (a Tx's
 //     MULTI..EXEC, a unit's several commands are never interleaved with
 //     another call's), and the count of replies it waits for;
-//   - a writer goroutine writes what is queued in one write; calls that
-//     arrive while a write is under way queue up and go out together in the
-//     next one;
-//   - a reader goroutine reads the replies in order and hands each call its
-//     own;
+//   - the caller that finds no write under way writes what is queued (its
+//     own call) in one write; calls that arrive while a write is under way
+//     queue up and go out together in the next one, which the writer
+//     goroutine writes. A caller's write that the socket does not take at
+//     once is finished by the writer goroutine: a caller never blocks in a
+//     write (past its context), and the stream stays whole;
+//   - a reader goroutine, always reading, hands each call its own replies,
+//     in order; it waits for a reply owed at most the read timeout, and
+//     notices a connection the server closed while idle;
 //   - a caller whose context ends returns at once: a call not written yet is
 //     never written, one already written has its replies read and dropped,
 //     so the stream stays whole for the others;
@@ -216,13 +221,14 @@ type pipeConn struct {
 	read   time.Duration
 	write  time.Duration
 	held   []byte // the batch being written
+	rest   []byte // the end of a write a caller's context cut short, for the writer goroutine
 	sent   int    // commands written by the call being written
 	sendFn sendFunc
 
 	mu      sync.Mutex
 	queue   []*call // to write
 	spare   []*call // the previous batch's room
-	writing bool    // the writer goroutine is awake (or woken)
+	writing bool    // a write is under way (a caller's, or the writer goroutine's)
 	pending []*call // written, replies awaited, in order from head
 	head    int
 	err     error // the connection broke: every later call fails with it
@@ -243,6 +249,7 @@ func newPipe(c *conn, m *mux) *pipeConn {
 		return pc.rc.Send(name, args...)
 	}
 	c.ctl.hold = &pc.held
+	_ = c.ctl.Conn.SetDeadline(time.Time{}) // the dial's are over
 	pc.last.Store(time.Now().UnixNano())
 	go pc.writeLoop()
 	go pc.readLoop()
@@ -292,9 +299,8 @@ func (pc *pipeConn) roundTrip(ctx context.Context, n int, sent func(), write fun
 	return c.replies, nil
 }
 
-// submit queues c for the writer goroutine. (The caller never writes
-// itself: a write may block, past the caller's context, and once begun it
-// must end for the stream to stay whole.)
+// submit queues c, and writes the queue itself when no write is under
+// way; the writer goroutine takes what comes meanwhile.
 func (pc *pipeConn) submit(c *call) {
 	pc.mu.Lock()
 	if pc.err != nil {
@@ -304,10 +310,19 @@ func (pc *pipeConn) submit(c *call) {
 		return
 	}
 	pc.queue = append(pc.queue, c)
-	wake := !pc.writing
+	if pc.writing {
+		pc.mu.Unlock()
+		return
+	}
 	pc.writing = true
+	batch := pc.take()
 	pc.mu.Unlock()
-	if wake {
+	pc.writeBatch(true, batch)
+	pc.mu.Lock()
+	more := pc.err == nil && (len(pc.queue) > 0 || pc.rest != nil)
+	pc.writing = more
+	pc.mu.Unlock()
+	if more {
 		select {
 		case pc.wakeW <- struct{}{}:
 		default:
@@ -329,6 +344,13 @@ func (pc *pipeConn) writeLoop() {
 		case <-pc.quit:
 			return
 		}
+		if pc.rest != nil {
+			// The end of a caller's write, cut short by its context.
+			pc.held, pc.rest = append(pc.held[:0], pc.rest...), nil
+			if err := pc.flushHeld(false); err != nil {
+				pc.fail(err)
+			}
+		}
 		for {
 			pc.mu.Lock()
 			if len(pc.queue) == 0 || pc.err != nil {
@@ -338,14 +360,14 @@ func (pc *pipeConn) writeLoop() {
 			}
 			batch := pc.take()
 			pc.mu.Unlock()
-			pc.writeBatch(batch)
+			pc.writeBatch(false, batch)
 		}
 	}
 }
 
 // writeBatch writes the calls of batch (those not abandoned) in one write
-// and hands them to the reader.
-func (pc *pipeConn) writeBatch(batch []*call) {
+// and hands them to the reader; byCaller: see flushHeld.
+func (pc *pipeConn) writeBatch(byCaller bool, batch []*call) {
 	pc.encMu.Lock()
 	w := 0
 	var err error
@@ -359,6 +381,10 @@ func (pc *pipeConn) writeBatch(batch []*call) {
 		err = c.write(pc.sendFn)
 		c.n = pc.sent
 		if err != nil {
+			break
+		}
+		if c.n == 0 {
+			err = errors.New("rapyer: a request of no command")
 			break
 		}
 	}
@@ -382,15 +408,14 @@ func (pc *pipeConn) writeBatch(batch []*call) {
 		pc.recycle(calls)
 		return
 	}
+	if pc.head == len(pc.pending) && len(calls) > 0 {
+		pc.armRead() // replies are owed from now
+	}
 	pc.pending = append(pc.pending, calls...)
 	pc.mu.Unlock()
 	pc.recycle(calls)
-	select {
-	case pc.wakeR <- struct{}{}:
-	default:
-	}
 	if len(pc.held) > 0 {
-		err = pc.flushHeld()
+		err = pc.flushHeld(byCaller)
 		pc.last.Store(time.Now().UnixNano())
 	}
 	if err != nil {
@@ -398,16 +423,38 @@ func (pc *pipeConn) writeBatch(batch []*call) {
 	}
 }
 
-// flushHeld writes the batch in held to the socket in one write, bounded
-// by the write timeout.
-func (pc *pipeConn) flushHeld() error {
-	ctl := pc.c.ctl
+// armRead bounds the wait for the next reply by the read timeout; under mu.
+func (pc *pipeConn) armRead() {
 	var dl time.Time
-	if pc.write > 0 {
+	if pc.read > 0 {
+		dl = time.Now().Add(pc.read)
+	}
+	_ = pc.c.ctl.Conn.SetReadDeadline(dl)
+}
+
+// callerWrite is how long a caller writing a batch itself may wait for the
+// socket to take it; past that, the writer goroutine writes the rest (a
+// server slow to read then never holds a caller past its context).
+const callerWrite = 200 * time.Microsecond
+
+// flushHeld writes the batch in held to the socket in one write, bounded
+// by the write timeout. A caller's write (by a caller) is bounded by
+// callerWrite instead: what the socket did not take by then is left in
+// rest (nil error), for the writer goroutine.
+func (pc *pipeConn) flushHeld(byCaller bool) error {
+	nc := pc.c.ctl.Conn
+	var dl time.Time
+	switch {
+	case byCaller:
+		dl = time.Now().Add(callerWrite)
+	case pc.write > 0:
 		dl = time.Now().Add(pc.write)
 	}
-	_ = ctl.SetWriteDeadline(dl)
-	_, err := ctl.Conn.Write(pc.held)
+	_ = nc.SetWriteDeadline(dl)
+	n, err := nc.Write(pc.held)
+	if byCaller && err != nil && n < len(pc.held) && errors.Is(err, os.ErrDeadlineExceeded) {
+		pc.rest, err = append([]byte(nil), pc.held[n:]...), nil
+	}
 	if cap(pc.held) > 1<<20 {
 		pc.held = nil // a large batch's room is not kept
 	} else {
@@ -432,40 +479,49 @@ func (pc *pipeConn) finishAll(calls []*call, err error) {
 	}
 }
 
+// readLoop reads replies as they come, always (a connection the server
+// closes while idle breaks at once, failing no call), and completes the
+// calls in order.
 func (pc *pipeConn) readLoop() {
 	for {
-		pc.mu.Lock()
-		for pc.head == len(pc.pending) && pc.err == nil {
-			pc.pending, pc.head = pc.pending[:0], 0
-			pc.mu.Unlock()
-			select {
-			case <-pc.wakeR:
-			case <-pc.quit:
-			}
-			pc.mu.Lock()
+		r, err := redis.ReceiveWithTimeout(pc.rc, 0) // deadline: armRead
+		if e, ok := err.(redis.Error); ok {
+			r, err = e, nil
 		}
+		if err != nil {
+			pc.fail(err)
+			return
+		}
+		pc.mu.Lock()
 		if pc.err != nil {
 			pc.mu.Unlock()
 			return
 		}
-		c := pc.pending[pc.head]
-		pc.pending[pc.head] = nil
-		pc.head++
-		pc.mu.Unlock()
-		replies := make([]any, c.n)
-		for i := range replies {
-			r, err := redis.ReceiveWithTimeout(pc.rc, pc.read)
-			if err != nil {
-				if e, ok := err.(redis.Error); ok {
-					r = e
-				} else {
-					c.finish(nil, pc.fail(err))
-					return
-				}
-			}
-			replies[i] = r
+		if pc.head == len(pc.pending) {
+			pc.mu.Unlock()
+			pc.fail(errors.New("rapyer: a reply came with no command waiting for it"))
+			return
 		}
-		c.finish(replies, nil)
+		c := pc.pending[pc.head]
+		if c.replies == nil {
+			c.replies = make([]any, 0, c.n)
+		}
+		c.replies = append(c.replies, r)
+		done := len(c.replies) == c.n
+		if done {
+			pc.pending[pc.head] = nil
+			pc.head++
+			if pc.head == len(pc.pending) {
+				pc.pending, pc.head = pc.pending[:0], 0
+				_ = pc.c.ctl.Conn.SetReadDeadline(time.Time{}) // nothing owed
+			} else {
+				pc.armRead()
+			}
+		}
+		pc.mu.Unlock()
+		if done {
+			c.done <- struct{}{}
+		}
 	}
 }
 
@@ -484,9 +540,8 @@ func (pc *pipeConn) retireIdle(idle time.Duration) bool {
 }
 
 // fail breaks the connection for good with err: the calls queued or in
-// flight on it fail with err (the one the reader holds, the reader
-// fails), the socket is closed, the goroutines end. The first error wins:
-// fail returns it.
+// flight on it fail with err, the socket is closed, the goroutines end.
+// The first error wins: fail returns it.
 func (pc *pipeConn) fail(err error) error {
 	err, _ = pc.breakIf(err, false)
 	return err

@@ -455,3 +455,33 @@ func TestMuxIdleRedial(t *testing.T) {
 		}
 	})
 }
+
+// TestMuxCutWrite: a caller whose large write the server does not take
+// (it stopped reading) leaves the rest to the writer goroutine and returns
+// at its context's end; the write still completes whole when the server
+// reads again (the Save runs), and the connection goes on serving others.
+func TestMuxCutWrite(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		st, p := proxied(t, b, slowOK(rapyer.WithMultiplexConns(1))...)
+		ctx := testkit.Ctx(t)
+		objs := muxSaved(t, ctx, st, 2, 0)
+		big, small := objs[0], objs[1]
+		p.StallRequests()
+		big.Name.Set(strings.Repeat("y", 32<<20))
+		cctx, cancel := context.WithCancel(ctx)
+		saved := make(chan error, 1)
+		go func() { saved <- big.Save(cctx) }()
+		waitStacks(t, ctx, "rapyer.(*pipeConn).flushHeld", 1) // the writer goroutine has the rest
+		cancel()
+		wantErr(t, <-saved, context.Canceled)
+		p.Resume()
+		n, err := small.N.Incr(ctx, 7)
+		must(t, err)
+		if n != 7 {
+			t.Fatalf("Incr returned %d, want 7", n)
+		}
+		if v, _ := b.HGet(t, big.Key(), "name"); len(v) != 32<<20 {
+			t.Fatalf("stored name of %d bytes, want %d: the write was not completed", len(v), 32<<20)
+		}
+	})
+}

@@ -486,7 +486,7 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // every field operation). Its reply may be an error reply (a redis.Error
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
-	c, err := s.link(ctx, nil, true)
+	c, err := s.link(ctx, nil, unitBytes(u) <= muxMaxBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/ops"
 )
 
 // Multiplexed connections (auto-pipelining). Concurrent requests to one
@@ -248,16 +249,49 @@ func (l link) do(ctx context.Context, cmd string, args []any) (any, error) {
 }
 
 // shareable reports whether r may go on a multiplexed connection: small
-// enough not to hold others' replies behind its own, and not filled while
-// it is written (request.fill: a bulk load, whose writing overlaps the
-// server's answers on a connection of its own).
+// enough not to hold others' replies behind its own (at most muxMaxCmds
+// commands and muxMaxBytes of arguments), and not filled while it is
+// written (request.fill: a bulk load, whose writing overlaps the server's
+// answers on a connection of its own).
 func shareable(r *request) bool {
 	if r.fill != nil || len(r.units) > muxMaxCmds {
 		return false
 	}
-	n := 0
+	n, size := 0, 0
 	for i := range r.units {
 		n += r.units[i].Size()
+		size += unitBytes(&r.units[i])
 	}
-	return n+2 <= muxMaxCmds
+	return n+2 <= muxMaxCmds && size <= muxMaxBytes
+}
+
+// muxMaxBytes is the largest request, in bytes of arguments, that goes on
+// a shared connection: a larger one would hold the replies queued behind
+// it, and is written in one piece there, while a pooled connection's
+// write stops as soon as its context ends. (A variable for the tests.)
+var muxMaxBytes = 512 << 10
+
+// unitBytes is the size of u's string and byte-slice arguments.
+func unitBytes(u *ops.Unit) int {
+	n := argBytes(u.Args)
+	for _, k := range u.Keys {
+		n += len(k)
+	}
+	for i := range u.Cmds {
+		n += argBytes(u.Cmds[i].Args)
+	}
+	return n
+}
+
+func argBytes(args []any) int {
+	n := 0
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		}
+	}
+	return n
 }

@@ -338,13 +338,14 @@ func TestMuxCancel(t *testing.T) {
 // a server that stopped reading; an Incr queued behind it is cancelled;
 // when the server reads again, the Save completes and the Incr never ran.
 func TestMuxCancelQueued(t *testing.T) {
+	defer rapyer.SetMuxMaxBytes(64 << 20)() // the 32 MB Save multiplexed too
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		st, p := proxied(t, b, slowOK(rapyer.WithMultiplexConns(1))...)
 		ctx := testkit.Ctx(t)
 		objs := muxSaved(t, ctx, st, 2, 0)
 		big, small := objs[0], objs[1]
 		p.StallRequests()
-		big.Name.Set(strings.Repeat("x", 32<<20))
+		big.Name.Set(strings.Repeat("x", 32<<20)) // more than the socket buffers hold
 		saved := make(chan error, 1)
 		go func() { saved <- big.Save(ctx) }()
 		waitStacks(t, ctx, "rapyer.(*pipeConn).flushHeld", 1)
@@ -461,6 +462,7 @@ func TestMuxIdleRedial(t *testing.T) {
 // at its context's end; the write still completes whole when the server
 // reads again (the Save runs), and the connection goes on serving others.
 func TestMuxCutWrite(t *testing.T) {
+	defer rapyer.SetMuxMaxBytes(64 << 20)() // the 32 MB Save multiplexed too
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		st, p := proxied(t, b, slowOK(rapyer.WithMultiplexConns(1))...)
 		ctx := testkit.Ctx(t)

@@ -174,8 +174,8 @@ func WithMultiplexConns(n int) Option {
 // blocking) or when every request should count against WithPoolSize's
 // limit (multiplexed connections are outside the pool). Requests that need
 // a connection of their own use the pool either way: Modify and a Tx of
-// checked models (WATCH), bulk calls and requests of more than 64
-// commands. A Store made by NewStore multiplexes when its pool's Dial
+// checked models (WATCH), bulk calls, requests of more than 64
+// commands or 512 KB of arguments. A Store made by NewStore multiplexes when its pool's Dial
 // gives rapyer's connections (rapyer.Dial, NewConn); over other
 // connections it uses the pool per operation.
 func WithoutMultiplexing() Option {

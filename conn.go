@@ -33,13 +33,17 @@ type ctlConn struct {
 	// hold, when set (a multiplexed connection: mux.go), keeps what is
 	// written instead of sending it, so that a batch goes out in one write;
 	// the read deadlines are then the pipe's, not redigo's.
-	hold *[]byte
+	hold   *[]byte
+	holdMu sync.Mutex
 }
 
-// Write sends b, or keeps it in hold when set.
+// Write sends b, or keeps it in hold when set. (Under TLS the reader
+// writes too, alerts and post-handshake messages: holdMu.)
 func (c *ctlConn) Write(b []byte) (int, error) {
 	if c.hold != nil {
+		c.holdMu.Lock()
 		*c.hold = append(*c.hold, b...)
+		c.holdMu.Unlock()
 		return len(b), nil
 	}
 	return c.Conn.Write(b)

@@ -40,15 +40,16 @@ func (c *call) finish(replies []any, err error) {
 // pipeConn is one multiplexed connection: rapyer's conn, whose socket
 // writes are held (ctlConn.hold) so that a batch goes out in one write.
 type pipeConn struct {
-	m      *mux
-	c      *conn
-	rc     redis.Conn // c's redigo protocol
-	read   time.Duration
-	write  time.Duration
-	held   []byte // the batch being written
-	rest   []byte // the end of a write a caller's context cut short, for the writer goroutine
-	sent   int    // commands written by the call being written
-	sendFn sendFunc
+	m         *mux
+	c         *conn
+	rc        redis.Conn // c's redigo protocol
+	read      time.Duration
+	write     time.Duration
+	held      []byte // the batch being written (under c.ctl.holdMu)
+	spareHeld []byte // the previous batch's room
+	rest      []byte // the end of a write a caller's context cut short, for the writer goroutine
+	sent      int    // commands written by the call being written
+	sendFn    sendFunc
 
 	mu      sync.Mutex
 	queue   []*call // to write
@@ -172,7 +173,9 @@ func (pc *pipeConn) writeLoop() {
 		}
 		if pc.rest != nil {
 			// The end of a caller's write, cut short by its context.
-			pc.held, pc.rest = append(pc.held[:0], pc.rest...), nil
+			pc.c.ctl.holdMu.Lock()
+			pc.held, pc.rest = append(pc.held, pc.rest...), nil
+			pc.c.ctl.holdMu.Unlock()
 			if err := pc.flushHeld(false); err != nil {
 				pc.fail(err)
 			}
@@ -240,7 +243,10 @@ func (pc *pipeConn) writeBatch(byCaller bool, batch []*call) {
 	pc.pending = append(pc.pending, calls...)
 	pc.mu.Unlock()
 	pc.recycle(calls)
-	if len(pc.held) > 0 {
+	pc.c.ctl.holdMu.Lock()
+	some := len(pc.held) > 0
+	pc.c.ctl.holdMu.Unlock()
+	if some {
 		err = pc.flushHeld(byCaller)
 		pc.last.Store(time.Now().UnixNano())
 	}
@@ -277,15 +283,19 @@ func (pc *pipeConn) flushHeld(byCaller bool) error {
 		dl = time.Now().Add(pc.write)
 	}
 	_ = nc.SetWriteDeadline(dl)
-	n, err := nc.Write(pc.held)
-	if byCaller && err != nil && n < len(pc.held) && errors.Is(err, os.ErrDeadlineExceeded) {
-		pc.rest, err = append([]byte(nil), pc.held[n:]...), nil
+	ctl := pc.c.ctl
+	ctl.holdMu.Lock()
+	buf := pc.held
+	pc.held = pc.spareHeld
+	ctl.holdMu.Unlock()
+	n, err := nc.Write(buf)
+	if byCaller && err != nil && n < len(buf) && errors.Is(err, os.ErrDeadlineExceeded) {
+		pc.rest, err = append([]byte(nil), buf[n:]...), nil
 	}
-	if cap(pc.held) > 1<<20 {
-		pc.held = nil // a large batch's room is not kept
-	} else {
-		pc.held = pc.held[:0]
+	if cap(buf) > 1<<20 {
+		buf = nil // a large batch's room is not kept
 	}
+	pc.spareHeld = buf[:0]
 	return err
 }
 

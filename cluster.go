@@ -276,7 +276,7 @@ func (cl *cluster) close() error {
 // connAt takes a connection to the node at addr, waiting no longer than ctx
 // allows (the same checks as Store.conn).
 func (s *Store) connAt(ctx context.Context, addr string) (redis.Conn, error) {
-	if err := s.connCheck(ctx); err != nil {
+	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
 	p, err := s.cl.pool(addr)

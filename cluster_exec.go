@@ -91,7 +91,7 @@ func (s *Store) connFor(ctx context.Context, route string) (redis.Conn, error) {
 	if s.cl == nil {
 		return s.conn(ctx)
 	}
-	if err := s.connCheck(ctx); err != nil {
+	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
 	addr, err := s.routeAddr(route)
@@ -313,7 +313,7 @@ func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results 
 	}
 	defer c.Close()
 	if first.ask {
-		res, err := s.execOn(ctx, c, request{units: []ops.Unit{first.u}, asking: true, sent: sent})
+		res, err := s.execOn(ctx, link{c: c}, request{units: []ops.Unit{first.u}, asking: true, sent: sent})
 		if err != nil {
 			return err, false
 		}
@@ -324,7 +324,7 @@ func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results 
 	for k, i := range idx {
 		units[k] = parts[i].u
 	}
-	res, err := s.execOn(ctx, c, request{units: units, sent: sent})
+	res, err := s.execOn(ctx, link{c: c}, request{units: units, sent: sent})
 	if err != nil {
 		return err, false
 	}
@@ -364,7 +364,7 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 		if err == nil {
 			rr := r
 			rr.asking = asking
-			res, err = s.execOn(ctx, c, rr)
+			res, err = s.execOn(ctx, link{c: c}, rr)
 			c.Close()
 			if err == nil {
 				return res, nil
@@ -407,7 +407,7 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 // every script loaded (SCRIPT LOAD) on every master, each on its own
 // connection.
 func (s *Store) pingCluster(ctx context.Context) error {
-	if err := s.connCheck(ctx); err != nil {
+	if err := s.usable(ctx); err != nil {
 		return &Error{Op: "Ping", Err: err}
 	}
 	if err := s.cl.refresh(true); err != nil {
@@ -423,7 +423,7 @@ func (s *Store) pingCluster(ctx context.Context) error {
 	for _, addr := range ms {
 		c, err := s.connAt(ctx, addr)
 		if err == nil {
-			_, err = s.do(ctx, c, "PING")
+			_, err = s.do(ctx, link{c: c}, "PING")
 			if err == nil {
 				err = s.loadScripts(ctx, c)
 			} else {

@@ -30,6 +30,23 @@ type ctlConn struct {
 	mu      sync.Mutex
 	limit   time.Time // the armed context's deadline; zero: none
 	stopped bool      // the armed context ended: every deadline is in the past
+	// hold, when set (a multiplexed connection: mux.go), keeps what is
+	// written instead of sending it, so that a batch goes out in one write;
+	// the read deadlines are then the pipe's, not redigo's.
+	hold   *[]byte
+	holdMu sync.Mutex
+}
+
+// Write sends b, or keeps it in hold when set. (Under TLS the reader
+// writes too, alerts and post-handshake messages: holdMu.)
+func (c *ctlConn) Write(b []byte) (int, error) {
+	if c.hold != nil {
+		c.holdMu.Lock()
+		*c.hold = append(*c.hold, b...)
+		c.holdMu.Unlock()
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
 }
 
 var past = time.Unix(1, 0)
@@ -51,6 +68,9 @@ func (c *ctlConn) SetDeadline(t time.Time) error {
 }
 
 func (c *ctlConn) SetReadDeadline(t time.Time) error {
+	if c.hold != nil {
+		return nil // a multiplexed connection: its pipe sets them (mux.go)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.Conn.SetReadDeadline(c.clamp(t))

@@ -262,6 +262,17 @@
 // goroutine per command. A write whose context ended may still have run on
 // the server. A Schema is immutable and safe for concurrent use.
 //
+// Concurrent operations share a few multiplexed connections (one per CPU,
+// at least 2; WithMultiplexConns): what callers send at the same time goes
+// out in one write and each gets its own replies, in order. A caller whose
+// context ends returns at once and its reply, if its command was sent, is
+// read and dropped; a connection that breaks fails every operation in
+// flight on it with the network error, and the next ones use a new one.
+// WATCH (Modify), bulk calls and large requests take a pooled connection of
+// their own. WithoutMultiplexing gives every operation a pooled connection
+// instead (better for large values, which hold back the replies queued
+// behind them).
+//
 // The code behind this: exec.go is the one executor that writes to a
 // connection (every operation is an ops.Unit it sends), conn.go its
 // connections, package index the query engine, package ops the operations as

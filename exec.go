@@ -89,25 +89,19 @@ func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 		return nil, nil
 	}
 	s.noteUnits(ctx, &r)
-	if r.pin != nil {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		return s.execOn(ctx, r.pin.c, r)
-	}
-	if s.cl != nil {
+	if s.cl != nil && r.pin == nil {
 		return s.execCluster(ctx, r)
 	}
-	c, err := s.conn(ctx)
+	c, err := s.link(ctx, r.pin, shareable(&r))
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer c.release()
 	return s.execOn(ctx, c, r)
 }
 
-// execOn is exec on the connection c.
-func (s *Store) execOn(ctx context.Context, c redis.Conn, r request) ([]ops.Result, error) {
+// execOn is exec on the link c.
+func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, error) {
 	if r.tx {
 		return s.execTx(ctx, c, r)
 	}
@@ -140,7 +134,7 @@ func (s *Store) execOn(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	if r.asking {
 		n, pos = n+1, 1
 	}
-	replies, err := s.roundTrip(ctx, c, r.pin != nil, n, r.sent, func(send sendFunc) error {
+	replies, err := s.roundTrip(ctx, c, n, r.sent, func(send sendFunc) error {
 		if r.asking {
 			if err := send("ASKING"); err != nil {
 				return err
@@ -185,7 +179,7 @@ func (s *Store) execOn(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 		return out, nil
 	}
 	s.cfg.logger.Debug("rapyer: sending units again (scripts not cached, or reads refused in MULTI)", "units", len(retry))
-	again, err := s.roundTrip(ctx, c, r.pin != nil, len(retry), nil, func(send sendFunc) error {
+	again, err := s.roundTrip(ctx, c, len(retry), nil, func(send sendFunc) error {
 		for i := range retry {
 			if err := writeUnit(send, &retry[i], true); err != nil {
 				return err
@@ -222,7 +216,7 @@ func (s *Store) knows(sc *lua.Script) bool {
 // command) with a single Do: no reply slice to gather. Its reply may be an
 // error reply (a redis.Error value); err is for the round trip. ok is false
 // for other units.
-func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, err error, ok bool) {
+func (s *Store) execOne(ctx context.Context, c link, u *ops.Unit) (r any, err error, ok bool) {
 	switch {
 	case u.Script != nil:
 		whole := !s.knows(u.Script)
@@ -256,7 +250,7 @@ func (s *Store) execOne(ctx context.Context, c redis.Conn, u *ops.Unit) (r any, 
 // queued in MULTI meets NOSCRIPT when the server loses its scripts between
 // queueing and EXEC (SCRIPT FLUSH, a failover), and then only that unit
 // fails while the others run. EVAL cannot fail that way.
-func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Result, error) {
+func (s *Store) execTx(ctx context.Context, c link, r request) ([]ops.Result, error) {
 	n := 0
 	for i := range r.units {
 		n += r.units[i].Inlined()
@@ -265,7 +259,7 @@ func (s *Store) execTx(ctx context.Context, c redis.Conn, r request) ([]ops.Resu
 	if r.asking {
 		skip = 1
 	}
-	replies, err := s.roundTrip(ctx, c, r.pin != nil, skip+2+n, r.sent, func(send sendFunc) error {
+	replies, err := s.roundTrip(ctx, c, skip+2+n, r.sent, func(send sendFunc) error {
 		if r.asking {
 			if err := send("ASKING"); err != nil {
 				return err
@@ -353,15 +347,20 @@ func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 // own connections the commands are written inside DoContext, under ctx
 // (a pinned connection excepted: its WATCH must go through the pool's
 // connection, which sends UNWATCH when it goes back with one open).
-func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int, sent func(), write func(sendFunc) error) (_ []any, err error) {
+func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), write func(sendFunc) error) (_ []any, err error) {
 	if s.obs != nil { // hooks (hook.go)
 		var t *tripState
 		ctx, t = s.tripStart(ctx, n)
 		defer func() { t.end(err) }()
 	}
+	if l.p != nil {
+		replies, err := l.p.roundTrip(ctx, n, sent, write)
+		return replies, netErr(ctx, err)
+	}
+	c := l.c
 	var r any
 	switch kind := s.connKind.Load(); {
-	case kind == connOurs && !pinned:
+	case kind == connOurs && !l.pinned:
 		ci := &callInfo{write: write, sent: sent}
 		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
 	case kind == connPlain:
@@ -371,7 +370,7 @@ func (s *Store) roundTrip(ctx context.Context, c redis.Conn, pinned bool, n int,
 			}
 		}
 		if err == nil {
-			r, err = s.do(ctx, c, "")
+			r, err = s.do(ctx, l, "")
 		}
 	default: // pinned, or not known yet
 		if err = write(c.Send); err != nil {
@@ -407,7 +406,11 @@ const (
 
 // do sends cmd (none when "") after what was written, and reads the
 // replies, bounded by ctx as the connection's kind allows.
-func (s *Store) do(ctx context.Context, c redis.Conn, cmd string, args ...any) (any, error) {
+func (s *Store) do(ctx context.Context, l link, cmd string, args ...any) (any, error) {
+	if l.p != nil {
+		return l.do(ctx, cmd, args)
+	}
+	c := l.c
 	switch s.connKind.Load() {
 	case connOurs:
 		return redis.DoContext(c, ctx, cmd, args...)
@@ -529,11 +532,11 @@ func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
 	if s.cl != nil {
 		return s.oneCluster(ctx, u)
 	}
-	c, err := s.conn(ctx)
+	c, err := s.link(ctx, nil, unitBytes(u) <= muxMaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer c.release()
 	r, err, _ := s.execOne(ctx, c, u)
 	return r, err
 }

@@ -21,17 +21,18 @@ import (
 func proxied(t *testing.T, b *testkit.Backend, opts ...rapyer.Option) (*rapyer.Store, *testkit.Proxy) {
 	t.Helper()
 	p := b.NewProxy(t)
-	return b.StoreVia(t, p, opts...), p
+	return b.StoreVia(t, p, append(testkit.EnvOptions(), opts...)...), p
 }
 
 // TestCancelInterruptsReply: a context that ends while the server's reply is
 // on its way ends the call at once with the context's error, with no read
 // timeout at all and with a long one; the connection is discarded, so the
-// late reply is never read by the next caller.
+// late reply is never read by the next caller. (Pooled connections:
+// TestMuxCancel is the same for multiplexed ones.)
 func TestCancelInterruptsReply(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		for _, rt := range []time.Duration{0, time.Minute} {
-			st, p := proxied(t, b, rapyer.WithReadTimeout(rt), rapyer.WithPoolSize(1, 1))
+			st, p := proxied(t, b, rapyer.WithReadTimeout(rt), rapyer.WithPoolSize(1, 1), rapyer.WithoutMultiplexing())
 			ctx := testkit.Ctx(t)
 			u := users.New(st)
 			fill(u)

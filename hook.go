@@ -361,7 +361,7 @@ func (t *tripState) end(err error) {
 }
 
 // doTrip is Store.do as one observed round trip (execOne's).
-func (s *Store) doTrip(ctx context.Context, c redis.Conn, cmd string, args ...any) (any, error) {
+func (s *Store) doTrip(ctx context.Context, c link, cmd string, args ...any) (any, error) {
 	if s.obs == nil {
 		return s.do(ctx, c, cmd, args...)
 	}

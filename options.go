@@ -40,6 +40,7 @@ type config struct {
 	hooks         []Hook        // WithHook (hook.go)
 	slow          time.Duration // WithSlowThreshold (hook.go)
 	logged        bool          // WithLogger was given a logger
+	muxConns      int           // multiplexed connections: 0 one per CPU, -1 none
 }
 
 func defaultConfig() config {
@@ -158,6 +159,34 @@ func WithAuth(user, password string) Option {
 // uses it to stop its in-process server with the Store. Default: none.
 func WithCloser(cl io.Closer) Option {
 	return optionFunc(func(c *config) { c.closers = append(c.closers, cl) })
+}
+
+// WithMultiplexConns sets how many connections the Store's concurrent
+// requests share (see WithoutMultiplexing); n <= 0 is the default: one
+// per CPU (GOMAXPROCS), at least 2.
+func WithMultiplexConns(n int) Option {
+	return optionFunc(func(c *config) { c.muxConns = max(n, 0) })
+}
+
+// WithoutMultiplexing makes every request take a connection of the pool
+// for its round trip, as a plain redigo pool does, instead of sharing a few
+// multiplexed connections with the requests made at the same time.
+// Default: multiplexing on (see WithMultiplexConns).
+//
+// Multiplexing writes the requests that come together in one write and
+// reads their replies in order: many concurrent callers get far more
+// operations per second from the server, and one caller alone pays about
+// what it did. Turn it off when requests carry large values (hundreds of
+// kilobytes and up: a reply behind a large one waits for it, head-of-line
+// blocking) or when every request should count against WithPoolSize's
+// limit (multiplexed connections are outside the pool). Requests that need
+// a connection of their own use the pool either way: Modify and a Tx of
+// checked models (WATCH), bulk calls, requests of more than 64
+// commands or 512 KB of arguments. A Store made by NewStore multiplexes when its pool's Dial
+// gives rapyer's connections (rapyer.Dial, NewConn); over other
+// connections it uses the pool per operation.
+func WithoutMultiplexing() Option {
+	return optionFunc(func(c *config) { c.muxConns = -1 })
 }
 
 // ModelOption configures one model at Define.

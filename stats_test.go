@@ -15,7 +15,8 @@ import (
 func TestStats(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithPoolSize(1, 1))
+		// Without multiplexing: every operation takes the pool's one connection.
+		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithPoolSize(1, 1), rapyer.WithoutMultiplexing())
 		must(t, err)
 		defer st.Close()
 		if got := st.Stats(); got.Active != 1 || got.Idle != 1 || got.InUse != 0 || got.Waits != 0 || got.WaitTime != 0 {

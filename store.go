@@ -32,6 +32,7 @@ type Store struct {
 	addr     string    // the URL Open was given, password redacted
 	cl       *cluster  // set on a Store over Redis Cluster (cluster.go)
 	obs      *observer // hooks, logs (hook.go); nil: nothing observes
+	mx       *mux      // nil: multiplexing off (see Store.muxer)
 }
 
 // String describes the Store by its server's URL (password redacted) and
@@ -122,6 +123,9 @@ func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	}
 	s := &Store{pool: pool, owned: owned, cfg: cfg}
 	s.obs = newObserver(s, &s.cfg)
+	if cfg.muxConns >= 0 && pool != nil { // a cluster Store (pool nil) uses per-node pools for now
+		s.mx = newMux(pool, cfg.muxConns, cfg.idleTimeout)
+	}
 	return s, nil
 }
 
@@ -202,6 +206,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	if s.mx != nil {
+		s.mx.close()
+	}
 	var errs []error
 	if s.cl != nil {
 		errs = append(errs, s.cl.close())
@@ -224,14 +231,15 @@ func (s *Store) Prefix() string {
 
 // conn takes a connection from the pool, waiting no longer than ctx allows.
 func (s *Store) conn(ctx context.Context) (redis.Conn, error) {
-	if err := s.connCheck(ctx); err != nil {
+	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
 	return getConn(ctx, s.pool)
 }
 
-// connCheck is what every connection taken checks first.
-func (s *Store) connCheck(ctx context.Context) error {
+// usable checks that a request may be sent now: the Store open, ctx
+// live and not a queue's.
+func (s *Store) usable(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}

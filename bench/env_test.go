@@ -66,7 +66,10 @@ func newStubEnv(b *testing.B) *env {
 	}
 	libPool := pool(func(nc net.Conn) redis.Conn { return rapyer.NewConn(nc) })
 	rawPool := pool(func(nc net.Conn) redis.Conn { return redis.NewConn(nc, 3*time.Second, 3*time.Second) })
-	st, err := rapyer.NewStore(libPool, rapyer.WithPrefix("bench:"))
+	// Pooled: the stub answers a write with its replies and has nothing to
+	// read otherwise, which a multiplexed connection's reader (always
+	// reading) takes for a closed connection.
+	st, err := rapyer.NewStore(libPool, rapyer.WithPrefix("bench:"), rapyer.WithoutMultiplexing())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -107,6 +107,7 @@ func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
 		},
 	}
 	base := []rapyer.Option{rapyer.WithPrefix(b.prefix), rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout)}
+	base = append(base, EnvOptions()...)
 	st, err := rapyer.NewStore(pool, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +120,17 @@ func (b *Backend) store(t *testing.T, opts []rapyer.Option) *rapyer.Store {
 		_ = pool.Close()
 	})
 	return st
+}
+
+// EnvOptions returns the Store options the environment asks for every
+// test Store: RAPYER_MUX=off runs the suite without multiplexed
+// connections (rapyer.WithoutMultiplexing). Tests that open their own
+// Store add them too.
+func EnvOptions() []rapyer.Option {
+	if os.Getenv("RAPYER_MUX") == "off" {
+		return []rapyer.Option{rapyer.WithoutMultiplexing()}
+	}
+	return nil
 }
 
 // cleanup deletes this test's keys (by prefix, never FLUSH).

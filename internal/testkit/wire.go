@@ -4,35 +4,46 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 )
 
 // wireConn counts what a Store sends at the wire: every command it writes
-// (the name of each RESP array), and one round trip each time it reads
-// after writing (however many writes, or flushes, came first). Counting
-// here, below redigo and rapyer's connections, sees every path, whichever
-// way it writes.
+// (the name of each RESP array), and one round trip each time it writes
+// after reading (or writes first): the client waited for the server, then
+// sent again. A request written in several pieces before its replies are
+// read is one round trip; so is a batch of a multiplexed connection (one
+// write), and so are batches written back to back before any reply comes
+// (they did not wait for each other). Counting here, below redigo and
+// rapyer's connections, sees every path, whichever way it writes; a
+// multiplexed connection reads and writes at the same time, hence the lock.
 type wireConn struct {
 	net.Conn
-	ctr   *counter
-	scan  respScanner
-	wrote bool
+	ctr  *counter
+	mu   sync.Mutex
+	scan respScanner
+	read bool // a Read returned data since the last Write
+	used bool // written to before
 }
 
 func (c *wireConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	if n > 0 {
-		c.wrote = true
-		c.scan.feed(b[:n], func(name string) { c.ctr.sent(name, false) })
+	c.mu.Lock()
+	if c.read || !c.used {
+		c.ctr.trip(c)
 	}
-	return n, err
+	c.read, c.used = false, true
+	c.scan.feed(b, func(name string) { c.ctr.sent(name, false) })
+	c.mu.Unlock()
+	return c.Conn.Write(b)
 }
 
 func (c *wireConn) Read(b []byte) (int, error) {
-	if c.wrote {
-		c.wrote = false
-		c.ctr.trip(c)
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.mu.Lock()
+		c.read = true
+		c.mu.Unlock()
 	}
-	return c.Conn.Read(b)
+	return n, err
 }
 
 // countingDialer dials as net.Dialer does, then counts on the connection.

@@ -1,0 +1,411 @@
+package rapyer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// One multiplexed connection (see mux.go): its calls, its writer and its
+// reader.
+
+// The states of a call.
+const (
+	callQueued    int32 = iota // waiting for a writer
+	callTaken                  // a writer has it: being written, or written
+	callAbandoned              // its caller left before a writer took it: never written
+)
+
+// call is one request on a multiplexed connection.
+type call struct {
+	write   func(sendFunc) error
+	n       int // commands written, so replies to read
+	state   atomic.Int32
+	replies []any
+	err     error
+	done    chan struct{} // gets one value when replies or err is set
+}
+
+func (c *call) finish(replies []any, err error) {
+	c.replies, c.err = replies, err
+	c.done <- struct{}{}
+}
+
+// pipeConn is one multiplexed connection: rapyer's conn, whose socket
+// writes are held (ctlConn.hold) so that a batch goes out in one write.
+type pipeConn struct {
+	m         *mux
+	c         *conn
+	rc        redis.Conn // c's redigo protocol
+	read      time.Duration
+	write     time.Duration
+	held      []byte // the batch being written (under c.ctl.holdMu)
+	spareHeld []byte // the previous batch's room
+	rest      []byte // the end of a write a caller's context cut short, for the writer goroutine
+	sent      int    // commands written by the call being written
+	sendFn    sendFunc
+
+	mu      sync.Mutex
+	queue   []*call // to write
+	spare   []*call // the previous batch's room
+	writing bool    // a write is under way (a caller's, or the writer goroutine's)
+	pending []*call // written, replies awaited, in order from head
+	head    int
+	err     error // the connection broke: every later call fails with it
+	dead    atomic.Bool
+	last    atomic.Int64 // when a batch was last written (UnixNano)
+
+	encMu sync.Mutex    // held while a batch is encoded (calls' arguments read)
+	wakeW chan struct{} // the writer goroutine: calls are queued for it
+	wakeR chan struct{} // the reader: calls are pending
+	quit  chan struct{} // closed when the connection broke
+}
+
+func newPipe(c *conn, m *mux) *pipeConn {
+	pc := &pipeConn{m: m, c: c, rc: c.Conn, read: c.read, write: c.write,
+		wakeW: make(chan struct{}, 1), wakeR: make(chan struct{}, 1), quit: make(chan struct{})}
+	pc.sendFn = func(name string, args ...any) error {
+		pc.sent++
+		return pc.rc.Send(name, args...)
+	}
+	c.ctl.hold = &pc.held
+	_ = c.ctl.Conn.SetDeadline(time.Time{}) // the dial's are over
+	pc.last.Store(time.Now().UnixNano())
+	go pc.writeLoop()
+	go pc.readLoop()
+	return pc
+}
+
+// roundTrip sends what write writes (n commands) and returns their n
+// replies (error replies as values), bounded by ctx; sent runs once the
+// call is queued or written.
+func (pc *pipeConn) roundTrip(ctx context.Context, n int, sent func(), write func(sendFunc) error) ([]any, error) {
+	c := &call{write: write, done: make(chan struct{}, 1)}
+	pc.submit(c)
+	if sent != nil {
+		sent()
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		select {
+		case <-c.done: // answered meanwhile
+		default:
+			if !c.state.CompareAndSwap(callQueued, callAbandoned) {
+				// A writer has it: its replies will be read and dropped.
+				// Wait for the encoding of its batch (no I/O), after
+				// which nothing reads its arguments any more.
+				//lint:ignore SA2001 an empty critical section is the barrier
+				pc.encMu.Lock()
+				pc.encMu.Unlock()
+			}
+			return nil, ctx.Err()
+		}
+	}
+	if c.err == errRetired {
+		// Never written: the connection was closed for idleness just
+		// before. Again on a live one.
+		next, err := pc.m.conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return next.roundTrip(ctx, n, sent, write)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if len(c.replies) != n {
+		return nil, fmt.Errorf("rapyer: %d replies for %d commands", len(c.replies), n)
+	}
+	return c.replies, nil
+}
+
+// submit queues c, and writes the queue itself when no write is under
+// way; the writer goroutine takes what comes meanwhile.
+func (pc *pipeConn) submit(c *call) {
+	pc.mu.Lock()
+	if pc.err != nil {
+		err := pc.err
+		pc.mu.Unlock()
+		c.finish(nil, err)
+		return
+	}
+	pc.queue = append(pc.queue, c)
+	if pc.writing {
+		pc.mu.Unlock()
+		return
+	}
+	pc.writing = true
+	batch := pc.take()
+	pc.mu.Unlock()
+	pc.writeBatch(true, batch)
+	pc.mu.Lock()
+	more := pc.err == nil && (len(pc.queue) > 0 || pc.rest != nil)
+	pc.writing = more
+	pc.mu.Unlock()
+	if more {
+		select {
+		case pc.wakeW <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns the queue and gives it the previous batch's room; under mu.
+func (pc *pipeConn) take() []*call {
+	b := pc.queue
+	pc.queue, pc.spare = pc.spare[:0], nil
+	return b
+}
+
+func (pc *pipeConn) writeLoop() {
+	for {
+		select {
+		case <-pc.wakeW:
+		case <-pc.quit:
+			return
+		}
+		if pc.rest != nil {
+			// The end of a caller's write, cut short by its context.
+			pc.c.ctl.holdMu.Lock()
+			pc.held, pc.rest = append(pc.held, pc.rest...), nil
+			pc.c.ctl.holdMu.Unlock()
+			if err := pc.flushHeld(false); err != nil {
+				pc.fail(err)
+			}
+		}
+		for {
+			pc.mu.Lock()
+			if len(pc.queue) == 0 || pc.err != nil {
+				pc.writing = false
+				pc.mu.Unlock()
+				break
+			}
+			batch := pc.take()
+			pc.mu.Unlock()
+			pc.writeBatch(false, batch)
+		}
+	}
+}
+
+// writeBatch writes the calls of batch (those not abandoned) in one write
+// and hands them to the reader; byCaller: see flushHeld.
+func (pc *pipeConn) writeBatch(byCaller bool, batch []*call) {
+	pc.encMu.Lock()
+	w := 0
+	var err error
+	for _, c := range batch {
+		if !c.state.CompareAndSwap(callQueued, callTaken) {
+			continue // its caller left: never written
+		}
+		batch[w] = c
+		w++
+		pc.sent = 0
+		err = c.write(pc.sendFn)
+		c.n = pc.sent
+		if err != nil {
+			break
+		}
+		if c.n == 0 {
+			err = errors.New("rapyer: a request of no command")
+			break
+		}
+	}
+	if err == nil {
+		err = pc.rc.Flush() // into held
+	}
+	pc.encMu.Unlock()
+	clear(batch[w:])
+	calls := batch[:w]
+	if err != nil {
+		// Half a call may be in held: the stream is lost.
+		pc.finishAll(calls, pc.fail(err))
+		pc.recycle(calls)
+		return
+	}
+	pc.mu.Lock()
+	if pc.err != nil {
+		err = pc.err
+		pc.mu.Unlock()
+		pc.finishAll(calls, err)
+		pc.recycle(calls)
+		return
+	}
+	if pc.head == len(pc.pending) && len(calls) > 0 {
+		pc.armRead() // replies are owed from now
+	}
+	pc.pending = append(pc.pending, calls...)
+	pc.mu.Unlock()
+	pc.recycle(calls)
+	pc.c.ctl.holdMu.Lock()
+	some := len(pc.held) > 0
+	pc.c.ctl.holdMu.Unlock()
+	if some {
+		err = pc.flushHeld(byCaller)
+		pc.last.Store(time.Now().UnixNano())
+	}
+	if err != nil {
+		pc.fail(err)
+	}
+}
+
+// armRead bounds the wait for the next reply by the read timeout; under mu.
+func (pc *pipeConn) armRead() {
+	var dl time.Time
+	if pc.read > 0 {
+		dl = time.Now().Add(pc.read)
+	}
+	_ = pc.c.ctl.Conn.SetReadDeadline(dl)
+}
+
+// callerWrite is how long a caller writing a batch itself may wait for the
+// socket to take it; past that, the writer goroutine writes the rest (a
+// server slow to read then never holds a caller past its context).
+const callerWrite = 200 * time.Microsecond
+
+// flushHeld writes the batch in held to the socket in one write, bounded
+// by the write timeout. A caller's write (by a caller) is bounded by
+// callerWrite instead: what the socket did not take by then is left in
+// rest (nil error), for the writer goroutine.
+func (pc *pipeConn) flushHeld(byCaller bool) error {
+	nc := pc.c.ctl.Conn
+	var dl time.Time
+	switch {
+	case byCaller:
+		dl = time.Now().Add(callerWrite)
+	case pc.write > 0:
+		dl = time.Now().Add(pc.write)
+	}
+	_ = nc.SetWriteDeadline(dl)
+	ctl := pc.c.ctl
+	ctl.holdMu.Lock()
+	buf := pc.held
+	pc.held = pc.spareHeld
+	ctl.holdMu.Unlock()
+	n, err := nc.Write(buf)
+	if byCaller && err != nil && n < len(buf) && errors.Is(err, os.ErrDeadlineExceeded) {
+		pc.rest, err = append([]byte(nil), buf[n:]...), nil
+	}
+	if cap(buf) > 1<<20 {
+		buf = nil // a large batch's room is not kept
+	}
+	pc.spareHeld = buf[:0]
+	return err
+}
+
+// recycle keeps batch's room for the next take.
+func (pc *pipeConn) recycle(batch []*call) {
+	clear(batch)
+	pc.mu.Lock()
+	if pc.spare == nil && cap(batch) <= 1024 {
+		pc.spare = batch[:0]
+	}
+	pc.mu.Unlock()
+}
+
+func (pc *pipeConn) finishAll(calls []*call, err error) {
+	for _, c := range calls {
+		c.finish(nil, err)
+	}
+}
+
+// readLoop reads replies as they come, always (a connection the server
+// closes while idle breaks at once, failing no call), and completes the
+// calls in order.
+func (pc *pipeConn) readLoop() {
+	for {
+		r, err := redis.ReceiveWithTimeout(pc.rc, 0) // deadline: armRead
+		if e, ok := err.(redis.Error); ok {
+			r, err = e, nil
+		}
+		if err != nil {
+			pc.fail(err)
+			return
+		}
+		pc.mu.Lock()
+		if pc.err != nil {
+			pc.mu.Unlock()
+			return
+		}
+		if pc.head == len(pc.pending) {
+			pc.mu.Unlock()
+			pc.fail(errors.New("rapyer: a reply came with no command waiting for it"))
+			return
+		}
+		c := pc.pending[pc.head]
+		if c.replies == nil {
+			c.replies = make([]any, 0, c.n)
+		}
+		c.replies = append(c.replies, r)
+		done := len(c.replies) == c.n
+		if done {
+			pc.pending[pc.head] = nil
+			pc.head++
+			if pc.head == len(pc.pending) {
+				pc.pending, pc.head = pc.pending[:0], 0
+				_ = pc.c.ctl.Conn.SetReadDeadline(time.Time{}) // nothing owed
+			} else {
+				pc.armRead()
+			}
+		}
+		pc.mu.Unlock()
+		if done {
+			c.done <- struct{}{}
+		}
+	}
+}
+
+// errRetired fails the calls that come to a connection closed for
+// idleness: none was written, so they go again on another.
+var errRetired = errors.New("rapyer: multiplexed connection closed after being idle")
+
+// retireIdle closes pc when nothing was written on it for idle and no call
+// is queued or awaits a reply, and reports whether it did (or pc is dead).
+func (pc *pipeConn) retireIdle(idle time.Duration) bool {
+	if time.Since(time.Unix(0, pc.last.Load())) < idle {
+		return false
+	}
+	_, done := pc.breakIf(errRetired, true)
+	return done || pc.dead.Load()
+}
+
+// fail breaks the connection for good with err: the calls queued or in
+// flight on it fail with err, the socket is closed, the goroutines end.
+// The first error wins: fail returns it.
+func (pc *pipeConn) fail(err error) error {
+	err, _ = pc.breakIf(err, false)
+	return err
+}
+
+// breakIf is fail; with idleOnly, only when no call is queued, being
+// written or awaiting a reply (checked under the same lock), and reports
+// whether it broke the connection.
+func (pc *pipeConn) breakIf(err error, idleOnly bool) (error, bool) {
+	pc.mu.Lock()
+	if pc.err != nil {
+		err = pc.err
+		pc.mu.Unlock()
+		return err, false
+	}
+	if idleOnly && (pc.writing || len(pc.queue) > 0 || pc.head < len(pc.pending)) {
+		pc.mu.Unlock()
+		return nil, false
+	}
+	pc.err = err
+	pc.dead.Store(true)
+	queued, inflight := pc.queue, pc.pending[pc.head:]
+	pc.queue, pc.pending, pc.head = nil, nil, 0
+	pc.mu.Unlock()
+	close(pc.quit)
+	pc.c.ctl.interrupt()
+	_ = pc.rc.Close()
+	pc.finishAll(queued, err)
+	pc.finishAll(inflight, err)
+	return err, true
+}

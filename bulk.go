@@ -269,6 +269,24 @@ func (s *Schema[M, P]) boundMany(op string, objs []P) (*Store, error) {
 	return st, nil
 }
 
+// manyStart begins SaveMany and InsertMany: objs checked and bound to one
+// Store, the options read, the operation begun for the hooks (o). A nil
+// Store means the call is over with err: bad input, or no objects (queued
+// as nothing in a Batch or Tx).
+func (s *Schema[M, P]) manyStart(ctx context.Context, op string, objs []P, opts []ManyOption) (context.Context, *Store, manyConfig, *opState, error) {
+	cfg := manyOptions(opts)
+	st, err := s.boundMany(op, objs)
+	if err != nil || st == nil {
+		if err == nil {
+			_, err = queuedNone(ctx, op, s.sc.name, struct{}{})
+		}
+		return ctx, nil, cfg, nil, err
+	}
+	ctx, o := st.begin(ctx, op, s.sc.name, "")
+	o.count(len(objs))
+	return ctx, st, cfg, o, nil
+}
+
 // SaveMany saves every object as Save does (each one atomic: its own
 // MULTI/EXEC, or script), ChunkSize objects per round trip. A value that
 // does not encode stops SaveMany with ErrInvalid naming object and field
@@ -281,16 +299,10 @@ func (s *Schema[M, P]) boundMany(op string, objs []P) (*Store, error) {
 // object in the queue's round trip; Later reads what it returns.
 func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
 	const op = "SaveMany"
-	cfg := manyOptions(opts)
-	st, err := s.boundMany(op, objs)
+	ctx, st, cfg, o, err := s.manyStart(ctx, op, objs, opts)
 	if err != nil || st == nil {
-		if err == nil {
-			_, err = queuedNone(ctx, op, s.sc.name, struct{}{})
-		}
 		return err
 	}
-	ctx, o := st.begin(ctx, op, s.sc.name, "")
-	o.count(len(objs))
 	defer func() { o.end(oerr) }()
 	queued := oneChunkQueued(ctx, &cfg, len(objs))
 	var first error
@@ -350,16 +362,10 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 // object in the queue's round trip; Later reads what it returns.
 func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
 	const op = "InsertMany"
-	cfg := manyOptions(opts)
-	st, err := s.boundMany(op, objs)
+	ctx, st, cfg, o, err := s.manyStart(ctx, op, objs, opts)
 	if err != nil || st == nil {
-		if err == nil {
-			_, err = queuedNone(ctx, op, s.sc.name, struct{}{})
-		}
 		return err
 	}
-	ctx, o := st.begin(ctx, op, s.sc.name, "")
-	o.count(len(objs))
 	defer func() { o.end(oerr) }()
 	seen := make(map[string]bool, len(objs))
 	for _, p := range objs {

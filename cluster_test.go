@@ -194,6 +194,10 @@ func TestClusterScriptFlushOneNode(t *testing.T) {
 		if n != 37 {
 			t.Fatalf("Incr = %d, want 37", n)
 		}
+		// Stats sum the Store's per-node pools.
+		if s := b.Store.Stats(); s.Active < 1 || s.Idle < 1 || s.InUse != s.Active-s.Idle {
+			t.Fatalf("cluster Stats: %+v", s)
+		}
 	})
 }
 

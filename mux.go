@@ -295,3 +295,18 @@ func argBytes(args []any) int {
 	}
 	return n
 }
+
+// stats reads each dialled connection's queue depth (Store.Stats).
+func (m *mux) stats() []MuxStats {
+	var out []MuxStats
+	for i := range m.lanes {
+		pc := m.lanes[i].pc.Load()
+		if pc == nil || pc.dead.Load() {
+			continue
+		}
+		pc.mu.Lock()
+		out = append(out, MuxStats{Queued: len(pc.queue), Pending: len(pc.pending) - pc.head})
+		pc.mu.Unlock()
+	}
+	return out
+}

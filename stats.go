@@ -1,6 +1,10 @@
 package rapyer
 
-import "time"
+import (
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
 
 // Stats are a Store's connection figures, as Store.Stats reads them.
 type Stats struct {
@@ -12,26 +16,47 @@ type Stats struct {
 	// time they waited. Both only grow. redigo counts them approximately.
 	Waits    int64
 	WaitTime time.Duration
-	// Per-connection queue depth (commands written and waiting for their
-	// replies) belongs here once connections are multiplexed (issue 14,
-	// item 4, with the multiplexing work): until then a connection serves
-	// one caller at a time and has no queue.
+	// Multiplexed lists the Store's multiplexed connections (none with
+	// WithoutMultiplexing, or before the first operation dials them), each
+	// with its queue depth.
+	Multiplexed []MuxStats
+}
+
+// MuxStats is one multiplexed connection's queue: Queued requests wait to
+// be written, Pending ones were written and wait for their replies.
+type MuxStats struct {
+	Queued, Pending int
 }
 
 // Stats returns the figures of the Store's connection pool (for a Store
-// over a caller's pool, NewStore, that pool's): no I/O, one lock of the
-// pool. A nil Store, and for now a Store over Redis Cluster (one pool per
-// node, not summed here yet), have zero Stats.
+// over a caller's pool, NewStore, that pool's; on a cluster, the sums over
+// its per-node pools) and its multiplexed connections' queues: no I/O, one
+// lock of each pool and connection. A nil Store has zero Stats.
 func (s *Store) Stats() Stats {
-	if s == nil || s.pool == nil {
+	if s == nil {
 		return Stats{}
 	}
-	ps := s.pool.Stats()
-	return Stats{
-		Active:   ps.ActiveCount,
-		Idle:     ps.IdleCount,
-		InUse:    ps.ActiveCount - ps.IdleCount,
-		Waits:    ps.WaitCount,
-		WaitTime: ps.WaitDuration,
+	var st Stats
+	add := func(p *redis.Pool) {
+		ps := p.Stats()
+		st.Active += ps.ActiveCount
+		st.Idle += ps.IdleCount
+		st.InUse += ps.ActiveCount - ps.IdleCount
+		st.Waits += ps.WaitCount
+		st.WaitTime += ps.WaitDuration
 	}
+	if s.pool != nil {
+		add(s.pool)
+	}
+	if s.cl != nil {
+		s.cl.mu.Lock()
+		for _, p := range s.cl.pools {
+			add(p)
+		}
+		s.cl.mu.Unlock()
+	}
+	if s.mx != nil {
+		st.Multiplexed = s.mx.stats()
+	}
+	return st
 }

@@ -63,8 +63,52 @@ func TestStats(t *testing.T) {
 			}
 		}
 		var nilStore *rapyer.Store
-		if got := nilStore.Stats(); got != (rapyer.Stats{}) {
+		if got := nilStore.Stats(); got.Active != 0 || got.Idle != 0 || got.Waits != 0 || got.Multiplexed != nil {
 			t.Fatalf("nil Store: %+v", got)
+		}
+	})
+}
+
+// TestStatsMultiplexed: a multiplexing Store lists its connections with
+// their queues (empty once every call returned); the pool figures are those
+// of the pool behind it; with WithoutMultiplexing the list is empty.
+func TestStatsMultiplexed(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithMultiplexConns(2))
+		must(t, err)
+		defer st.Close()
+		p := newPerson(people, st, "Ada", "", 3)
+		p.Email.Clear()
+		must(t, p.Save(ctx))
+		var wg sync.WaitGroup
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := p.Age.Incr(ctx, 1); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		got := st.Stats()
+		if len(got.Multiplexed) == 0 || len(got.Multiplexed) > 2 {
+			t.Fatalf("multiplexed connections: %+v, want 1 or 2", got.Multiplexed)
+		}
+		for _, m := range got.Multiplexed {
+			if m.Queued != 0 || m.Pending != 0 {
+				t.Fatalf("queues after every call returned: %+v", got.Multiplexed)
+			}
+		}
+		plain, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithoutMultiplexing())
+		must(t, err)
+		defer plain.Close()
+		if _, err := p.Age.Incr(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := plain.Stats(); got.Multiplexed != nil || got.Active != 1 {
+			t.Fatalf("without multiplexing: %+v", got)
 		}
 	})
 }

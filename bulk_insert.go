@@ -1,0 +1,183 @@
+package rapyer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+	"github.com/rapyer-go/rapyer/ops"
+)
+
+// InsertMany creates every object, all or nothing: when any of their ids
+// exists, nothing is written and the error wraps ErrExists naming the first
+// such id. Up to ChunkSize objects this is one script (lua/insertmany.lua),
+// one round trip, atomic. Beyond, a first pass checks every id (pipelined
+// EXISTS, one round trip per chunk) and then each chunk is one atomic
+// script; an object inserted by another client between the check and its
+// chunk fails that chunk alone (ErrExists), leaving earlier chunks written.
+// The same id twice in objs is ErrInvalid. The TTL is set as Insert sets it.
+// With indexes, the same script keeps every object's index entries and
+// refuses the whole chunk when a unique value is taken, by a live object or
+// by another object of the chunk (beyond one chunk the first pass checks ids
+// only, so such a conflict fails its own chunk, after earlier ones).
+//
+// With a queue context (Batch, Tx) it is queued as one operation, every
+// object in the queue's round trip; Later reads what it returns.
+func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
+	const op = "InsertMany"
+	ctx, st, cfg, o, err := s.manyStart(ctx, op, objs, opts)
+	if err != nil || st == nil {
+		return err
+	}
+	defer func() { o.end(oerr) }()
+	seen := make(map[string]bool, len(objs))
+	for _, p := range objs {
+		m := p.base()
+		if seen[m.key[0]] {
+			return m.fail(op, fmt.Errorf("%w: id given twice", ErrInvalid))
+		}
+		seen[m.key[0]] = true
+	}
+	oneChunkQueued(ctx, &cfg, len(objs))
+	if len(objs) > cfg.chunk || st.cl != nil && len(objs) > 1 && queueOf(ctx) == nil {
+		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
+			return err
+		}
+	}
+	insertChunk := s.insertChunkOf(ctx, st, op)
+	return bySlot(st, objs, func(group []P) error { return chunks(group, cfg.chunk, insertChunk) })
+}
+
+// bySlot runs fn on objs as one group on one server; on a cluster, once per
+// hash slot (shard) among them, in order of first appearance: a script
+// may not span slots there.
+func bySlot[P interface{ base() *Model }](st *Store, objs []P, fn func(group []P) error) error {
+	if st.cl == nil {
+		return fn(objs)
+	}
+	var order []int
+	groups := map[int][]P{}
+	for _, p := range objs {
+		sl := slotOf(p.base().key[0])
+		if _, ok := groups[sl]; !ok {
+			order = append(order, sl)
+		}
+		groups[sl] = append(groups[sl], p)
+	}
+	for _, sl := range order {
+		if err := fn(groups[sl]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertChunkOf is InsertMany's work on one chunk (of one slot): one
+// lua/insertmany.lua call.
+func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string) func(_ int, part []P) error {
+	return func(_ int, part []P) error {
+		var groups [][]P
+		_ = bySlot(st, part, func(g []P) error { groups = append(groups, g); return nil })
+		units := make([]ops.Unit, len(groups))
+		for g, group := range groups {
+			u, err := s.insertUnit(op, group)
+			if err != nil {
+				return err
+			}
+			units[g] = u
+		}
+		ms := make([]*Model, len(groups))
+		for g := range groups {
+			ms[g] = groups[g][0].base()
+		}
+		// One script per slot (one on one server), sent per node
+		// concurrently; queued whole in a Batch or Tx.
+		_, err := sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
+			if err != nil {
+				return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
+			}
+			for g := range res {
+				if err := res[g].Err; err != nil {
+					part := groups[g]
+					err = scriptError(err)
+					var ce *causeError
+					if asCause(err, &ce) && ce.sentinel == ErrExists {
+						pos, why, _ := strings.Cut(ce.msg, " ")
+						if i, perr := strconv.Atoi(pos); perr == nil && i >= 1 && i <= len(part) {
+							return struct{}{}, part[i-1].base().fail(op, fmt.Errorf("%w: %s; nothing was written", ErrExists, why))
+						}
+					}
+					return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
+				}
+			}
+			for _, p := range part {
+				p.base().version = 1
+			}
+			return struct{}{}, nil
+		})
+		return err
+	}
+}
+
+// insertUnit is the lua/insertmany.lua call that creates part, objects of
+// one slot.
+func (s *Schema[M, P]) insertUnit(op string, part []P) (ops.Unit, error) {
+	var keys, idxKeys []string
+	ttl := "0"
+	if d := part[0].base().ttl(); d > 0 {
+		ttl = ttlMillis(d)
+	}
+	nobj := 0
+	for _, p := range part {
+		nobj += len(p.base().keys())
+	}
+	args := []any{ttl, len(part)}
+	for _, p := range part {
+		m := p.base()
+		pairs, _, err := m.encodeFields(op, m.fields, []any{metaVersion, 1}, nil)
+		if err != nil {
+			return ops.Unit{}, err
+		}
+		blocks, err := m.blocks(op, m.containers())
+		if err != nil {
+			return ops.Unit{}, err
+		}
+		n := 0
+		for _, b := range blocks {
+			n += len(b)
+		}
+		args = append(append(args, len(m.keys()), len(pairs)), pairs...)
+		args = append(args, n)
+		for _, b := range blocks {
+			args = append(args, b...)
+		}
+		extra, sec := m.indexSectionAt(s.sc.idx, nobj+len(idxKeys))
+		idxKeys = append(idxKeys, extra...)
+		args = append(append(args, len(sec)), sec...)
+		keys = append(keys, m.keys()...)
+	}
+	return ops.ScriptUnit(lua.InsertMany, append(keys, idxKeys...), args), nil
+}
+
+// noneExists checks, chunk by chunk, that no object of objs exists yet.
+func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chunk int) error {
+	return chunks(objs, chunk, func(_ int, part []P) error {
+		cmds := make([]ops.Cmd, len(part))
+		for i, p := range part {
+			cmds[i] = ops.Cmd{Name: "EXISTS", Args: []any{p.base().key[0]}}
+		}
+		replies, err := st.pipe(ctx, false, cmds)
+		if err != nil {
+			return &Error{Op: "InsertMany", Model: s.sc.name, Err: err}
+		}
+		for i, r := range replies {
+			if n, _ := redis.Int64(r, nil); n > 0 {
+				return part[i].base().fail("InsertMany", fmt.Errorf("%w: nothing was written", ErrExists))
+			}
+		}
+		return nil
+	})
+}

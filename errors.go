@@ -76,10 +76,6 @@ var (
 	// no node serving it could be reached. Nothing was sent that could
 	// have run, unless the error also wraps a network error.
 	ErrUnavailable = errors.New("rapyer: cluster unavailable")
-	// ErrNotReplicated: a write done under WithWait was acknowledged by
-	// fewer replicas than asked before the timeout. The write happened on
-	// the master; a failover before replication may still lose it.
-	ErrNotReplicated = errors.New("rapyer: write not acknowledged by enough replicas")
 )
 
 // isOOM reports whether err is the server's out-of-memory refusal.

@@ -86,7 +86,12 @@ func TestStatsMultiplexed(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := p.Age.Incr(ctx, 1); err != nil {
+				// An object is not for concurrent use: each goroutine its own.
+				o, err := people.Ref(st, p.ID())
+				if err == nil {
+					_, err = o.Age.Incr(ctx, 1)
+				}
+				if err != nil {
 					t.Error(err)
 				}
 			}()

@@ -247,9 +247,11 @@
 // holding every field in native text (numbers as decimal text, times as Unix
 // nanoseconds, strings raw; types.Value of other types as msgpack) and a version counter "_v" that every write increments
 // (Model.Version). The hash tag {<model>:<shard>} comes first, so an id can
-// never move it; the shard is 0 unless WithShards spreads a model over several
-// hash tags for Redis Cluster. WithPrefix lets several applications or tests
-// share one server.
+// never move it; the shard is 0 unless the model has several: WithShards, or
+// the Store's default (WithDefaultShards: 12 on a Store over Redis Cluster,
+// OpenCluster, where the tags are spread as {<model>:<shard>.<k>} so that the
+// shards fall evenly on the masters; README, "Redis Cluster"). WithPrefix lets
+// several applications or tests share one server.
 //
 // # Concurrency
 //

@@ -17,6 +17,7 @@ type schema struct {
 	argNames     []any          // scalar names boxed once, for command arguments
 	scalarNames  []string       // the same names, unboxed
 	idx          []indexSpec    // indexed fields, in schema order
+	unique       bool           // one of idx is Unique (set with idx, at Define)
 	index        map[string]int // scalar name -> position among the scalars
 	conts        int            // number of container fields
 	versionCheck bool           // WithVersionCheck
@@ -113,6 +114,7 @@ func Define[M any, P modelPtr[M]](name string, def func(P) Fields, opts ...Model
 				panic(fmt.Sprintf("rapyer: model %q: field %q: Index/Unique needs a value with an ordered native encoding (string, bytes, integer, float, bool, time, or a named type with serialize.StringOf/IntOf/FloatOf); this one is stored as msgpack or by a custom codec", name, n))
 			}
 			sc.idx = append(sc.idx, indexSpec{name: n, kind: k, unique: b.indexMode() == 2, pos: len(sc.argNames)})
+			sc.unique = sc.unique || b.indexMode() == 2
 		}
 		sc.argNames = append(sc.argNames, n)
 		sc.scalarNames = append(sc.scalarNames, n)
@@ -257,7 +259,7 @@ func (sc *schema) shardsOn(st *Store) int {
 	switch {
 	case sc.shardsSet:
 		return sc.shards
-	case st == nil, st.cl != nil && sc.hasUnique():
+	case st == nil, st.cl != nil && sc.unique:
 		return 1
 	case st.cfg.defaultShards > 0:
 		return st.cfg.defaultShards
@@ -276,16 +278,6 @@ func (sc *schema) layout(st *Store) (n int, spread uint32) {
 		spread = uint32(n)
 	}
 	return n, spread
-}
-
-// hasUnique reports whether one of the model's indexes is Unique.
-func (sc *schema) hasUnique() bool {
-	for _, x := range sc.idx {
-		if x.unique {
-			return true
-		}
-	}
-	return false
 }
 
 // needStore is the error of an operation given a nil Store: ErrInvalid

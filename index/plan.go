@@ -196,17 +196,9 @@ func (p *Plan) Search(ctx context.Context, exec Exec, mode string, want, offset,
 // Count counts the live matches on every shard (one round trip), Offset
 // and Limit applied. Errors: exec's, and the first script error.
 func (p *Plan) Count(ctx context.Context, exec Exec) (int, error) {
-	res, err := exec(ctx, p.units(ModeCount, 0, nil))
+	total, err := sumInts(ctx, exec, p.units(ModeCount, 0, nil))
 	if err != nil {
 		return 0, err
-	}
-	total := 0
-	for _, r := range res {
-		if r.Err != nil {
-			return 0, r.Err
-		}
-		n, _ := redis.Int(r.Replies[0], nil)
-		total += n
 	}
 	total = max(total-p.Offset, 0)
 	if p.Limit >= 0 {
@@ -221,4 +213,22 @@ func Want(offset, limit int) int {
 		return 0
 	}
 	return offset + limit
+}
+
+// sumInts sends units (each replying one integer, one per shard) in one
+// round trip and returns the sum. Errors: exec's, and the first unit's.
+func sumInts(ctx context.Context, exec Exec, units []ops.Unit) (int, error) {
+	res, err := exec(ctx, units)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, r := range res {
+		if r.Err != nil {
+			return 0, r.Err
+		}
+		n, _ := redis.Int(r.Replies[0], nil)
+		total += n
+	}
+	return total, nil
 }

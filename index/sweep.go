@@ -33,17 +33,9 @@ func Sweep(ctx context.Context, exec Exec, m *Model, count int, progress func(do
 		for i := range m.Shards {
 			units[i] = ops.Unit{Cmds: []ops.Cmd{{Name: "ZCARD", Args: []any{m.Shards[i].All}}}}
 		}
-		res, err := exec(ctx, units)
+		total, err := sumInts(ctx, exec, units)
 		if err != nil {
 			return 0, err
-		}
-		total := 0
-		for _, r := range res {
-			if r.Err != nil {
-				return 0, r.Err
-			}
-			n, _ := redis.Int(r.Replies[0], nil)
-			total += n
 		}
 		step = func(read int) {
 			done += read

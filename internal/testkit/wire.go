@@ -31,9 +31,16 @@ func (c *wireConn) Write(b []byte) (int, error) {
 		c.ctr.trip(c)
 	}
 	c.read, c.used = false, true
-	c.scan.feed(b, func(name string) { c.ctr.sent(name, false) })
 	c.mu.Unlock()
-	return c.Conn.Write(b)
+	n, err := c.Conn.Write(b)
+	if n > 0 {
+		// Only what the socket took: a write cut short by its deadline is
+		// finished later by another Write of the rest, which counts then.
+		c.mu.Lock()
+		c.scan.feed(b[:n], func(name string) { c.ctr.sent(name, false) })
+		c.mu.Unlock()
+	}
+	return n, err
 }
 
 func (c *wireConn) Read(b []byte) (int, error) {

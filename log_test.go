@@ -120,6 +120,7 @@ func TestLogSlow(t *testing.T) {
 func TestLogLevelOff(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
+		b.StopClock() // its goroutine's allocations would count
 		h := &logRec{level: slog.LevelError}
 		plain := b.NewStore(t)
 		logged := b.NewStore(t, rapyer.WithLogger(slog.New(h)))

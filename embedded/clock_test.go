@@ -135,3 +135,31 @@ func TestCloseTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStopClock: once the clock is stopped, a TTL no longer runs out on its
+// own (it still reads its full value after more than a ClockTick), and
+// FastForward alone expires the key.
+func TestStopClock(t *testing.T) {
+	ctx := testkit.Ctx(t)
+	srv := embedded.StartT(t)
+	srv.StopClock()
+	srv.StopClock() // a second call does nothing
+	st, err := srv.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := shortSessions.New(st)
+	s.User.Set("ada")
+	if err := s.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * embedded.ClockTick)
+	if ttl := srv.Miniredis().TTL(s.Key()); ttl != time.Second {
+		t.Fatalf("TTL after %v with the clock stopped = %v, want 1s", 3*embedded.ClockTick, ttl)
+	}
+	srv.FastForward(time.Second)
+	if _, err := shortSessions.Get(ctx, st, s.ID()); !errors.Is(err, rapyer.ErrNotFound) {
+		t.Fatalf("Get after FastForward: %v, want ErrNotFound", err)
+	}
+}

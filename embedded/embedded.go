@@ -101,6 +101,12 @@ func (s *Server) URL() string { return "redis://" + s.mr.Addr() }
 // waiting.
 func (s *Server) FastForward(d time.Duration) { s.mr.FastForward(d) }
 
+// StopClock stops the server's clock from following the wall clock: from
+// then on TTLs move only with FastForward, for a test that wants time
+// entirely under its control (or no background goroutine at all). Close
+// still stops the server; a second call does nothing.
+func (s *Server) StopClock() { s.clock.stop() }
+
 // Miniredis returns the underlying miniredis server, for its other test
 // helpers.
 func (s *Server) Miniredis() *miniredis.Miniredis { return s.mr }

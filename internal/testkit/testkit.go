@@ -85,6 +85,15 @@ func newBackend(t *testing.T, name, url string, srv *embedded.Server, opts []rap
 	return b
 }
 
+// StopClock stops the embedded server's wall clock (its TTLs then move only
+// with FastForward); on a real server it does nothing. A test that counts
+// the process's allocations calls it, since the clock's goroutine allocates.
+func (b *Backend) StopClock() {
+	if b.srv != nil {
+		b.srv.StopClock()
+	}
+}
+
 // NewStore returns another Store on the backend's server, with the test's
 // key prefix, whose round trips and commands count with the first's: a Store
 // that has just connected (Ping done).

@@ -87,7 +87,10 @@ func (s *Store) Tx(ctx context.Context, fn func(q context.Context) error, opts .
 // BatchOption changes how a Batch or Tx runs.
 type BatchOption interface{ applyBatch(*batchConfig) }
 
-type batchConfig struct{ separate bool }
+type batchConfig struct {
+	separate bool
+	wait     waitSpec // WithWait (wait.go)
+}
 
 type batchOptionFunc func(*batchConfig)
 
@@ -232,7 +235,12 @@ func sendMany[R any](ctx context.Context, st *Store, op, model string, ms []*Mod
 		return zero, qc.addMany(op, model, st, ms, units, func(res []ops.Result) (any, error) { return done(res, nil) })
 	}
 	res, err := st.exec(ctx, request{units: units})
-	return done(res, err)
+	err, short := shortOf(err)
+	r, err := done(res, err)
+	if err == nil && short != nil {
+		err = &Error{Op: op, Model: model, Err: short} // the writes stand
+	}
+	return r, err
 }
 
 // checkArg is the position in a unit's ARGV of the expected version that
@@ -342,6 +350,9 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 			o.applyBatch(&cfg)
 		}
 	}
+	if err := cfg.wait.check(); err != nil {
+		return &Error{Op: name, Err: err}
+	}
 	if outer := queueOf(ctx); outer != nil {
 		if !cfg.separate {
 			return s.join(ctx, name, tx, outer, fn)
@@ -365,12 +376,14 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 	for i, o := range q.ops {
 		units[i] = o.u
 	}
+	ctx, _ = s.perCall(ctx, cfg.wait) // checked above
 	var results []ops.Result
 	if q.guarded() {
 		results, err = s.runGuarded(ctx, q, units)
 	} else {
 		results, err = s.exec(ctx, request{units: units, tx: tx})
 	}
+	err, short := shortOf(err)
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -402,11 +415,17 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 			be.Failed = append(be.Failed, OpError{Index: o.call, Op: o.op, Err: err})
 		}
 	}
+	if short != nil { // every operation ran: not known to be on enough replicas
+		short = &Error{Op: name, Err: short}
+	}
 	if len(be.Failed) > 0 {
 		be.Tx, be.Total = tx, q.calls
+		if short != nil {
+			return errors.Join(&be, short)
+		}
 		return &be
 	}
-	return nil
+	return short
 }
 
 // BatchError reports the operations of a Batch or Tx that failed, each with

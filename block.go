@@ -67,6 +67,7 @@ func (r *modelRT) Block(ctx context.Context, h ops.Handle, op string, timeout ti
 		deadline = time.Now().Add(timeout)
 	}
 	var reply any
+	var short error // the touch's WAIT counted too few replicas
 	err = m.st.pinned(ctx, m.key[0], func(p *pinned) error {
 		for {
 			wait, last, ok := m.st.blockSlice(ctx, deadline)
@@ -95,6 +96,7 @@ func (r *modelRT) Block(ctx context.Context, h ops.Handle, op string, timeout ti
 		// Popped: the version and the TTL, as a container write has them.
 		u := ops.ScriptUnit(lua.Touch, m.keys(), []any{m.touchTTL(), len(m.keys())})
 		res, err := m.st.exec(ctx, request{units: []ops.Unit{u}, pin: p})
+		err, short = shortOf(err)
 		if err == nil {
 			err = res[0].Err
 		}
@@ -110,6 +112,9 @@ func (r *modelRT) Block(ctx context.Context, h ops.Handle, op string, timeout ti
 	})
 	if err != nil {
 		return nil, detail(op, m.sc.name, m.id, b.fullName(), err)
+	}
+	if short != nil {
+		return reply, detail(op, m.sc.name, m.id, b.fullName(), short)
 	}
 	return reply, nil
 }

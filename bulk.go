@@ -23,6 +23,7 @@ type manyConfig struct {
 	skipMissing bool
 	load        loadConfig
 	progress    func(done, total int) // Progress (progress.go)
+	wait        waitSpec              // WithWait (wait.go)
 }
 
 type manyOptionFunc func(*manyConfig)

@@ -125,18 +125,6 @@ func (s *Store) nodes() ([]string, error) {
 	return s.cl.masters()
 }
 
-// oneCluster is Store.one on a cluster.
-func (s *Store) oneCluster(ctx context.Context, u *ops.Unit) (any, error) {
-	res, err := s.execCluster(ctx, request{units: []ops.Unit{*u}})
-	if err != nil {
-		return nil, err
-	}
-	if len(res[0].Replies) == 0 {
-		return nil, res[0].Err
-	}
-	return res[0].Replies[0], nil
-}
-
 // execCluster is exec on a cluster, for requests that hold no connection.
 func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error) {
 	if r.fill != nil { // every unit complete before it is routed
@@ -164,8 +152,9 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	for i := range todo {
 		todo[i] = i
 	}
-	if err := s.sendParts(ctx, parts, results, todo, r.sent); err != nil {
-		return nil, err
+	hard, short := shortOf(s.sendParts(ctx, parts, results, todo, r.sent, r.wait))
+	if hard != nil {
+		return nil, hard
 	}
 	out := make([]ops.Result, len(r.units))
 	for i, p := range parts {
@@ -190,12 +179,21 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 			out[i].Err = ops.FirstError(out[i].Replies)
 		}
 	}
-	return out, nil
+	return out, short
 }
 
 // sendParts sends parts[todo...] and follows their redirections until each
-// has a result that is not one, or the request fails.
-func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Result, todo []int, sent func()) error {
+// has a result that is not one, or the request fails. With w on, each
+// node's group that writes ends in WAIT; a count short of w's is returned
+// (wrapping ErrNotReplicated, naming the node) once every part has its
+// result.
+func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Result, todo []int, sent func(), w waitSpec) (oerr error) {
+	var short error
+	defer func() {
+		if oerr == nil {
+			oerr = short
+		}
+	}()
 	hops := make(map[int]int)
 	var wait backoff
 	for len(todo) > 0 {
@@ -229,7 +227,7 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 		var wg sync.WaitGroup
 		run := func(g int, sent func()) {
 			idx := groups[order[g]]
-			errs[g], unsent[g] = s.sendGroup(ctx, parts, idx, results, sent)
+			errs[g], unsent[g] = s.sendGroup(ctx, parts, idx, results, sent, w)
 		}
 		for g := 1; g < len(order); g++ {
 			wg.Add(1)
@@ -239,6 +237,12 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 		sent = nil
 		wg.Wait()
 		for g, err := range errs {
+			if _, sh := shortOf(err); sh != nil {
+				if short == nil {
+					short = sh
+				}
+				continue
+			}
 			if err == nil {
 				continue
 			}
@@ -304,32 +308,29 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 
 // sendGroup sends parts[idx...] to their node in one request and puts
 // their results in place. unsent reports an error met before anything was
-// written (no connection to the node).
-func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results []ops.Result, sent func()) (err error, unsent bool) {
+// written (no connection to the node). A WAIT short of w's count (the
+// results in place) is returned naming the node.
+func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results []ops.Result, sent func(), w waitSpec) (err error, unsent bool) {
 	first := &parts[idx[0]]
 	c, err := s.connAt(ctx, first.addr)
 	if err != nil {
 		return err, true
 	}
 	defer c.Close()
-	if first.ask {
-		res, err := s.execOn(ctx, link{c: c}, request{units: []ops.Unit{first.u}, asking: true, sent: sent})
-		if err != nil {
-			return err, false
-		}
-		results[idx[0]] = res[0]
-		return nil, false
-	}
 	units := make([]ops.Unit, len(idx))
 	for k, i := range idx {
 		units[k] = parts[i].u
 	}
-	res, err := s.execOn(ctx, link{c: c}, request{units: units, sent: sent})
-	if err != nil {
-		return err, false
+	res, err := s.execOn(ctx, link{c: c}, request{units: units, sent: sent, asking: first.ask, wait: waitFor(w, units)})
+	hard, short := shortOf(err)
+	if hard != nil {
+		return hard, false
 	}
 	for k, i := range idx {
 		results[i] = res[k]
+	}
+	if short != nil {
+		return fmt.Errorf("node %s: %w", first.addr, short), false
 	}
 	return nil, false
 }
@@ -366,8 +367,11 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 			rr.asking = asking
 			res, err = s.execOn(ctx, link{c: c}, rr)
 			c.Close()
-			if err == nil {
-				return res, nil
+			if hard, short := shortOf(err); hard == nil {
+				if short != nil {
+					short = fmt.Errorf("node %s: %w", addr, short)
+				}
+				return res, short
 			}
 			r.sent = nil
 		} else if ctx.Err() != nil || errors.Is(err, ErrClosed) {

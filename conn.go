@@ -342,6 +342,9 @@ type callInfo struct {
 	sent  func()
 	ran   bool
 	ours  bool
+	// wait lengthens the read timeout: the request ends in WAIT, which
+	// may take that long to answer (WithWait).
+	wait time.Duration
 }
 
 type callKey struct{}
@@ -395,7 +398,11 @@ func (c *conn) withContext(ctx context.Context, f func(timeout time.Duration) (a
 		c.dropQueue()
 		return nil, err
 	}
-	timeout, err := readTimeout(ctx, c.read)
+	read := c.read
+	if ci, _ := ctx.Value(callKey{}).(*callInfo); ci != nil && read > 0 {
+		read += ci.wait
+	}
+	timeout, err := readTimeout(ctx, read)
 	if err != nil {
 		return nil, err
 	}

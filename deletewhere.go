@@ -21,7 +21,8 @@ import (
 // ran; one created meanwhile may or may not be deleted, depending on where
 // the cursor is. Options work as for Find (Limit and OrderBy delete the
 // first n in that order). Errors as Find; a failure in a chunk stops there
-// (earlier chunks are deleted), returned with the count so far.
+// (earlier chunks are deleted), returned with the count so far; so does a
+// chunk whose WAIT counted too few replicas (WithWait: ErrNotReplicated).
 func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, opts ...QueryOption) (ores int, oerr error) {
 	ctx, o := st.begin(ctx, "DeleteWhere", s.sc.name, "")
 	defer func() {
@@ -58,15 +59,20 @@ func (s *Schema[M, P]) DeleteWhere(ctx context.Context, st *Store, pred Pred, op
 			units[i] = s.bare(st, h.ID).deleteUnit()
 		}
 		res, err := st.exec(ctx, request{units: units})
+		err, short := shortOf(err)
 		if err != nil {
 			return deleted, &Error{Op: op, Model: s.sc.name, Err: err}
 		}
+
 		for i, r := range res {
 			if r.Err != nil {
 				return deleted, &Error{Op: op, Model: s.sc.name, ID: hits[i].ID, Err: scriptError(r.Err)}
 			}
 			k, _ := redis.Int(r.Replies[0], nil)
 			deleted += k
+		}
+		if short != nil { // this chunk is deleted, not known to be replicated: stop
+			return deleted, &Error{Op: op, Model: s.sc.name, Err: short}
 		}
 		if remaining > 0 {
 			remaining -= len(hits)

@@ -76,6 +76,13 @@ var (
 	// no node serving it could be reached. Nothing was sent that could
 	// have run, unless the error also wraps a network error.
 	ErrUnavailable = errors.New("rapyer: cluster unavailable")
+	// ErrNotReplicated: a write sent under WithWait was applied on the
+	// master, but WAIT counted fewer replicas acknowledging it than asked
+	// before its timeout. The write happened (local values took the
+	// server's answers as on success); a failover before the replicas catch
+	// up may still lose it. The error says how many of how many (and, on a
+	// cluster, which node).
+	ErrNotReplicated = errors.New("rapyer: write not acknowledged by enough replicas")
 )
 
 // isOOM reports whether err is the server's out-of-memory refusal.

@@ -37,6 +37,10 @@ type request struct {
 	// asking sends ASKING first (a cluster's ASK redirection: the next
 	// command, or MULTI and what it queues, may use a migrating slot).
 	asking bool
+	// wait, when on, appends WAIT after the units (WithWait: wait.go); its
+	// count short of what was asked is the request's error, wrapping
+	// ErrNotReplicated, with every result in place.
+	wait waitSpec
 }
 
 // pinned is a connection held across several requests.
@@ -83,12 +87,14 @@ func discard(c redis.Conn) {
 // exec sends r's units in one round trip (two when a script was lost) and
 // returns one result per unit. Its error is for the request as a whole: the
 // Store closed, the context, the network, a Tx that did not run; a unit's
-// own error reply is in its result.
+// own error reply is in its result. Under WithWait, an error wrapping
+// ErrNotReplicated comes with every result in place (see shortOf).
 func (s *Store) exec(ctx context.Context, r request) ([]ops.Result, error) {
 	if len(r.units) == 0 {
 		return nil, nil
 	}
 	s.noteUnits(ctx, &r)
+	r.wait = s.waitOf(ctx, r.units)
 	if s.cl != nil && r.pin == nil {
 		return s.execCluster(ctx, r)
 	}
@@ -105,7 +111,7 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 	if r.tx {
 		return s.execTx(ctx, c, r)
 	}
-	if len(r.units) == 1 && r.sent == nil && !r.asking {
+	if len(r.units) == 1 && r.sent == nil && !r.asking && !r.wait.on() {
 		if reply, err, ok := s.execOne(ctx, c, &r.units[0]); ok {
 			if err != nil {
 				return nil, err
@@ -134,7 +140,10 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 	if r.asking {
 		n, pos = n+1, 1
 	}
-	replies, err := s.roundTrip(ctx, c, n, r.sent, func(send sendFunc) error {
+	if r.wait.on() {
+		n++
+	}
+	replies, err := s.roundTrip(ctx, c, n, r.sent, r.wait, func(send sendFunc) error {
 		if r.asking {
 			if err := send("ASKING"); err != nil {
 				return err
@@ -148,10 +157,15 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 				return err
 			}
 		}
-		return nil
+		return sendWait(send, r.wait)
 	})
 	if err != nil {
 		return nil, err
+	}
+	var short error
+	if r.wait.on() {
+		short = r.wait.acked(replies[len(replies)-1])
+		replies = replies[:len(replies)-1]
 	}
 	out := make([]ops.Result, len(r.units))
 	var retry []ops.Unit // sent again: each whole, never a part
@@ -176,19 +190,27 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 		s.known.Store(sc, struct{}{})
 	}
 	if len(retry) == 0 {
-		return out, nil
+		return out, short
 	}
 	s.cfg.logger.Debug("rapyer: sending units again (scripts not cached, or reads refused in MULTI)", "units", len(retry))
-	again, err := s.roundTrip(ctx, c, len(retry), nil, func(send sendFunc) error {
+	w := 0
+	if r.wait.on() {
+		w = 1
+	}
+	again, err := s.roundTrip(ctx, c, len(retry)+w, nil, r.wait, func(send sendFunc) error {
 		for i := range retry {
 			if err := writeUnit(send, &retry[i], true); err != nil {
 				return err
 			}
 		}
-		return nil
+		return sendWait(send, r.wait)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if r.wait.on() { // this WAIT covers the first round trip's writes too
+		short = r.wait.acked(again[len(again)-1])
+		again = again[:len(again)-1]
 	}
 	for j, i := range at {
 		rs := again[j : j+1]
@@ -202,7 +224,7 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 		}
 		out[i] = res
 	}
-	return out, nil
+	return out, short
 }
 
 // knows reports whether the server has been sent sc by this Store (SCRIPT
@@ -255,11 +277,14 @@ func (s *Store) execTx(ctx context.Context, c link, r request) ([]ops.Result, er
 	for i := range r.units {
 		n += r.units[i].Inlined()
 	}
-	skip := 0
+	skip, w := 0, 0
 	if r.asking {
 		skip = 1
 	}
-	replies, err := s.roundTrip(ctx, c, skip+2+n, r.sent, func(send sendFunc) error {
+	if r.wait.on() {
+		w = 1
+	}
+	replies, err := s.roundTrip(ctx, c, skip+2+n+w, r.sent, r.wait, func(send sendFunc) error {
 		if r.asking {
 			if err := send("ASKING"); err != nil {
 				return err
@@ -280,10 +305,18 @@ func (s *Store) execTx(ctx context.Context, c link, r request) ([]ops.Result, er
 				return err
 			}
 		}
-		return send("EXEC")
+		if err := send("EXEC"); err != nil {
+			return err
+		}
+		return sendWait(send, r.wait)
 	})
 	if err != nil {
 		return nil, err
+	}
+	var short error
+	if r.wait.on() {
+		short = r.wait.acked(replies[len(replies)-1])
+		replies = replies[:len(replies)-1]
 	}
 	replies = replies[skip:]
 	if err := ops.FirstError(replies[:1]); err != nil {
@@ -306,7 +339,15 @@ func (s *Store) execTx(ctx context.Context, c link, r request) ([]ops.Result, er
 		out[i] = ops.Result{Replies: rs, Err: ops.FirstError(rs)}
 		pos += k
 	}
-	return out, nil
+	return out, short
+}
+
+// sendWait writes WAIT when w is on.
+func sendWait(send sendFunc, w waitSpec) error {
+	if !w.on() {
+		return nil
+	}
+	return send("WAIT", w.args()...)
 }
 
 // sendFunc writes one command: a connection's Send.
@@ -346,8 +387,9 @@ func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 // ctx; sent, when set, runs between the flush and the reads. On rapyer's
 // own connections the commands are written inside DoContext, under ctx
 // (a pinned connection excepted: its WATCH must go through the pool's
-// connection, which sends UNWATCH when it goes back with one open).
-func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), write func(sendFunc) error) (_ []any, err error) {
+// connection, which sends UNWATCH when it goes back with one open). A
+// request ending in WAIT (w on) may wait w's timeout more for its replies.
+func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w waitSpec, write func(sendFunc) error) (_ []any, err error) {
 	if s.obs != nil { // hooks (hook.go)
 		var t *tripState
 		ctx, t = s.tripStart(ctx, n)
@@ -361,7 +403,7 @@ func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), write
 	var r any
 	switch kind := s.connKind.Load(); {
 	case kind == connOurs && !l.pinned:
-		ci := &callInfo{write: write, sent: sent}
+		ci := &callInfo{write: write, sent: sent, wait: w.timeout}
 		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
 	case kind == connPlain:
 		if err = write(c.Send); err == nil && sent != nil {
@@ -370,13 +412,13 @@ func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), write
 			}
 		}
 		if err == nil {
-			r, err = s.do(ctx, l, "")
+			r, err = s.doPlain(ctx, c, s.cfg.readTimeout+w.timeout, "")
 		}
 	default: // pinned, or not known yet
 		if err = write(c.Send); err != nil {
 			break
 		}
-		ci := &callInfo{sent: sent}
+		ci := &callInfo{sent: sent, wait: w.timeout}
 		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
 		s.learn(ci)
 		if sent != nil && !ci.ran && err == nil {
@@ -415,19 +457,28 @@ func (s *Store) do(ctx context.Context, l link, cmd string, args ...any) (any, e
 	case connOurs:
 		return redis.DoContext(c, ctx, cmd, args...)
 	case connPlain:
-		timeout, err := readTimeout(ctx, s.cfg.readTimeout)
-		if err != nil {
-			return nil, err
-		}
-		r, err := redis.DoWithTimeout(c, timeout, cmd, args...)
-		if _, reply := err.(redis.Error); err != nil && !reply {
-			err = netErr(ctx, err)
-		}
-		return r, err
+		return s.doPlain(ctx, c, s.cfg.readTimeout, cmd, args...)
 	}
 	ci := &callInfo{}
 	r, err := redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), cmd, args...)
 	s.learn(ci)
+	return r, err
+}
+
+// doPlain is do on a plain redigo connection: the read timeout is read
+// (0: none), cut to ctx's deadline.
+func (s *Store) doPlain(ctx context.Context, c redis.Conn, read time.Duration, cmd string, args ...any) (any, error) {
+	if s.cfg.readTimeout == 0 {
+		read = 0
+	}
+	timeout, err := readTimeout(ctx, read)
+	if err != nil {
+		return nil, err
+	}
+	r, err := redis.DoWithTimeout(c, timeout, cmd, args...)
+	if _, reply := err.(redis.Error); err != nil && !reply {
+		err = netErr(ctx, err)
+	}
 	return r, err
 }
 
@@ -490,22 +541,48 @@ func execReplies(exec any, n int) ([]any, error) {
 	}
 }
 
+// oneExec is one through exec (a cluster, or a unit that waits): its reply,
+// and the request's error; a WAIT short of its count (ErrNotReplicated)
+// comes with the reply, unless the unit failed (then nothing was written).
+func (s *Store) oneExec(ctx context.Context, u *ops.Unit) (any, error) {
+	res, err := s.exec(ctx, request{units: []ops.Unit{*u}})
+	hard, short := shortOf(err)
+	if hard != nil {
+		return nil, hard
+	}
+	if len(res[0].Replies) == 0 {
+		return nil, res[0].Err
+	}
+	r := res[0].Replies[0]
+	if _, failed := r.(redis.Error); failed || res[0].Err != nil {
+		return r, nil
+	}
+	return r, short
+}
+
 // run1 sends one unit and returns its replies and its error (the request's
-// or the unit's own).
+// or the unit's own: the unit's first, then a WAIT short of its count).
 func (s *Store) run1(ctx context.Context, u ops.Unit) ([]any, error) {
 	if u.Script != nil || (!u.Multi && len(u.Cmds) == 1) {
 		r, err := s.one(ctx, &u)
-		if err != nil {
+		if hard, _ := shortOf(err); hard != nil {
 			return nil, err
 		}
 		rs := []any{r}
-		return rs, ops.FirstError(rs)
+		if ferr := ops.FirstError(rs); ferr != nil {
+			return rs, ferr
+		}
+		return rs, err
 	}
 	res, err := s.exec(ctx, request{units: []ops.Unit{u}})
-	if err != nil {
-		return nil, err
+	hard, short := shortOf(err)
+	if hard != nil {
+		return nil, hard
 	}
-	return res[0].Replies, res[0].Err
+	if res[0].Err != nil {
+		return res[0].Replies, res[0].Err
+	}
+	return res[0].Replies, short
 }
 
 // eval runs one script call: EVALSHA, then EVAL of the whole script when
@@ -514,13 +591,13 @@ func (s *Store) run1(ctx context.Context, u ops.Unit) ([]any, error) {
 func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ...any) (any, error) {
 	u := ops.ScriptUnit(sc, keys, args)
 	r, err := s.one(ctx, &u)
-	if err != nil {
-		return nil, err
-	}
 	if e, ok := r.(redis.Error); ok {
 		return nil, e
 	}
-	return r, nil
+	if hard, _ := shortOf(err); hard != nil {
+		return nil, err
+	}
+	return r, err // the reply, with a WAIT short of its count (ErrNotReplicated)
 }
 
 // one sends u, a unit of one command, on a connection of its own: exec's
@@ -528,10 +605,10 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // every field operation). Its reply may be an error reply (a redis.Error
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
-	s.noteUnit(ctx, u)
-	if s.cl != nil {
-		return s.oneCluster(ctx, u)
+	if s.cl != nil || s.waitOf(ctx, []ops.Unit{*u}).on() {
+		return s.oneExec(ctx, u)
 	}
+	s.noteUnit(ctx, u)
 	c, err := s.link(ctx, nil, unitBytes(u) <= muxMaxBytes)
 	if err != nil {
 		return nil, err

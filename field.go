@@ -493,7 +493,12 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		})
 	}
 	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
-	r, err := finish(m.st.eval(ctx, sc, keys, full...))
+	reply, err := m.st.eval(ctx, sc, keys, full...)
+	err, short := shortOf(err)
+	r, err := finish(reply, err)
+	if err == nil && short != nil {
+		err = detail(op, m.sc.name, m.id, b.fullName(), short) // the write stands
+	}
 	o.end(err)
 	return r, err
 }

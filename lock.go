@@ -135,6 +135,10 @@ func (l *Lock) ValidUntil() time.Time {
 // (default 30s). Errors: ErrNotFound when the object does not exist (nothing
 // is written: a lock protects an object), ErrInvalid (name, TTL; nothing
 // sent), ErrDecode (the stored fencing counter is not an integer), ErrUnbound.
+// Under WithWait, a lock taken but acknowledged by too few replicas is
+// returned together with an error wrapping ErrNotReplicated: it is held
+// (Unlock it, or go on knowing that a failover may drop it); WithLock then
+// releases it and does not run its function.
 func (m *Model) Lock(ctx context.Context, name string, opts ...LockOption) (_ *Lock, oerr error) {
 	const op = "Lock"
 	p, err := m.lockPrep(op, name, opts)
@@ -228,7 +232,9 @@ func (m *Model) lockPrep(op, name string, opts []LockOption) (lockParams, error)
 func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, time.Duration, error) {
 	owner := rand.Text() // 26 base32 characters, 130 random bits
 	start := time.Now()
-	r, err := redis.Int64s(m.st.eval(ctx, lua.Lock, p.keys, "0", "1", "acquire", owner, p.ms, p.name))
+	reply, err := m.st.eval(ctx, lua.Lock, p.keys, "0", "1", "acquire", owner, p.ms, p.name)
+	err, short := shortOf(err)
+	r, err := redis.Int64s(reply, err)
 	if err != nil {
 		return nil, 0, m.fail(op, scriptError(err))
 	}
@@ -238,10 +244,14 @@ func (m *Model) acquire(ctx context.Context, op string, p lockParams) (*Lock, ti
 	if r[0] != 1 {
 		return nil, time.Duration(r[1]) * time.Millisecond, m.fail(op, fmt.Errorf("%w: lock %q held by another owner", ErrLocked, p.name))
 	}
-	return &Lock{
+	l := &Lock{
 		st: m.st, model: m.sc.name, id: m.id, name: p.name, keys: p.keys[:2],
 		owner: owner, token: r[1], until: start.Add(p.cfg.ttl),
-	}, 0, nil
+	}
+	if short != nil { // held, but a failover may drop it: the caller decides
+		return l, 0, m.fail(op, fmt.Errorf("lock %q taken: %w", p.name, short))
+	}
+	return l, 0, nil
 }
 
 // Extend re-arms the lock to expire d from now (PEXPIRE of the lock key, in
@@ -302,12 +312,19 @@ func (l *Lock) run(ctx context.Context, op, scriptOp string, ms any) error {
 	if ms != nil {
 		args = append(args, ms)
 	}
-	n, err := redis.Int64(l.st.eval(ctx, lua.Lock, l.keys, args...))
+	reply, err := l.st.eval(ctx, lua.Lock, l.keys, args...)
+	err, short := shortOf(err)
+	n, err := redis.Int64(reply, err)
 	if err != nil {
 		return l.fail(op, scriptError(err))
 	}
+	if short != nil && n == 1 { // done, not known to be on enough replicas
+		short = l.fail(op, short)
+	} else {
+		short = nil
+	}
 	if n == 1 && scriptOp == "extend" {
-		return nil
+		return short
 	}
 	l.mu.Lock()
 	l.released, l.until = true, time.Time{}
@@ -318,7 +335,7 @@ func (l *Lock) run(ctx context.Context, op, scriptOp string, ms any) error {
 	case n < 0:
 		return l.fail(op, fmt.Errorf("%w: lock %q expired and another owner holds it now", ErrLockLost, l.name))
 	}
-	return nil
+	return short
 }
 
 func (l *Lock) fail(op string, err error) error { return detail(op, l.model, l.id, "", err) }
@@ -362,6 +379,11 @@ func (m *Model) WithLock(ctx context.Context, name string, fn func(ctx context.C
 	defer func() { o.end(err) }()
 	l, err := m.Lock(ctx, name, opts...)
 	if err != nil {
+		if l != nil { // taken, not replicated (WithWait): fn does not run
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockReleaseTimeout)
+			defer cancel()
+			err = errors.Join(err, l.Unlock(rctx))
+		}
 		return err
 	}
 	defer func() {
@@ -402,6 +424,7 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 		return err
 	}
 	rs, err := m.st.run1(ctx, u)
+	err, short := shortOf(err)
 	if err != nil {
 		err = scriptError(err)
 		if errors.Is(err, ErrLockLost) {
@@ -413,5 +436,8 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 		return m.fail(op, err)
 	}
 	m.version = u.Version(rs)
+	if short != nil {
+		return m.fail(op, short) // saved, not known to be on enough replicas
+	}
 	return nil
 }

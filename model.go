@@ -321,7 +321,11 @@ func execUnit[R any](ctx context.Context, m *Model, op string, u ops.Unit, done 
 	}
 	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
 	rs, err := m.st.run1(ctx, u)
+	err, short := shortOf(err)
 	r, err := done(rs, err)
+	if err == nil && short != nil {
+		err = m.fail(op, short) // the write stands: done has completed it
+	}
 	o.end(err)
 	return r, err
 }

@@ -248,13 +248,14 @@ func (l link) do(ctx context.Context, cmd string, args []any) (any, error) {
 	return rs[0], nil
 }
 
-// shareable reports whether r may go on a multiplexed connection: small
+// shareable reports whether r may go on a multiplexed connection: not
+// ending in WAIT (which blocks the connection: WithWait), small
 // enough not to hold others' replies behind its own (at most muxMaxCmds
 // commands and muxMaxBytes of arguments), and not filled while it is
 // written (request.fill: a bulk load, whose writing overlaps the server's
 // answers on a connection of its own).
 func shareable(r *request) bool {
-	if r.fill != nil || len(r.units) > muxMaxCmds {
+	if r.fill != nil || r.wait.on() || len(r.units) > muxMaxCmds {
 		return false
 	}
 	n, size := 0, 0

@@ -119,6 +119,7 @@ func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() er
 		return false, err
 	}
 	res, err = m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
+	err, short := shortOf(err)
 	switch {
 	case err == ErrConflict:
 		return false, nil
@@ -128,6 +129,9 @@ func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() er
 		return false, m.fail(op, scriptError(res[0].Err))
 	}
 	m.version = u.Version(res[0].Replies)
+	if short != nil {
+		return true, m.fail(op, short) // saved: not known to be on enough replicas
+	}
 	return true, nil
 }
 

@@ -41,6 +41,7 @@ type config struct {
 	slow          time.Duration // WithSlowThreshold (hook.go)
 	logged        bool          // WithLogger was given a logger
 	muxConns      int           // multiplexed connections: 0 one per CPU, -1 none
+	wait          waitSpec      // WithWait (wait.go)
 }
 
 func defaultConfig() config {

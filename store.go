@@ -33,6 +33,9 @@ type Store struct {
 	cl       *cluster  // set on a Store over Redis Cluster (cluster.go)
 	obs      *observer // hooks, logs (hook.go); nil: nothing observes
 	mx       *mux      // nil: multiplexing off (see Store.muxer)
+	// waitCalls: a call was given its own WithWait (wait.go): the
+	// executor then looks for one in each request's context.
+	waitCalls atomic.Bool
 }
 
 // String describes the Store by its server's URL (password redacted) and
@@ -120,6 +123,9 @@ func NewStore(pool *redis.Pool, opts ...Option) (*Store, error) {
 func newStore(pool *redis.Pool, owned bool, cfg config) (*Store, error) {
 	if strings.ContainsAny(cfg.prefix, "{}") {
 		return nil, &Error{Op: "Open", Err: fmt.Errorf("%w: key prefix %q contains '{' or '}', which would break the hash tags", ErrInvalid, cfg.prefix)}
+	}
+	if err := cfg.wait.check(); err != nil {
+		return nil, &Error{Op: "Open", Err: err}
 	}
 	s := &Store{pool: pool, owned: owned, cfg: cfg}
 	s.obs = newObserver(s, &s.cfg)

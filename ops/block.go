@@ -27,7 +27,9 @@ import (
 //
 // It returns R, whether something was popped, and the error; decode's
 // errors are returned as they are, so they should name the field. A nil reply
-// (the timeout passed) is R's zero value and false. Not queueable:
+// (the timeout passed) is R's zero value and false. A popped value whose
+// version bump was not acknowledged by enough replicas (WithWait) is
+// returned, with ok true, along with that error. Not queueable:
 // rapyer.ErrInvalid with a queue context or a negative timeout, before
 // anything is sent.
 func Block[R any](ctx context.Context, op string, h Handle, timeout time.Duration, try func(context.Context) (R, bool, error), command string, args []any, decode func(any, error) (R, error)) (R, bool, error) {
@@ -43,15 +45,14 @@ func Block[R any](ctx context.Context, op string, h Handle, timeout time.Duratio
 		out, got, err = try(ctx)
 		return got, err
 	}, command, args)
-	if err != nil || got {
+	if got || r == nil {
 		return out, got && err == nil, err
 	}
-	if r == nil {
-		return zero, false, nil
+	// A reply with an error: popped, but the write after it is not known
+	// to be replicated (rapyer's ErrNotReplicated); the value comes with it.
+	v, derr := decode(r, nil) // its errors name the field (as Script's decode)
+	if derr != nil {
+		return v, false, derr
 	}
-	v, err := decode(r, nil) // its errors name the field (as Script's decode)
-	if err != nil {
-		return v, false, err
-	}
-	return v, true, nil
+	return v, true, err
 }

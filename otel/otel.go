@@ -229,6 +229,7 @@ var sentinels = []struct {
 	{rapyer.ErrAuth, "auth"},
 	{rapyer.ErrNoPermission, "no_permission"},
 	{rapyer.ErrUnavailable, "unavailable"},
+	{rapyer.ErrNotReplicated, "not_replicated"},
 	{context.DeadlineExceeded, "deadline_exceeded"},
 	{context.Canceled, "canceled"},
 }

@@ -281,6 +281,9 @@ func (s *Schema[M, P]) manyStart(ctx context.Context, op string, objs []P, opts 
 		}
 		return ctx, nil, cfg, nil, err
 	}
+	if ctx, err = st.perCall(ctx, cfg.wait); err != nil {
+		return ctx, nil, cfg, nil, &Error{Op: op, Model: s.sc.name, Err: err}
+	}
 	ctx, o := st.begin(ctx, op, s.sc.name, "")
 	o.count(len(objs))
 	return ctx, st, cfg, o, nil
@@ -360,6 +363,10 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 	if err := s.sc.needStore(op, st); err != nil {
 		return 0, err
 	}
+	ctx, err := st.perCall(ctx, cfg.wait)
+	if err != nil {
+		return 0, &Error{Op: op, Model: s.sc.name, Err: err}
+	}
 	if err := s.checkIDs(op, ids); err != nil {
 		return 0, err
 	}
@@ -369,7 +376,7 @@ func (s *Schema[M, P]) DeleteMany(ctx context.Context, st *Store, ids []string, 
 	}
 	oneChunkQueued(ctx, &cfg, len(ids))
 	total := 0
-	err := chunks(ids, cfg.chunk, func(_ int, part []string) error {
+	err = chunks(ids, cfg.chunk, func(_ int, part []string) error {
 		n, err := s.deleteChunk(ctx, st, part)
 		total += n
 		return err
@@ -475,7 +482,7 @@ func (s *Schema[M, P]) ExistsMany(ctx context.Context, st *Store, ids []string, 
 			cmds = append(cmds, ops.Cmd{Name: "EXISTS", Args: []any{m.key[0]}})
 			cmds = append(cmds, m.refreshCmds()...)
 		}
-		got, err := sendMany(ctx, st, op, s.sc.name, []*Model{first}, []ops.Unit{{Cmds: cmds}}, func(res []ops.Result, err error) ([]bool, error) {
+		got, err := sendMany(ctx, st, op, s.sc.name, []*Model{first}, []ops.Unit{{Cmds: cmds, Read: true}}, func(res []ops.Result, err error) ([]bool, error) {
 			if err == nil {
 				err = res[0].Err
 			}

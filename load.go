@@ -279,7 +279,7 @@ func (m *Model) stageFields(op string, kv []any, fb serialize.Fallback, raws [][
 // loadFieldUnit reads one field and the object's version: HMGET, plus
 // PEXPIRE when refresh is on.
 func (m *Model) loadFieldUnit(name string) ops.Unit {
-	return ops.Unit{Cmds: append([]ops.Cmd{{Name: "HMGET", Args: []any{m.key[0], metaVersion, name}}}, m.refreshCmds()...)}
+	return ops.Unit{Cmds: append([]ops.Cmd{{Name: "HMGET", Args: []any{m.key[0], metaVersion, name}}}, m.refreshCmds()...), Read: true}
 }
 
 // fieldReply reads loadFieldUnit's replies: the field (nil when absent),

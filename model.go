@@ -563,7 +563,7 @@ func (m *Model) Exists(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	cmds := append([]ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}}, m.refreshCmds()...)
-	return execUnit(ctx, m, "Exists", ops.Unit{Cmds: cmds}, func(rs []any, err error) (bool, error) {
+	return execUnit(ctx, m, "Exists", ops.Unit{Cmds: cmds, Read: true}, func(rs []any, err error) (bool, error) {
 		if err != nil {
 			return false, m.fail("Exists", err)
 		}

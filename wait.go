@@ -160,7 +160,7 @@ var readOnly = map[string]bool{
 	"LLEN": true, "LINDEX": true, "SMEMBERS": true, "SISMEMBER": true, "SCARD": true,
 	"ZRANGE": true, "ZCARD": true, "ZSCORE": true, "ZRANK": true, "ZCOUNT": true,
 	"ZRANGEBYSCORE": true, "ZREVRANGEBYSCORE": true, "ZRANGEBYLEX": true, "ZLEXCOUNT": true,
-	"PING": true, "SCRIPT": true, "WATCH": true, "UNWATCH": true,
+	"PING": true, "SCRIPT": true, "WATCH": true, "UNWATCH": true, "MULTI": true, "EXEC": true,
 	"BLPOP": true, "BRPOP": true, "BLMOVE": true, "BZPOPMIN": true, "BZPOPMAX": true,
 }
 

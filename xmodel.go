@@ -234,6 +234,9 @@ func DeleteKeys(ctx context.Context, st *Store, keys []string, opts ...ManyOptio
 	if err != nil {
 		return Deleted{}, err
 	}
+	if ctx, err = st.perCall(ctx, cfg.wait); err != nil {
+		return Deleted{}, &Error{Op: op, Err: err}
+	}
 	total := Deleted{ByModel: map[string]int{}}
 	if len(objs) == 0 {
 		_, err := queuedNone(ctx, op, "", total)

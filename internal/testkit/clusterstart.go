@@ -194,6 +194,48 @@ func (lc *LocalCluster) Kill(t testing.TB, addr string) {
 	<-lc.done[addr]
 }
 
+// ReplicaOf returns a replica of the master at addr ("" when it has none).
+func (lc *LocalCluster) ReplicaOf(t testing.TB, master string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(master)
+	for _, a := range lc.Addrs {
+		c, err := redis.Dial("tcp", a, redis.DialConnectTimeout(time.Second), redis.DialReadTimeout(5*time.Second))
+		if err != nil {
+			continue
+		}
+		r, err := redis.Values(c.Do("ROLE"))
+		_ = c.Close()
+		if err != nil || len(r) < 3 {
+			continue
+		}
+		role, _ := redis.String(r[0], nil)
+		h, _ := redis.String(r[1], nil)
+		p, _ := redis.Int(r[2], nil)
+		if role == "slave" && h == host && strconv.Itoa(p) == port {
+			return a
+		}
+	}
+	return ""
+}
+
+// Pause stops the node at addr (SIGSTOP: it neither reads nor answers,
+// its connections stay open); Resume (SIGCONT) lets it go on.
+func (lc *LocalCluster) Pause(t testing.TB, addr string) { lc.signal(t, addr, syscall.SIGSTOP) }
+
+// Resume undoes Pause.
+func (lc *LocalCluster) Resume(t testing.TB, addr string) { lc.signal(t, addr, syscall.SIGCONT) }
+
+func (lc *LocalCluster) signal(t testing.TB, addr string, sig syscall.Signal) {
+	t.Helper()
+	cmd := lc.procs[addr]
+	if cmd == nil {
+		t.Fatalf("no node %s", addr)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("%v to %s: %v", sig, addr, err)
+	}
+}
+
 func (lc *LocalCluster) stop() {
 	for a, cmd := range lc.procs {
 		_ = cmd.Process.Kill()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,31 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartReplica starts a throwaway redis-server replicating the one at
+// masterURL (StartRedis's) and waits, at most 30 s, until its link to the
+// master is up; it returns the replica's URL. The test's cleanup stops it.
+func StartReplica(t testing.TB, masterURL string) string {
+	t.Helper()
+	host, port, err := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(masterURL, "redis://"), "/0"))
+	if err != nil {
+		t.Fatalf("StartReplica(%s): %v", masterURL, err)
+	}
+	url := StartRedis(t, "--replicaof", host, port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := redis.DialURL(url, redis.DialConnectTimeout(time.Second), redis.DialReadTimeout(5*time.Second))
+		if err == nil {
+			info, ierr := redis.String(c.Do("INFO", "replication"))
+			_ = c.Close()
+			if ierr == nil && strings.Contains(info, "master_link_status:up") {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s of %s: link not up in 30 s", url, masterURL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

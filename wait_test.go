@@ -37,7 +37,10 @@ var waitRows = []waitRow{
 	{"Delete", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Delete(ctx); return err }},
 	{"Int.Incr", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Age.Incr(ctx, 1); return err }},
 	{"Str.Save", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { u.Name.Set("Bo"); return u.Name.Save(ctx) }},
-	{"List.Append", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Tags.Append(ctx, "x"); return err }},
+	{"List.Append", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error {
+		_, err := u.Tags.Append(ctx, "x")
+		return err
+	}},
 	{"Set.Add", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Roles.Add(ctx, "x"); return err }},
 	{"SetTTL", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { return u.SetTTL(ctx, time.Hour) }},
 	{"Batch", true, 1, func(ctx context.Context, st *rapyer.Store, u *user) error {
@@ -63,7 +66,10 @@ var waitRows = []waitRow{
 		return err
 	}},
 	{"TryLock", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.TryLock(ctx, "w"); return err }},
-	{"Get", false, 0, func(ctx context.Context, st *rapyer.Store, u *user) error { _, err := users.Get(ctx, st, u.ID()); return err }},
+	{"Get", false, 0, func(ctx context.Context, st *rapyer.Store, u *user) error {
+		_, err := users.Get(ctx, st, u.ID())
+		return err
+	}},
 	{"Exists", false, 0, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Exists(ctx); return err }},
 	{"Int.Load", false, 0, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Age.Load(ctx); return err }},
 	{"List.ReadAll", false, 0, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.Tags.ReadAll(ctx); return err }},
@@ -353,7 +359,6 @@ func TestWaitReplica(t *testing.T) {
 		}
 	})
 }
-
 
 // errKind sorts a write's outcome for the failover tests' summaries.
 func errKind(err error) string {

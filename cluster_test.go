@@ -284,3 +284,146 @@ func TestClusterFailover(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterFailoverWait: on a 3+3 cluster this test starts, writers
+// insert new objects (12 shards over the 3 masters) under WithWait(1, ...)
+// while the replica of one master is paused (SIGSTOP: it stops reading
+// what the master sends, as a stalled replica does), that master is then
+// killed and the replica resumed and promoted. Every insert acknowledged
+// without error, before, during and after the failover, is there
+// afterwards; the inserts the paused replica did not acknowledge returned
+// ErrNotReplicated (applied on the master, possibly lost with it: the
+// log says how many are gone). Writes resume on the promoted replica,
+// which has no replica of its own: ErrNotReplicated there, never a hang.
+func TestClusterFailoverWait(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, _ *testkit.Backend) {
+		r := stalledFailover(t, rapyer.WithWait(1, 300*time.Millisecond))
+		if r.lost > 0 {
+			t.Fatalf("%d of %d acknowledged inserts lost", r.lost, r.acked)
+		}
+		if r.acked == 0 || r.notRepl == 0 {
+			t.Fatalf("the scenario did not happen: %v", r.kinds)
+		}
+	})
+}
+
+// failoverResult is what stalledFailover saw: inserts acknowledged and,
+// of those, lost; inserts answered ErrNotReplicated and, of those, gone;
+// the count of each outcome.
+type failoverResult struct {
+	acked, lost, notRepl, gone int
+	kinds                      map[string]int
+}
+
+// stalledFailover runs TestClusterFailoverWait's scenario with a Store
+// opened with opts.
+func stalledFailover(t *testing.T, opts ...rapyer.Option) failoverResult {
+	lc := testkit.StartCluster(t, 3, 1)
+	ctx := testkit.Ctx(t)
+	st, err := rapyer.OpenCluster(ctx, lc.Addrs[:3], opts...)
+	must(t, err)
+	defer st.Close()
+	probe := saved(t, ctx, users, st) // acknowledged by the replica
+	victim := lc.MasterOf(t, probe.Key())
+	replica := lc.ReplicaOf(t, victim)
+	if replica == "" {
+		t.Fatalf("no replica of %s in %s", victim, lc)
+	}
+	big := strings.Repeat("x", 4096) // fills the paused replica's socket buffers sooner
+
+	var mu sync.Mutex
+	outcome := map[string]error{} // id -> the insert's error
+	var kinds = map[string]int{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				u := users.New(st)
+				fill(u)
+				u.Name.Set(big)
+				cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				start := time.Now()
+				err := u.Insert(cctx)
+				took := time.Since(start)
+				cancel()
+				if took > 10*time.Second {
+					t.Errorf("an Insert took %v past its 3 s context", took)
+				}
+				mu.Lock()
+				outcome[u.ID()] = err
+				kinds[errKind(err)]++
+				mu.Unlock()
+				if err != nil && !errors.Is(err, rapyer.ErrNotReplicated) {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(700 * time.Millisecond) // acknowledged writes on every master
+	lc.Pause(t, replica)
+	time.Sleep(1500 * time.Millisecond) // writes to the victim: not acknowledged
+	lc.Kill(t, victim)
+	lc.Resume(t, replica)
+	killedAt := time.Now()
+	for { // until a write on the victim's slots is answered again
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := probe.Age.Incr(cctx, 1)
+		cancel()
+		if err == nil || errors.Is(err, rapyer.ErrNotReplicated) {
+			break
+		}
+		if time.Since(killedAt) > 60*time.Second {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("writes on %s's slots did not resume 60 s after the kill (last: %v); outcomes %v", victim, err, kinds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	var acked, notRepl []string
+	for id, err := range outcome {
+		switch {
+		case err == nil:
+			acked = append(acked, id)
+		case errors.Is(err, rapyer.ErrNotReplicated):
+			notRepl = append(notRepl, id)
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	there, err := users.ExistsMany(rctx, st, acked)
+	must(t, err)
+	lost := 0
+	for i, ok := range there {
+		if !ok {
+			lost++
+			if lost <= 3 {
+				t.Logf("acknowledged insert %s is gone after the failover", acked[i])
+			}
+		}
+	}
+	gone := 0
+	if len(notRepl) > 0 {
+		got, err := users.ExistsMany(rctx, st, notRepl)
+		must(t, err)
+		for _, ok := range got {
+			if !ok {
+				gone++
+			}
+		}
+	}
+	t.Logf("master %s killed, replica %s answering after %v; outcomes %v; %d of %d acknowledged inserts lost; %d of %d not replicated are gone",
+		victim, replica, time.Since(killedAt).Round(time.Millisecond), kinds, lost, len(acked), gone, len(notRepl))
+	return failoverResult{acked: len(acked), lost: lost, notRepl: len(notRepl), gone: gone, kinds: kinds}
+}

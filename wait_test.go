@@ -372,5 +372,9 @@ func errKind(err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline"
 	}
-	return fmt.Sprintf("other (%.60s)", err.Error())
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return fmt.Sprintf("other (%.40s)", msg)
 }

@@ -68,7 +68,7 @@ func (s *Store) pinned(ctx context.Context, route string, fn func(p *pinned) err
 func (s *Store) pinnedOn(ctx context.Context, c redis.Conn, fn func(p *pinned) error) error {
 	defer c.Close()
 	err := fn(&pinned{c: c})
-	if err != nil && c.Err() == nil {
+	if _, short := shortOf(err); err != nil && short == nil && c.Err() == nil { // (short: EXEC ran, no WATCH is open)
 		if _, uerr := redis.DoContext(c, context.WithoutCancel(ctx), "UNWATCH"); uerr != nil {
 			s.cfg.logger.Debug("rapyer: UNWATCH failed, discarding the connection", "err", uerr)
 			discard(c)

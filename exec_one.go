@@ -77,7 +77,7 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // every field operation). Its reply may be an error reply (a redis.Error
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
-	if s.cl != nil || s.waitOf(ctx, []ops.Unit{*u}).on() {
+	if s.cl != nil || (s.mayWait() && s.waitOf(ctx, []ops.Unit{*u}).on()) {
 		return s.oneExec(ctx, u)
 	}
 	s.noteUnit(ctx, u)

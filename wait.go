@@ -108,6 +108,10 @@ func (s *Store) perCall(ctx context.Context, w waitSpec) (context.Context, error
 	return context.WithValue(ctx, waitKey{}, w), nil
 }
 
+// mayWait reports whether a request of this Store may carry WAIT: the
+// Store waits, or a call was given its own WithWait.
+func (s *Store) mayWait() bool { return s.cfg.wait.on() || s.waitCalls.Load() }
+
 // waitOf is the WAIT for units sent with ctx: the call's WithWait, else
 // the Store's; none when no unit writes.
 func (s *Store) waitOf(ctx context.Context, units []ops.Unit) waitSpec {

@@ -65,6 +65,9 @@ var waitRows = []waitRow{
 		_, err := users.DeleteMany(ctx, st, []string{u.ID(), "nobody"})
 		return err
 	}},
+	{"Modify", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error {
+		return u.Modify(ctx, func() error { u.Age.Set(u.Age.Get() + 1); return nil })
+	}},
 	{"TryLock", true, 1, func(ctx context.Context, _ *rapyer.Store, u *user) error { _, err := u.TryLock(ctx, "w"); return err }},
 	{"Get", false, 0, func(ctx context.Context, st *rapyer.Store, u *user) error {
 		_, err := users.Get(ctx, st, u.ID())

@@ -125,8 +125,27 @@ func (s *Store) nodes() ([]string, error) {
 	return s.cl.masters()
 }
 
-// oneCluster is Store.one on a cluster.
+// oneCluster is Store.one on a cluster: u (one command) straight to its
+// node, without the grouping of execCluster; a redirection reply (nothing
+// ran) or a node that cannot be reached (nothing sent) hands the unit to
+// execCluster, which follows it. CROSSSLOT is returned as it came.
 func (s *Store) oneCluster(ctx context.Context, u *ops.Unit) (any, error) {
+	addr := u.Node
+	if addr == "" {
+		var err error
+		if addr, err = s.routeAddr(u.Route()); err != nil {
+			return nil, err
+		}
+	}
+	if l, err := s.linkAt(ctx, addr, unitBytes(u) <= muxMaxBytes); err == nil {
+		r, err, _ := s.execOne(ctx, l, u)
+		l.release()
+		if rd, ok := redirectOf(asError(r)); err != nil || !ok || rd.kind == 'X' {
+			return r, err
+		}
+	} else if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) {
+		return nil, err
+	}
 	res, err := s.execCluster(ctx, request{units: []ops.Unit{*u}})
 	if err != nil {
 		return nil, err
@@ -135,6 +154,14 @@ func (s *Store) oneCluster(ctx context.Context, u *ops.Unit) (any, error) {
 		return nil, res[0].Err
 	}
 	return res[0].Replies[0], nil
+}
+
+// asError is r when it is an error reply, else nil.
+func asError(r any) error {
+	if e, ok := r.(redis.Error); ok {
+		return e
+	}
+	return nil
 }
 
 // execCluster is exec on a cluster, for requests that hold no connection.
@@ -307,28 +334,26 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 // written (no connection to the node).
 func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results []ops.Result, sent func()) (err error, unsent bool) {
 	first := &parts[idx[0]]
-	c, err := s.connAt(ctx, first.addr)
+	var r request
+	if first.ask { // alone in its group: ASKING and the unit, contiguous
+		r = request{units: []ops.Unit{first.u}, asking: true, sent: sent}
+	} else {
+		units := make([]ops.Unit, len(idx))
+		for k, i := range idx {
+			units[k] = parts[i].u
+		}
+		r = request{units: units, sent: sent}
+	}
+	l, err := s.linkAt(ctx, first.addr, shareable(&r))
 	if err != nil {
 		return err, true
 	}
-	defer c.Close()
-	if first.ask {
-		res, err := s.execOn(ctx, link{c: c}, request{units: []ops.Unit{first.u}, asking: true, sent: sent})
-		if err != nil {
-			return err, false
-		}
-		results[idx[0]] = res[0]
-		return nil, false
-	}
-	units := make([]ops.Unit, len(idx))
-	for k, i := range idx {
-		units[k] = parts[i].u
-	}
-	res, err := s.execOn(ctx, link{c: c}, request{units: units, sent: sent})
+	defer l.release()
+	res, err := s.execOn(ctx, l, r)
 	if err != nil {
 		return err, false
 	}
-	for k, i := range idx {
+	for k, i := range idx[:len(r.units)] {
 		results[i] = res[k]
 	}
 	return nil, false
@@ -359,13 +384,13 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 				return nil, err
 			}
 		}
-		c, err := s.connAt(ctx, addr)
+		rr := r
+		rr.asking = asking
+		l, err := s.linkAt(ctx, addr, shareable(&rr))
 		var res []ops.Result
 		if err == nil {
-			rr := r
-			rr.asking = asking
-			res, err = s.execOn(ctx, link{c: c}, rr)
-			c.Close()
+			res, err = s.execOn(ctx, l, rr)
+			l.release()
 			if err == nil {
 				return res, nil
 			}

@@ -56,8 +56,9 @@ type mux struct {
 	idle   time.Duration // a connection unused that long is closed before use (0: never)
 	lanes  []lane
 	next   atomic.Uint32
-	off    atomic.Bool // the dial gave a connection that is not rapyer's
-	closed atomic.Bool
+	off     atomic.Bool // the dial gave a connection that is not rapyer's
+	closed  atomic.Bool
+	retired atomic.Bool // a cluster node that left the map: each connection closes once idle
 }
 
 // lane holds one multiplexed connection, dialled when first needed and

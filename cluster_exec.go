@@ -47,13 +47,14 @@ const clusterWait = 5 * time.Second
 // maxRedirects bounds MOVED and ASK hops for one part.
 const maxRedirects = 16
 
-// part is what the cluster executor sends: a unit, or one command of a
-// plain unit (cmd >= 0).
+// part is what the cluster executor sends: a unit, or the commands of a
+// plain unit that go to one node (cmds: their positions in the unit).
 type part struct {
-	unit, cmd int
-	u         ops.Unit
-	addr      string
-	ask       bool // send ASKING first
+	unit int
+	cmds []int // nil: the whole unit
+	u    ops.Unit
+	addr string
+	ask  bool // send ASKING first
 }
 
 // redirect is a cluster error reply's meaning.
@@ -175,28 +176,21 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	if r.tx {
 		return s.txCluster(ctx, r)
 	}
-	var parts []part
-	for i := range r.units {
-		u := &r.units[i]
-		if u.Script != nil || u.Multi || len(u.Cmds) == 1 {
-			parts = append(parts, part{unit: i, cmd: -1, u: *u})
-			continue
-		}
-		for j, c := range u.Cmds {
-			parts = append(parts, part{unit: i, cmd: j, u: ops.Unit{Cmds: []ops.Cmd{c}, Read: u.Read, Node: u.Node}})
-		}
+	parts, err := s.splitParts(r.units)
+	if err != nil {
+		return nil, err
 	}
 	results := make([]ops.Result, len(parts))
 	todo := make([]int, len(parts))
 	for i := range todo {
 		todo[i] = i
 	}
-	if err := s.sendParts(ctx, parts, results, todo, r.sent); err != nil {
+	if err := s.sendParts(ctx, &parts, &results, todo, r.sent); err != nil {
 		return nil, err
 	}
 	out := make([]ops.Result, len(r.units))
 	for i, p := range parts {
-		if p.cmd < 0 {
+		if p.cmds == nil {
 			out[p.unit] = results[i]
 			continue
 		}
@@ -204,13 +198,15 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 		if o.Replies == nil {
 			o.Replies = make([]any, len(r.units[p.unit].Cmds))
 		}
-		var rep any
-		if len(results[i].Replies) > 0 {
-			rep = results[i].Replies[0]
-		} else if results[i].Err != nil {
-			rep = redis.Error(results[i].Err.Error())
+		for k, c := range p.cmds {
+			var rep any
+			if k < len(results[i].Replies) {
+				rep = results[i].Replies[k]
+			} else if results[i].Err != nil {
+				rep = redis.Error(results[i].Err.Error())
+			}
+			o.Replies[c] = rep
 		}
-		o.Replies[p.cmd] = rep
 	}
 	for i := range out {
 		if r.units[i].Script == nil && !r.units[i].Multi && len(r.units[i].Cmds) > 1 {
@@ -220,12 +216,60 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	return out, nil
 }
 
+// splitParts makes the parts of units: a script, a MULTI unit or a unit of
+// one command whole (routed when sent); a plain unit of several commands
+// (independent reads) one part per node its commands' keys map to, the
+// commands in their order.
+func (s *Store) splitParts(units []ops.Unit) ([]part, error) {
+	parts := make([]part, 0, len(units))
+	var at map[string]int // a plain unit's part per node
+	for i := range units {
+		u := &units[i]
+		if u.Script != nil || u.Multi || len(u.Cmds) <= 1 {
+			parts = append(parts, part{unit: i, u: *u})
+			continue
+		}
+		clear(at)
+		if at == nil {
+			at = map[string]int{}
+		}
+		for j := range u.Cmds {
+			addr := u.Node
+			if addr == "" {
+				var err error
+				if addr, err = s.routeAddr(cmdRoute(&u.Cmds[j])); err != nil {
+					return nil, err
+				}
+			}
+			k, ok := at[addr]
+			if !ok {
+				k = len(parts)
+				at[addr] = k
+				parts = append(parts, part{unit: i, addr: addr, u: ops.Unit{Read: u.Read, Node: u.Node}})
+			}
+			p := &parts[k]
+			p.cmds = append(p.cmds, j)
+			p.u.Cmds = append(p.u.Cmds, u.Cmds[j])
+		}
+	}
+	return parts, nil
+}
+
+// cmdRoute is the key a plain command is routed by (its first argument).
+func cmdRoute(c *ops.Cmd) string {
+	u := ops.Unit{Cmds: []ops.Cmd{*c}}
+	return u.Route()
+}
+
 // sendParts sends parts[todo...] and follows their redirections until each
-// has a result that is not one, or the request fails.
-func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Result, todo []int, sent func()) error {
+// has a result that is not one, or the request fails. A part of several
+// plain commands whose replies hold redirections leaves those commands to
+// new parts of one command each (appended to parts and results).
+func (s *Store) sendParts(ctx context.Context, partsp *[]part, resultsp *[]ops.Result, todo []int, sent func()) error {
 	hops := make(map[int]int)
 	var wait backoff
 	for len(todo) > 0 {
+		parts, results := *partsp, *resultsp
 		// Route what has no node yet (first pass, after TRYAGAIN).
 		var retry []int // nothing sent: a node that could not be reached
 		for _, i := range todo {
@@ -283,31 +327,30 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 		down := len(retry) > 0
 		for _, g := range order {
 			for _, i := range groups[g] {
-				rd, ok := redirectOf(results[i].Err)
-				if !ok {
+				// *partsp and *resultsp grow here: indexed afresh each time.
+				if p := (*partsp)[i]; len(p.cmds) > 1 && len((*resultsp)[i].Replies) == len(p.cmds) {
+					// Plain commands: each redirected one goes on alone.
+					for k, rep := range (*resultsp)[i].Replies {
+						if _, ok := redirectOf(asError(rep)); !ok {
+							continue
+						}
+						*partsp = append(*partsp, part{unit: p.unit, cmds: p.cmds[k : k+1 : k+1],
+							u: ops.Unit{Cmds: p.u.Cmds[k : k+1 : k+1], Read: p.u.Read, Node: p.u.Node}})
+						*resultsp = append(*resultsp, ops.Result{Replies: []any{rep}, Err: asError(rep)})
+						j := len(*partsp) - 1
+						hops[j] = hops[i]
+						if s.redirected(&(*partsp)[j], &(*resultsp)[j], hops, j, &down) {
+							next = append(next, j)
+						}
+					}
 					continue
 				}
-				p := &parts[i]
-				s.cfg.logger.Debug("rapyer: cluster redirection", "reply", results[i].Err.Error())
-				switch rd.kind {
-				case 'X':
-					results[i].Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, results[i].Err)
-					continue
-				case 'M', 'A':
-					if hops[i]++; hops[i] > maxRedirects {
-						results[i].Err = fmt.Errorf("%w: %d redirections (%v)", ErrUnavailable, hops[i]-1, results[i].Err)
-						continue
-					}
-					p.addr, p.ask = rd.addr, rd.kind == 'A'
-					if rd.kind == 'M' {
-						go s.cl.refresh(false) //nolint:errcheck // the next MOVED says it again
-					}
-				case 'T':
-					p.addr, p.ask, down = "", false, true
+				if s.redirected(&(*partsp)[i], &(*resultsp)[i], hops, i, &down) {
+					next = append(next, i)
 				}
-				next = append(next, i)
 			}
 		}
+		parts, results = *partsp, *resultsp
 		if down {
 			if err := wait.sleep(ctx); err != nil {
 				for _, i := range next {
@@ -327,6 +370,34 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 		todo = next
 	}
 	return nil
+}
+
+// redirected reads a part's result: when it is a redirection to follow,
+// it readies the part to be sent again (its node, ASKING; down for
+// TRYAGAIN and CLUSTERDOWN) and reports true.
+func (s *Store) redirected(p *part, res *ops.Result, hops map[int]int, i int, down *bool) bool {
+	rd, ok := redirectOf(res.Err)
+	if !ok {
+		return false
+	}
+	s.cfg.logger.Debug("rapyer: cluster redirection", "reply", res.Err.Error())
+	switch rd.kind {
+	case 'X':
+		res.Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, res.Err)
+		return false
+	case 'M', 'A':
+		if hops[i]++; hops[i] > maxRedirects {
+			res.Err = fmt.Errorf("%w: %d redirections (%v)", ErrUnavailable, hops[i]-1, res.Err)
+			return false
+		}
+		p.addr, p.ask = rd.addr, rd.kind == 'A'
+		if rd.kind == 'M' {
+			go s.cl.refresh(false) //nolint:errcheck // the next MOVED says it again
+		}
+	case 'T':
+		p.addr, p.ask, *down = "", false, true
+	}
+	return true
 }
 
 // sendGroup sends parts[idx...] to their node in one request and puts

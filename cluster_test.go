@@ -3,6 +3,7 @@ package rapyer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -283,4 +284,50 @@ func TestClusterFailover(t *testing.T) {
 			t.Fatalf("Age %d after failover, want at least %d", got.Age.Get(), 46)
 		}
 	})
+}
+
+// pipes is TestClusterPipelineMoved's model: no containers, no TTL (so
+// GetMany pipelines plain HGETALLs), 12 shards over the masters.
+var pipes = rapyer.Define("clpipe", func(p *pg) rapyer.Fields {
+	return rapyer.Fields{p.Name.Named("name"), p.Age.Named("age")}
+}, rapyer.WithShards(12))
+
+// TestClusterPipelineMoved: a pipeline of plain reads (GetMany's HGETALLs,
+// split per node) after a slot moved behind the Store's back: the node that
+// lost the slot answers MOVED for those commands only, which go again to
+// the new owner, each alone; every object comes back with its own values.
+// Then the same on a Store multiplexing and one that does not.
+func TestClusterPipelineMoved(t *testing.T) {
+	var redirects redirectLog
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		plain := b.NewStore(t, rapyer.WithoutMultiplexing(), rapyer.WithLogger(slog.New(&redirects)))
+		objs := make([]*pg, 36)
+		ids := make([]string, len(objs))
+		for i := range objs {
+			objs[i] = pipes.New(b.Store)
+			objs[i].Name.Set(fmt.Sprint("n", i))
+			objs[i].Age.Set(int64(i))
+			ids[i] = objs[i].ID()
+		}
+		must(t, pipes.SaveMany(ctx, objs))
+		for _, st := range []*rapyer.Store{b.Store, plain} { // both read the map now
+			if _, err := pipes.GetMany(ctx, st, ids); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.MigrateSlot(t, redisc.Slot(objs[0].Key()), 0)
+		for k, st := range []*rapyer.Store{b.Store, plain} {
+			got, err := pipes.GetMany(ctx, st, ids)
+			must(t, err)
+			for i, o := range got {
+				if o.ID() != ids[i] || o.Age.Get() != int64(i) || o.Name.Get() != fmt.Sprint("n", i) {
+					t.Fatalf("store %d, object %d: %s age %d name %q", k, i, o.ID(), o.Age.Get(), o.Name.Get())
+				}
+			}
+		}
+		if n := redirects.kinds()["MOVED"]; n < 2 {
+			t.Fatalf("MOVED seen %d times, want at least one per Store (%v)", n, redirects.kinds())
+		}
+	}, rapyer.WithLogger(slog.New(&redirects)))
 }

@@ -35,7 +35,9 @@ type cluster struct {
 
 	mu    sync.Mutex
 	pools map[string]*redis.Pool // by node address
-	muxes map[string]*mux        // by master address (cluster_mux.go)
+	// muxes: the multiplexers by master address (cluster_mux.go), read
+	// without a lock on every request; replaced whole under mu.
+	muxes atomic.Pointer[map[string]*mux]
 	// refresh is rate-limited: at most one CLUSTER SLOTS per refreshEvery.
 	refreshMu   sync.Mutex
 	lastRefresh time.Time
@@ -262,10 +264,10 @@ func (cl *cluster) pool(addr string) (*redis.Pool, error) {
 func (cl *cluster) close() error {
 	cl.mu.Lock()
 	cl.closed = true
-	pools, muxes := cl.pools, cl.muxes
-	cl.pools, cl.muxes = nil, nil
+	pools, muxes := cl.pools, cl.muxes.Swap(nil)
+	cl.pools = nil
 	cl.mu.Unlock()
-	for _, m := range muxes {
+	for _, m := range mapOf(muxes) {
 		m.close()
 	}
 	var errs []error

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/mna/redisc"
@@ -32,10 +33,7 @@ func (s *Store) muxAt(addr string) (*mux, error) {
 		return nil, nil
 	}
 	cl := s.cl
-	cl.mu.Lock()
-	m := cl.muxes[addr]
-	cl.mu.Unlock()
-	if m != nil {
+	if m := mapOf(cl.muxes.Load())[addr]; m != nil {
 		if m.off.Load() {
 			return nil, nil
 		}
@@ -50,14 +48,26 @@ func (s *Store) muxAt(addr string) (*mux, error) {
 	if cl.closed {
 		return nil, ErrClosed
 	}
-	if m = cl.muxes[addr]; m == nil {
+	old := mapOf(cl.muxes.Load())
+	m := old[addr]
+	if m == nil {
 		m = newMux(p, s.cfg.muxConns, s.cfg.idleTimeout)
-		if cl.muxes == nil {
-			cl.muxes = map[string]*mux{}
+		next := maps.Clone(old)
+		if next == nil {
+			next = map[string]*mux{}
 		}
-		cl.muxes[addr] = m
+		next[addr] = m
+		cl.muxes.Store(&next)
 	}
 	return m, nil
+}
+
+// mapOf is *p, nil for nil.
+func mapOf(p *map[string]*mux) map[string]*mux {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // linkAt is Store.link for a request to the node at addr: one of its
@@ -93,10 +103,17 @@ func (s *Store) linkAt(ctx context.Context, addr string, shared bool) (link, err
 func (cl *cluster) retireMuxes(m *[redisc.HashSlots]string) {
 	cl.mu.Lock()
 	var gone []*mux
-	for addr, mx := range cl.muxes {
-		if !slices.Contains(m[:], addr) {
-			gone = append(gone, mx)
-			delete(cl.muxes, addr)
+	if old := mapOf(cl.muxes.Load()); old != nil {
+		next := make(map[string]*mux, len(old))
+		for addr, mx := range old {
+			if slices.Contains(m[:], addr) {
+				next[addr] = mx
+			} else {
+				gone = append(gone, mx)
+			}
+		}
+		if len(gone) > 0 {
+			cl.muxes.Store(&next)
 		}
 	}
 	cl.mu.Unlock()
@@ -119,12 +136,7 @@ func (m *mux) retire() {
 // muxStats lists the multiplexed connections of every node, each with its
 // address.
 func (cl *cluster) muxStats() []MuxStats {
-	cl.mu.Lock()
-	ms := make(map[string]*mux, len(cl.muxes))
-	for a, m := range cl.muxes {
-		ms[a] = m
-	}
-	cl.mu.Unlock()
+	ms := mapOf(cl.muxes.Load())
 	var out []MuxStats
 	for a, m := range ms {
 		for _, st := range m.stats() {

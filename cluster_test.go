@@ -331,3 +331,45 @@ func TestClusterPipelineMoved(t *testing.T) {
 		}
 	}, rapyer.WithLogger(slog.New(&redirects)))
 }
+
+// TestClusterNodeLeavesMap: when a master leaves the Store's slot map, its
+// multiplexer is retired (its connections, none in flight, closed) and no
+// longer listed;
+// operations on its objects meet MOVED, go to it again on new connections,
+// and see their own values.
+func TestClusterNodeLeavesMap(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		st := b.Open(t, rapyer.WithMultiplexConns(1))
+		us := newUsers(usersSharded, st, 24) // 16 shards: every master
+		must(t, usersSharded.SaveMany(ctx, us))
+		byNode := func() map[string]int {
+			per := map[string]int{}
+			for _, m := range st.Stats().Multiplexed {
+				per[m.Addr]++
+			}
+			return per
+		}
+		masters := b.Masters(t)
+		if per := byNode(); len(per) != len(masters) {
+			t.Fatalf("multiplexed connections by node %v, want one on each of %v", per, masters)
+		}
+		gone := masters[0]
+		rapyer.ForgetNode(st, gone)
+		if per := byNode(); per[gone] != 0 || len(per) != len(masters)-1 {
+			t.Fatalf("after %s left the map: multiplexed connections by node %v", gone, per)
+		}
+		for i, u := range us {
+			o, err := usersSharded.Ref(st, u.ID())
+			must(t, err)
+			n, err := o.Age.Incr(ctx, 100)
+			must(t, err)
+			if n != int64(i)+100 {
+				t.Fatalf("user %d: Incr gave %d, want %d", i, n, i+100)
+			}
+		}
+		if per := byNode(); per[gone] != 1 {
+			t.Fatalf("after MOVED to %s: multiplexed connections by node %v, want one there again", gone, per)
+		}
+	})
+}

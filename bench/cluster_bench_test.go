@@ -26,7 +26,10 @@ import (
 //	BenchmarkClusterMany      GetMany/SaveMany of 1000 Profiles (12 shards
 //	                          on a cluster: every master) paired with raw
 //	                          redigo pipelines grouped per node and sent
-//	                          concurrently (rawCluster): metric x-raw
+//	                          concurrently (rawCluster): metric x-raw; and
+//	                          the same on the one server (REDIS_URL) with
+//	                          its one-pipeline baseline, to tell the
+//	                          cluster path's share from the rest
 //	BenchmarkClusterConcurrent ops/s of 64 goroutines (Get, Incr) on a
 //	                          1-master cluster (REDIS_CLUSTER1_ADDRS), the
 //	                          3-master one and the one server, in turn;
@@ -187,13 +190,23 @@ func BenchmarkClusterSingle(b *testing.B) {
 // with the raw pipelines per node (target: x-raw <= 1.3).
 func BenchmarkClusterMany(b *testing.B) {
 	e := clusterEnv(b, os.Getenv("REDIS_CLUSTER_ADDRS"))
+	var se *env // the one server, when REDIS_URL is set
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		se = newEnv(b, url)
+	}
 	const n = 1000
-	b.Run("GetMany/1000", func(b *testing.B) {
+	b.Run("GetMany/1000/cluster", func(b *testing.B) {
 		pairedAs(b, "rapyer", "raw", getManyLib(b, e, n), getManyRawCluster(b, e, n))
 	})
-	b.Run("SaveMany/1000", func(b *testing.B) {
+	if se != nil {
+		b.Run("GetMany/1000/server", func(b *testing.B) { paired(b, getManyLib(b, se, n), getManyRaw(b, se, n)) })
+	}
+	b.Run("SaveMany/1000/cluster", func(b *testing.B) {
 		pairedAs(b, "rapyer", "raw", saveManyLib(b, e, n), saveManyRawCluster(e, n))
 	})
+	if se != nil {
+		b.Run("SaveMany/1000/server", func(b *testing.B) { paired(b, saveManyLib(b, se, n), saveManyRaw(b, se, n)) })
+	}
 }
 
 func getManyRawCluster(b testing.TB, e *env, n int) op {
@@ -253,7 +266,7 @@ func saveManyRawCluster(e *env, n int) op {
 // BenchmarkClusterConcurrent: ops/s of 64 goroutines, each on its own
 // object, on a 1-master cluster (REDIS_CLUSTER1_ADDRS), the 3-master one
 // (REDIS_CLUSTER_ADDRS) and the one server (REDIS_URL), one after the
-// other per workload (with -count N, N turns); the metric cores is
+// other per workload (CLUSTER_ROUNDS=N: N turns); the metric cores is
 // GOMAXPROCS, the cores the client may use (the servers share them).
 func BenchmarkClusterConcurrent(b *testing.B) {
 	const g = 64
@@ -269,28 +282,36 @@ func BenchmarkClusterConcurrent(b *testing.B) {
 	if url := os.Getenv("REDIS_URL"); url != "" {
 		ts = append(ts, target{"server", newEnv(b, url)})
 	}
-	for _, w := range []string{"Get", "Incr"} {
-		for _, t := range ts {
-			ids := make([]string, g)
-			for i := range ids {
-				ids[i] = savedProfile(b, t.e).ID()
-			}
-			st := t.e.st
-			f := func(ctx context.Context, i int) error {
-				if w == "Get" {
-					_, err := Profiles.Get(ctx, st, ids[i])
+	// -count N would run each target N times in a row; CLUSTER_ROUNDS=N
+	// runs them in turn N times instead (run with -count 1).
+	rounds, _ := strconv.Atoi(os.Getenv("CLUSTER_ROUNDS"))
+	ids := make([][]string, len(ts))
+	for k, t := range ts {
+		ids[k] = make([]string, g)
+		for i := range ids[k] {
+			ids[k][i] = savedProfile(b, t.e).ID()
+		}
+	}
+	for range max(rounds, 1) {
+		for _, w := range []string{"Get", "Incr"} {
+			for k, t := range ts {
+				st, ids := t.e.st, ids[k]
+				f := func(ctx context.Context, i int) error {
+					if w == "Get" {
+						_, err := Profiles.Get(ctx, st, ids[i])
+						return err
+					}
+					p, err := Profiles.NewWithID(st, ids[i])
+					if err == nil {
+						_, err = p.Age.Incr(ctx, 1)
+					}
 					return err
 				}
-				p, err := Profiles.NewWithID(st, ids[i])
-				if err == nil {
-					_, err = p.Age.Incr(ctx, 1)
-				}
-				return err
+				b.Run(w+"/g"+strconv.Itoa(g)+"/"+t.name, func(b *testing.B) {
+					concurrent(b, g, f)
+					b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
+				})
 			}
-			b.Run(w+"/g"+strconv.Itoa(g)+"/"+t.name, func(b *testing.B) {
-				concurrent(b, g, f)
-				b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
-			})
 		}
 	}
 }

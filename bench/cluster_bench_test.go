@@ -22,7 +22,9 @@ import (
 //
 //	BenchmarkClusterSingle    Save, Get, Incr on the cluster paired with the
 //	                          same on the one server at REDIS_URL: metric
-//	                          x-server = cluster time / one-server time
+//	                          x-server = cluster time / one-server time;
+//	                          and raw HGETALL and EVALSHA of lua/int.lua
+//	                          paired the same way (the cluster's own cost)
 //	BenchmarkClusterMany      GetMany/SaveMany of 1000 Profiles (12 shards
 //	                          on a cluster: every master) paired with raw
 //	                          redigo pipelines grouped per node and sent
@@ -183,6 +185,24 @@ func BenchmarkClusterSingle(b *testing.B) {
 			pairedAs(b, "cluster", "server", w.op(b, ce), w.op(b, se))
 		})
 	}
+	// The same commands over raw redigo, on the key's master and on the
+	// server: what the cluster costs without rapyer (a server in cluster
+	// mode checks every key's slot, in scripts too).
+	b.Run("Get/raw-hgetall", func(b *testing.B) {
+		pairedAs(b, "cluster", "server", getRawOp(b, ce), getRawOp(b, se))
+	})
+	b.Run("Incr/raw-evalsha-same", func(b *testing.B) {
+		same := func(e *env) op { return evalshaRaw(b, e, rapyerInt, decimalReply, "0", "1", "age", "add", "1", "0") }
+		pairedAs(b, "cluster", "server", same(ce), same(se))
+	})
+}
+
+// poolFor is the raw pool for key: on a cluster, its master's.
+func (e *env) poolFor(key string) *redis.Pool {
+	if e.raw != nil {
+		return e.raw.pools[e.raw.slots[redisc.Slot(key)]]
+	}
+	return e.pool
 }
 
 // BenchmarkClusterMany: GetMany and SaveMany of 1000 Profiles of the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,6 +255,7 @@ type counter struct {
 	// multiplexed connections take its requests in turn, so sequential
 	// round trips to one node are spread over several connections.
 	perNode map[string]*nodeTrips
+	writing atomic.Int32 // Writes under way (their commands not counted yet)
 }
 
 // nodeTrips is a node's round trips: a write to any of its connections
@@ -309,6 +311,12 @@ func (c *counter) reset() {
 }
 
 func (c *counter) read() (int, []string) {
+	// A write's commands are counted once the socket took them, which may
+	// be just after their replies came back (the caller saw them first):
+	// let the writes under way finish their count (a second at most).
+	for i := 0; c.writing.Load() > 0 && i < 1000; i++ {
+		time.Sleep(time.Millisecond)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rts := c.rts

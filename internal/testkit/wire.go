@@ -26,6 +26,8 @@ type wireConn struct {
 }
 
 func (c *wireConn) Write(b []byte) (int, error) {
+	c.ctr.writing.Add(1)
+	defer c.ctr.writing.Add(-1)
 	if c.ctr.clustered() {
 		c.ctr.nodeWrite(c)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,9 +66,16 @@ type redirect struct {
 
 // redirectOf reads err (a unit's or a Tx's error reply).
 func redirectOf(err error) (redirect, bool) {
-	var re redis.Error
-	if !errors.As(err, &re) {
-		return redirect{}, false
+	re, ok := err.(redis.Error)
+	if !ok {
+		if err == nil {
+			return redirect{}, false
+		}
+		var wrapped redis.Error // (declared here: allocated only when reached)
+		if !errors.As(err, &wrapped) {
+			return redirect{}, false
+		}
+		re = wrapped
 	}
 	msg := string(re)
 	code, rest, _ := strings.Cut(msg, " ")
@@ -222,6 +230,8 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 // commands in their order.
 func (s *Store) splitParts(units []ops.Unit) ([]part, error) {
 	parts := make([]part, 0, len(units))
+	var node []int        // a plain unit's commands: their part's index
+	var count map[int]int // commands per part
 	var at map[string]int // a plain unit's part per node
 	for i := range units {
 		u := &units[i]
@@ -229,10 +239,12 @@ func (s *Store) splitParts(units []ops.Unit) ([]part, error) {
 			parts = append(parts, part{unit: i, u: *u})
 			continue
 		}
-		clear(at)
 		if at == nil {
-			at = map[string]int{}
+			at, count = map[string]int{}, map[int]int{}
 		}
+		clear(at)
+		clear(count)
+		node = slices.Grow(node[:0], len(u.Cmds))[:len(u.Cmds)]
 		for j := range u.Cmds {
 			addr := u.Node
 			if addr == "" {
@@ -247,6 +259,14 @@ func (s *Store) splitParts(units []ops.Unit) ([]part, error) {
 				at[addr] = k
 				parts = append(parts, part{unit: i, addr: addr, u: ops.Unit{Read: u.Read, Node: u.Node}})
 			}
+			node[j] = k
+			count[k]++
+		}
+		for k, n := range count { // room for each part's commands, once
+			parts[k].cmds = make([]int, 0, n)
+			parts[k].u.Cmds = make([]ops.Cmd, 0, n)
+		}
+		for j, k := range node {
 			p := &parts[k]
 			p.cmds = append(p.cmds, j)
 			p.u.Cmds = append(p.u.Cmds, u.Cmds[j])
@@ -331,7 +351,9 @@ func (s *Store) sendParts(ctx context.Context, partsp *[]part, resultsp *[]ops.R
 				if p := (*partsp)[i]; len(p.cmds) > 1 && len((*resultsp)[i].Replies) == len(p.cmds) {
 					// Plain commands: each redirected one goes on alone.
 					for k, rep := range (*resultsp)[i].Replies {
-						if _, ok := redirectOf(asError(rep)); !ok {
+						if e, isErr := rep.(redis.Error); !isErr {
+							continue
+						} else if _, ok := redirectOf(e); !ok {
 							continue
 						}
 						*partsp = append(*partsp, part{unit: p.unit, cmds: p.cmds[k : k+1 : k+1],

@@ -235,7 +235,7 @@ func (s *Store) splitParts(units []ops.Unit) ([]part, error) {
 	var at map[string]int // a plain unit's part per node
 	for i := range units {
 		u := &units[i]
-		if u.Script != nil || u.Multi || len(u.Cmds) <= 1 {
+		if u.Script != nil || u.Multi || len(u.Cmds) == 1 {
 			parts = append(parts, part{unit: i, u: *u})
 			continue
 		}

@@ -35,6 +35,9 @@ type cluster struct {
 
 	mu    sync.Mutex
 	pools map[string]*redis.Pool // by node address
+	// muxes: the multiplexers by master address (cluster_mux.go), read
+	// without a lock on every request; replaced whole under mu.
+	muxes atomic.Pointer[map[string]*mux]
 	// refresh is rate-limited: at most one CLUSTER SLOTS per refreshEvery.
 	refreshMu   sync.Mutex
 	lastRefresh time.Time
@@ -181,6 +184,7 @@ func (cl *cluster) layout(_, m [redisc.HashSlots][]string) {
 		}
 	}
 	cl.slots.Store(&slots)
+	cl.retireMuxes(&slots)
 }
 
 // refresh reads the slot map again (CLUSTER SLOTS), at most once per
@@ -260,9 +264,12 @@ func (cl *cluster) pool(addr string) (*redis.Pool, error) {
 func (cl *cluster) close() error {
 	cl.mu.Lock()
 	cl.closed = true
-	pools := cl.pools
+	pools, muxes := cl.pools, cl.muxes.Swap(nil)
 	cl.pools = nil
 	cl.mu.Unlock()
+	for _, m := range mapOf(muxes) {
+		m.close()
+	}
 	var errs []error
 	for _, p := range pools {
 		errs = append(errs, p.Close())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,13 +48,14 @@ const clusterWait = 5 * time.Second
 // maxRedirects bounds MOVED and ASK hops for one part.
 const maxRedirects = 16
 
-// part is what the cluster executor sends: a unit, or one command of a
-// plain unit (cmd >= 0).
+// part is what the cluster executor sends: a unit, or the commands of a
+// plain unit that go to one node (cmds: their positions in the unit).
 type part struct {
-	unit, cmd int
-	u         ops.Unit
-	addr      string
-	ask       bool // send ASKING first
+	unit int
+	cmds []int // nil: the whole unit
+	u    ops.Unit
+	addr string
+	ask  bool // send ASKING first
 }
 
 // redirect is a cluster error reply's meaning.
@@ -64,9 +66,16 @@ type redirect struct {
 
 // redirectOf reads err (a unit's or a Tx's error reply).
 func redirectOf(err error) (redirect, bool) {
-	var re redis.Error
-	if !errors.As(err, &re) {
-		return redirect{}, false
+	re, ok := err.(redis.Error)
+	if !ok {
+		if err == nil {
+			return redirect{}, false
+		}
+		var wrapped redis.Error // (declared here: allocated only when reached)
+		if !errors.As(err, &wrapped) {
+			return redirect{}, false
+		}
+		re = wrapped
 	}
 	msg := string(re)
 	code, rest, _ := strings.Cut(msg, " ")
@@ -125,6 +134,45 @@ func (s *Store) nodes() ([]string, error) {
 	return s.cl.masters()
 }
 
+// oneCluster is Store.one on a cluster: u (one command) straight to its
+// node, without the grouping of execCluster; a redirection reply (nothing
+// ran) or a node that cannot be reached (nothing sent) hands the unit to
+// execCluster, which follows it. CROSSSLOT is returned as it came.
+func (s *Store) oneCluster(ctx context.Context, u *ops.Unit) (any, error) {
+	addr := u.Node
+	if addr == "" {
+		var err error
+		if addr, err = s.routeAddr(u.Route()); err != nil {
+			return nil, err
+		}
+	}
+	if l, err := s.linkAt(ctx, addr, unitBytes(u) <= muxMaxBytes); err == nil {
+		r, err, _ := s.execOne(ctx, l, u)
+		l.release()
+		if rd, ok := redirectOf(asError(r)); err != nil || !ok || rd.kind == 'X' {
+			return r, err
+		}
+	} else if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid) {
+		return nil, err
+	}
+	res, err := s.execCluster(ctx, request{units: []ops.Unit{*u}})
+	if err != nil {
+		return nil, err
+	}
+	if len(res[0].Replies) == 0 {
+		return nil, res[0].Err
+	}
+	return res[0].Replies[0], nil
+}
+
+// asError is r when it is an error reply, else nil.
+func asError(r any) error {
+	if e, ok := r.(redis.Error); ok {
+		return e
+	}
+	return nil
+}
+
 // execCluster is exec on a cluster, for requests that hold no connection.
 func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error) {
 	if r.fill != nil { // every unit complete before it is routed
@@ -136,29 +184,22 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	if r.tx {
 		return s.txCluster(ctx, r)
 	}
-	var parts []part
-	for i := range r.units {
-		u := &r.units[i]
-		if u.Script != nil || u.Multi || len(u.Cmds) == 1 {
-			parts = append(parts, part{unit: i, cmd: -1, u: *u})
-			continue
-		}
-		for j, c := range u.Cmds {
-			parts = append(parts, part{unit: i, cmd: j, u: ops.Unit{Cmds: []ops.Cmd{c}, Read: u.Read, Node: u.Node}})
-		}
+	parts, err := s.splitParts(r.units)
+	if err != nil {
+		return nil, err
 	}
 	results := make([]ops.Result, len(parts))
 	todo := make([]int, len(parts))
 	for i := range todo {
 		todo[i] = i
 	}
-	hard, short := shortOf(s.sendParts(ctx, parts, results, todo, r.sent, r.wait))
+	hard, short := shortOf(s.sendParts(ctx, &parts, &results, todo, r.sent, r.wait))
 	if hard != nil {
 		return nil, hard
 	}
 	out := make([]ops.Result, len(r.units))
 	for i, p := range parts {
-		if p.cmd < 0 {
+		if p.cmds == nil {
 			out[p.unit] = results[i]
 			continue
 		}
@@ -166,13 +207,15 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 		if o.Replies == nil {
 			o.Replies = make([]any, len(r.units[p.unit].Cmds))
 		}
-		var rep any
-		if len(results[i].Replies) > 0 {
-			rep = results[i].Replies[0]
-		} else if results[i].Err != nil {
-			rep = redis.Error(results[i].Err.Error())
+		for k, c := range p.cmds {
+			var rep any
+			if k < len(results[i].Replies) {
+				rep = results[i].Replies[k]
+			} else if results[i].Err != nil {
+				rep = redis.Error(results[i].Err.Error())
+			}
+			o.Replies[c] = rep
 		}
-		o.Replies[p.cmd] = rep
 	}
 	for i := range out {
 		if r.units[i].Script == nil && !r.units[i].Multi && len(r.units[i].Cmds) > 1 {
@@ -182,12 +225,71 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	return out, short
 }
 
+// splitParts makes the parts of units: a script, a MULTI unit or a unit of
+// one command whole (routed when sent); a plain unit of several commands
+// (independent reads) one part per node its commands' keys map to, the
+// commands in their order.
+func (s *Store) splitParts(units []ops.Unit) ([]part, error) {
+	parts := make([]part, 0, len(units))
+	var node []int        // a plain unit's commands: their part's index
+	var count map[int]int // commands per part
+	var at map[string]int // a plain unit's part per node
+	for i := range units {
+		u := &units[i]
+		if u.Script != nil || u.Multi || len(u.Cmds) == 1 {
+			parts = append(parts, part{unit: i, u: *u})
+			continue
+		}
+		if at == nil {
+			at, count = map[string]int{}, map[int]int{}
+		}
+		clear(at)
+		clear(count)
+		node = slices.Grow(node[:0], len(u.Cmds))[:len(u.Cmds)]
+		for j := range u.Cmds {
+			addr := u.Node
+			if addr == "" {
+				var err error
+				if addr, err = s.routeAddr(cmdRoute(&u.Cmds[j])); err != nil {
+					return nil, err
+				}
+			}
+			k, ok := at[addr]
+			if !ok {
+				k = len(parts)
+				at[addr] = k
+				parts = append(parts, part{unit: i, addr: addr, u: ops.Unit{Read: u.Read, Node: u.Node}})
+			}
+			node[j] = k
+			count[k]++
+		}
+		for k, n := range count { // room for each part's commands, once
+			parts[k].cmds = make([]int, 0, n)
+			parts[k].u.Cmds = make([]ops.Cmd, 0, n)
+		}
+		for j, k := range node {
+			p := &parts[k]
+			p.cmds = append(p.cmds, j)
+			p.u.Cmds = append(p.u.Cmds, u.Cmds[j])
+		}
+	}
+	return parts, nil
+}
+
+// cmdRoute is the key a plain command is routed by (its first argument).
+func cmdRoute(c *ops.Cmd) string {
+	u := ops.Unit{Cmds: []ops.Cmd{*c}}
+	return u.Route()
+}
+
 // sendParts sends parts[todo...] and follows their redirections until each
-// has a result that is not one, or the request fails. With w on, each
-// node's group that writes ends in WAIT; a count short of w's is returned
-// (wrapping ErrNotReplicated, naming the node) once every part has its
-// result.
-func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Result, todo []int, sent func(), w waitSpec) (oerr error) {
+// has a result that is not one, or the request fails. A part of several
+// plain commands whose replies hold redirections leaves those commands to
+// new parts of one command each (appended to parts and results). With w
+// on, each node's group that writes ends in WAIT; a count short of w's is
+// returned (wrapping ErrNotReplicated, naming the node) once every part
+// has its result.
+func (s *Store) sendParts(ctx context.Context, partsp *[]part, resultsp *[]ops.Result, todo []int, sent func(), w waitSpec) (oerr error) {
 	var short error
 	defer func() {
 		if oerr == nil {
@@ -197,6 +299,7 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 	hops := make(map[int]int)
 	var wait backoff
 	for len(todo) > 0 {
+		parts, results := *partsp, *resultsp
 		// Route what has no node yet (first pass, after TRYAGAIN).
 		var retry []int // nothing sent: a node that could not be reached
 		for _, i := range todo {
@@ -260,31 +363,32 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 		down := len(retry) > 0
 		for _, g := range order {
 			for _, i := range groups[g] {
-				rd, ok := redirectOf(results[i].Err)
-				if !ok {
+				// *partsp and *resultsp grow here: indexed afresh each time.
+				if p := (*partsp)[i]; len(p.cmds) > 1 && len((*resultsp)[i].Replies) == len(p.cmds) {
+					// Plain commands: each redirected one goes on alone.
+					for k, rep := range (*resultsp)[i].Replies {
+						if e, isErr := rep.(redis.Error); !isErr {
+							continue
+						} else if _, ok := redirectOf(e); !ok {
+							continue
+						}
+						*partsp = append(*partsp, part{unit: p.unit, cmds: p.cmds[k : k+1 : k+1],
+							u: ops.Unit{Cmds: p.u.Cmds[k : k+1 : k+1], Read: p.u.Read, Node: p.u.Node}})
+						*resultsp = append(*resultsp, ops.Result{Replies: []any{rep}, Err: asError(rep)})
+						j := len(*partsp) - 1
+						hops[j] = hops[i]
+						if s.redirected(&(*partsp)[j], &(*resultsp)[j], hops, j, &down) {
+							next = append(next, j)
+						}
+					}
 					continue
 				}
-				p := &parts[i]
-				s.cfg.logger.Debug("rapyer: cluster redirection", "reply", results[i].Err.Error())
-				switch rd.kind {
-				case 'X':
-					results[i].Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, results[i].Err)
-					continue
-				case 'M', 'A':
-					if hops[i]++; hops[i] > maxRedirects {
-						results[i].Err = fmt.Errorf("%w: %d redirections (%v)", ErrUnavailable, hops[i]-1, results[i].Err)
-						continue
-					}
-					p.addr, p.ask = rd.addr, rd.kind == 'A'
-					if rd.kind == 'M' {
-						go s.cl.refresh(false) //nolint:errcheck // the next MOVED says it again
-					}
-				case 'T':
-					p.addr, p.ask, down = "", false, true
+				if s.redirected(&(*partsp)[i], &(*resultsp)[i], hops, i, &down) {
+					next = append(next, i)
 				}
-				next = append(next, i)
 			}
 		}
+		parts, results = *partsp, *resultsp
 		if down {
 			if err := wait.sleep(ctx); err != nil {
 				for _, i := range next {
@@ -306,27 +410,62 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 	return nil
 }
 
+// redirected reads a part's result: when it is a redirection to follow,
+// it readies the part to be sent again (its node, ASKING; down for
+// TRYAGAIN and CLUSTERDOWN) and reports true.
+func (s *Store) redirected(p *part, res *ops.Result, hops map[int]int, i int, down *bool) bool {
+	rd, ok := redirectOf(res.Err)
+	if !ok {
+		return false
+	}
+	s.cfg.logger.Debug("rapyer: cluster redirection", "reply", res.Err.Error())
+	switch rd.kind {
+	case 'X':
+		res.Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, res.Err)
+		return false
+	case 'M', 'A':
+		if hops[i]++; hops[i] > maxRedirects {
+			res.Err = fmt.Errorf("%w: %d redirections (%v)", ErrUnavailable, hops[i]-1, res.Err)
+			return false
+		}
+		p.addr, p.ask = rd.addr, rd.kind == 'A'
+		if rd.kind == 'M' {
+			go s.cl.refresh(false) //nolint:errcheck // the next MOVED says it again
+		}
+	case 'T':
+		p.addr, p.ask, *down = "", false, true
+	}
+	return true
+}
+
 // sendGroup sends parts[idx...] to their node in one request and puts
 // their results in place. unsent reports an error met before anything was
 // written (no connection to the node). A WAIT short of w's count (the
 // results in place) is returned naming the node.
 func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results []ops.Result, sent func(), w waitSpec) (err error, unsent bool) {
 	first := &parts[idx[0]]
-	c, err := s.connAt(ctx, first.addr)
+	var r request
+	if first.ask { // alone in its group: ASKING and the unit, contiguous
+		r = request{units: []ops.Unit{first.u}, asking: true, sent: sent}
+	} else {
+		units := make([]ops.Unit, len(idx))
+		for k, i := range idx {
+			units[k] = parts[i].u
+		}
+		r = request{units: units, sent: sent}
+	}
+	r.wait = waitFor(w, r.units)
+	l, err := s.linkAt(ctx, first.addr, shareable(&r))
 	if err != nil {
 		return err, true
 	}
-	defer c.Close()
-	units := make([]ops.Unit, len(idx))
-	for k, i := range idx {
-		units[k] = parts[i].u
-	}
-	res, err := s.execOn(ctx, link{c: c}, request{units: units, sent: sent, asking: first.ask, wait: waitFor(w, units)})
+	defer l.release()
+	res, err := s.execOn(ctx, l, r)
 	hard, short := shortOf(err)
 	if hard != nil {
 		return hard, false
 	}
-	for k, i := range idx {
+	for k, i := range idx[:len(r.units)] {
 		results[i] = res[k]
 	}
 	if short != nil {
@@ -360,13 +499,13 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 				return nil, err
 			}
 		}
-		c, err := s.connAt(ctx, addr)
+		rr := r
+		rr.asking = asking
+		l, err := s.linkAt(ctx, addr, shareable(&rr))
 		var res []ops.Result
 		if err == nil {
-			rr := r
-			rr.asking = asking
-			res, err = s.execOn(ctx, link{c: c}, rr)
-			c.Close()
+			res, err = s.execOn(ctx, l, rr)
+			l.release()
 			if hard, short := shortOf(err); hard == nil {
 				if short != nil {
 					short = fmt.Errorf("node %s: %w", addr, short)

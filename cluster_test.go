@@ -3,6 +3,7 @@ package rapyer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -426,4 +427,92 @@ func stalledFailover(t *testing.T, opts ...rapyer.Option) failoverResult {
 	t.Logf("master %s killed, replica %s answering after %v; outcomes %v; %d of %d acknowledged inserts lost; %d of %d not replicated are gone",
 		victim, replica, time.Since(killedAt).Round(time.Millisecond), kinds, lost, len(acked), gone, len(notRepl))
 	return failoverResult{acked: len(acked), lost: lost, notRepl: len(notRepl), gone: gone, kinds: kinds}
+}
+
+// pipes is TestClusterPipelineMoved's model: no containers, no TTL (so
+// GetMany pipelines plain HGETALLs), 12 shards over the masters.
+var pipes = rapyer.Define("clpipe", func(p *pg) rapyer.Fields {
+	return rapyer.Fields{p.Name.Named("name"), p.Age.Named("age")}
+}, rapyer.WithShards(12))
+
+// TestClusterPipelineMoved: a pipeline of plain reads (GetMany's HGETALLs,
+// split per node) after a slot moved behind the Store's back: the node that
+// lost the slot answers MOVED for those commands only, which go again to
+// the new owner, each alone; every object comes back with its own values.
+// Then the same on a Store multiplexing and one that does not.
+func TestClusterPipelineMoved(t *testing.T) {
+	var redirects redirectLog
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		plain := b.NewStore(t, rapyer.WithoutMultiplexing(), rapyer.WithLogger(slog.New(&redirects)))
+		objs := make([]*pg, 36)
+		ids := make([]string, len(objs))
+		for i := range objs {
+			objs[i] = pipes.New(b.Store)
+			objs[i].Name.Set(fmt.Sprint("n", i))
+			objs[i].Age.Set(int64(i))
+			ids[i] = objs[i].ID()
+		}
+		must(t, pipes.SaveMany(ctx, objs))
+		for _, st := range []*rapyer.Store{b.Store, plain} { // both read the map now
+			if _, err := pipes.GetMany(ctx, st, ids); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.MigrateSlot(t, redisc.Slot(objs[0].Key()), 0)
+		for k, st := range []*rapyer.Store{b.Store, plain} {
+			got, err := pipes.GetMany(ctx, st, ids)
+			must(t, err)
+			for i, o := range got {
+				if o.ID() != ids[i] || o.Age.Get() != int64(i) || o.Name.Get() != fmt.Sprint("n", i) {
+					t.Fatalf("store %d, object %d: %s age %d name %q", k, i, o.ID(), o.Age.Get(), o.Name.Get())
+				}
+			}
+		}
+		if n := redirects.kinds()["MOVED"]; n < 2 {
+			t.Fatalf("MOVED seen %d times, want at least one per Store (%v)", n, redirects.kinds())
+		}
+	}, rapyer.WithLogger(slog.New(&redirects)))
+}
+
+// TestClusterNodeLeavesMap: when a master leaves the Store's slot map, its
+// multiplexer is retired (its connections, none in flight, closed) and no
+// longer listed;
+// operations on its objects meet MOVED, go to it again on new connections,
+// and see their own values.
+func TestClusterNodeLeavesMap(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		st := b.Open(t, rapyer.WithMultiplexConns(1))
+		us := newUsers(usersSharded, st, 24) // 16 shards: every master
+		must(t, usersSharded.SaveMany(ctx, us))
+		byNode := func() map[string]int {
+			per := map[string]int{}
+			for _, m := range st.Stats().Multiplexed {
+				per[m.Addr]++
+			}
+			return per
+		}
+		masters := b.Masters(t)
+		if per := byNode(); len(per) != len(masters) {
+			t.Fatalf("multiplexed connections by node %v, want one on each of %v", per, masters)
+		}
+		gone := masters[0]
+		rapyer.ForgetNode(st, gone)
+		if per := byNode(); per[gone] != 0 || len(per) != len(masters)-1 {
+			t.Fatalf("after %s left the map: multiplexed connections by node %v", gone, per)
+		}
+		for i, u := range us {
+			o, err := usersSharded.Ref(st, u.ID())
+			must(t, err)
+			n, err := o.Age.Incr(ctx, 100)
+			must(t, err)
+			if n != int64(i)+100 {
+				t.Fatalf("user %d: Incr gave %d, want %d", i, n, i+100)
+			}
+		}
+		if per := byNode(); per[gone] != 1 {
+			t.Fatalf("after MOVED to %s: multiplexed connections by node %v, want one there again", gone, per)
+		}
+	})
 }

@@ -271,9 +271,10 @@
 // read and dropped; a connection that breaks fails every operation in
 // flight on it with the network error, and the next ones use a new one.
 // WATCH (Modify), bulk calls and large requests take a pooled connection of
-// their own. WithoutMultiplexing gives every operation a pooled connection
-// instead (better for large values, which hold back the replies queued
-// behind them).
+// their own. On a cluster the same holds per master: each has its own
+// multiplexed connections and its own pool. WithoutMultiplexing gives every
+// operation a pooled connection instead (better for large values, which
+// hold back the replies queued behind them).
 //
 // The code behind this: exec.go is the one executor that writes to a
 // connection (every operation is an ops.Unit it sends), conn.go its

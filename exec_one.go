@@ -77,10 +77,13 @@ func (s *Store) eval(ctx context.Context, sc *lua.Script, keys []string, args ..
 // every field operation). Its reply may be an error reply (a redis.Error
 // value); err is for the round trip.
 func (s *Store) one(ctx context.Context, u *ops.Unit) (any, error) {
-	if s.cl != nil || (s.mayWait() && s.waitOf(ctx, []ops.Unit{*u}).on()) {
+	if s.mayWait() && s.waitOf(ctx, []ops.Unit{*u}).on() {
 		return s.oneExec(ctx, u)
 	}
 	s.noteUnit(ctx, u)
+	if s.cl != nil {
+		return s.oneCluster(ctx, u)
+	}
 	c, err := s.link(ctx, nil, unitBytes(u) <= muxMaxBytes)
 	if err != nil {
 		return nil, err

@@ -52,12 +52,13 @@ var errNotMux = errors.New("rapyer: connections not multiplexable")
 // mux is the multiplexer of one server: its lanes, each at most one live
 // connection. A cluster holds one per node.
 type mux struct {
-	dial   func(ctx context.Context) (redis.Conn, error)
-	idle   time.Duration // a connection unused that long is closed before use (0: never)
-	lanes  []lane
-	next   atomic.Uint32
-	off    atomic.Bool // the dial gave a connection that is not rapyer's
-	closed atomic.Bool
+	dial    func(ctx context.Context) (redis.Conn, error)
+	idle    time.Duration // a connection unused that long is closed before use (0: never)
+	lanes   []lane
+	next    atomic.Uint32
+	off     atomic.Bool // the dial gave a connection that is not rapyer's
+	closed  atomic.Bool
+	retired atomic.Bool // a cluster node that left the map: each connection closes once idle
 }
 
 // lane holds one multiplexed connection, dialled when first needed and

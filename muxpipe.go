@@ -354,9 +354,15 @@ func (pc *pipeConn) readLoop() {
 				pc.armRead()
 			}
 		}
+		idle := done && pc.head == len(pc.pending)
 		pc.mu.Unlock()
 		if done {
 			c.done <- struct{}{}
+		}
+		if idle && pc.m.retired.Load() {
+			if _, broke := pc.breakIf(errRetired, true); broke {
+				return
+			}
 		}
 	}
 }

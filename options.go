@@ -163,8 +163,8 @@ func WithCloser(cl io.Closer) Option {
 }
 
 // WithMultiplexConns sets how many connections the Store's concurrent
-// requests share (see WithoutMultiplexing); n <= 0 is the default: one
-// per CPU (GOMAXPROCS), at least 2.
+// requests share (see WithoutMultiplexing), per master on a cluster; n <= 0
+// is the default: one per CPU (GOMAXPROCS), at least 2.
 func WithMultiplexConns(n int) Option {
 	return optionFunc(func(c *config) { c.muxConns = max(n, 0) })
 }

@@ -23,14 +23,18 @@ type Stats struct {
 }
 
 // MuxStats is one multiplexed connection's queue: Queued requests wait to
-// be written, Pending ones were written and wait for their replies.
+// be written, Pending ones were written and wait for their replies. On a
+// cluster Addr is the node's address ("host:port"; a Store multiplexes per
+// master), "" on one server.
 type MuxStats struct {
+	Addr            string
 	Queued, Pending int
 }
 
 // Stats returns the figures of the Store's connection pool (for a Store
 // over a caller's pool, NewStore, that pool's; on a cluster, the sums over
-// its per-node pools) and its multiplexed connections' queues: no I/O, one
+// its per-node pools) and its multiplexed connections' queues (on a
+// cluster, every node's, sorted by address): no I/O, one
 // lock of each pool and connection. A nil Store has zero Stats.
 func (s *Store) Stats() Stats {
 	if s == nil {
@@ -54,6 +58,7 @@ func (s *Store) Stats() Stats {
 			add(p)
 		}
 		s.cl.mu.Unlock()
+		st.Multiplexed = s.cl.muxStats()
 	}
 	if s.mx != nil {
 		st.Multiplexed = s.mx.stats()

@@ -11,16 +11,16 @@ import (
 
 // TestStats: the pool's figures while a connection is held (Modify holds
 // one while its function runs), after it is back, and the waits of a
-// caller that found the pool full.
+// caller that found the pool full. On a cluster the pool is per master
+// (each has the connection Ping used): the figures are their sums.
 func TestStats(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		// Without multiplexing: every operation takes the pool's one connection.
-		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithPoolSize(1, 1), rapyer.WithoutMultiplexing())
-		must(t, err)
-		defer st.Close()
-		if got := st.Stats(); got.Active != 1 || got.Idle != 1 || got.InUse != 0 || got.Waits != 0 || got.WaitTime != 0 {
-			t.Fatalf("after Open: %+v", got)
+		// Without multiplexing: every operation takes its node's one connection.
+		st := b.Open(t, rapyer.WithPoolSize(1, 1), rapyer.WithoutMultiplexing())
+		n := max(1, len(b.Masters(t)))
+		if got := st.Stats(); got.Active != n || got.Idle != n || got.InUse != 0 || got.Waits != 0 || got.WaitTime != 0 {
+			t.Fatalf("after Open: %+v, want %d idle", got, n)
 		}
 		p := newPerson(people, st, "Ada", "", 3)
 		p.Email.Clear()
@@ -45,11 +45,11 @@ func TestStats(t *testing.T) {
 				return nil
 			}))
 			wg.Wait()
-			if inside.Active != 1 || inside.Idle != 0 || inside.InUse != 1 {
+			if inside.Active != n || inside.Idle != n-1 || inside.InUse != 1 {
 				t.Fatalf("while Modify holds the connection: %+v", inside)
 			}
 			got := st.Stats()
-			if got.Active != 1 || got.Idle != 1 || got.InUse != 0 {
+			if got.Active != n || got.Idle != n || got.InUse != 0 {
 				t.Fatalf("after: %+v", got)
 			}
 			if got.Waits > 0 {
@@ -70,24 +70,26 @@ func TestStats(t *testing.T) {
 }
 
 // TestStatsMultiplexed: a multiplexing Store lists its connections with
-// their queues (empty once every call returned); the pool figures are those
-// of the pool behind it; with WithoutMultiplexing the list is empty.
+// their queues (empty once every call returned), at most WithMultiplexConns
+// of them per server: on a cluster per master, each listed with its
+// address, and concurrent operations on objects of every master go on them
+// (the pools dial nothing for them: they keep the connections Ping used).
+// With WithoutMultiplexing the list is empty.
 func TestStatsMultiplexed(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithMultiplexConns(2))
-		must(t, err)
-		defer st.Close()
-		p := newPerson(people, st, "Ada", "", 3)
-		p.Email.Clear()
-		must(t, p.Save(ctx))
+		st := b.Open(t, rapyer.WithMultiplexConns(2))
+		masters := b.Masters(t)
+		us := newUsers(usersSharded, st, 24) // 16 shards: every master of a cluster
+		must(t, usersSharded.SaveMany(ctx, us))
+		before := st.Stats()
 		var wg sync.WaitGroup
-		for i := 0; i < 16; i++ {
+		for i := 0; i < 64; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				// An object is not for concurrent use: each goroutine its own.
-				o, err := people.Ref(st, p.ID())
+				o, err := usersSharded.Ref(st, us[i%len(us)].ID())
 				if err == nil {
 					_, err = o.Age.Incr(ctx, 1)
 				}
@@ -98,21 +100,40 @@ func TestStatsMultiplexed(t *testing.T) {
 		}
 		wg.Wait()
 		got := st.Stats()
-		if len(got.Multiplexed) == 0 || len(got.Multiplexed) > 2 {
-			t.Fatalf("multiplexed connections: %+v, want 1 or 2", got.Multiplexed)
+		if got.Active != before.Active {
+			t.Fatalf("the pools dialled for multiplexed operations: %d connections before, %d after", before.Active, got.Active)
 		}
+		per := map[string]int{}
 		for _, m := range got.Multiplexed {
+			per[m.Addr]++
 			if m.Queued != 0 || m.Pending != 0 {
 				t.Fatalf("queues after every call returned: %+v", got.Multiplexed)
 			}
 		}
-		plain, err := rapyer.Open(ctx, b.URL(), rapyer.WithPrefix(b.Prefix()), rapyer.WithoutMultiplexing())
-		must(t, err)
-		defer plain.Close()
-		if _, err := p.Age.Incr(ctx, 1); err != nil {
+		want := masters
+		if want == nil {
+			want = []string{""} // one server: no address
+		}
+		if len(per) != len(want) {
+			t.Fatalf("multiplexed connections by node: %v, want one to two on each of %q", per, want)
+		}
+		for _, a := range want {
+			if per[a] < 1 || per[a] > 2 {
+				t.Fatalf("multiplexed connections by node: %v, want one to two on each of %q", per, want)
+			}
+		}
+		for i, u := range us {
+			o, err := usersSharded.Get(ctx, st, u.ID())
+			must(t, err)
+			if w := int64(i) + int64((64-i+len(us)-1)/len(us)); o.Age.Get() != w {
+				t.Fatalf("user %d: age %d, want %d", i, o.Age.Get(), w)
+			}
+		}
+		plain := b.Open(t, rapyer.WithoutMultiplexing())
+		if _, err := usersSharded.Get(ctx, plain, us[0].ID()); err != nil {
 			t.Fatal(err)
 		}
-		if got := plain.Stats(); got.Multiplexed != nil || got.Active != 1 {
+		if got := plain.Stats(); got.Multiplexed != nil || got.Active != max(1, len(masters)) {
 			t.Fatalf("without multiplexing: %+v", got)
 		}
 	})

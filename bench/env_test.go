@@ -23,6 +23,8 @@ type env struct {
 	prefix string
 	// with makes another Store like st, with opts added (hook_bench_test.go).
 	with func(b *testing.B, opts ...rapyer.Option) *rapyer.Store
+	// raw is a cluster's raw access, per node (cluster_bench_test.go).
+	raw *rawCluster
 }
 
 // backends runs f as a sub-benchmark per server: "redis" (the real Redis at
@@ -92,10 +94,7 @@ func newStubEnv(b *testing.B) *env {
 // deletes every key under that prefix (SCAN + DEL; never FLUSH).
 func newEnv(b testing.TB, url string) *env {
 	b.Helper()
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	prefix := "bench" + hex.EncodeToString(rnd[:]) + ":"
-
+	prefix := randPrefix()
 	ctx := context.Background()
 	st, err := rapyer.Open(ctx, url, rapyer.WithPrefix(prefix))
 	if err != nil {
@@ -129,6 +128,13 @@ func newEnv(b testing.TB, url string) *env {
 		return st
 	}
 	return &env{st: st, pool: pool, prefix: prefix, with: with}
+}
+
+// randPrefix is a fresh key prefix for one environment's keys.
+func randPrefix() string {
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	return "bench" + hex.EncodeToString(rnd[:]) + ":"
 }
 
 func deletePrefix(b testing.TB, pool *redis.Pool, prefix string) {

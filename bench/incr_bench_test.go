@@ -77,14 +77,15 @@ func hincrbyRaw(b testing.TB, e *env) op {
 // saved object's key with args, and decodes the reply with decode.
 func evalshaRaw(b *testing.B, e *env, s *redis.Script, decode func(any, error) (int64, error), args ...any) op {
 	key := savedProfile(b, e).Key()
-	c := e.pool.Get()
+	pool := e.poolFor(key)
+	c := pool.Get()
 	if err := s.Load(c); err != nil {
 		b.Fatal(err)
 	}
 	c.Close()
 	keysAndArgs := append([]any{key}, args...)
 	return func() error {
-		c := e.pool.Get()
+		c := pool.Get()
 		defer c.Close()
 		_, err := decode(s.Do(c, keysAndArgs...))
 		return err

@@ -27,7 +27,11 @@ func measure(b *testing.B, f op) {
 // machine, so the ratio holds when other processes come and go, which the
 // separate sub-benchmarks (taken seconds apart) cannot promise. Its ns/op
 // and allocs/op are those of the pair.
-func paired(b *testing.B, lib, raw op) {
+func paired(b *testing.B, lib, raw op) { pairedAs(b, "rapyer", "raw", lib, raw) }
+
+// pairedAs is paired with the metrics named after x and y: "x-ns/op",
+// "y-ns/op" and the ratio "x-y" (x's time over y's).
+func pairedAs(b *testing.B, x, y string, lib, raw op) {
 	b.Helper()
 	b.ReportAllocs()
 	var tLib, tRaw time.Duration
@@ -54,8 +58,8 @@ func paired(b *testing.B, lib, raw op) {
 		i++
 	}
 	if i > 0 && tRaw > 0 {
-		b.ReportMetric(float64(tLib)/float64(i), "rapyer-ns/op")
-		b.ReportMetric(float64(tRaw)/float64(i), "raw-ns/op")
-		b.ReportMetric(float64(tLib)/float64(tRaw), "x-raw")
+		b.ReportMetric(float64(tLib)/float64(i), x+"-ns/op")
+		b.ReportMetric(float64(tRaw)/float64(i), y+"-ns/op")
+		b.ReportMetric(float64(tLib)/float64(tRaw), "x-"+y)
 	}
 }

@@ -184,9 +184,10 @@ func getLib(b testing.TB, e *env) op {
 
 func getRawOp(b testing.TB, e *env) op {
 	key := savedProfile(b, e).Key()
-	warm(b, e.pool)
+	pool := e.poolFor(key)
+	warm(b, pool)
 	return func() error {
-		c := e.pool.Get()
+		c := pool.Get()
 		defer c.Close()
 		v, err := getRaw(c, key)
 		if err != nil {

@@ -43,7 +43,7 @@ func runCluster(t *testing.T, f func(t *testing.T, b *Backend), opts []rapyer.Op
 func (b *Backend) clusterInit(t *testing.T, opts []rapyer.Option) *Backend {
 	t.Helper()
 	b.seeds = ClusterAddrs()
-	b.ctr.perConn = map[*wireConn]int{}
+	b.ctr.perNode = map[string]*nodeTrips{}
 	b.rc = &redisc.Cluster{
 		StartupNodes: b.seeds,
 		DialOptions:  []redis.DialOption{redis.DialReadTimeout(ioTimeout), redis.DialWriteTimeout(ioTimeout)},
@@ -66,6 +66,7 @@ func (b *Backend) clusterStore(t *testing.T, opts []rapyer.Option) *rapyer.Store
 	t.Helper()
 	base := []rapyer.Option{rapyer.WithPrefix(b.prefix), rapyer.WithReadTimeout(ioTimeout), rapyer.WithWriteTimeout(ioTimeout),
 		rapyer.WithDialer(countingDialer(b.ctr))}
+	base = append(base, EnvOptions()...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := rapyer.OpenCluster(ctx, b.seeds, append(base, opts...)...)
@@ -322,4 +323,41 @@ func (b *Backend) slotOwner(t testing.TB, addr string, slot int) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// Masters returns the cluster's master addresses as its slot map names
+// them (the addresses a cluster Store's Stats show); nil on other backends.
+func (b *Backend) Masters(t testing.TB) []string {
+	t.Helper()
+	if b.rc == nil {
+		return nil
+	}
+	var out []string
+	if err := b.rc.EachNode(false, func(addr string, _ redis.Conn) error {
+		out = append(out, addr)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Open opens a Store of its own on the backend's server (rapyer.Open by
+// URL; rapyer.OpenCluster over the seeds on a cluster) with the test's key
+// prefix and opts; the test's end closes it.
+func (b *Backend) Open(t *testing.T, opts ...rapyer.Option) *rapyer.Store {
+	t.Helper()
+	opts = append([]rapyer.Option{rapyer.WithPrefix(b.Prefix())}, opts...)
+	var st *rapyer.Store
+	var err error
+	if b.rc != nil {
+		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, opts...)
+	} else {
+		st, err = rapyer.Open(Ctx(t), b.url, opts...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }

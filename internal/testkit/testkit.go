@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,30 +248,82 @@ type counter struct {
 	mu   sync.Mutex
 	rts  int
 	cmds []string
-	// perConn, on a cluster, counts round trips per connection: requests
-	// split per node go out concurrently, one round trip on each node's
-	// connection, so the round trips a caller waits for in sequence are
-	// the most any one connection made.
-	perConn map[*wireConn]int
+	// perNode, on a cluster, counts round trips per node: requests split
+	// per node go out concurrently, one round trip on each node's
+	// connections, so the round trips a caller waits for in sequence are
+	// the most any one node had. Per node, not per connection: a node's
+	// multiplexed connections take its requests in turn, so sequential
+	// round trips to one node are spread over several connections.
+	perNode map[string]*nodeTrips
+	writing atomic.Int32 // Writes under way (their commands not counted yet)
+}
+
+// nodeTrips is a node's round trips: a write to any of its connections
+// after a read from any of them (or the first write) is one.
+type nodeTrips struct {
+	n          int
+	read, used bool
+}
+
+// node is conn's node state; under mu.
+func (c *counter) node(conn *wireConn) *nodeTrips {
+	a := conn.RemoteAddr().String()
+	st := c.perNode[a]
+	if st == nil {
+		st = &nodeTrips{}
+		c.perNode[a] = st
+	}
+	return st
+}
+
+// clustered reports whether round trips count per node (a cluster).
+func (c *counter) clustered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perNode != nil
+}
+
+// nodeWrite counts a write to conn's node, nodeRead a read from it.
+func (c *counter) nodeWrite(conn *wireConn) {
+	c.mu.Lock()
+	st := c.node(conn)
+	if st.read || !st.used {
+		c.rts++
+		st.n++
+	}
+	st.read, st.used = false, true
+	c.mu.Unlock()
+}
+
+func (c *counter) nodeRead(conn *wireConn) {
+	c.mu.Lock()
+	c.node(conn).read = true
+	c.mu.Unlock()
 }
 
 func (c *counter) reset() {
 	c.mu.Lock()
 	c.rts, c.cmds = 0, nil
-	if c.perConn != nil {
-		c.perConn = map[*wireConn]int{}
+	if c.perNode != nil {
+		c.perNode = map[string]*nodeTrips{}
 	}
 	c.mu.Unlock()
 }
 
 func (c *counter) read() (int, []string) {
+	// A write's commands are counted once the socket took them, which may
+	// be just after their replies came back (the caller saw them first):
+	// let the writes under way finish their count (a second at most).
+	for i := 0; c.writing.Load() > 0 && i < 1000; i++ {
+		time.Sleep(time.Millisecond)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rts := c.rts
-	if c.perConn != nil {
+	if c.perNode != nil {
 		rts = 0
-		for _, n := range c.perConn {
-			rts = max(rts, n)
+		for _, st := range c.perNode {
+			rts = max(rts, st.n)
 		}
 	}
 	return rts, append([]string(nil), c.cmds...)
@@ -287,12 +340,9 @@ func (c *counter) sent(cmd string, flush bool) {
 	c.mu.Unlock()
 }
 
-// trip counts a round trip of conn.
-func (c *counter) trip(conn *wireConn) {
+// trip counts a round trip (one server).
+func (c *counter) trip() {
 	c.mu.Lock()
 	c.rts++
-	if c.perConn != nil {
-		c.perConn[conn]++
-	}
 	c.mu.Unlock()
 }

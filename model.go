@@ -94,6 +94,28 @@ func (s *Schema[M, P]) New(st *Store) P {
 	return p
 }
 
+// NewBeside is New on near's Store with an id in near's shard: the two
+// objects share a hash tag, so on a cluster they are in one hash slot and a
+// Tx may hold both (a Tx must stay in one slot there). Generated ids are
+// drawn until one lands in that shard, about as many draws as the model
+// has shards (12 by default on a cluster; on a model of one shard the first
+// id). No I/O. A nil near gives New(nil), an unbound object.
+func (s *Schema[M, P]) NewBeside(near P) P {
+	if near == nil {
+		return s.New(nil)
+	}
+	m := near.base()
+	n, _ := s.sc.layout(m.st)
+	want := shardOf(m.id, n)
+	id := uuid.Must(uuid.NewV7()).String()
+	for shardOf(id, n) != want {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	p := s.instance(m.st, id)
+	p.base().applyDefaults()
+	return p
+}
+
 // NewWithID is New with a caller-given id. Any id of 1 to MaxIDLen bytes
 // works ('{', '}', ':', spaces and non-ASCII included). Its Save
 // overwrites a stored object of that id: every field it does not hold is

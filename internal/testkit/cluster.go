@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +324,50 @@ func (b *Backend) slotOwner(t testing.TB, addr string, slot int) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// TxAcross runs fn in a Tx on the backend's Store and returns the Tx's
+// round trips, commands and error, for a test whose Tx holds objects of
+// several models: on one server that is one MULTI/EXEC. On a cluster those
+// objects are in several hash slots by design, so it first asserts the
+// cluster's answer: the Tx is refused with ErrInvalid naming two of keys
+// (one hash slot), before anything is sent (no round trip) and with nothing
+// changed (state, when not nil, reads the same before and after); then it
+// runs fn in a Batch instead (split per node, each operation atomic alone)
+// and returns that, so that the test's assertions on the results hold on
+// every backend.
+func (b *Backend) TxAcross(t *testing.T, ctx context.Context, fn func(q context.Context) error, state func() string, keys ...string) (int, []string, error) {
+	t.Helper()
+	var err error
+	if b.rc == nil {
+		rts, cmds := b.Count(func() { err = b.Store.Tx(ctx, fn) })
+		return rts, cmds, err
+	}
+	before := ""
+	if state != nil {
+		before = state()
+	}
+	rts, cmds := b.Count(func() { err = b.Store.Tx(ctx, fn) })
+	if !errors.Is(err, rapyer.ErrInvalid) || !strings.Contains(err.Error(), "one hash slot") {
+		t.Fatalf("a Tx over several hash slots on a cluster: error %v, want ErrInvalid (one hash slot)", err)
+	}
+	named := 0
+	for _, k := range keys {
+		if strings.Contains(err.Error(), strconv.Quote(k)) {
+			named++
+		}
+	}
+	if named < 2 && len(keys) >= 2 {
+		t.Fatalf("refused Tx: %v names %d of %q, want two", err, named, keys)
+	}
+	if rts != 0 || len(cmds) != 0 {
+		t.Fatalf("refused Tx sent %d round trips %v, want none", rts, cmds)
+	}
+	if state != nil {
+		if after := state(); after != before {
+			t.Fatalf("refused Tx changed the state:\n%s\nwant\n%s", after, before)
+		}
+	}
+	rts, cmds = b.Count(func() { err = b.Store.Batch(ctx, fn) })
+	return rts, cmds, err
 }

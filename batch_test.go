@@ -107,7 +107,7 @@ func TestTxServerRelativeAndLater(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		u := saved(t, ctx, usersTTL, b.Store)
-		v := saved(t, ctx, usersTTL, b.Store)
+		v := savedBeside(t, ctx, usersTTL, u) // one Tx holds both: one slot on a cluster
 		b.Do(t, "PEXPIRE", u.Key(), 100_000)
 		var age *rapyer.Result[int64]
 		var pop *rapyer.Result[rapyer.Pair[string, bool]]
@@ -281,7 +281,8 @@ func TestTxErrors(t *testing.T) {
 func TestTxTenOpsThreeObjects(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		us := []*user{saved(t, ctx, usersTTL, b.Store), saved(t, ctx, usersTTL, b.Store), saved(t, ctx, usersTTL, b.Store)}
+		u0 := saved(t, ctx, usersTTL, b.Store) // the others beside it: one slot on a cluster
+		us := []*user{u0, savedBeside(t, ctx, usersTTL, u0), savedBeside(t, ctx, usersTTL, u0)}
 		rt, _ := b.Count(func() {
 			must(t, b.Store.Tx(ctx, func(q context.Context) error {
 				for i := 0; i < 10; i++ {

@@ -219,7 +219,7 @@ func (s *Schema[M, P]) DuplicateMany(ctx context.Context, src P, n int, opts ...
 		}
 		out[i] = c
 	}
-	if err := s.InsertMany(ctx, out, opts...); err != nil {
+	if err := s.insertMany(ctx, out, opts, true); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -423,7 +423,7 @@ func (s *Store) pingCluster(ctx context.Context) error {
 	for _, addr := range ms {
 		c, err := s.connAt(ctx, addr)
 		if err == nil {
-			_, err = s.do(ctx, link{c: c}, "PING")
+			_, err = s.doTrip(ctx, link{c: c}, "PING")
 			if err == nil {
 				err = s.loadScripts(ctx, c)
 			} else {

@@ -164,19 +164,60 @@ func (b *Backend) clusterCleanup(t *testing.T) {
 // one server; on a cluster every node's connections go through p.
 func (b *Backend) StoreVia(t *testing.T, p *Proxy, opts ...rapyer.Option) *rapyer.Store {
 	t.Helper()
+	if b.rc != nil {
+		return b.open(t, b.url, append(opts, rapyer.WithDialer(p.Dialer())))
+	}
+	return b.open(t, p.URL(b), opts)
+}
+
+// OpenStore opens another Store on the backend's server as a program
+// would, with the backend's key prefix and opts (a test's own pool size,
+// hook, multiplexing): rapyer.Open by URL on one server, rapyer.OpenCluster
+// over the nodes on a cluster. Its round trips are not counted; it is
+// closed at the test's end.
+func (b *Backend) OpenStore(t *testing.T, opts ...rapyer.Option) *rapyer.Store {
+	t.Helper()
+	return b.open(t, b.url, opts)
+}
+
+// open opens a Store with the backend's prefix and opts: by url on one
+// server, over the seeds on a cluster.
+func (b *Backend) open(t *testing.T, url string, opts []rapyer.Option) *rapyer.Store {
+	t.Helper()
 	opts = append([]rapyer.Option{rapyer.WithPrefix(b.Prefix())}, opts...)
 	var st *rapyer.Store
 	var err error
 	if b.rc != nil {
-		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, append(opts, rapyer.WithDialer(p.Dialer()))...)
+		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, opts...)
 	} else {
-		st, err = rapyer.Open(Ctx(t), p.URL(b), opts...)
+		st, err = rapyer.Open(Ctx(t), url, opts...)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
+}
+
+// Dial returns a new raw connection (not counted, closed at the test's
+// end) to the server that holds key: the server on one server, the key's
+// master on a cluster (no redirection followed). For a test that writes
+// behind rapyer's back from another goroutine.
+func (b *Backend) Dial(t *testing.T, key string) redis.Conn {
+	t.Helper()
+	var c redis.Conn
+	var err error
+	if b.rc != nil {
+		c = b.rc.Get()
+		err = redisc.BindConn(c, key)
+	} else {
+		c, err = redis.DialURL(b.url, redis.DialReadTimeout(ioTimeout), redis.DialWriteTimeout(ioTimeout))
+	}
+	if err != nil {
+		t.Fatalf("%s: dial for %s: %v", b.Name, key, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // PlainStore returns a Store over plain redigo connections (redis.DialURL,

@@ -188,7 +188,9 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (_ P, oerr error) {
 
 // DuplicateMany inserts n copies of src's local values (what was loaded or
 // set) under new ids, all or nothing, as InsertMany does: one round trip
-// for up to ChunkSize copies (lua/insertmany.lua). Each copy's containers
+// for up to ChunkSize copies (lua/insertmany.lua; on a cluster one script
+// per shard, sent per node concurrently; the new ids are not checked
+// first, nothing can exist there). Each copy's containers
 // are its own: changing one copy's list leaves src's and the other copies'
 // as they are. n = 0 returns no copies and sends nothing. Errors:
 // ErrInvalid (n < 0, nil src; nothing sent), ErrUnbound, ErrExists (a

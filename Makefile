@@ -18,22 +18,21 @@ GOMIN := 1.24
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-test: ## run every test with -race on the embedded server, and on Redis too when REDIS_URL is set
-	@if [ -n "$$REDIS_URL" ]; then \
-		echo "make test: backends: embedded + redis ($$(echo "$$REDIS_URL" | sed -E 's#//[^@/]*@#//***@#'))"; \
-	else \
-		echo "make test: backends: embedded only (set REDIS_URL, or run make test-redis, to add a real Redis)"; \
-	fi
+test: ## run every test with -race on the embedded server, and on Redis too when REDIS_URL is set, on a cluster when REDIS_CLUSTER_ADDRS is
+	@backends=embedded; \
+	if [ -n "$$REDIS_URL" ]; then backends="$$backends + redis ($$(echo "$$REDIS_URL" | sed -E 's#//[^@/]*@#//***@#'))"; fi; \
+	if [ -n "$$REDIS_CLUSTER_ADDRS" ]; then backends="$$backends + cluster ($$REDIS_CLUSTER_ADDRS)"; fi; \
+	echo "make test: backends: $$backends (REDIS_URL, REDIS_CLUSTER_ADDRS or make test-redis, make test-cluster add the others)"
 	$(GO) test -race -count=1 -timeout 30m ./...
 	cd otel && $(GO) test -race -count=1 ./...
 	cd cmd/rapyervet && $(GO) test -count=1 ./...
-	@if [ -n "$$REDIS_URL" ]; then echo "make test: passed on embedded + redis"; else echo "make test: passed on embedded"; fi
+	@echo "make test: passed"
 
 test-redis: ## start a throwaway redis-server on a free port, run make test against it, stop it
 	@bash .ci/with-redis $(MAKE) --no-print-directory test
 
-test-cluster: ## start a throwaway 3-master Redis Cluster (.ci/with-cluster), run the root package's suite on it too, stop it
-	@bash .ci/with-cluster $(GO) test -count=1 .
+test-cluster: ## start a throwaway 3-master Redis Cluster (.ci/with-cluster), run make test on it too (as .ci/run does), stop it
+	@bash .ci/with-cluster $(MAKE) --no-print-directory test
 
 race: ## same as test (the suite always runs with -race)
 	@$(MAKE) --no-print-directory test

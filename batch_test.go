@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gomodule/redigo/redis"
@@ -107,7 +108,7 @@ func TestTxServerRelativeAndLater(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		u := saved(t, ctx, usersTTL, b.Store)
-		v := saved(t, ctx, usersTTL, b.Store)
+		v := savedBeside(t, ctx, usersTTL, u) // one Tx holds both: one slot on a cluster
 		b.Do(t, "PEXPIRE", u.Key(), 100_000)
 		var age *rapyer.Result[int64]
 		var pop *rapyer.Result[rapyer.Pair[string, bool]]
@@ -281,7 +282,8 @@ func TestTxErrors(t *testing.T) {
 func TestTxTenOpsThreeObjects(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		us := []*user{saved(t, ctx, usersTTL, b.Store), saved(t, ctx, usersTTL, b.Store), saved(t, ctx, usersTTL, b.Store)}
+		u0 := saved(t, ctx, usersTTL, b.Store) // the others beside it: one slot on a cluster
+		us := []*user{u0, savedBeside(t, ctx, usersTTL, u0), savedBeside(t, ctx, usersTTL, u0)}
 		rt, _ := b.Count(func() {
 			must(t, b.Store.Tx(ctx, func(q context.Context) error {
 				for i := 0; i < 10; i++ {
@@ -318,4 +320,42 @@ func hgetInt(t *testing.T, b *testkit.Backend, key, field string) int64 {
 	v, _ := b.HGet(t, key, field)
 	n, _ := strconv.ParseInt(v, 10, 64)
 	return n
+}
+
+// TestNewBeside: NewBeside gives an id in near's shard (here a model of 16
+// shards on every backend), so one Tx holds both objects on a cluster too:
+// one round trip. A nil near gives an unbound object.
+func TestNewBeside(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		u := saved(t, ctx, usersSharded, b.Store)
+		head := strings.TrimSuffix(u.Key(), "o:"+u.ID())
+		seen := map[string]bool{u.ID(): true}
+		var near []*user
+		for i := 0; i < 20; i++ {
+			v := usersSharded.NewBeside(u)
+			if !strings.HasPrefix(v.Key(), head) || seen[v.ID()] {
+				t.Fatalf("NewBeside(%s) = %s: not in its shard, or an id seen before", u.Key(), v.Key())
+			}
+			seen[v.ID()] = true
+			near = append(near, v)
+		}
+		fill(near[0])
+		rt, _ := b.Count(func() {
+			must(t, b.Store.Tx(ctx, func(q context.Context) error {
+				if _, err := u.Age.Incr(q, 1); err != nil {
+					return err
+				}
+				return near[0].Insert(q)
+			}))
+		})
+		if rt != 1 || u.Age.Get() != 37 || near[0].Version() != 1 {
+			t.Fatalf("Tx over an object and one beside it: %d round trips, age %d, version %d", rt, u.Age.Get(), near[0].Version())
+		}
+		if got, err := usersSharded.Get(ctx, b.Store, near[0].ID()); err != nil || got.Name.Get() != "Ada" {
+			t.Fatalf("the object made beside: %v", err)
+		}
+		lone := usersSharded.NewBeside(nil)
+		wantErr(t, lone.Save(ctx), rapyer.ErrUnbound)
+	})
 }

@@ -15,7 +15,7 @@ import (
 // exists, nothing is written and the error wraps ErrExists naming the first
 // such id. Up to ChunkSize objects this is one script (lua/insertmany.lua),
 // one round trip, atomic. Beyond, a first pass checks every id (pipelined
-// EXISTS, one round trip per chunk) and then each chunk is one atomic
+// TYPE, one round trip per chunk) and then each chunk is one atomic
 // script; an object inserted by another client between the check and its
 // chunk fails that chunk alone (ErrExists), leaving earlier chunks written.
 // The same id twice in objs is ErrInvalid. The TTL is set as Insert sets it.
@@ -24,9 +24,23 @@ import (
 // by another object of the chunk (beyond one chunk the first pass checks ids
 // only, so such a conflict fails its own chunk, after earlier ones).
 //
+// On a cluster a script stays in one hash slot: objects of several shards
+// are checked first (as beyond one chunk), then each chunk is one script
+// per shard, the shards' scripts sent per node concurrently: two round
+// trips, all or nothing per shard. Objects of one shard (a model of one
+// shard, or ids made by NewBeside) are one script, one round trip, as on
+// one server.
+//
 // With a queue context (Batch, Tx) it is queued as one operation, every
 // object in the queue's round trip; Later reads what it returns.
-func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
+func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOption) error {
+	return s.insertMany(ctx, objs, opts, false)
+}
+
+// insertMany is InsertMany; fresh says every id was just generated
+// (DuplicateMany's UUIDv7s), so that no object can exist yet and the
+// first pass checking ids is skipped.
+func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOption, fresh bool) (oerr error) {
 	const op = "InsertMany"
 	ctx, st, cfg, o, err := s.manyStart(ctx, op, objs, opts)
 	if err != nil || st == nil {
@@ -42,13 +56,22 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		seen[m.key[0]] = true
 	}
 	oneChunkQueued(ctx, &cfg, len(objs))
-	if len(objs) > cfg.chunk || st.cl != nil && len(objs) > 1 && queueOf(ctx) == nil {
+	if !fresh && (len(objs) > cfg.chunk || st.cl != nil && queueOf(ctx) == nil && severalSlots(objs)) {
 		if err := s.noneExists(ctx, st, objs, cfg.chunk); err != nil {
 			return err
 		}
 	}
-	insertChunk := s.insertChunkOf(ctx, st, op)
-	return bySlot(st, objs, func(group []P) error { return chunks(group, cfg.chunk, insertChunk) })
+	return chunks(objs, cfg.chunk, s.insertChunkOf(ctx, st, op))
+}
+
+// severalSlots reports whether objs' keys are in more than one hash slot.
+func severalSlots[P interface{ base() *Model }](objs []P) bool {
+	for _, p := range objs[1:] {
+		if slotOf(p.base().key[0]) != slotOf(objs[0].base().key[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 // bySlot runs fn on objs as one group on one server; on a cluster, once per
@@ -162,20 +185,26 @@ func (s *Schema[M, P]) insertUnit(op string, part []P) (ops.Unit, error) {
 	return ops.ScriptUnit(lua.InsertMany, append(keys, idxKeys...), args), nil
 }
 
-// noneExists checks, chunk by chunk, that no object of objs exists yet.
+// noneExists checks, chunk by chunk, that no object of objs exists yet: a
+// pipelined TYPE of each hash, "hash" an existing object (ErrExists),
+// another type a key the script would refuse too (ErrWrongType).
 func (s *Schema[M, P]) noneExists(ctx context.Context, st *Store, objs []P, chunk int) error {
 	return chunks(objs, chunk, func(_ int, part []P) error {
 		cmds := make([]ops.Cmd, len(part))
 		for i, p := range part {
-			cmds[i] = ops.Cmd{Name: "EXISTS", Args: []any{p.base().key[0]}}
+			cmds[i] = ops.Cmd{Name: "TYPE", Args: []any{p.base().key[0]}}
 		}
 		replies, err := st.pipe(ctx, false, cmds)
 		if err != nil {
 			return &Error{Op: "InsertMany", Model: s.sc.name, Err: err}
 		}
 		for i, r := range replies {
-			if n, _ := redis.Int64(r, nil); n > 0 {
+			switch t, _ := redis.String(r, nil); t {
+			case "none":
+			case "hash":
 				return part[i].base().fail("InsertMany", fmt.Errorf("%w: nothing was written", ErrExists))
+			default:
+				return part[i].base().fail("InsertMany", fmt.Errorf("%w: key %s holds a %s, not a hash; nothing was written", ErrWrongType, part[i].base().key[0], t))
 			}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/gomodule/redigo/redis"
@@ -17,6 +18,24 @@ func newUsers(s *rapyer.Schema[user, *user], st *rapyer.Store, n int) []*user {
 	out := make([]*user, n)
 	for i := range out {
 		out[i] = s.New(st)
+		fill(out[i])
+		out[i].Age.Set(int64(i))
+	}
+	return out
+}
+
+// newUsersBeside is newUsers with every object in one shard (NewBeside):
+// on a cluster their keys are on one node, which every chunk of a chunked
+// call then reaches (the test kit counts the round trips of the busiest
+// connection).
+func newUsersBeside(s *rapyer.Schema[user, *user], st *rapyer.Store, n int) []*user {
+	out := make([]*user, n)
+	for i := range out {
+		if i == 0 {
+			out[i] = s.New(st)
+		} else {
+			out[i] = s.NewBeside(out[0])
+		}
 		fill(out[i])
 		out[i].Age.Set(int64(i))
 	}
@@ -169,9 +188,32 @@ func TestInsertManyAllOrNothing(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		us := newUsers(usersTTL, b.Store, 50)
-		rt, _ := b.Count(func() { must(t, usersTTL.InsertMany(ctx, us)) })
-		if rt != 1 {
-			t.Fatalf("InsertMany: %d round trips", rt)
+		rt, cmds := b.Count(func() { must(t, usersTTL.InsertMany(ctx, us)) })
+		// One script on one server; on a cluster the 50 are in 12 shards:
+		// their ids checked first (TYPE), then one script per shard, each
+		// pass one round trip per node, the nodes in parallel.
+		want := 1
+		if b.Name == "cluster" {
+			want = 2
+			if !slices.Contains(cmds, "TYPE") {
+				t.Fatalf("InsertMany over shards on a cluster sent %v, want the TYPE check first", cmds)
+			}
+		}
+		if rt != want {
+			t.Fatalf("InsertMany: %d round trips, want %d", rt, want)
+		}
+		// Objects of one shard (NewBeside) are one script, one round trip,
+		// on a cluster too.
+		near := []*user{usersTTL.New(b.Store)}
+		for len(near) < 5 {
+			near = append(near, usersTTL.NewBeside(near[0]))
+		}
+		for _, u := range near {
+			fill(u)
+		}
+		rt, cmds = b.Count(func() { must(t, usersTTL.InsertMany(ctx, near)) })
+		if rt != 1 || len(cmds) != 1 {
+			t.Fatalf("InsertMany of one shard: %d round trips %v, want one script", rt, cmds)
 		}
 		got, err := usersTTL.GetMany(ctx, b.Store, ids(us))
 		must(t, err)
@@ -180,7 +222,7 @@ func TestInsertManyAllOrNothing(t *testing.T) {
 			t.Fatal("InsertMany: version or TTL")
 		}
 		// One taken id: nothing of the call is written.
-		fresh := newUsers(usersTTL, b.Store, 10)
+		fresh := newUsersBeside(usersTTL, b.Store, 10)
 		batch := append(fresh[:5:5], us[3])
 		batch = append(batch, fresh[5:]...)
 		err = usersTTL.InsertMany(ctx, batch)

@@ -3,9 +3,11 @@ package rapyer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 )
@@ -18,7 +20,8 @@ func TestBulkQueued(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx, st := testkit.Ctx(t), b.Store
 		old1, old2, oldP := twoModels(t, b, "Old")
-		n1, n2 := users.New(st), users.New(st)
+		n1 := users.New(st)
+		n2 := users.NewBeside(n1) // a later Tx holds both: one slot on a cluster
 		fill(n1)
 		fill(n2)
 		np := people.New(st)
@@ -26,27 +29,42 @@ func TestBulkQueued(t *testing.T) {
 		var deleted *rapyer.Result[int]
 		var byKey *rapyer.Result[rapyer.Deleted]
 		var exists *rapyer.Result[[]bool]
-		trips, cmds := b.Count(func() {
-			must(t, st.Tx(ctx, func(q context.Context) error {
-				if err := users.InsertMany(q, []*user{n1, n2}); err != nil {
-					return err
-				}
-				if err := people.InsertMany(q, []*person{np}); err != nil {
-					return err
-				}
-				deleted = rapyer.Later(q, func(q context.Context) (int, error) {
-					return users.DeleteMany(q, st, []string{old1.ID(), "nobody"})
-				})
-				byKey = rapyer.Later(q, func(q context.Context) (rapyer.Deleted, error) {
-					return rapyer.DeleteKeys(q, st, []string{old2.Key(), oldP.Key()})
-				})
-				exists = rapyer.Later(q, func(q context.Context) ([]bool, error) {
-					return users.ExistsMany(q, st, []string{n1.ID(), old1.ID(), "nobody"})
-				})
-				return nil
-			}))
-		})
-		if trips != 1 || cmds[0] != "MULTI" || cmds[len(cmds)-1] != "EXEC" {
+		keys := []string{n1.Key(), n2.Key(), np.Key(), old1.Key(), old2.Key(), oldP.Key()}
+		state := func() string {
+			out := ""
+			for _, k := range keys {
+				n, err := redis.Int(b.Do(t, "EXISTS", k))
+				must(t, err)
+				out += fmt.Sprintf("%s %d\n", k, n)
+			}
+			return out
+		}
+		// Two models: on a cluster the Tx is refused, then run as a Batch
+		// (TxAcross: each operation atomic alone, one round trip per node).
+		trips, cmds, err := b.TxAcross(t, ctx, func(q context.Context) error {
+			if err := users.InsertMany(q, []*user{n1, n2}); err != nil {
+				return err
+			}
+			if err := people.InsertMany(q, []*person{np}); err != nil {
+				return err
+			}
+			deleted = rapyer.Later(q, func(q context.Context) (int, error) {
+				return users.DeleteMany(q, st, []string{old1.ID(), "nobody"})
+			})
+			byKey = rapyer.Later(q, func(q context.Context) (rapyer.Deleted, error) {
+				return rapyer.DeleteKeys(q, st, []string{old2.Key(), oldP.Key()})
+			})
+			exists = rapyer.Later(q, func(q context.Context) ([]bool, error) {
+				return users.ExistsMany(q, st, []string{n1.ID(), old1.ID(), "nobody"})
+			})
+			return nil
+		}, state, keys...)
+		must(t, err)
+		if b.Name == "cluster" {
+			if trips != 1 || slices.Contains(cmds, "MULTI") {
+				t.Fatalf("queued bulk calls in a Batch on a cluster: %d round trips, commands %v; want one per node", trips, cmds)
+			}
+		} else if trips != 1 || cmds[0] != "MULTI" || cmds[len(cmds)-1] != "EXEC" {
 			t.Fatalf("queued bulk calls: %d round trips, commands %v; want one MULTI/EXEC", trips, cmds)
 		}
 		if n, err := deleted.Get(); err != nil || n != 1 {
@@ -82,7 +100,7 @@ func TestBulkQueued(t *testing.T) {
 
 		// A queued InsertMany that meets a taken id fails as one operation
 		// (all or nothing), the other operations of the Tx run.
-		dup := users.New(st)
+		dup := users.NewBeside(n1)
 		taken, err := users.NewWithID(st, n1.ID())
 		must(t, err)
 		err = st.Tx(ctx, func(q context.Context) error {

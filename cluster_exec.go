@@ -546,9 +546,9 @@ func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) 
 	}
 }
 
-// pingCluster is Ping on a cluster: the slot map read again, then PING and
-// every script loaded (SCRIPT LOAD) on every master, each on its own
-// connection.
+// pingCluster is Ping on a cluster: the slot map read again, then on every
+// master, concurrently, each on its own connection: PING, and the first
+// time every script loaded (SCRIPT LOAD), as Ping does on one server.
 func (s *Store) pingCluster(ctx context.Context) error {
 	if err := s.usable(ctx); err != nil {
 		return &Error{Op: "Ping", Err: err}
@@ -563,22 +563,38 @@ func (s *Store) pingCluster(ctx context.Context) error {
 	if err != nil {
 		return &Error{Op: "Ping", Err: err}
 	}
-	for _, addr := range ms {
-		c, err := s.connAt(ctx, addr)
-		if err == nil {
-			_, err = s.do(ctx, link{c: c}, "PING")
-			if err == nil {
-				err = s.loadScripts(ctx, c)
-			} else {
-				c.Close()
-			}
-		}
+	load := !s.loaded.Load()
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, addr := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.pingNode(ctx, addr, load)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			return &Error{Op: "Ping", Err: fmt.Errorf("node %s: %w", addr, scriptError(err))}
+			return &Error{Op: "Ping", Err: fmt.Errorf("node %s: %w", ms[i], scriptError(err))}
 		}
 	}
 	s.loaded.Store(true)
 	return nil
+}
+
+// pingNode sends PING to the master at addr, then, when load is set,
+// loads every script there.
+func (s *Store) pingNode(ctx context.Context, addr string, load bool) error {
+	c, err := s.connAt(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if _, err := s.doTrip(ctx, link{c: c}, "PING"); err != nil || !load {
+		c.Close()
+		return err
+	}
+	return s.loadScripts(ctx, c)
 }
 
 // backoff waits between attempts: 10 ms, doubling to 200 ms, for as long

@@ -483,7 +483,7 @@ func TestClusterPipelineMoved(t *testing.T) {
 func TestClusterNodeLeavesMap(t *testing.T) {
 	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		st := b.Open(t, rapyer.WithMultiplexConns(1))
+		st := b.OpenStore(t, rapyer.WithMultiplexConns(1))
 		us := newUsers(usersSharded, st, 24) // 16 shards: every master
 		must(t, usersSharded.SaveMany(ctx, us))
 		byNode := func() map[string]int {

@@ -29,3 +29,25 @@ func ForgetNode(st *Store, addr string) {
 	}
 	st.cl.layout(m, m)
 }
+
+// ShardHead returns the key head of shard i of the model named model on st,
+// "<prefix>{tag}:", the part of its keys before o:, f:, l: or x: (the tag
+// is {model:i} on one server, a spread tag on a cluster: keys.go). Tests
+// build key names with it rather than assuming one server's layout.
+func ShardHead(st *Store, model string, i int) string {
+	r, ok := lookup(model)
+	if !ok {
+		panic("ShardHead: no model " + model)
+	}
+	_, sp := r.sc.layout(st)
+	return shardPrefix(st.cfg.prefix, model, uint32(i), sp)
+}
+
+// ShardsOn returns the model's shard count on st.
+func ShardsOn(st *Store, model string) int {
+	r, ok := lookup(model)
+	if !ok {
+		panic("ShardsOn: no model " + model)
+	}
+	return r.sc.shardsOn(st)
+}

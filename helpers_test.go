@@ -120,3 +120,13 @@ func saved(t *testing.T, ctx context.Context, s *rapyer.Schema[user, *user], st 
 	must(t, u.Save(ctx))
 	return u
 }
+
+// savedBeside is saved in near's shard (NewBeside): objects of one model a
+// Tx may hold together on a cluster too.
+func savedBeside(t *testing.T, ctx context.Context, s *rapyer.Schema[user, *user], near *user) *user {
+	t.Helper()
+	u := s.NewBeside(near)
+	fill(u)
+	must(t, u.Save(ctx))
+	return u
+}

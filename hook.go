@@ -55,7 +55,7 @@ type Operation struct {
 	Model  string // the model's name ("" for Ping, Batch, Tx)
 	ID     string // the object's id, for operations on one object
 	Field  string // the dotted field name, for field operations
-	Server string // host:port of the server ("" for a Store over a caller's pool)
+	Server string // host:port of the server ("" for a Store over a caller's pool, or over a cluster)
 
 	Start time.Time
 	// Count is how many objects a bulk operation was given (ids or

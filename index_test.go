@@ -49,11 +49,11 @@ var (
 
 // members lists the index entries of field in every shard, as "sortkey-hex|id"
 // pairs are hard to read: it returns the ids in index order instead.
-func indexIDs(t *testing.T, b *testkit.Backend, model, field string, shards int) []string {
+func indexIDs(t *testing.T, b *testkit.Backend, model, field string) []string {
 	t.Helper()
 	var out []string
-	for s := 0; s < shards; s++ {
-		key := b.Prefix() + "{" + model + ":" + itoa(s) + "}:x:i:" + field
+	for s := 0; s < rapyer.ShardsOn(b.Store, model); s++ {
+		key := rapyer.ShardHead(b.Store, model, s) + "x:i:" + field
 		ms, err := redis.Strings(b.Do(t, "ZRANGE", key, 0, -1))
 		must(t, err)
 		for _, m := range ms {
@@ -88,7 +88,7 @@ func TestIndexMaintenance(t *testing.T) {
 		c := newPerson(people, b.Store, "Charlie", "c@x", -5)
 		must(t, c.Insert(ctx))
 		// Index order is value order, negatives included.
-		if got := indexIDs(t, b, "person", "age", 1); len(got) != 2 || got[0] != c.ID() || got[1] != a.ID() {
+		if got := indexIDs(t, b, "person", "age"); len(got) != 2 || got[0] != c.ID() || got[1] != a.ID() {
 			t.Fatalf("age index %v", got)
 		}
 		// A field operation moves the entry in the same round trip.
@@ -96,14 +96,14 @@ func TestIndexMaintenance(t *testing.T) {
 			_, err := c.Age.Incr(ctx, 100)
 			must(t, err)
 		})
-		if got := indexIDs(t, b, "person", "age", 1); rt != 1 || got[0] != a.ID() || got[1] != c.ID() {
+		if got := indexIDs(t, b, "person", "age"); rt != 1 || got[0] != a.ID() || got[1] != c.ID() {
 			t.Fatalf("after Incr: %v in %d round trips", got, rt)
 		}
 		_, err := c.Name.Append(ctx, "!")
 		must(t, err)
 		_, err = c.Score.Mul(ctx, -1)
 		must(t, err)
-		if got := indexIDs(t, b, "person", "score", 1); got[0] != c.ID() {
+		if got := indexIDs(t, b, "person", "score"); got[0] != c.ID() {
 			t.Fatalf("score index after Mul: %v", got)
 		}
 		// Unique: a taken value is ErrExists naming field and value, nothing
@@ -131,7 +131,7 @@ func TestIndexMaintenance(t *testing.T) {
 		_, err = c.Delete(ctx)
 		must(t, err)
 		for _, f := range []string{"name", "email", "age", "score", "born", "vip", "home.city"} {
-			if got := indexIDs(t, b, "person", f, 1); len(got) != 1 || got[0] != a.ID() {
+			if got := indexIDs(t, b, "person", f); len(got) != 1 || got[0] != a.ID() {
 				t.Fatalf("index %s after Delete: %v", f, got)
 			}
 		}
@@ -141,7 +141,7 @@ func TestIndexMaintenance(t *testing.T) {
 		// Clearing an indexed field removes its entry.
 		d.Name.Clear()
 		must(t, d.Save(ctx))
-		for _, id := range indexIDs(t, b, "person", "name", 1) {
+		for _, id := range indexIDs(t, b, "person", "name") {
 			if id == d.ID() {
 				t.Fatal("absent field still indexed")
 			}
@@ -164,12 +164,12 @@ func TestIndexExpiredObjects(t *testing.T) {
 		must(t, err)
 		again.Age.Set(99)
 		must(t, again.Save(ctx))
-		got := indexIDs(t, b, "personttl", "age", 1)
+		got := indexIDs(t, b, "personttl", "age")
 		sort.Strings(got)
 		if len(got) != 2 {
 			t.Fatalf("age index %v", got)
 		}
-		if got := indexIDs(t, b, "personttl", "email", 1); len(got) != 1 || got[0] != n.ID() {
+		if got := indexIDs(t, b, "personttl", "email"); len(got) != 1 || got[0] != n.ID() {
 			t.Fatalf("email index kept the expired entry: %v", got)
 		}
 	})
@@ -222,7 +222,7 @@ func TestIndexBulkWrites(t *testing.T) {
 		if rt != 1 {
 			t.Fatalf("indexed InsertMany: %d round trips, want one script", rt)
 		}
-		if got := indexIDs(t, b, "person", "age", 1); len(got) != 3 || got[0] != ps[0].ID() {
+		if got := indexIDs(t, b, "person", "age"); len(got) != 3 || got[0] != ps[0].ID() {
 			t.Fatalf("age index after InsertMany: %v", got)
 		}
 		more := []*person{newPerson(people, b.Store, "D", "d@x", 4), newPerson(people, b.Store, "E", "a@x", 5)}
@@ -236,7 +236,7 @@ func TestIndexBulkWrites(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("DeleteMany: %d", n)
 		}
-		if got := indexIDs(t, b, "person", "email", 1); len(got) != 1 || got[0] != ps[2].ID() {
+		if got := indexIDs(t, b, "person", "email"); len(got) != 1 || got[0] != ps[2].ID() {
 			t.Fatalf("email index after DeleteMany: %v, want only %s", got, ps[2].ID())
 		}
 	})
@@ -253,7 +253,7 @@ func TestIndexInsertManyChunks(t *testing.T) {
 		if rt != 3+3 { // the id check, then one script per chunk
 			t.Fatalf("InsertMany of 250 by 100: %d round trips", rt)
 		}
-		if got := indexIDs(t, b, "personsh", "email", 16); len(got) != 250 {
+		if got := indexIDs(t, b, "personsh", "email"); len(got) != 250 {
 			t.Fatalf("email index holds %d entries", len(got))
 		}
 	})
@@ -274,7 +274,7 @@ func TestIndexFollowsWrittenValues(t *testing.T) {
 			t.Helper()
 			for _, f := range []string{"name", "email", "age", "score", "born", "vip", "home.city"} {
 				_, wanted := want[f]
-				has := slices.Contains(indexIDs(t, b, "person", f, 1), p.ID())
+				has := slices.Contains(indexIDs(t, b, "person", f), p.ID())
 				if has != wanted {
 					t.Fatalf("%s: index %s holds the object: %v, want %v", step, f, has, wanted)
 				}
@@ -306,7 +306,7 @@ func TestIndexFollowsWrittenValues(t *testing.T) {
 		must(t, p.Save(ctx))
 		check("Save", map[string]string{"email": "ann@x", "age": "", "vip": "", "score": "", "born": "", "home.city": "Oslo"})
 
-		if got := indexIDs(t, b, "person", "name", 1); len(got) != 0 {
+		if got := indexIDs(t, b, "person", "name"); len(got) != 0 {
 			t.Fatalf("name index after Save cleared it: %v", got)
 		}
 	})

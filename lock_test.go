@@ -40,16 +40,16 @@ func newLockObj(t *testing.T, ctx context.Context, st *rapyer.Store) *lockObj {
 	return o
 }
 
-// lockKeyOf is the lock key's name (format in keys.go; one shard).
-func lockKeyOf(b *testkit.Backend, model, name, id string) string {
-	return b.Prefix() + "{" + model + ":0}:l:" + name + ":" + id
+// lockKeyOf is the key of o's lock name (format in keys.go).
+func lockKeyOf(o *lockObj, name string) string {
+	return lockKeyIn(o.Key(), o.ID(), name)
 }
 
-// fenceCounter returns the stored fencing counter of lock name in a
-// model's (only) shard: the HASH {<model>:0}:x:fence (format in keys.go).
-func fenceCounter(t *testing.T, b *testkit.Backend, model, name string) string {
+// fenceCounter returns the stored fencing counter of lock name in o's
+// shard: the HASH <head>x:fence (format in keys.go).
+func fenceCounter(t *testing.T, b *testkit.Backend, o *lockObj, name string) string {
 	t.Helper()
-	v, _ := b.HGet(t, b.Prefix()+"{"+model+":0}:x:fence", name)
+	v, _ := b.HGet(t, shardHead(o.Key())+"x:fence", name)
 	return v
 }
 
@@ -66,7 +66,7 @@ func TestLockOperations(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		o := newLockObj(t, ctx, b.Store)
-		key := lockKeyOf(b, "lockt", "edit", o.ID())
+		key := lockKeyOf(o, "edit")
 
 		var l *rapyer.Lock
 		var err error
@@ -81,7 +81,7 @@ func TestLockOperations(t *testing.T) {
 		if left := time.Until(l.ValidUntil()); left <= 9*time.Second || left > 10*time.Second {
 			t.Fatalf("ValidUntil in %v, want about 10s", left)
 		}
-		if f := fenceCounter(t, b, "lockt", "edit"); f != "1" {
+		if f := fenceCounter(t, b, o, "edit"); f != "1" {
 			t.Fatalf("fencing counter %q, want 1", f)
 		}
 		oneTrip(t, b, "Extend", func() { err = l.Extend(ctx, time.Minute) })
@@ -123,7 +123,7 @@ func TestLockOperations(t *testing.T) {
 			_, err = o.TryLock(ctx, "edit")
 		})
 		wantErr(t, err, rapyer.ErrLocked, "lockt", o.ID(), `"edit"`)
-		if f := fenceCounter(t, b, "lockt", "edit"); f != "2" {
+		if f := fenceCounter(t, b, o, "edit"); f != "2" {
 			t.Fatalf("fencing counter %q after a failed TryLock, want 2", f)
 		}
 		must(t, l.Unlock(ctx))
@@ -193,7 +193,7 @@ func TestLockCounter(t *testing.T) {
 		if o.N.Get() != 400 {
 			t.Fatalf("counter %d, want 400", o.N.Get())
 		}
-		if f := fenceCounter(t, b, "lockt", "count"); f != "400" {
+		if f := fenceCounter(t, b, o, "count"); f != "400" {
 			t.Fatalf("fencing counter %q, want 400", f)
 		}
 		seen := map[int64]bool{}
@@ -256,7 +256,7 @@ func TestLockCrashedHolder(t *testing.T) {
 		// The expired holder can neither extend nor release the new owner's lock.
 		wantErr(t, crashed.Extend(ctx, time.Minute), rapyer.ErrLockLost, "another owner")
 		wantErr(t, crashed.Unlock(ctx), rapyer.ErrLockLost)
-		key := lockKeyOf(b, "lockt", "job", o.ID())
+		key := lockKeyOf(o, "job")
 		if ms := b.PTTL(t, key); ms <= 9000 {
 			t.Fatalf("new owner's lock PTTL %d after the old holder's Extend/Unlock, want about 10000", ms)
 		}
@@ -272,7 +272,7 @@ func TestLockExpiredUnlock(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		o := newLockObj(t, ctx, b.Store)
-		key := lockKeyOf(b, "lockt", "job", o.ID())
+		key := lockKeyOf(o, "job")
 
 		l, err := o.TryLock(ctx, "job", rapyer.WithLockTTL(200*time.Millisecond))
 		must(t, err)
@@ -412,8 +412,14 @@ func TestLockFencing(t *testing.T) {
 		must(t, lb.Unlock(ctx))
 
 		// The same name on another object is another lock (free while o's
-		// is held), drawing from the shard's counter of that name.
-		p := newLockObj(t, ctx, b.Store)
+		// is held), drawing from the shard's counter of that name (p is in
+		// o's shard: NewBeside; on one server a model has one shard).
+		p := lockObjs.NewBeside(o)
+		p.N.Set(0)
+		must(t, p.Save(ctx))
+		if shardHead(p.Key()) != shardHead(o.Key()) {
+			t.Fatalf("NewBeside: %s is not in the shard of %s", p.Key(), o.Key())
+		}
 		la := next(o.TryLock(ctx, "a"))
 		lp := next(p.TryLock(ctx, "a"))
 		must(t, la.Unlock(ctx))
@@ -445,7 +451,7 @@ func TestLockMissingObject(t *testing.T) {
 			if called {
 				t.Fatal("WithLock ran fn on a missing object")
 			}
-			for _, k := range []string{o.Key(), lockKeyOf(b, "lockt", "x", o.ID())} {
+			for _, k := range []string{o.Key(), lockKeyOf(o, "x")} {
 				if ms := b.PTTL(t, k); ms != -2 {
 					t.Fatalf("key %s written on a missing object", k)
 				}
@@ -496,13 +502,13 @@ func TestLockStoredGarbage(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		o := newLockObj(t, ctx, b.Store)
-		fence := b.Prefix() + "{lockt:0}:x:fence"
+		fence := shardHead(o.Key()) + "x:fence"
 		for _, bad := range []string{"abc", "", "-1", "007", "1.5", "9999999999999999"} {
 			_, err := b.Do(t, "HSET", fence, "g", bad)
 			must(t, err)
 			_, err = o.TryLock(ctx, "g")
 			wantErr(t, err, rapyer.ErrDecode, "counter g")
-			if ms := b.PTTL(t, lockKeyOf(b, "lockt", "g", o.ID())); ms != -2 {
+			if ms := b.PTTL(t, lockKeyOf(o, "g")); ms != -2 {
 				t.Fatalf("counter %q: lock key written", bad)
 			}
 		}
@@ -516,7 +522,7 @@ func TestLockStoredGarbage(t *testing.T) {
 		must(t, l.Unlock(ctx))
 		// A lock key of another type: it counts as held (SET NX sees a key);
 		// Extend and Unlock report ErrWrongType. No panic.
-		wk := lockKeyOf(b, "lockt", "w", o.ID())
+		wk := lockKeyOf(o, "w")
 		l, err = o.TryLock(ctx, "w")
 		must(t, err)
 		_, err = b.Do(t, "DEL", wk)
@@ -604,7 +610,7 @@ func TestWithLock(t *testing.T) {
 		must(t, l.Unlock(ctx))
 
 		// A lock lost during fn (taken by another owner) is not saved over.
-		key := lockKeyOf(b, "lockt", "w", o.ID())
+		key := lockKeyOf(o, "w")
 		err = o.WithLock(ctx, "w", func(context.Context) error {
 			_, err := b.Do(t, "SET", key, "someone-else", "PX", 10000) // expired and taken
 			must(t, err)

@@ -94,6 +94,28 @@ func (s *Schema[M, P]) New(st *Store) P {
 	return p
 }
 
+// NewBeside is New on near's Store with an id in near's shard: the two
+// objects share a hash tag, so on a cluster they are in one hash slot and a
+// Tx may hold both (a Tx must stay in one slot there). Generated ids are
+// drawn until one lands in that shard, about as many draws as the model
+// has shards (12 by default on a cluster; on a model of one shard the first
+// id). No I/O. A nil near gives New(nil), an unbound object.
+func (s *Schema[M, P]) NewBeside(near P) P {
+	if near == nil {
+		return s.New(nil)
+	}
+	m := near.base()
+	n, _ := s.sc.layout(m.st)
+	want := shardOf(m.id, n)
+	id := uuid.Must(uuid.NewV7()).String()
+	for shardOf(id, n) != want {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	p := s.instance(m.st, id)
+	p.base().applyDefaults()
+	return p
+}
+
 // NewWithID is New with a caller-given id. Any id of 1 to MaxIDLen bytes
 // works ('{', '}', ':', spaces and non-ASCII included). Its Save
 // overwrites a stored object of that id: every field it does not hold is
@@ -166,7 +188,9 @@ func (s *Schema[M, P]) Duplicate(ctx context.Context, src P) (_ P, oerr error) {
 
 // DuplicateMany inserts n copies of src's local values (what was loaded or
 // set) under new ids, all or nothing, as InsertMany does: one round trip
-// for up to ChunkSize copies (lua/insertmany.lua). Each copy's containers
+// for up to ChunkSize copies (lua/insertmany.lua; on a cluster one script
+// per shard, sent per node concurrently; the new ids are not checked
+// first, nothing can exist there). Each copy's containers
 // are its own: changing one copy's list leaves src's and the other copies'
 // as they are. n = 0 returns no copies and sends nothing. Errors:
 // ErrInvalid (n < 0, nil src; nothing sent), ErrUnbound, ErrExists (a
@@ -197,7 +221,7 @@ func (s *Schema[M, P]) DuplicateMany(ctx context.Context, src P, n int, opts ...
 		}
 		out[i] = c
 	}
-	if err := s.InsertMany(ctx, out, opts...); err != nil {
+	if err := s.insertMany(ctx, out, opts, true); err != nil {
 		return nil, err
 	}
 	return out, nil

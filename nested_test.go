@@ -16,8 +16,8 @@ import (
 func TestNestedJoins(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx, st := testkit.Ctx(t), b.Store
-		u := saved(t, ctx, users, st) // age 36
-		v := saved(t, ctx, users, st)
+		u := saved(t, ctx, users, st)      // age 36
+		v := savedBeside(t, ctx, users, u) // one Tx holds both: one slot on a cluster
 		boom := errors.New("boom")
 		var inner *rapyer.Result[int64]
 		var afterInner int64
@@ -55,7 +55,7 @@ func TestNestedJoins(t *testing.T) {
 
 		// A Tx joining a Batch makes it one MULTI/EXEC; an inner error
 		// reaches the outer's BatchError at its position among the calls.
-		missing := users.New(st)
+		missing := users.NewBeside(u)
 		trips, cmds = b.Count(func() {
 			err := st.Batch(ctx, func(q context.Context) error {
 				_, _ = u.Age.Incr(q, 1)

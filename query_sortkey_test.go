@@ -144,7 +144,7 @@ func TestSortKeyMatchesLua(t *testing.T) {
 			}
 			must(t, p.Save(ctx))
 			field := map[string]string{"i": "age", "f": "score", "s": "name", "b": "vip"}[c.kind]
-			key := b.Prefix() + "{qm:0}:x:i:" + field
+			key := shardHead(p.Key()) + "x:i:" + field
 			ms, err := redis.Strings(b.Do(t, "ZRANGEBYLEX", key, "["+c.key+"\x00"+p.ID(), "["+c.key+"\x00"+p.ID()))
 			must(t, err)
 			if len(ms) != 1 {

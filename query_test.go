@@ -391,7 +391,7 @@ func TestQueryManyMatches(t *testing.T) {
 				}
 				// Index entries of the deleted objects are gone.
 				for _, f := range []string{"group", "age", "name"} {
-					for _, id := range indexIDs(t, b, c.s.Name(), f, 16) {
+					for _, id := range indexIDs(t, b, c.s.Name(), f) {
 						if id != "" && strings.HasPrefix(id, objs[0].ID()) {
 							t.Fatalf("index %s kept a deleted id", f)
 						}

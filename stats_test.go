@@ -17,7 +17,7 @@ func TestStats(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		// Without multiplexing: every operation takes its node's one connection.
-		st := b.Open(t, rapyer.WithPoolSize(1, 1), rapyer.WithoutMultiplexing())
+		st := b.OpenStore(t, rapyer.WithPoolSize(1, 1), rapyer.WithoutMultiplexing())
 		n := max(1, len(b.Masters(t)))
 		if got := st.Stats(); got.Active != n || got.Idle != n || got.InUse != 0 || got.Waits != 0 || got.WaitTime != 0 {
 			t.Fatalf("after Open: %+v, want %d idle", got, n)
@@ -78,7 +78,7 @@ func TestStats(t *testing.T) {
 func TestStatsMultiplexed(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		st := b.Open(t, rapyer.WithMultiplexConns(2))
+		st := b.OpenStore(t, rapyer.WithMultiplexConns(2))
 		masters := b.Masters(t)
 		us := newUsers(usersSharded, st, 24) // 16 shards: every master of a cluster
 		must(t, usersSharded.SaveMany(ctx, us))
@@ -129,7 +129,7 @@ func TestStatsMultiplexed(t *testing.T) {
 				t.Fatalf("user %d: age %d, want %d", i, o.Age.Get(), w)
 			}
 		}
-		plain := b.Open(t, rapyer.WithoutMultiplexing())
+		plain := b.OpenStore(t, rapyer.WithoutMultiplexing())
 		if _, err := usersSharded.Get(ctx, plain, us[0].ID()); err != nil {
 			t.Fatal(err)
 		}

@@ -85,7 +85,7 @@ func TestGetKey(t *testing.T) {
 			"unknown model":  b.Prefix() + "{nosuchmodel:0}:o:x",
 			"container key":  u.Keys()[1],
 			"other prefix":   "zz" + u.Key(),
-			"wrong shard":    strings.Replace(sh.Key(), fmt.Sprintf("{usersh:%d}", shardOfKey(sh.Key())), fmt.Sprintf("{usersh:%d}", (shardOfKey(sh.Key())+1)%16), 1),
+			"wrong shard":    rapyer.ShardHead(st, "usersh", (shardOfKey(t, st, sh.Key())+1)%16) + "o:" + sh.ID(),
 			"not a key":      "hello",
 			"shard not a no": b.Prefix() + "{user:x}:o:1",
 		}
@@ -106,21 +106,27 @@ func TestGetKey(t *testing.T) {
 	})
 }
 
-// shardOfKey reads the shard number out of a key's hash tag.
-func shardOfKey(key string) int {
-	_, tag, _ := strings.Cut(key, "{")
-	tag, _, _ = strings.Cut(tag, "}")
-	_, n, _ := strings.Cut(tag, ":")
-	var i int
-	fmt.Sscan(n, &i)
-	return i
+// shardOfKey returns the shard of usersh whose keys key is among (its key
+// head, ShardHead: the tag is {usersh:i} on one server, a spread tag on a
+// cluster).
+func shardOfKey(t *testing.T, st *rapyer.Store, key string) int {
+	t.Helper()
+	for i := 0; i < rapyer.ShardsOn(st, "usersh"); i++ {
+		if strings.HasPrefix(key, rapyer.ShardHead(st, "usersh", i)) {
+			return i
+		}
+	}
+	t.Fatalf("%s: in no shard of usersh", key)
+	return -1
 }
 
 func TestFindKeys(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx, st := testkit.Ctx(t), b.Store
 		u1, u2, p1 := twoModels(t, b, "P1")
-		gone := users.New(st)
+		// gone and u2 in u1's shard: the user keys go to one node, so that
+		// on a cluster too ChunkSize(2) below meets that node twice.
+		gone := users.NewBeside(u1)
 
 		keys := []string{p1.Key(), u1.Key(), gone.Key(), u2.Key()}
 		var objs []rapyer.Object
@@ -202,7 +208,8 @@ func TestFindKeys(t *testing.T) {
 func twoModels(t *testing.T, b *testkit.Backend, name string) (u1, u2 *user, p *person) {
 	t.Helper()
 	ctx := testkit.Ctx(t)
-	u1, u2 = saved(t, ctx, users, b.Store), saved(t, ctx, users, b.Store)
+	u1 = saved(t, ctx, users, b.Store)
+	u2 = savedBeside(t, ctx, users, u1)
 	p = people.New(b.Store)
 	p.Name.Set(name)
 	must(t, p.Save(ctx))

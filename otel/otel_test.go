@@ -117,11 +117,18 @@ func TestSpans(t *testing.T) {
 		type row struct {
 			op, trips, units, commands, count string
 		}
+		// Find: the query, then the load. On a cluster the query's shards
+		// (12, spread over every master) are one round trip per master,
+		// sent in parallel, each reported.
+		find := "2"
+		if b.Name == "cluster" {
+			find = fmt.Sprint(len(b.Seeds()) + 1)
+		}
 		rows := []row{
 			{"Save", "1", "1", `["save"]`, "0"},
 			{"Get", "1", "1", `["HGETALL"]`, "0"},
 			{"Int.Incr", "1", "1", `["int"]`, "0"},
-			{"Find", "2", "", "", "1"},
+			{"Find", find, "", "", "1"},
 			{"Tx", "1", "2", `["int","scalar"]`, "2"},
 		}
 		for i, r := range rows {
@@ -201,15 +208,21 @@ func TestSpans(t *testing.T) {
 func TestServerAttributes(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		h, spans, _ := setup(t)
-		ctx := testkit.Ctx(t)
-		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithHook(h), rapyer.WithPrefix(b.Prefix()))
-		must(t, err)
-		defer st.Close()
+		b.OpenStore(t, rapyer.WithHook(h))
 		got := spans.Ended()
 		if len(got) != 1 || got[0].Name() != "Ping" {
 			t.Fatalf("spans %v", got)
 		}
 		a := attrs(got[0].Attributes())
+		if b.Name == "cluster" { // several servers: Operation.Server is ""
+			if v, ok := a["server.address"]; ok {
+				t.Fatalf("server.address %q on a cluster Store, want none", v)
+			}
+			if v, ok := a["server.port"]; ok {
+				t.Fatalf("server.port %q on a cluster Store, want none", v)
+			}
+			return
+		}
 		u, err := url.Parse(b.URL())
 		must(t, err)
 		hostPort := u.Host
@@ -224,9 +237,7 @@ func TestPoolMetrics(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		h, _, reader := setup(t)
 		ctx := testkit.Ctx(t)
-		st, err := rapyer.Open(ctx, b.URL(), rapyer.WithHook(h), rapyer.WithPrefix(b.Prefix()))
-		must(t, err)
-		defer st.Close()
+		st := b.OpenStore(t, rapyer.WithHook(h))
 		reg, err := h.ObserveStats(st)
 		must(t, err)
 		defer func() { must(t, reg.Unregister()) }()
@@ -249,7 +260,11 @@ func TestPoolMetrics(t *testing.T) {
 				}
 			}
 		}
-		if conns["idle"] != 1 || conns["used"] != 0 || waits != 0 {
+		idle := int64(1) // on a cluster, one per master: Open loaded the scripts on each
+		if b.Name == "cluster" {
+			idle = int64(len(b.Seeds()))
+		}
+		if conns["idle"] != idle || conns["used"] != 0 || waits != 0 {
 			t.Fatalf("connections %v, waits %d", conns, waits)
 		}
 	})

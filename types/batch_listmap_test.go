@@ -18,8 +18,10 @@ import (
 // through Later or Later2 when the call returns values).
 type lmCase[O, R any] struct {
 	name string
-	// mk returns a new saved object; every call gives an identical one.
-	mk func(t *testing.T, b *testkit.Backend) O
+	// mk returns a new saved object; every call gives an identical one, in
+	// near's shard when near is not nil (NewBeside: a Tx holds both on a
+	// cluster too).
+	mk func(t *testing.T, b *testkit.Backend, near O) O
 	// state shows the handle's local copy and the stored data.
 	state func(t *testing.T, b *testkit.Backend, o O) string
 	// call makes the call, its return values packed as R (rapyer.Pair for
@@ -48,13 +50,15 @@ func lmCheck[O, R any](t *testing.T, b *testkit.Backend, c lmCase[O, R]) {
 			}
 			return r
 		}
-		alone := c.mk(t, b)
+		var none O
+		alone := c.mk(t, b, none)
 		want, err := c.call(ctx, alone)
 		noErr(t, err)
 		want = norm(want)
 		wantState := c.state(t, b, alone)
 
-		plain, viaLater := c.mk(t, b), c.mk(t, b)
+		plain := c.mk(t, b, none)
+		viaLater := c.mk(t, b, plain)
 		before := c.state(t, b, plain)
 		var (
 			got    R
@@ -116,8 +120,21 @@ func lmListState(t *testing.T, b *testkit.Backend, o *lst) string {
 }
 
 // lmList returns a maker of saved lst objects whose S holds s.
-func lmList(s string) func(t *testing.T, b *testkit.Backend) *lst {
-	return func(t *testing.T, b *testkit.Backend) *lst { return newListObj(t, b, listOf(s)) }
+func lmList(s string) func(t *testing.T, b *testkit.Backend, near *lst) *lst {
+	return func(t *testing.T, b *testkit.Backend, near *lst) *lst {
+		o := lstNear(b, near)
+		o.S.SetLocal(listOf(s)...)
+		noErr(t, o.Save(testkit.Ctx(t)))
+		return o
+	}
+}
+
+// lstNear is a new lst, in near's shard when near is not nil.
+func lstNear(b *testkit.Backend, near *lst) *lst {
+	if near == nil {
+		return lsts.New(b.Store)
+	}
+	return lsts.NewBeside(near)
 }
 
 func TestBatchList(t *testing.T) {
@@ -212,8 +229,8 @@ func TestBatchList(t *testing.T) {
 				}})
 		}
 		// All makes the stored list the local copy: start from a stale one.
-		stale := func(t *testing.T, b *testkit.Backend) *lst {
-			o := abc(t, b)
+		stale := func(t *testing.T, b *testkit.Backend, near *lst) *lst {
+			o := abc(t, b, near)
 			o.S.SetLocal("stale")
 			return o
 		}
@@ -235,8 +252,8 @@ func TestBatchList(t *testing.T) {
 				}})
 		}
 		// Elements through msgpack (the fallback codec).
-		structs := func(t *testing.T, b *testkit.Backend) *lst {
-			o := lsts.New(b.Store)
+		structs := func(t *testing.T, b *testkit.Backend, near *lst) *lst {
+			o := lstNear(b, near)
 			o.P.SetLocal(spot{Name: "p", X: 1, Tags: []string{"t"}}, spot{Name: "q", Y: 2.5})
 			noErr(t, o.Save(testkit.Ctx(t)))
 			return o
@@ -263,12 +280,15 @@ func lmMapState(t *testing.T, b *testkit.Backend, m *mapt) string {
 
 // lmMap makes saved mapt objects with M {a:1 b:2 c:3} and C {x:5 y:-2}, the
 // local copies then changed by stale (when not nil).
-func lmMap(stale func(m *mapt)) func(t *testing.T, b *testkit.Backend) *mapt {
-	return func(t *testing.T, b *testkit.Backend) *mapt {
-		m := newMapt(t, b, func(m *mapt) {
-			m.M.SetLocal(map[string]string{"a": "1", "b": "2", "c": "3"})
-			m.C.SetLocal(map[string]int64{"x": 5, "y": -2})
-		})
+func lmMap(stale func(m *mapt)) func(t *testing.T, b *testkit.Backend, near *mapt) *mapt {
+	return func(t *testing.T, b *testkit.Backend, near *mapt) *mapt {
+		m := mapts.New(b.Store)
+		if near != nil {
+			m = mapts.NewBeside(near)
+		}
+		m.M.SetLocal(map[string]string{"a": "1", "b": "2", "c": "3"})
+		m.C.SetLocal(map[string]int64{"x": 5, "y": -2})
+		noErr(t, m.Save(testkit.Ctx(t)))
 		if stale != nil {
 			stale(m)
 		}
@@ -400,7 +420,7 @@ func TestBatchListMapSequence(t *testing.T) {
 	}
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		mk := func() obj { return obj{lmList("a b c")(t, b), lmMap(nil)(t, b)} }
+		mk := func() obj { return obj{lmList("a b c")(t, b, nil), lmMap(nil)(t, b, nil)} }
 		state := func(o obj) string { return lmListState(t, b, o.l) + "\n" + lmMapState(t, b, o.m) }
 
 		alone, queued := mk(), mk()
@@ -441,27 +461,27 @@ func TestBatchListMapSequence(t *testing.T) {
 			all             *rapyer.Result[map[string]string]
 		}
 		o := queued
-		rts, cmds := b.Count(func() {
-			err = b.Store.Tx(ctx, func(q Q) error {
-				rs.n1 = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.Append(q, "d", "e") })
-				rs.pop = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.l.S.PopAt(q, 1) })
-				if err := o.l.S.Insert(q, 0, "z"); err != nil {
-					return err
-				}
-				rs.get = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.l.S.Get(q, -1) })
-				rs.n2 = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.Prepend(q, "y") })
-				rs.removed = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.RemoveRange(q, 2, 4) })
-				rs.rng = rapyer.Later(q, func(q Q) ([]string, error) { return o.l.S.Range(q, 0, -1) })
-				rs.count = rapyer.Later(q, func(q Q) (int64, error) { return o.m.C.Incr(q, "x", 10) })
-				if err := o.m.M.Set(q, "a", "new"); err != nil {
-					return err
-				}
-				rs.mget = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.m.M.Get(q, "a") })
-				rs.item = rapyer.Later3(q, o.m.M.PopItem)
-				rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.ReadAll(q) })
-				return nil
-			})
-		})
+		// A list and a map: two models, a Tx in one slot on one server;
+		// on a cluster refused, then run as a Batch (TxAcross).
+		rts, cmds, err := b.TxAcross(t, ctx, func(q Q) error {
+			rs.n1 = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.Append(q, "d", "e") })
+			rs.pop = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.l.S.PopAt(q, 1) })
+			if err := o.l.S.Insert(q, 0, "z"); err != nil {
+				return err
+			}
+			rs.get = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.l.S.Get(q, -1) })
+			rs.n2 = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.Prepend(q, "y") })
+			rs.removed = rapyer.Later(q, func(q Q) (int, error) { return o.l.S.RemoveRange(q, 2, 4) })
+			rs.rng = rapyer.Later(q, func(q Q) ([]string, error) { return o.l.S.Range(q, 0, -1) })
+			rs.count = rapyer.Later(q, func(q Q) (int64, error) { return o.m.C.Incr(q, "x", 10) })
+			if err := o.m.M.Set(q, "a", "new"); err != nil {
+				return err
+			}
+			rs.mget = rapyer.Later2(q, func(q Q) (string, bool, error) { return o.m.M.Get(q, "a") })
+			rs.item = rapyer.Later3(q, o.m.M.PopItem)
+			rs.all = rapyer.Later(q, func(q Q) (map[string]string, error) { return o.m.M.ReadAll(q) })
+			return nil
+		}, func() string { return state(o) }, o.l.Key(), o.m.Key())
 		noErr(t, err)
 		if rts != 1 {
 			t.Fatalf("Tx: %d round trips (%v), want 1", rts, cmds)
@@ -513,20 +533,22 @@ func TestBatchListMapErrors(t *testing.T) {
 			live := newListObj(t, b, listOf("a"))
 			var pop *rapyer.Result[rapyer.Pair[string, bool]]
 			var incr *rapyer.Result[int64]
-			err = b.Store.Tx(ctx, func(q context.Context) error {
+			// A list and a map: on a cluster the Tx is refused, then run
+			// as a Batch (TxAcross).
+			_, _, err = b.TxAcross(t, ctx, func(q context.Context) error {
 				pop = rapyer.Later2(q, func(q context.Context) (string, bool, error) { return gone.S.Pop(q) })
 				if _, err := live.S.Append(q, "b"); err != nil {
 					return err
 				}
 				incr = rapyer.Later(q, func(q context.Context) (int64, error) { return gm.C.Incr(q, "a", 1) })
 				return nil
-			})
+			}, nil, gone.Key(), live.Key(), gm.Key())
 			var be *rapyer.BatchError
 			if !errors.As(err, &be) {
 				t.Fatalf("Tx error %T %v, want a *rapyer.BatchError", err, err)
 			}
 			wantErr(t, err, rapyer.ErrNotFound)
-			if !be.Tx || be.Total != 3 || len(be.Failed) != 2 || be.Failed[0].Index != 0 || be.Failed[0].Op != "List.Pop" ||
+			if be.Tx != (b.Name != "cluster") || be.Total != 3 || len(be.Failed) != 2 || be.Failed[0].Index != 0 || be.Failed[0].Op != "List.Pop" ||
 				be.Failed[1].Index != 2 || be.Failed[1].Op != "Counter.Incr" {
 				t.Fatalf("BatchError %+v", be)
 			}

@@ -406,13 +406,14 @@ func TestBatchScalarErrors(t *testing.T) {
 
 		t.Run("not found and decode", func(t *testing.T) {
 			ok := saved(t, b, func(a *acct) { a.N.Set(1) })
-			gone := saved(t, b, func(a *acct) { a.N.Set(1); a.S.Set("s") })
+			// One Tx holds the three: one shard (one slot on a cluster).
+			gone := savedNear(t, b, ok, func(a *acct) { a.N.Set(1); a.S.Set("s") })
 			deleted, err := gone.Delete(ctx)
 			noErr(t, err)
 			if !deleted {
 				t.Fatal("Delete: nothing deleted")
 			}
-			bad := saved(t, b, func(a *acct) { a.N.Set(1) })
+			bad := savedNear(t, b, ok, func(a *acct) { a.N.Set(1) })
 			corrupt(t, b, bad.Key(), "n", "x1")
 
 			var incr *rapyer.Result[int64]

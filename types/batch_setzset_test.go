@@ -453,22 +453,26 @@ func TestBatchSetZSetSequence(t *testing.T) {
 		var score *rapyer.Result[rapyer.Pair[float64, bool]]
 		var popped *rapyer.Result[[]zm]
 		var rank *rapyer.Result[rapyer.Pair[int, bool]]
-		oneTrip(t, b, func() {
-			noErr(t, b.Store.Tx(ctx, func(q context.Context) error {
-				added = rapyer.Later(q, func(q context.Context) (int, error) { return o.A.Add(q, "z", "a") })
-				if _, err := o.A.Remove(q, "b"); err != nil {
-					return err
-				}
-				members = rapyer.Later(q, func(q context.Context) ([]string, error) { return o.A.Members(q) })
-				if _, err := z.Top.IncrScore(q, "a", 10); err != nil {
-					return err
-				}
-				score = rapyer.Later2(q, func(q context.Context) (float64, bool, error) { return z.Top.Score(q, "a") })
-				popped = rapyer.Later(q, func(q context.Context) ([]zm, error) { return z.Top.PopMin(q, 1) })
-				rank = rapyer.Later2(q, func(q context.Context) (int, bool, error) { return z.Top.RevRank(q, "a") })
-				return nil
-			}))
-		})
+		// A set and a sorted set: two models; on a cluster the Tx is
+		// refused, then run as a Batch (TxAcross).
+		rts, cmds, err := b.TxAcross(t, ctx, func(q context.Context) error {
+			added = rapyer.Later(q, func(q context.Context) (int, error) { return o.A.Add(q, "z", "a") })
+			if _, err := o.A.Remove(q, "b"); err != nil {
+				return err
+			}
+			members = rapyer.Later(q, func(q context.Context) ([]string, error) { return o.A.Members(q) })
+			if _, err := z.Top.IncrScore(q, "a", 10); err != nil {
+				return err
+			}
+			score = rapyer.Later2(q, func(q context.Context) (float64, bool, error) { return z.Top.Score(q, "a") })
+			popped = rapyer.Later(q, func(q context.Context) ([]zm, error) { return z.Top.PopMin(q, 1) })
+			rank = rapyer.Later2(q, func(q context.Context) (int, bool, error) { return z.Top.RevRank(q, "a") })
+			return nil
+		}, nil, o.Key(), z.Key())
+		noErr(t, err)
+		if rts != 1 {
+			t.Fatalf("round trips = %d (%v), want 1", rts, cmds)
+		}
 		if n, err := added.Get(); err != nil || n != 1 {
 			t.Fatalf("Add = %d, %v; want 1", n, err)
 		}
@@ -507,14 +511,16 @@ func TestBatchSetZSetErrors(t *testing.T) {
 			var pop *rapyer.Result[rapyer.Pair[string, bool]]
 			var score *rapyer.Result[rapyer.Pair[float64, bool]]
 			var added *rapyer.Result[bool]
-			err = b.Store.Tx(ctx, func(q context.Context) error {
+			// A set and a sorted set: on a cluster the Tx is refused, then
+			// run as a Batch (TxAcross).
+			_, _, err = b.TxAcross(t, ctx, func(q context.Context) error {
 				pop = rapyer.Later2(q, func(q context.Context) (string, bool, error) { return o.A.Pop(q) })
 				score = rapyer.Later2(q, func(q context.Context) (float64, bool, error) { return z.Top.Score(q, "a") })
 				added = rapyer.Later(q, func(q context.Context) (bool, error) { return z.Top.Add(q, "a", 1) })
 				return nil
-			})
+			}, nil, o.Key(), z.Key())
 			var be *rapyer.BatchError
-			if !errors.As(err, &be) || !be.Tx || be.Total != 3 || len(be.Failed) != 3 {
+			if !errors.As(err, &be) || be.Tx != (b.Name != "cluster") || be.Total != 3 || len(be.Failed) != 3 {
 				t.Fatalf("Tx error %#v (%v), want a *BatchError of 3 failed of 3", err, err)
 			}
 			wantErr(t, err, rapyer.ErrNotFound)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/types"
@@ -148,11 +147,7 @@ func TestBlockingPopWakes(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		q := newQueue(t, ctx, b)
-		pusher, err := redis.DialURL(b.URL()) // raw: no version, no TTL
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pusher.Close()
+		pusher := b.Dial(t, q.Key()) // raw: no version, no TTL; the object's server (its master on a cluster)
 		blocked := false
 		for try := 0; try < 20 && !blocked; try++ {
 			v0 := storedVersion(t, b, q.Key())

@@ -78,7 +78,17 @@ var wides = rapyer.Define("wide", func(w *wide) rapyer.Fields {
 // saved returns a new acct, with set applied to it, saved.
 func saved(t *testing.T, b *testkit.Backend, set func(a *acct)) *acct {
 	t.Helper()
+	return savedNear(t, b, nil, set)
+}
+
+// savedNear is saved, in near's shard when near is not nil (NewBeside: a
+// Tx may hold both on a cluster too).
+func savedNear(t *testing.T, b *testkit.Backend, near *acct, set func(a *acct)) *acct {
+	t.Helper()
 	a := accts.New(b.Store)
+	if near != nil {
+		a = accts.NewBeside(near)
+	}
 	if set != nil {
 		set(a)
 	}

@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,19 +165,60 @@ func (b *Backend) clusterCleanup(t *testing.T) {
 // one server; on a cluster every node's connections go through p.
 func (b *Backend) StoreVia(t *testing.T, p *Proxy, opts ...rapyer.Option) *rapyer.Store {
 	t.Helper()
+	if b.rc != nil {
+		return b.open(t, b.url, append(opts, rapyer.WithDialer(p.Dialer())))
+	}
+	return b.open(t, p.URL(b), opts)
+}
+
+// OpenStore opens another Store on the backend's server as a program
+// would, with the backend's key prefix and opts (a test's own pool size,
+// hook, multiplexing): rapyer.Open by URL on one server, rapyer.OpenCluster
+// over the nodes on a cluster. Its round trips are not counted; it is
+// closed at the test's end.
+func (b *Backend) OpenStore(t *testing.T, opts ...rapyer.Option) *rapyer.Store {
+	t.Helper()
+	return b.open(t, b.url, opts)
+}
+
+// open opens a Store with the backend's prefix and opts: by url on one
+// server, over the seeds on a cluster.
+func (b *Backend) open(t *testing.T, url string, opts []rapyer.Option) *rapyer.Store {
+	t.Helper()
 	opts = append([]rapyer.Option{rapyer.WithPrefix(b.Prefix())}, opts...)
 	var st *rapyer.Store
 	var err error
 	if b.rc != nil {
-		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, append(opts, rapyer.WithDialer(p.Dialer()))...)
+		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, opts...)
 	} else {
-		st, err = rapyer.Open(Ctx(t), p.URL(b), opts...)
+		st, err = rapyer.Open(Ctx(t), url, opts...)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
+}
+
+// Dial returns a new raw connection (not counted, closed at the test's
+// end) to the server that holds key: the server on one server, the key's
+// master on a cluster (no redirection followed). For a test that writes
+// behind rapyer's back from another goroutine.
+func (b *Backend) Dial(t *testing.T, key string) redis.Conn {
+	t.Helper()
+	var c redis.Conn
+	var err error
+	if b.rc != nil {
+		c = b.rc.Get()
+		err = redisc.BindConn(c, key)
+	} else {
+		c, err = redis.DialURL(b.url, redis.DialReadTimeout(ioTimeout), redis.DialWriteTimeout(ioTimeout))
+	}
+	if err != nil {
+		t.Fatalf("%s: dial for %s: %v", b.Name, key, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // PlainStore returns a Store over plain redigo connections (redis.DialURL,
@@ -342,22 +385,48 @@ func (b *Backend) Masters(t testing.TB) []string {
 	return out
 }
 
-// Open opens a Store of its own on the backend's server (rapyer.Open by
-// URL; rapyer.OpenCluster over the seeds on a cluster) with the test's key
-// prefix and opts; the test's end closes it.
-func (b *Backend) Open(t *testing.T, opts ...rapyer.Option) *rapyer.Store {
+// TxAcross runs fn in a Tx on the backend's Store and returns the Tx's
+// round trips, commands and error, for a test whose Tx holds objects of
+// several models: on one server that is one MULTI/EXEC. On a cluster those
+// objects are in several hash slots by design, so it first asserts the
+// cluster's answer: the Tx is refused with ErrInvalid naming two of keys
+// (one hash slot), before anything is sent (no round trip) and with nothing
+// changed (state, when not nil, reads the same before and after); then it
+// runs fn in a Batch instead (split per node, each operation atomic alone)
+// and returns that, so that the test's assertions on the results hold on
+// every backend.
+func (b *Backend) TxAcross(t *testing.T, ctx context.Context, fn func(q context.Context) error, state func() string, keys ...string) (int, []string, error) {
 	t.Helper()
-	opts = append([]rapyer.Option{rapyer.WithPrefix(b.Prefix())}, opts...)
-	var st *rapyer.Store
 	var err error
-	if b.rc != nil {
-		st, err = rapyer.OpenCluster(Ctx(t), b.seeds, opts...)
-	} else {
-		st, err = rapyer.Open(Ctx(t), b.url, opts...)
+	if b.rc == nil {
+		rts, cmds := b.Count(func() { err = b.Store.Tx(ctx, fn) })
+		return rts, cmds, err
 	}
-	if err != nil {
-		t.Fatal(err)
+	before := ""
+	if state != nil {
+		before = state()
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	rts, cmds := b.Count(func() { err = b.Store.Tx(ctx, fn) })
+	if !errors.Is(err, rapyer.ErrInvalid) || !strings.Contains(err.Error(), "one hash slot") {
+		t.Fatalf("a Tx over several hash slots on a cluster: error %v, want ErrInvalid (one hash slot)", err)
+	}
+	named := 0
+	for _, k := range keys {
+		if strings.Contains(err.Error(), strconv.Quote(k)) {
+			named++
+		}
+	}
+	if named < 2 && len(keys) >= 2 {
+		t.Fatalf("refused Tx: %v names %d of %q, want two", err, named, keys)
+	}
+	if rts != 0 || len(cmds) != 0 {
+		t.Fatalf("refused Tx sent %d round trips %v, want none", rts, cmds)
+	}
+	if state != nil {
+		if after := state(); after != before {
+			t.Fatalf("refused Tx changed the state:\n%s\nwant\n%s", after, before)
+		}
+	}
+	rts, cmds = b.Count(func() { err = b.Store.Batch(ctx, fn) })
+	return rts, cmds, err
 }

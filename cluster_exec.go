@@ -264,7 +264,7 @@ func (s *Store) sendParts(ctx context.Context, parts []part, results []ops.Resul
 				s.cfg.logger.Debug("rapyer: cluster redirection", "reply", results[i].Err.Error())
 				switch rd.kind {
 				case 'X':
-					results[i].Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, results[i].Err)
+					results[i].Err = fmt.Errorf("%w: %v (one unit's keys span hash slots)", ErrInvalid, results[i].Err)
 					continue
 				case 'M', 'A':
 					if hops[i]++; hops[i] > maxRedirects {

@@ -456,12 +456,17 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		full = append(full, b.fullName())
 	}
 	full = append(full, args...)
+	var cs []*claim
 	if !isCont {
 		// Scalar scripts end with the field's index section (lua/index.lua).
 		var extra []string
 		sec := noIndex
 		if m.indexed() {
-			extra, sec = m.indexSection(m.specsOf([]Field{b}))
+			specs := m.specsOf([]Field{b})
+			extra, sec = m.indexSection(specs)
+			if cs, err = m.fieldClaims(op, specs, sc, args); err != nil {
+				return zero, err
+			}
 		}
 		keys = m.withIndex(extra)
 		full = append(full, sec...)
@@ -484,6 +489,9 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		return decodeWith(op, m, b, decode, r)
 	}
 	if qc := queueOf(ctx); qc != nil {
+		if len(cs) > 0 {
+			return zero, m.withClaims(ctx, op, cs, nil) // refused: claims are not queued
+		}
 		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
 			var r any
 			if len(rs) > 0 {
@@ -493,9 +501,48 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		})
 	}
 	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
-	r, err := finish(m.st.eval(ctx, sc, keys, full...))
+	var r R
+	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		var err error
+		r, err = finish(m.st.eval(ctx, sc, keys, full...))
+		return err
+	})
 	o.end(err)
 	return r, err
+}
+
+// fieldClaims is the claim of a field operation on a unique field of a
+// model that claims (claim.go): only SetIfAbsent and CompareAndSwap
+// (lua/scalar.lua's setnx and cas) know the value they write before
+// running; an operation whose value the server computes (Append, Incr,
+// Toggle, ...) is ErrInvalid there, since its value cannot be claimed
+// first.
+func (m *Model) fieldClaims(op string, specs []indexSpec, sc *lua.Script, args []any) ([]*claim, error) {
+	if len(specs) == 0 || !specs[0].unique || !m.claiming() {
+		return nil, nil
+	}
+	var v any
+	if sc == lua.Scalar && len(args) >= 2 {
+		switch args[0] {
+		case "setnx":
+			v = args[1]
+		case "cas":
+			v = args[len(args)-1]
+		}
+	}
+	var b []byte
+	switch x := v.(type) {
+	case []byte:
+		b = x
+	case string:
+		b = []byte(x)
+	default:
+		return nil, detail(op, m.sc.name, m.id, specs[0].name, fmt.Errorf("%w: on a cluster, a unique field of a model over several shards takes only values known before the write (Set then Save or Update, SetIfAbsent, CompareAndSwap): %s computes its value on the server, which cannot be claimed first", ErrInvalid, op))
+	}
+	if c := m.claimOf(specs[0], b); c != nil {
+		return []*claim{c}, nil
+	}
+	return nil, nil
 }
 
 // versionedReply unwraps the reply of a field script's Versioned twin,

@@ -401,8 +401,17 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 	if err != nil {
 		return err
 	}
-	rs, err := m.st.run1(ctx, u)
+	cs, err := m.claimsOf(op, m.sc.idx)
 	if err != nil {
+		return err
+	}
+	var rs []any
+	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		var err error
+		rs, err = m.st.run1(ctx, u)
+		return err
+	})
+	if _, claimed := err.(*Error); err != nil && !claimed {
 		err = scriptError(err)
 		if errors.Is(err, ErrLockLost) {
 			l.mu.Lock()
@@ -410,6 +419,8 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 			l.mu.Unlock()
 			return m.fail(op, fmt.Errorf("%w (lock %q)", err, l.name))
 		}
+	}
+	if err != nil {
 		return m.fail(op, err)
 	}
 	m.version = u.Version(rs)

@@ -118,17 +118,27 @@ func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() er
 	if err != nil {
 		return false, err
 	}
-	res, err = m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
-	switch {
-	case err == ErrConflict:
-		return false, nil
-	case err != nil:
-		return false, m.fail(op, scriptError(err))
-	case res[0].Err != nil:
-		return false, m.fail(op, scriptError(res[0].Err))
+	cs, err := m.claimsOf(op, m.sc.idx)
+	if err != nil {
+		return false, err
 	}
-	m.version = u.Version(res[0].Replies)
-	return true, nil
+	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		res, err := m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
+		switch {
+		case err == ErrConflict:
+			return errNotWritten
+		case err != nil:
+			return m.fail(op, scriptError(err))
+		case res[0].Err != nil:
+			return m.fail(op, scriptError(res[0].Err))
+		}
+		m.version = u.Version(res[0].Replies)
+		return nil
+	})
+	if err == errNotWritten {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Modify loads the object with the given id and changes it with fn under

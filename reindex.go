@@ -105,6 +105,15 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 	if err != nil {
 		return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
 	}
+	if probe := (&Model{st: st, sc: sc}); probe.claiming() {
+		// Each shard's script checked its own shard: the unique values
+		// are claimed across shards now (claim_maint.go).
+		more, err := sc.reindexClaims(ctx, st)
+		if err != nil {
+			return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
+		}
+		conflicts = append(conflicts, more...)
+	}
 	if len(conflicts) > 0 {
 		e := &UniqueError{Model: sc.name, Conflicts: make([]UniqueConflict, len(conflicts))}
 		for i, c := range conflicts {

@@ -46,5 +46,12 @@ func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption)
 	if err != nil {
 		return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
 	}
+	if probe := (&Model{st: st, sc: s.sc}); probe.claiming() {
+		// Stale claims of unique values go too (claim_maint.go); they are
+		// not objects, so they do not count.
+		if _, err := s.sc.sweepClaims(ctx, st); err != nil {
+			return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
+		}
+	}
 	return dead, nil
 }

@@ -2,6 +2,8 @@ package rapyer
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gomodule/redigo/redis"
@@ -21,92 +23,74 @@ func (sc *schema) uniqueSpecs() []indexSpec {
 	return out
 }
 
-// reindexClaims is Reindex's last pass on a cluster, for a model whose
-// unique values are claimed (claim.go): each shard's script checked its
-// own shard only, so every entry of every unique index is claimed for its
-// object (one round trip reading the indexes, then claimAll). An entry
-// whose value another object holds (validated as any claim) is taken out
-// of the index (lua/unindex.lua) and returned as a conflict, with the
-// stored text (one more round trip, only for conflicts). The claims taken
-// are confirmed.
-func (sc *schema) reindexClaims(ctx context.Context, st *Store) ([]index.Conflict, error) {
+// reindexClaimed makes Reindex's calls for a chunk of ids of a model whose
+// unique values are claimed (claim.go): each shard's script checks its own
+// shard only, so the objects' unique values are read (one round trip) and
+// claimed (claimAll) first; a value another object holds by its claim is
+// passed to lua/reindex.lua as a conflict to leave out (while the object
+// still holds that value). The function returned confirms the claims
+// taken once the calls have run.
+func (sc *schema) reindexClaimed(ctx context.Context, st *Store, ids []string) ([]ops.Unit, func(bool), error) {
 	const op = "Reindex"
-	n, sp := sc.layout(st)
 	uniq := sc.uniqueSpecs()
-	var reads []ops.Unit
-	type at struct {
-		spec  indexSpec
-		shard uint32
-	}
-	var where []at
-	for _, u := range uniq {
-		for sh := uint32(0); sh < uint32(n); sh++ {
-			key := indexKey(st.cfg.prefix, sc.name, sh, sp, u.name)
-			reads = append(reads, ops.Unit{Cmds: []ops.Cmd{{Name: "ZRANGE", Args: []any{key, 0, -1}}}})
-			where = append(where, at{u, sh})
+	names := make([]any, 0, 1+len(uniq))
+	ms := make([]*Model, len(ids))
+	reads := make([]ops.Unit, len(ids))
+	for i, id := range ids {
+		m := &Model{}
+		m.init(st, sc, id)
+		ms[i] = m
+		names = append(names[:0], m.key[0])
+		for _, u := range uniq {
+			names = append(names, u.name)
 		}
+		reads[i] = ops.Unit{Cmds: []ops.Cmd{{Name: "HMGET", Args: slices.Clone(names)}}}
 	}
 	res, err := st.exec(ctx, request{units: reads})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var cs []*claim
-	var from []at
+	var owner []int
 	for i, r := range res {
 		if r.Err != nil {
-			return nil, r.Err
+			continue // the script reports what is wrong with the hash
 		}
-		members, _ := redis.Strings(r.Replies[0], nil)
-		for _, mb := range members {
-			sk, id, ok := strings.Cut(mb, "\x00")
-			if !ok || checkID(id) != nil {
-				continue // not an entry of ours: Reindex's sweep pass handles x:i
+		vals, _ := redis.Values(r.Replies[0], nil)
+		for j, u := range uniq {
+			if j >= len(vals) || vals[j] == nil {
+				continue
 			}
-			m := &Model{}
-			m.init(st, sc, id)
-			cs = append(cs, &claim{m: m, field: where[i].spec.name, sk: sk, kind: where[i].spec.kind,
-				key: claimKey(st.cfg.prefix, sc.name, where[i].spec.name, sk)})
-			from = append(from, where[i])
+			b, _ := redis.Bytes(vals[j], nil)
+			if c := ms[i].claimOf(u, b); c != nil {
+				cs, owner = append(cs, c), append(owner, i)
+			}
 		}
 	}
-	if len(cs) == 0 {
-		return nil, nil
-	}
-	errs, err := st.claimAll(ctx, op, cs)
-	if err != nil {
-		st.settle(ctx, cs, errNotWritten)
-		return nil, err
-	}
-	st.settle(ctx, cs, nil) // the entries stay: confirmed
-	var out, texts []ops.Unit
-	var lost []*claim
-	for i, e := range errs {
-		if e == nil {
-			continue
+	skips := make([][]any, len(ids))
+	if len(cs) > 0 {
+		errs, err := st.claimAll(ctx, op, cs)
+		if err != nil {
+			st.settle(ctx, cs, errNotWritten)
+			return nil, nil, err
 		}
-		c, a := cs[i], from[i]
-		out = append(out, ops.ScriptUnit(lua.Unindex,
-			[]string{indexKey(st.cfg.prefix, sc.name, a.shard, sp, c.field), revKey(st.cfg.prefix, sc.name, a.shard, sp)},
-			[]any{c.field, c.sk, c.m.id}))
-		texts = append(texts, ops.Unit{Cmds: []ops.Cmd{{Name: "HGET", Args: []any{c.m.key[0], c.field}}}})
-		lost = append(lost, c)
-	}
-	if len(lost) == 0 {
-		return nil, nil
-	}
-	res, err = st.exec(ctx, request{units: append(out, texts...)})
-	if err != nil {
-		return nil, err
-	}
-	conflicts := make([]index.Conflict, len(lost))
-	for i, c := range lost {
-		if err := res[i].Err; err != nil {
-			return nil, err
+		for k, e := range errs {
+			if e != nil && errors.Is(e, ErrExists) {
+				skips[owner[k]] = append(skips[owner[k]], cs[k].field, cs[k].sk)
+			}
 		}
-		text, _ := redis.String(res[len(lost)+i].Replies[0], nil)
-		conflicts[i] = index.Conflict{ID: c.m.id, Field: c.field, Value: text}
 	}
-	return conflicts, nil
+	units := make([]ops.Unit, len(ids))
+	for i, id := range ids {
+		units[i] = sc.reindexUnit(st, id, skips[i])
+	}
+	return units, func(ok bool) {
+		werr := errUnknown
+		if ok {
+			werr = nil
+		}
+		st.settle(ctx, cs, werr)
+	}, nil
 }
 
 // sweepClaims is Sweep's pass over the claim keys of a model whose unique

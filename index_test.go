@@ -52,8 +52,8 @@ var (
 func indexIDs(t *testing.T, b *testkit.Backend, model, field string, shards int) []string {
 	t.Helper()
 	var out []string
-	for s := 0; s < shards; s++ {
-		key := b.Prefix() + "{" + model + ":" + itoa(s) + "}:x:i:" + field
+	for s := 0; s < shardsOf(b, model, shards); s++ {
+		key := xKey(b, model, s, "i:"+field)
 		ms, err := redis.Strings(b.Do(t, "ZRANGE", key, 0, -1))
 		must(t, err)
 		for _, m := range ms {
@@ -279,7 +279,7 @@ func TestIndexFollowsWrittenValues(t *testing.T) {
 					t.Fatalf("%s: index %s holds the object: %v, want %v", step, f, has, wanted)
 				}
 			}
-			rev, err := redis.String(b.Do(t, "HGET", xKey(b, "person", 0, "rev"), p.ID()))
+			rev, err := redis.String(b.Do(t, "HGET", xKey(b, "person", rapyer.ShardOfID(b.Store, "person", p.ID()), "rev"), p.ID()))
 			must(t, err)
 			got := parseRev(rev)
 			if len(got) != len(want) {

@@ -135,8 +135,6 @@ var (
 	// Claim takes, confirms and releases the claims of unique values of a
 	// model over several shards of a cluster.
 	Claim = build("claim")
-	// Unindex takes one entry out of an index (Reindex on a cluster).
-	Unindex = build("unindex")
 )
 
 // All lists the scripts a Store loads on its first use (SCRIPT LOAD, in the
@@ -144,5 +142,5 @@ var (
 // models with WithVersionCheck use): a Store sends one whole (EVAL) the
 // first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch, Claim, Unindex}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch, Claim}
 }

@@ -58,7 +58,7 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		return err
 	}
 	if claims == nil {
-		return bySlot(st, objs, func(group []P) error { return chunks(group, cfg.chunk, insertChunk) })
+		return chunks(objs, cfg.chunk, insertChunk)
 	}
 	// Each claim is settled by its object's outcome: confirmed when its
 	// chunk was written, left pending when its chunk failed (a part of it
@@ -69,17 +69,15 @@ func (s *Schema[M, P]) InsertMany(ctx context.Context, objs []P, opts ...ManyOpt
 		at[m], werrs[i] = i, errNotWritten
 	}
 	defer func() { st.settleEach(ctx, claims, werrs) }()
-	return bySlot(st, objs, func(group []P) error {
-		return chunks(group, cfg.chunk, func(i int, part []P) error {
-			err := insertChunk(i, part)
-			for _, p := range part {
-				werrs[at[p.base()]] = err
-				if err != nil {
-					werrs[at[p.base()]] = errUnknown
-				}
+	return chunks(objs, cfg.chunk, func(i int, part []P) error {
+		err := insertChunk(i, part)
+		for _, p := range part {
+			werrs[at[p.base()]] = err
+			if err != nil {
+				werrs[at[p.base()]] = errUnknown
 			}
-			return err
-		})
+		}
+		return err
 	})
 }
 

@@ -4,10 +4,13 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -247,18 +250,21 @@ type counter struct {
 	mu   sync.Mutex
 	rts  int
 	cmds []string
-	// perConn, on a cluster, counts round trips per connection: requests
-	// split per node go out concurrently, one round trip on each node's
-	// connection, so the round trips a caller waits for in sequence are
-	// the most any one connection made.
-	perConn map[*wireConn]int
+	// perCaller, on a cluster, counts round trips per goroutine: a
+	// request split per node goes out concurrently, its first node's group
+	// on the caller's goroutine and each other on a goroutine of its own,
+	// so the round trips a caller waits for in sequence are the most any
+	// one goroutine made (per connection would miss a request that
+	// follows another on a different node: a unique value's claim, then
+	// the object's write).
+	perCaller map[uint64]int
 }
 
 func (c *counter) reset() {
 	c.mu.Lock()
 	c.rts, c.cmds = 0, nil
-	if c.perConn != nil {
-		c.perConn = map[*wireConn]int{}
+	if c.perCaller != nil {
+		c.perCaller = map[uint64]int{}
 	}
 	c.mu.Unlock()
 }
@@ -267,9 +273,9 @@ func (c *counter) read() (int, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rts := c.rts
-	if c.perConn != nil {
+	if c.perCaller != nil {
 		rts = 0
-		for _, n := range c.perConn {
+		for _, n := range c.perCaller {
 			rts = max(rts, n)
 		}
 	}
@@ -291,8 +297,21 @@ func (c *counter) sent(cmd string, flush bool) {
 func (c *counter) trip(conn *wireConn) {
 	c.mu.Lock()
 	c.rts++
-	if c.perConn != nil {
-		c.perConn[conn]++
+	if c.perCaller != nil {
+		c.perCaller[goid()]++
 	}
 	c.mu.Unlock()
+}
+
+// goid is the calling goroutine's id, read from its stack header
+// ("goroutine 123 [running]:"); for counting only.
+func goid() uint64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	f := bytes.Fields(buf[:n])
+	if len(f) < 2 {
+		return 0
+	}
+	id, _ := strconv.ParseUint(string(f[1]), 10, 64)
+	return id
 }

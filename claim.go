@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,11 @@ type claim struct {
 	key    string // the claim key
 	kind   byte   // the field's sort kind
 	expect string // a record found stale, to take over
+	nonce  string // the claiming write's (one per write)
 	taken  bool   // this write holds the claim (pending)
+	rec    string // the record it set (taken)
+	made   bool   // the record was not the id's own before (taken)
+	heldBy string // the owner found holding the value (a refused claim)
 }
 
 // claiming reports whether m's writes of unique values claim them first:
@@ -170,8 +175,14 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 				continue
 			}
 			vs, _ := redis.Values(res[j].Replies[0], nil)
-			if ok, _ := redis.Int(vs[0], nil); ok == 1 && len(vs) == 1 {
-				c.taken = true
+			if len(vs) != 3 {
+				errs[i] = c.m.fail(op, fmt.Errorf("%w: claim.lua replied %v", ErrDecode, vs))
+				continue
+			}
+			if ok, _ := redis.Int(vs[0], nil); ok == 1 {
+				made, _ := redis.Int(vs[2], nil)
+				c.taken, c.made = true, made == 1
+				c.rec, _ = redis.String(vs[1], nil)
 				continue
 			}
 			rec, _ := redis.String(vs[1], nil)
@@ -208,7 +219,7 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 			sk, ok := index.SortKey(c.kind, b)
 			switch {
 			case b != nil && ok && sk == c.sk:
-				errs[h.i] = c.takenErr(op, "")
+				errs[h.i], c.heldBy = c.takenErr(op, ""), h.owner
 			case h.rec[0] == 'p' && h.age < lease:
 				errs[h.i] = c.takenErr(op, " (claimed by "+h.owner+", whose write may be under way)")
 			default:
@@ -220,18 +231,32 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 	return errs, nil
 }
 
-// unit is lua/claim.lua's op on the claim.
+// unit is lua/claim.lua's op on the claim: claim (a takeover of c.expect
+// when set), confirm or release (a drop of the record it set).
 func (c *claim) unit(op string) ops.Unit {
-	return ops.ScriptUnit(lua.Claim, []string{c.key}, []any{op, c.sk, c.m.id, c.expect})
+	switch op {
+	case "confirm":
+		return ops.ScriptUnit(lua.Claim, []string{c.key}, []any{op, c.sk, c.m.id, c.rec})
+	case "release":
+		return ops.ScriptUnit(lua.Claim, []string{c.key}, []any{"drop", c.sk, c.m.id, c.rec, 0})
+	}
+	if c.nonce == "" {
+		c.nonce = strconv.FormatUint(rand.Uint64(), 36)
+	}
+	return ops.ScriptUnit(lua.Claim, []string{c.key}, []any{op, c.sk, c.m.id, c.expect, c.nonce})
 }
 
 // settle ends the claims taken in cs after their write: confirmed when it
 // succeeded (werr nil), released when it was refused (an error reply: the
-// scripts write nothing then), left pending otherwise (a lost connection
-// or context: the write may have run, and the claim, validated against
-// its owner, still protects it). Best effort, one round trip: a claim left
-// pending is taken over once older than the lease when its owner does not
-// hold the value, and Sweep removes stale ones.
+// scripts write nothing then) and the claim was made by this write (not a
+// record of the same object that another of its writes, maybe under way,
+// holds), left pending otherwise (a lost connection or context: the write
+// may have run, and the claim, validated against its owner, still
+// protects it). Each is a compare-and-set on the record the write set:
+// when another write of the object refreshed it meanwhile, that write
+// settles it. Best effort, one round trip: a claim left pending is taken
+// over once older than the lease when its owner does not hold the value,
+// and Sweep removes stale ones.
 func (s *Store) settle(ctx context.Context, cs []*claim, werr error) {
 	s.settleEach(ctx, [][]*claim{cs}, []error{werr})
 }
@@ -250,10 +275,10 @@ func (s *Store) settleEach(ctx context.Context, groups [][]*claim, werrs []error
 			continue
 		}
 		for _, c := range cs {
-			if c.taken {
+			if c.taken && (op == "confirm" || c.made) {
 				units = append(units, c.unit(op))
-				c.taken = false
 			}
+			c.taken = false
 		}
 	}
 	if len(units) > 0 {

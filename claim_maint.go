@@ -2,7 +2,6 @@ package rapyer
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -74,8 +73,11 @@ func (sc *schema) reindexClaimed(ctx context.Context, st *Store, ids []string) (
 			st.settle(ctx, cs, errNotWritten)
 			return nil, nil, err
 		}
+		// Left out only for an owner found holding the value: a claim
+		// pending for a write under way may yet fail, and the script
+		// checks the object's own shard anyway.
 		for k, e := range errs {
-			if e != nil && errors.Is(e, ErrExists) {
+			if e != nil && cs[k].heldBy != "" {
 				skips[owner[k]] = append(skips[owner[k]], cs[k].field, cs[k].sk)
 			}
 		}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/rapyer-go/rapyer"
-	"github.com/rapyer-go/rapyer/types"
 	"github.com/rapyer-go/rapyer/internal/testkit"
+	"github.com/rapyer-go/rapyer/types"
 )
 
 type meta struct {

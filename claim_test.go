@@ -246,6 +246,7 @@ func TestUniqueClaimRoundTrips(t *testing.T) {
 		ctx := testkit.Ctx(t)
 		st := b.NewStore(t, rapyer.WithHook(r))
 		p := newPerson(people, st, "P", "rt@x", 1)
+		plantClaim(t, b, "person", "stale@x", "p", p.ID(), time.Hour) // p will be gone
 		cases := []struct {
 			name     string
 			f        func() error
@@ -257,6 +258,10 @@ func TestUniqueClaimRoundTrips(t *testing.T) {
 			{"Update", func() error { p.Age.Set(2); return p.Update(ctx, &p.Age) }, 1, []string{"update"}},
 			{"Save", func() error { return newPerson(people, st, "Q", "rt@x", 3).Save(ctx) }, onCluster(b, 1, 2), onCluster(b, []string{"save"}, []string{"claim", "HGET"})},
 			{"Delete", func() error { _, err := p.Delete(ctx); return err }, 1, []string{"delete"}},
+			// A stale claim (pending past the lease, its owner gone) is
+			// read, its owner checked, taken over, then the write and the
+			// confirmation.
+			{"Insert", func() error { return newPerson(people, st, "S", "stale@x", 4).Insert(ctx) }, onCluster(b, 1, 5), onCluster(b, []string{"insert"}, []string{"claim", "HGET", "insert"})},
 		}
 		for i, c := range cases {
 			var err error

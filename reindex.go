@@ -49,6 +49,10 @@ import (
 //
 // Objects stored under another shard count (WithShards changed) are not
 // reachable by the model and are left alone. Reindex does not touch TTLs.
+// On a cluster, for a model with a Unique field over several shards,
+// each chunk's unique values are read and claimed first, the claims
+// confirmed after (three more round trips per chunk, claim.go); a value
+// another object holds is a conflict.
 // It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
 // the count so far. Progress reports the objects reindexed so far (the

@@ -393,3 +393,37 @@ func manyErr(op, model string, err error) error {
 	}
 	return &Error{Op: op, Model: model, Err: err}
 }
+
+// fieldClaims is the claim of a field operation on a unique field of a
+// model that claims (claim.go): only SetIfAbsent and CompareAndSwap
+// (lua/scalar.lua's setnx and cas) know the value they write before
+// running; an operation whose value the server computes (Append, Incr,
+// Toggle, ...) is ErrInvalid there, since its value cannot be claimed
+// first.
+func (m *Model) fieldClaims(op string, specs []indexSpec, sc *lua.Script, args []any) ([]*claim, error) {
+	if len(specs) == 0 || !specs[0].unique || !m.claiming() {
+		return nil, nil
+	}
+	var v any
+	if sc == lua.Scalar && len(args) >= 2 {
+		switch args[0] {
+		case "setnx":
+			v = args[1]
+		case "cas":
+			v = args[len(args)-1]
+		}
+	}
+	var b []byte
+	switch x := v.(type) {
+	case []byte:
+		b = x
+	case string:
+		b = []byte(x)
+	default:
+		return nil, detail(op, m.sc.name, m.id, specs[0].name, fmt.Errorf("%w: on a cluster, a unique field of a model over several shards takes only values known before the write (Set then Save or Update, SetIfAbsent, CompareAndSwap): %s computes its value on the server, which cannot be claimed first", ErrInvalid, op))
+	}
+	if c := m.claimOf(specs[0], b); c != nil {
+		return []*claim{c}, nil
+	}
+	return nil, nil
+}

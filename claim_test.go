@@ -155,6 +155,20 @@ func TestUniqueClaimFreed(t *testing.T) {
 			t.Fatal("CompareAndSwap to a free value failed")
 		}
 		must(t, newPerson(people, b.Store, "H", "f@x", 7).Save(ctx))
+
+		// Modify and a Save under a lock (WithSave) claim as Save does.
+		err = third.Modify(ctx, func() error { third.Email.Set("f@x"); return nil })
+		wantErr(t, err, rapyer.ErrExists, "f@x")
+		must(t, third.Modify(ctx, func() error { third.Email.Set("m@x"); return nil }))
+		err = third.WithLock(ctx, "l", func(context.Context) error { third.Email.Set("f@x"); return nil }, rapyer.WithSave())
+		wantErr(t, err, rapyer.ErrExists, "f@x")
+		must(t, third.WithLock(ctx, "l", func(context.Context) error { third.Email.Set("w@x"); return nil }, rapyer.WithSave()))
+		if v, _ := b.HGet(t, third.Key(), "email"); v != "w@x" {
+			t.Fatalf("email after Modify and a locked Save: %q", v)
+		}
+		if rec := claimRecord(t, b, "person", "w@x"); b.Name == "cluster" && !strings.HasSuffix(rec, ":"+third.ID()) {
+			t.Fatalf("claim after a locked Save: %q", rec)
+		}
 	})
 }
 

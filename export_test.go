@@ -14,12 +14,12 @@ func SetMuxMaxBytes(n int) (restore func()) {
 	return func() { muxMaxBytes = old }
 }
 
-// ShardsOf is the shard count of the model defined as name on st (tests
-// read index keys raw, shard by shard).
+// ShardsOf is the shard count of the model defined as name on st, 0 for
+// a name not defined (tests read index keys raw, shard by shard).
 func ShardsOf(st *Store, name string) int {
 	r, ok := lookup(name)
 	if !ok {
-		return 1
+		return 0
 	}
 	return r.sc.shardsOn(st)
 }
@@ -29,7 +29,7 @@ func ShardsOf(st *Store, name string) int {
 // cluster.
 func ShardPrefixOf(st *Store, name string, i int) string {
 	r, ok := lookup(name)
-	if !ok {
+	if !ok || i >= r.sc.shardsOn(st) {
 		return st.cfg.prefix + "{" + name + ":" + strconv.Itoa(i) + "}:"
 	}
 	_, sp := r.sc.layout(st)

@@ -70,10 +70,13 @@ func xKey(b *testkit.Backend, model string, shard int, name string) string {
 	return rapyer.ShardPrefixOf(b.Store, model, shard) + "x:" + name
 }
 
-// shardsOf is the model's shard count on the backend, at least shards (a
-// model without WithShards has 12 on a cluster).
+// shardsOf is the model's shard count on the backend (a model without
+// WithShards has 12 on a cluster), or shards for a name not defined.
 func shardsOf(b *testkit.Backend, model string, shards int) int {
-	return max(shards, rapyer.ShardsOf(b.Store, model))
+	if n := rapyer.ShardsOf(b.Store, model); n > 0 {
+		return n
+	}
+	return shards
 }
 
 // indexState reads every index key of model raw: one line per x:i member

@@ -71,7 +71,7 @@ type claim struct {
 	key    string // the claim key
 	kind   byte   // the field's sort kind
 	expect string // a record found stale, to take over
-	nonce  string // the claiming write's (one per write)
+	nonce  string // random, set at its first claim: its records are its own
 	taken  bool   // this write holds the claim (pending)
 	rec    string // the record it set (taken)
 	made   bool   // the record was not the id's own before (taken)
@@ -119,7 +119,8 @@ func (m *Model) claimOf(sp indexSpec, b []byte) *claim {
 	return &claim{m: m, field: sp.name, text: string(b), sk: sk, kind: sp.kind, key: claimKey(m.st.cfg.prefix, m.sc.name, sp.name, sk)}
 }
 
-// taken is the error of a claim lost to owner.
+// takenErr is the error of a claim lost to another object (why: what more
+// to say).
 func (c *claim) takenErr(op, why string) error {
 	text := c.text
 	if len(text) > 60 {

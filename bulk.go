@@ -1,6 +1,7 @@
 package rapyer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -309,24 +310,49 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	queued := oneChunkQueued(ctx, &cfg, len(objs))
 	var first error
 	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
-		units := make([]ops.Unit, len(part))
-		ms := make([]*Model, len(part))
+		all := make([]*Model, len(part))
 		for i, p := range part {
-			ms[i] = p.base()
-			if units[i], err = ms[i].saveUnit(op); err != nil {
+			all[i] = p.base()
+		}
+		// On a cluster, unique values are claimed first (claim.go); an
+		// object whose claim is refused is not sent.
+		claims, refusedBy, err := st.claimMany(ctx, op, all)
+		if err != nil {
+			return manyErr(op, s.sc.name, err)
+		}
+		var failed error // this chunk's first refused object
+		units := make([]ops.Unit, 0, len(part))
+		ms := make([]*Model, 0, len(part))
+		werrs := make([]error, len(part)) // each write's outcome, for its claims
+		sent := make([]int, 0, len(part))
+		for i, m := range all {
+			if refusedBy[i] != nil {
+				failed, werrs[i] = cmp.Or(failed, refusedBy[i]), errNotWritten
+				continue
+			}
+			u, err := m.saveUnit(op)
+			if err != nil {
+				st.settleEach(ctx, claims, werrsOr(werrs, errNotWritten))
 				return err
 			}
+			units, ms, sent = append(units, u), append(ms, m), append(sent, i)
 		}
-		_, err := sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
+		defer st.settleEach(ctx, claims, werrs)
+		if len(units) == 0 { // every object refused by its claims
+			first = cmp.Or(first, failed)
+			return nil
+		}
+		_, err = sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
 			if err != nil {
+				for _, i := range sent {
+					werrs[i] = err
+				}
 				return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
 			}
-			var failed error // this chunk's first refused object
 			for i, r := range res {
 				if r.Err != nil {
-					if failed == nil {
-						failed = ms[i].fail(op, scriptError(r.Err))
-					}
+					werrs[sent[i]] = ms[i].fail(op, scriptError(r.Err))
+					failed = cmp.Or(failed, werrs[sent[i]])
 					continue
 				}
 				ms[i].version = units[i].Version(r.Replies)

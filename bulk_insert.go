@@ -2,6 +2,7 @@ package rapyer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,7 +62,74 @@ func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOpti
 			return err
 		}
 	}
-	return chunks(objs, cfg.chunk, s.insertChunkOf(ctx, st, op))
+	insertChunk := s.insertChunkOf(ctx, st, op)
+	ms := make([]*Model, len(objs))
+	for i, p := range objs {
+		ms[i] = p.base()
+	}
+	claims, err := s.claimInsert(ctx, st, op, ms)
+	if err != nil {
+		return err
+	}
+	if claims == nil {
+		return chunks(objs, cfg.chunk, insertChunk)
+	}
+	// Each claim is settled by its object's outcome: confirmed when its
+	// chunk was written, left pending when its chunk failed (a part of it
+	// may have been written), released when its chunk was not sent.
+	werrs := make([]error, len(objs))
+	at := make(map[*Model]int, len(objs))
+	for i, m := range ms {
+		at[m], werrs[i] = i, errNotWritten
+	}
+	defer func() { st.settleEach(ctx, claims, werrs) }()
+	return chunks(objs, cfg.chunk, func(i int, part []P) error {
+		err := insertChunk(i, part)
+		for _, p := range part {
+			werrs[at[p.base()]] = err
+			if err != nil {
+				werrs[at[p.base()]] = errUnknown
+			}
+		}
+		return err
+	})
+}
+
+// errUnknown is the outcome of a write that may or may not have run: its
+// claims stay pending (settleEach).
+var errUnknown = errors.New("rapyer: outcome unknown")
+
+// claimInsert claims the unique values of InsertMany's objects (claim.go;
+// nil claims when the model does not claim), all or nothing: a value
+// given twice, or taken, refuses the whole call with ErrExists naming the
+// object, field and value, the claims taken released and nothing written.
+func (s *Schema[M, P]) claimInsert(ctx context.Context, st *Store, op string, ms []*Model) ([][]*claim, error) {
+	if len(ms) == 0 || !ms[0].claiming() {
+		return nil, nil
+	}
+	seen := map[string]*Model{}
+	for _, m := range ms {
+		cs, err := m.claimsOf(op, s.sc.idx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			k := c.field + "\x00" + c.sk
+			if first, dup := seen[k]; dup {
+				return nil, m.fail(op, fmt.Errorf("%w: unique field %s: value %s given twice (objects %s and %s); nothing was written", ErrExists, c.field, c.text, first.id, m.id))
+			}
+			seen[k] = m
+		}
+	}
+	claims, refusedBy, err := st.claimMany(ctx, op, ms)
+	if err != nil {
+		return nil, manyErr(op, s.sc.name, err)
+	}
+	if e := firstErr(refusedBy); e != nil {
+		st.settleEach(ctx, claims, werrsOr(make([]error, len(ms)), errNotWritten))
+		return nil, fmt.Errorf("%w; nothing was written", e)
+	}
+	return claims, nil
 }
 
 // severalSlots reports whether objs' keys are in more than one hash slot.

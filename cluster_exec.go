@@ -421,7 +421,7 @@ func (s *Store) redirected(p *part, res *ops.Result, hops map[int]int, i int, do
 	s.cfg.logger.Debug("rapyer: cluster redirection", "reply", res.Err.Error())
 	switch rd.kind {
 	case 'X':
-		res.Err = fmt.Errorf("%w: %v (one unit's keys span hash slots: on a cluster a Unique field needs a model of one shard, WithShards(1), for now)", ErrInvalid, res.Err)
+		res.Err = fmt.Errorf("%w: %v (one unit's keys span hash slots)", ErrInvalid, res.Err)
 		return false
 	case 'M', 'A':
 		if hops[i]++; hops[i] > maxRedirects {

@@ -152,7 +152,9 @@
 //
 // Index and Unique on a scalar field (Age.Named("age").Index()) keep a
 // per-shard sorted set of the field's values, updated by every write of the
-// object inside its own script; Unique refuses a taken value with ErrExists.
+// object inside its own script; Unique refuses a taken value with ErrExists
+// (on Redis Cluster, for a model over several shards, after claiming the
+// value in a key of its own slot: WithClaimLease; README, "Redis Cluster").
 // Schema.Fields returns a probe object whose handles build typed predicates
 // (q.Age.Gte(18), q.Name.Prefix("Al"), And, Or, Not, All); Find, FindOne,
 // FindIDs, Count, DeleteWhere and Iter run them in at most two round trips,

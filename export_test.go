@@ -1,5 +1,11 @@
 package rapyer
 
+import (
+	"strconv"
+
+	"github.com/rapyer-go/rapyer/index"
+)
+
 // SetMuxMaxBytes sets the largest request, in bytes of arguments, sent on
 // a multiplexed connection, until the returned function restores it.
 func SetMuxMaxBytes(n int) (restore func()) {
@@ -30,24 +36,41 @@ func ForgetNode(st *Store, addr string) {
 	st.cl.layout(m, m)
 }
 
-// ShardHead returns the key head of shard i of the model named model on st,
-// "<prefix>{tag}:", the part of its keys before o:, f:, l: or x: (the tag
-// is {model:i} on one server, a spread tag on a cluster: keys.go). Tests
-// build key names with it rather than assuming one server's layout.
-func ShardHead(st *Store, model string, i int) string {
-	r, ok := lookup(model)
+// ShardsOf is the shard count of the model defined as name on st, 0 for
+// a name not defined (tests read index keys raw, shard by shard).
+func ShardsOf(st *Store, name string) int {
+	r, ok := lookup(name)
 	if !ok {
-		panic("ShardHead: no model " + model)
-	}
-	_, sp := r.sc.layout(st)
-	return shardPrefix(st.cfg.prefix, model, uint32(i), sp)
-}
-
-// ShardsOn returns the model's shard count on st.
-func ShardsOn(st *Store, model string) int {
-	r, ok := lookup(model)
-	if !ok {
-		panic("ShardsOn: no model " + model)
+		return 0
 	}
 	return r.sc.shardsOn(st)
+}
+
+// ShardPrefixOf is the key prefix (tag included) of shard i of the model
+// defined as name on st: {name:i} on one server, the spread tag on a
+// cluster.
+func ShardPrefixOf(st *Store, name string, i int) string {
+	r, ok := lookup(name)
+	if !ok || i >= r.sc.shardsOn(st) {
+		return st.cfg.prefix + "{" + name + ":" + strconv.Itoa(i) + "}:"
+	}
+	_, sp := r.sc.layout(st)
+	return shardPrefix(st.cfg.prefix, name, uint32(i), sp)
+}
+
+// ClaimKeyOf is the claim key of stored text of the named model's unique
+// field (claim.go), and the text's sort key.
+func ClaimKeyOf(st *Store, name, field, text string) (key, sortKey string) {
+	r, _ := lookup(name)
+	for _, sp := range r.sc.idx {
+		if sp.name == field {
+			sortKey, _ = index.SortKey(sp.kind, []byte(text))
+		}
+	}
+	return claimKey(st.cfg.prefix, name, field, sortKey), sortKey
+}
+
+// ShardOfID is the shard of object id of the model defined as name on st.
+func ShardOfID(st *Store, name, id string) int {
+	return int(shardOf(id, ShardsOf(st, name)))
 }

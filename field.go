@@ -456,12 +456,17 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		full = append(full, b.fullName())
 	}
 	full = append(full, args...)
+	var cs []*claim
 	if !isCont {
 		// Scalar scripts end with the field's index section (lua/index.lua).
 		var extra []string
 		sec := noIndex
 		if m.indexed() {
-			extra, sec = m.indexSection(m.specsOf([]Field{b}))
+			specs := m.specsOf([]Field{b})
+			extra, sec = m.indexSection(specs)
+			if cs, err = m.fieldClaims(op, specs, sc, args); err != nil {
+				return zero, err
+			}
 		}
 		keys = m.withIndex(extra)
 		full = append(full, sec...)
@@ -484,6 +489,9 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		return decodeWith(op, m, b, decode, r)
 	}
 	if qc := queueOf(ctx); qc != nil {
+		if len(cs) > 0 {
+			return zero, m.withClaims(ctx, op, cs, nil) // refused: claims are not queued
+		}
 		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
 			var r any
 			if len(rs) > 0 {
@@ -493,11 +501,16 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		})
 	}
 	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
-	reply, err := m.st.eval(ctx, sc, keys, full...)
-	err, short := shortOf(err)
-	r, err := finish(reply, err)
+	var r R
+	var short error // WAIT short of its count: the write stands
+	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		reply, err := m.st.eval(ctx, sc, keys, full...)
+		err, short = shortOf(err)
+		r, err = finish(reply, err)
+		return err
+	})
 	if err == nil && short != nil {
-		err = detail(op, m.sc.name, m.id, b.fullName(), short) // the write stands
+		err = detail(op, m.sc.name, m.id, b.fullName(), short)
 	}
 	o.end(err)
 	return r, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rapyer-go/rapyer"
+	"github.com/rapyer-go/rapyer/internal/testkit"
 	"github.com/rapyer-go/rapyer/types"
 )
 
@@ -92,6 +93,15 @@ func fill(u *user) {
 	u.Counts.SetLocal(map[string]int64{"logins": 3})
 	u.Roles.SetLocal("admin", "dev")
 	u.Board.SetLocal(types.Member[string]{Value: "ada", Score: 10}, types.Member[string]{Value: "bob", Score: 2.5})
+}
+
+// onCluster is cluster on the cluster backend, else one: what a test
+// asserts where a cluster behaves otherwise by design.
+func onCluster[T any](b *testkit.Backend, one, cluster T) T {
+	if b.Name == "cluster" {
+		return cluster
+	}
+	return one
 }
 
 func must(t *testing.T, err error) {

@@ -43,7 +43,10 @@ func (m *Model) indexSectionAt(specs []indexSpec, base int) (keys []string, args
 			uniq = "1"
 		}
 		args = append(args, s.name, string(s.kind), uniq, add(indexKey(prefix, model, shard, sp, s.name)))
-		if !s.unique || n == 1 {
+		// On a cluster the other shards' indexes are in other slots: the
+		// write claimed its unique values first (claim.go), and its script
+		// checks its own shard only.
+		if !s.unique || n == 1 || m.st.cl != nil {
 			args = append(args, 0)
 			continue
 		}

@@ -423,9 +423,19 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 	if err != nil {
 		return err
 	}
-	rs, err := m.st.run1(ctx, u)
-	err, short := shortOf(err)
+	cs, err := m.claimsOf(op, m.sc.idx)
 	if err != nil {
+		return err
+	}
+	var rs []any
+	var short error // WAIT short of its count: saved, not known replicated
+	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		var err error
+		rs, err = m.st.run1(ctx, u)
+		err, short = shortOf(err)
+		return err
+	})
+	if _, claimed := err.(*Error); err != nil && !claimed {
 		err = scriptError(err)
 		if errors.Is(err, ErrLockLost) {
 			l.mu.Lock()
@@ -433,6 +443,8 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 			l.mu.Unlock()
 			return m.fail(op, fmt.Errorf("%w (lock %q)", err, l.name))
 		}
+	}
+	if err != nil {
 		return m.fail(op, err)
 	}
 	m.version = u.Version(rs)

@@ -204,8 +204,7 @@ func checkRacers(t *testing.T, b *testkit.Backend, ids []string) {
 		known[id] = true
 		p, err := racers.NewWithID(b.Store, id)
 		must(t, err)
-		shard := p.Key()[strings.Index(p.Key(), "{racer:")+7:]
-		shard = shard[:strings.IndexByte(shard, '}')]
+		shard := strconv.Itoa(rapyer.ShardOfID(b.Store, "racer", id))
 		h, err := redis.StringMap(b.Do(t, "HGETALL", p.Key()))
 		must(t, err)
 		if len(h) == 0 {

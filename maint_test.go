@@ -64,11 +64,19 @@ func personFieldsBut(plain ...string) func(p *person) rapyer.Fields {
 	}
 }
 
-// xKey is the name of the shard-wide key x:<name> of model (keys.go) on
-// the backend's Store: its hash tag is the library's (a spread tag on a
-// cluster).
+// xKey is the name of the shard-wide key x:<name> of model (keys.go), with
+// the shard's tag on the backend ({model:i}, or spread on a cluster).
 func xKey(b *testkit.Backend, model string, shard int, name string) string {
-	return rapyer.ShardHead(b.Store, model, shard) + "x:" + name
+	return rapyer.ShardPrefixOf(b.Store, model, shard) + "x:" + name
+}
+
+// shardsOf is the model's shard count on the backend (a model without
+// WithShards has 12 on a cluster), or shards for a name not defined.
+func shardsOf(b *testkit.Backend, model string, shards int) int {
+	if n := rapyer.ShardsOf(b.Store, model); n > 0 {
+		return n
+	}
+	return shards
 }
 
 // indexState reads every index key of model raw: one line per x:i member
@@ -78,7 +86,7 @@ func xKey(b *testkit.Backend, model string, shard int, name string) string {
 func indexState(t *testing.T, b *testkit.Backend, model string, shards int, fields []string) []string {
 	t.Helper()
 	var out []string
-	for s := 0; s < shards; s++ {
+	for s := 0; s < shardsOf(b, model, shards); s++ {
 		for _, f := range fields {
 			ms, err := redis.Strings(b.Do(t, "ZRANGE", xKey(b, model, s, "i:"+f), 0, -1))
 			must(t, err)
@@ -122,7 +130,7 @@ func parseRev(e string) map[string]string {
 func indexSize(t *testing.T, b *testkit.Backend, model string, shards int, fields []string) int {
 	t.Helper()
 	n := 0
-	for s := 0; s < shards; s++ {
+	for s := 0; s < shardsOf(b, model, shards); s++ {
 		for _, f := range fields {
 			c, err := redis.Int(b.Do(t, "ZCARD", xKey(b, model, s, "i:"+f)))
 			must(t, err)
@@ -503,7 +511,7 @@ func TestReindexLeavesTTL(t *testing.T) {
 			t.Fatalf("PTTL %d after Reindex and Sweep", got)
 		}
 		for _, k := range []string{"i:name", "all", "rev"} {
-			if got := b.PTTL(t, xKey(b, "rettl", 0, k)); got != -1 {
+			if got := b.PTTL(t, xKey(b, "rettl", rapyer.ShardOfID(b.Store, "rettl", p.ID()), k)); got != -1 {
 				t.Fatalf("index key %s has PTTL %d", k, got)
 			}
 		}

@@ -330,7 +330,11 @@ func (m *Model) Save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return m.run(ctx, "Save", u, func(rs []any) error {
+	cs, err := m.claimsOf("Save", m.sc.idx)
+	if err != nil {
+		return err
+	}
+	return m.runClaimed(ctx, "Save", u, cs, func(rs []any) error {
 		m.version = u.Version(rs)
 		return nil
 	})
@@ -339,16 +343,30 @@ func (m *Model) Save(ctx context.Context) error {
 // execUnit runs u now and completes it with done, or, with a queue context,
 // queues both (done then runs when the queue has run).
 func execUnit[R any](ctx context.Context, m *Model, op string, u ops.Unit, done func(rs []any, err error) (R, error)) (R, error) {
+	return execClaimed(ctx, m, op, u, nil, done)
+}
+
+// execClaimed is execUnit for a write that claims the unique values cs
+// first (claim.go; none on one server): the claims, the write and their
+// settling are one operation.
+func execClaimed[R any](ctx context.Context, m *Model, op string, u ops.Unit, cs []*claim, done func(rs []any, err error) (R, error)) (R, error) {
+	var r R
 	if qc := queueOf(ctx); qc != nil {
-		var zero R
-		return zero, qc.add(op, m, u, func(rs []any, err error) (any, error) { return done(rs, err) })
+		if len(cs) > 0 {
+			return r, m.withClaims(ctx, op, cs, nil) // refused: claims are not queued
+		}
+		return r, qc.add(op, m, u, func(rs []any, err error) (any, error) { return done(rs, err) })
 	}
 	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
-	rs, err := m.st.run1(ctx, u)
-	err, short := shortOf(err)
-	r, err := done(rs, err)
+	var short error // WAIT short of its count: the write stands
+	err := m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		rs, err := m.st.run1(ctx, u)
+		err, short = shortOf(err)
+		r, err = done(rs, err)
+		return err
+	})
 	if err == nil && short != nil {
-		err = m.fail(op, short) // the write stands: done has completed it
+		err = m.fail(op, short) // done has completed it
 	}
 	o.end(err)
 	return r, err
@@ -357,7 +375,12 @@ func execUnit[R any](ctx context.Context, m *Model, op string, u ops.Unit, done 
 // run is execUnit for operations that return only an error: a failed round
 // trip or error reply is labelled with op, then done completes.
 func (m *Model) run(ctx context.Context, op string, u ops.Unit, done func(rs []any) error) error {
-	_, err := execUnit(ctx, m, op, u, func(rs []any, err error) (struct{}, error) {
+	return m.runClaimed(ctx, op, u, nil, done)
+}
+
+// runClaimed is run for a write that claims cs first (execClaimed).
+func (m *Model) runClaimed(ctx context.Context, op string, u ops.Unit, cs []*claim, done func(rs []any) error) error {
+	_, err := execClaimed(ctx, m, op, u, cs, func(rs []any, err error) (struct{}, error) {
 		if err != nil {
 			return struct{}{}, m.fail(op, scriptError(err))
 		}
@@ -443,7 +466,11 @@ func (m *Model) Insert(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return m.run(ctx, "Insert", u, func([]any) error {
+	cs, err := m.claimsOf("Insert", m.sc.idx)
+	if err != nil {
+		return err
+	}
+	return m.runClaimed(ctx, "Insert", u, cs, func([]any) error {
 		m.version = 1
 		return nil
 	})
@@ -523,11 +550,15 @@ func (m *Model) update(ctx context.Context, op string, specs []indexSpec, pairs,
 	if op != "Clear" {
 		expect = m.expected()
 	}
+	cs, err := m.claimsOf(op, specs)
+	if err != nil {
+		return err
+	}
 	extra, sec := m.indexSection(specs)
 	args := make([]any, 0, 5+len(pairs)+len(absent)+len(blocks)+len(sec))
 	args = append(args, m.touchTTL(), len(m.keys()), len(pairs)/2, len(absent), expect)
 	args = append(append(append(append(args, pairs...), absent...), blocks...), sec...)
-	return m.run(ctx, op, ops.ScriptUnit(lua.Update, m.withIndex(extra), args), func(rs []any) error {
+	return m.runClaimed(ctx, op, ops.ScriptUnit(lua.Update, m.withIndex(extra), args), cs, func(rs []any) error {
 		m.version, _ = redis.Int64(rs[0], nil)
 		for _, f := range then {
 			f()

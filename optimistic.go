@@ -118,21 +118,32 @@ func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() er
 	if err != nil {
 		return false, err
 	}
-	res, err = m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
-	err, short := shortOf(err)
-	switch {
-	case err == ErrConflict:
+	cs, err := m.claimsOf(op, m.sc.idx)
+	if err != nil {
+		return false, err
+	}
+	var short error // WAIT short of its count: saved, not known replicated
+	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+		res, err := m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
+		err, short = shortOf(err)
+		switch {
+		case err == ErrConflict:
+			return errNotWritten
+		case err != nil:
+			return m.fail(op, scriptError(err))
+		case res[0].Err != nil:
+			return m.fail(op, scriptError(res[0].Err))
+		}
+		m.version = u.Version(res[0].Replies)
+		return nil
+	})
+	if err == errNotWritten {
 		return false, nil
-	case err != nil:
-		return false, m.fail(op, scriptError(err))
-	case res[0].Err != nil:
-		return false, m.fail(op, scriptError(res[0].Err))
 	}
-	m.version = u.Version(res[0].Replies)
-	if short != nil {
-		return true, m.fail(op, short) // saved: not known to be on enough replicas
+	if err == nil && short != nil {
+		return true, m.fail(op, short)
 	}
-	return true, nil
+	return err == nil, err
 }
 
 // Modify loads the object with the given id and changes it with fn under

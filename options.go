@@ -42,6 +42,7 @@ type config struct {
 	logged        bool          // WithLogger was given a logger
 	muxConns      int           // multiplexed connections: 0 one per CPU, -1 none
 	wait          waitSpec      // WithWait (wait.go)
+	claimLease    time.Duration // WithClaimLease (claim.go); 0: the default
 }
 
 func defaultConfig() config {
@@ -226,9 +227,9 @@ func WithShards(n int) ModelOption {
 // WithDefaultShards sets the shard count of the models that do not set
 // one (WithShards) on this Store. Default: 1 on one server (queries are one
 // script call), 12 on a cluster (a model spreads evenly over 2, 3, 4, 6 or
-// 12 masters); on a cluster a model with a Unique field defaults to 1, as
-// its check reads every shard's index in one script (README, "Redis
-// Cluster"). It is part of the key layout: change it only with the data.
+// 12 masters), Unique fields included (their values are claimed across
+// shards: WithClaimLease). It is part of the key layout: change it only
+// with the data.
 // n outside 1..16384 is ignored.
 func WithDefaultShards(n int) Option {
 	return optionFunc(func(c *config) {

@@ -98,12 +98,17 @@ func TestDeleteWhereChunks(t *testing.T) {
 	})
 }
 
+// peopleOne has one shard on every backend (a cluster gives a model 12
+// unless WithShards says otherwise).
+var peopleOne = rapyer.Define("personone", personFields, rapyer.WithShards(1))
+
 // TestSweepProgress: Sweep reports the entries checked against their
 // total, read first; Reindex the objects reindexed, the total at the end.
 func TestSweepProgress(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		st := b.Store
+		people := peopleOne
 		ps := savePeople(t, b, st, people, 8)
 		for _, p := range ps[:3] { // dead behind rapyer's back
 			if _, err := b.Do(t, "DEL", p.Keys()[0]); err != nil {

@@ -182,7 +182,7 @@ func TestQueryTTLRefresh(t *testing.T) {
 func shardSum(t *testing.T, b *testkit.Backend, model, cmd, name string) int {
 	t.Helper()
 	sum := 0
-	for s := 0; s < rapyer.ShardsOn(b.Store, model); s++ {
+	for s := 0; s < rapyer.ShardsOf(b.Store, model); s++ {
 		n, err := redis.Int(b.Do(t, cmd, xKey(b, model, s, name)))
 		must(t, err)
 		sum += n

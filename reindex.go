@@ -49,6 +49,10 @@ import (
 //
 // Objects stored under another shard count (WithShards changed) are not
 // reachable by the model and are left alone. Reindex does not touch TTLs.
+// On a cluster, for a model with a Unique field over several shards,
+// each chunk's unique values are read and claimed first, the claims
+// confirmed after (three more round trips per chunk, claim.go); a value
+// another object holds is a conflict.
 // It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
 // the count so far. Progress reports the objects reindexed so far (the
@@ -97,14 +101,22 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		Nodes:    nodes,
 		Pattern:  globEscape(prefix) + "{" + sc.name + ":*}:[ox]:*",
 		Key:      key,
-		Unit:     func(id string) ops.Unit { return sc.reindexUnit(st, id) },
+		Unit:     func(id string) ops.Unit { return sc.reindexUnit(st, id, nil) },
 		Chunk:    cfg.chunk,
 		Progress: cfg.progress,
+	}
+	if probe := (&Model{st: st, sc: sc}); probe.claiming() {
+		// Each shard's script checks its own shard: the chunk's unique
+		// values are claimed across shards first (claim_maint.go).
+		walk.Units = func(ctx context.Context, ids []string) ([]ops.Unit, func(bool), error) {
+			return sc.reindexClaimed(ctx, st, ids)
+		}
 	}
 	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), st), walk)
 	if err != nil {
 		return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
 	}
+
 	if len(conflicts) > 0 {
 		e := &UniqueError{Model: sc.name, Conflicts: make([]UniqueConflict, len(conflicts))}
 		for i, c := range conflicts {
@@ -117,11 +129,14 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 
 // reindexUnit is lua/reindex.lua for object id: its hash, then the index
 // section of every indexed field.
-func (sc *schema) reindexUnit(st *Store, id string) ops.Unit {
+// skip lists field, sort key pairs to leave out as conflicts (claimed by
+// another object on a cluster).
+func (sc *schema) reindexUnit(st *Store, id string, skip []any) ops.Unit {
 	m := &Model{}
 	m.init(st, sc, id)
 	extra, sec := m.indexSection(sc.idx)
-	return ops.ScriptUnit(lua.Reindex, m.withIndex(extra), append([]any{"0", "1"}, sec...))
+	args := append(append([]any{"0", "1", len(skip) / 2}, skip...), sec...)
+	return ops.ScriptUnit(lua.Reindex, m.withIndex(extra), args)
 }
 
 // UniqueConflict is one object Reindex left out of a unique index: another

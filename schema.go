@@ -251,15 +251,14 @@ func (sc *schema) keysOf(st *Store, id string) objKeys {
 const clusterShards = 12
 
 // shardsOn is the model's shard count on st: WithShards's, else the
-// Store's WithDefaultShards, else 1 on one server and 12 on a cluster;
-// always 1 on a cluster for a model with a Unique field (its check reads
-// every shard's index in one script, which a cluster refuses across
-// slots). Without a Store (an unbound object), 1.
+// Store's WithDefaultShards, else 1 on one server and 12 on a cluster
+// (a Unique field's values are then claimed across shards: claim.go).
+// Without a Store (an unbound object), 1.
 func (sc *schema) shardsOn(st *Store) int {
 	switch {
 	case sc.shardsSet:
 		return sc.shards
-	case st == nil, st.cl != nil && sc.unique:
+	case st == nil:
 		return 1
 	case st.cfg.defaultShards > 0:
 		return st.cfg.defaultShards

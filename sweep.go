@@ -23,7 +23,11 @@ import (
 // runs longer than one chunk. Each call is atomic, so Sweep is safe while
 // writes continue: an object that dies after its chunk was swept is left to
 // the next Sweep (or query). Other options are ignored. A model without
-// indexes has nothing to sweep: 0, no I/O. Progress reports the index
+// indexes has nothing to sweep: 0, no I/O. On a cluster, for a model with
+// a Unique field over several shards, Sweep also drops the stale claims of
+// unique values (claim.go: confirmed, or pending past the lease, whose
+// owner does not hold the value), three more round trips; they are not
+// counted. Progress reports the index
 // entries checked against their total (one more round trip, first). Sweep cannot be queued in a
 // Batch or Tx (ErrInvalid). Errors: ErrInvalid (nil Store), the network's
 // and the context's, returned with the count reclaimed so far.
@@ -45,6 +49,13 @@ func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption)
 	dead, err := index.Sweep(ctx, indexExec(st), m, cfg.chunk, cfg.progress)
 	if err != nil {
 		return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
+	}
+	if probe := (&Model{st: st, sc: s.sc}); probe.claiming() {
+		// Stale claims of unique values go too (claim_maint.go); they are
+		// not objects, so they do not count.
+		if _, err := s.sc.sweepClaims(ctx, st); err != nil {
+			return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
+		}
 	}
 	return dead, nil
 }

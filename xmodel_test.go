@@ -85,7 +85,7 @@ func TestGetKey(t *testing.T) {
 			"unknown model":  b.Prefix() + "{nosuchmodel:0}:o:x",
 			"container key":  u.Keys()[1],
 			"other prefix":   "zz" + u.Key(),
-			"wrong shard":    rapyer.ShardHead(st, "usersh", (shardOfKey(t, st, sh.Key())+1)%16) + "o:" + sh.ID(),
+			"wrong shard":    rapyer.ShardPrefixOf(st, "usersh", (shardOfKey(t, st, sh.Key())+1)%16) + "o:" + sh.ID(),
 			"not a key":      "hello",
 			"shard not a no": b.Prefix() + "{user:x}:o:1",
 		}
@@ -107,12 +107,12 @@ func TestGetKey(t *testing.T) {
 }
 
 // shardOfKey returns the shard of usersh whose keys key is among (its key
-// head, ShardHead: the tag is {usersh:i} on one server, a spread tag on a
+// head, ShardPrefixOf: the tag is {usersh:i} on one server, a spread tag on a
 // cluster).
 func shardOfKey(t *testing.T, st *rapyer.Store, key string) int {
 	t.Helper()
-	for i := 0; i < rapyer.ShardsOn(st, "usersh"); i++ {
-		if strings.HasPrefix(key, rapyer.ShardHead(st, "usersh", i)) {
+	for i := 0; i < rapyer.ShardsOf(st, "usersh"); i++ {
+		if strings.HasPrefix(key, rapyer.ShardPrefixOf(st, "usersh", i)) {
 			return i
 		}
 	}

@@ -20,6 +20,10 @@ type Walk struct {
 	Key func(key string) (id string, drop bool)
 	// Unit is the lua/reindex.lua call of the object id.
 	Unit func(id string) ops.Unit
+	// Units, when set, makes the calls of a chunk's ids instead of Unit
+	// (it may send first: the root claims unique values on a cluster),
+	// and returns what to run once the calls have run (ok: they ran).
+	Units func(ctx context.Context, ids []string) ([]ops.Unit, func(ok bool), error)
 	// Chunk is how many objects go per round trip.
 	Chunk int
 	// Progress, when set, gets the objects reindexed so far after each
@@ -69,8 +73,17 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 	for scanning || len(pending) > 0 || len(drop) > 0 {
 		n := min(len(pending), w.Chunk)
 		units := make([]ops.Unit, 0, n+2)
-		for _, id := range pending[:n] {
-			units = append(units, w.Unit(id))
+		var after func(ok bool)
+		if w.Units != nil && n > 0 {
+			us, a, err := w.Units(ctx, pending[:n])
+			if err != nil {
+				return changed, conflicts, err
+			}
+			units, after = append(units, us...), a
+		} else {
+			for _, id := range pending[:n] {
+				units = append(units, w.Unit(id))
+			}
 		}
 		ids := pending[:n]
 		pending = pending[n:]
@@ -88,6 +101,9 @@ func Reindex(ctx context.Context, exec Exec, m *Model, w Walk) (changed int, con
 			units = append(units, u)
 		}
 		res, err := exec(ctx, units)
+		if after != nil {
+			after(err == nil)
+		}
 		if err != nil {
 			return changed, conflicts, err
 		}

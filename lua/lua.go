@@ -132,6 +132,9 @@ var (
 	Read = build("read")
 	// Touch bumps the version and applies the TTL mode after a blocking pop.
 	Touch = build("touch")
+	// Claim takes, confirms and releases the claims of unique values of a
+	// model over several shards of a cluster.
+	Claim = build("claim")
 )
 
 // All lists the scripts a Store loads on its first use (SCRIPT LOAD, in the
@@ -139,5 +142,5 @@ var (
 // models with WithVersionCheck use): a Store sends one whole (EVAL) the
 // first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch}
+	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch, Claim}
 }

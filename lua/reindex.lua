@@ -1,8 +1,11 @@
 -- reindex.lua: bring one object's index entries in line with its stored
 -- values (Schema.Reindex), for every field the model indexes now.
 -- KEYS[1] the object's hash; then the index section's keys (lua/index.lua)
--- ARGV[1] "0" (no TTL change); ARGV[2] "1"; then the index section of every
---   indexed field of the model (its item count last)
+-- ARGV[1] "0" (no TTL change); ARGV[2] "1"; ARGV[3] k, then k pairs field,
+--   sort key: unique values another object holds by its claim on a
+--   cluster (claim.go), left out as conflicts while the field still holds
+--   that value; then the index section of every indexed field of the
+--   model (its item count last)
 -- Unlike idx_apply, it trusts neither x:rev nor x:i: every present value's
 -- member is (re)added, an entry x:rev lists with another sort key is
 -- removed, and x:rev is rewritten to list the indexed fields only (mentions
@@ -20,6 +23,8 @@ if not object_exists() then
   idx_forget(sec.rev, sec.all, idx_keys(sec), id)
   return { 0 }
 end
+local skip = {}
+for j = 4, 3 + 2 * (tonumber(ARGV[3]) or 0), 2 do skip[ARGV[j]] = ARGV[j + 1] end
 local names = {}
 for i, f in ipairs(sec.fields) do names[i] = f.name end
 local vals = redis.call('HMGET', KEYS[1], unpack(names))
@@ -29,7 +34,7 @@ for i, f in ipairs(sec.fields) do
   declared[f.name] = true
   local text = vals[i]
   local sk = text and idx_key(f.kind, text) or nil
-  if sk and f.unique and idx_check_unique(sec, f, sk, text) then
+  if sk and f.unique and (skip[f.name] == sk or idx_check_unique(sec, f, sk, text)) then
     out[#out + 1] = f.name
     out[#out + 1] = text
     sk = nil

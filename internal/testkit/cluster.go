@@ -45,7 +45,7 @@ func runCluster(t *testing.T, f func(t *testing.T, b *Backend), opts []rapyer.Op
 func (b *Backend) clusterInit(t *testing.T, opts []rapyer.Option) *Backend {
 	t.Helper()
 	b.seeds = ClusterAddrs()
-	b.ctr.perNode = map[string]*nodeTrips{}
+	b.ctr.perCaller = map[uint64]int{}
 	b.rc = &redisc.Cluster{
 		StartupNodes: b.seeds,
 		DialOptions:  []redis.DialOption{redis.DialReadTimeout(ioTimeout), redis.DialWriteTimeout(ioTimeout)},

@@ -4,10 +4,13 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,64 +251,22 @@ type counter struct {
 	mu   sync.Mutex
 	rts  int
 	cmds []string
-	// perNode, on a cluster, counts round trips per node: requests split
-	// per node go out concurrently, one round trip on each node's
-	// connections, so the round trips a caller waits for in sequence are
-	// the most any one node had. Per node, not per connection: a node's
-	// multiplexed connections take its requests in turn, so sequential
-	// round trips to one node are spread over several connections.
-	perNode map[string]*nodeTrips
-	writing atomic.Int32 // Writes under way (their commands not counted yet)
-}
-
-// nodeTrips is a node's round trips: a write to any of its connections
-// after a read from any of them (or the first write) is one.
-type nodeTrips struct {
-	n          int
-	read, used bool
-}
-
-// node is conn's node state; under mu.
-func (c *counter) node(conn *wireConn) *nodeTrips {
-	a := conn.RemoteAddr().String()
-	st := c.perNode[a]
-	if st == nil {
-		st = &nodeTrips{}
-		c.perNode[a] = st
-	}
-	return st
-}
-
-// clustered reports whether round trips count per node (a cluster).
-func (c *counter) clustered() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.perNode != nil
-}
-
-// nodeWrite counts a write to conn's node, nodeRead a read from it.
-func (c *counter) nodeWrite(conn *wireConn) {
-	c.mu.Lock()
-	st := c.node(conn)
-	if st.read || !st.used {
-		c.rts++
-		st.n++
-	}
-	st.read, st.used = false, true
-	c.mu.Unlock()
-}
-
-func (c *counter) nodeRead(conn *wireConn) {
-	c.mu.Lock()
-	c.node(conn).read = true
-	c.mu.Unlock()
+	// perCaller, on a cluster, counts round trips per goroutine: a
+	// request split per node goes out concurrently, its first node's group
+	// on the caller's goroutine and each other on a goroutine of its own,
+	// so the round trips a caller waits for in sequence are the most any
+	// one goroutine made (per connection would miss a request that
+	// follows another on a different node: a unique value's claim, then
+	// the object's write).
+	perCaller map[uint64]int
+	writing   atomic.Int32 // Writes under way (their commands not counted yet)
 }
 
 func (c *counter) reset() {
 	c.mu.Lock()
 	c.rts, c.cmds = 0, nil
-	if c.perNode != nil {
-		c.perNode = map[string]*nodeTrips{}
+	if c.perCaller != nil {
+		c.perCaller = map[uint64]int{}
 	}
 	c.mu.Unlock()
 }
@@ -320,10 +281,10 @@ func (c *counter) read() (int, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rts := c.rts
-	if c.perNode != nil {
+	if c.perCaller != nil {
 		rts = 0
-		for _, st := range c.perNode {
-			rts = max(rts, st.n)
+		for _, n := range c.perCaller {
+			rts = max(rts, n)
 		}
 	}
 	return rts, append([]string(nil), c.cmds...)
@@ -344,5 +305,21 @@ func (c *counter) sent(cmd string, flush bool) {
 func (c *counter) trip() {
 	c.mu.Lock()
 	c.rts++
+	if c.perCaller != nil {
+		c.perCaller[goid()]++
+	}
 	c.mu.Unlock()
+}
+
+// goid is the calling goroutine's id, read from its stack header
+// ("goroutine 123 [running]:"); for counting only.
+func goid() uint64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	f := bytes.Fields(buf[:n])
+	if len(f) < 2 {
+		return 0
+	}
+	id, _ := strconv.ParseUint(string(f[1]), 10, 64)
+	return id
 }

@@ -28,11 +28,8 @@ type wireConn struct {
 func (c *wireConn) Write(b []byte) (int, error) {
 	c.ctr.writing.Add(1)
 	defer c.ctr.writing.Add(-1)
-	if c.ctr.clustered() {
-		c.ctr.nodeWrite(c)
-	}
 	c.mu.Lock()
-	if (c.read || !c.used) && !c.ctr.clustered() {
+	if c.read || !c.used {
 		c.ctr.trip()
 	}
 	c.read, c.used = false, true
@@ -50,9 +47,6 @@ func (c *wireConn) Write(b []byte) (int, error) {
 
 func (c *wireConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 && c.ctr.clustered() {
-		c.ctr.nodeRead(c)
-	}
 	if n > 0 {
 		c.mu.Lock()
 		c.read = true

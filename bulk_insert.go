@@ -166,8 +166,9 @@ func bySlot[P interface{ base() *Model }](st *Store, objs []P, fn func(group []P
 	return nil
 }
 
-// insertChunkOf is InsertMany's work on one chunk (of one slot): one
-// lua/insertmany.lua call.
+// insertChunkOf is InsertMany's work on one chunk: one lua/insertmany.lua
+// call per hash slot among its objects (one on one server), sent in one
+// request (per node, concurrently, on a cluster).
 func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string) func(_ int, part []P) error {
 	return func(_ int, part []P) error {
 		var groups [][]P

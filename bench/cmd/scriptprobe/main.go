@@ -1,0 +1,132 @@
+// Command scriptprobe measures the server time per call (INFO
+// commandstats, usec_per_call of evalsha) of Lua script variants, run
+// interleaved in rounds of pipelined calls on a private redis-server:
+//
+//	go run ./cmd/scriptprobe -url redis://127.0.0.1:PORT -rounds 7 -n 5000
+//
+// It resets the server's statistics (CONFIG RESETSTAT): never point it at a
+// server others use.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/lua"
+)
+
+type variant struct {
+	name string
+	src  string
+	args []any // after the key
+}
+
+func main() {
+	url := flag.String("url", "", "redis URL of a private server")
+	rounds := flag.Int("rounds", 7, "rounds")
+	n := flag.Int("n", 5000, "calls per variant and round")
+	flag.Parse()
+	c, err := redis.DialURL(*url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	key := "scriptprobe:obj"
+	vs := variants()
+	res := map[string][]float64{}
+	for r := 0; r < *rounds; r++ {
+		for _, v := range vs {
+			if _, err := c.Do("HSET", key, "_v", 1, "age", 36, "name", "x"); err != nil {
+				log.Fatal(err)
+			}
+			s := redis.NewScript(1, v.src)
+			if err := s.Load(c); err != nil {
+				log.Fatalf("%s: %v", v.name, err)
+			}
+			if _, err := c.Do("CONFIG", "RESETSTAT"); err != nil {
+				log.Fatal(err)
+			}
+			args := append([]any{key}, v.args...)
+			for i := 0; i < *n; i++ {
+				if err := s.SendHash(c, args...); err != nil {
+					log.Fatal(err)
+				}
+			}
+			if err := c.Flush(); err != nil {
+				log.Fatal(err)
+			}
+			for i := 0; i < *n; i++ {
+				if _, err := c.Receive(); err != nil {
+					log.Fatalf("%s: %v", v.name, err)
+				}
+			}
+			info, err := redis.String(c.Do("INFO", "commandstats"))
+			if err != nil {
+				log.Fatal(err)
+			}
+			res[v.name] = append(res[v.name], usecPerCall(info, "evalsha"))
+		}
+	}
+	_, _ = c.Do("DEL", key)
+	for _, v := range vs {
+		x := res[v.name]
+		sort.Float64s(x)
+		fmt.Printf("%-24s min %6.2f  med %6.2f  max %6.2f us/call  (%d bytes)\n", v.name, x[0], x[len(x)/2], x[len(x)-1], len(v.src))
+	}
+}
+
+func file(p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return string(b)
+}
+
+func usecPerCall(info, cmd string) float64 {
+	for _, l := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_"+cmd+":"); ok {
+			for _, kv := range strings.Split(rest, ",") {
+				if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
+					var f float64
+					_, _ = fmt.Sscan(v, &f)
+					return f
+				}
+			}
+		}
+	}
+	return -1
+}
+
+func variants() []variant {
+	incrArgs := []any{"0", "1", "age", "add", "1", "0"}
+	return []variant{
+		{"return1", "return 1", nil},
+		{"int.lua", lua.Int.Src(), incrArgs},
+		{"hmget+hset inline", `
+local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])
+if not got[1] then return redis.error_reply('NOTFOUND object does not exist') end
+local c = tonumber(got[2] or '0') + tonumber(ARGV[5])
+local out = string.format('%d', c)
+redis.call('HSET', KEYS[1], ARGV[3], out, '_v', string.format('%d', tonumber(got[1]) + 1))
+return out
+`, incrArgs},
+		{"exists+hincrby x2", `
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOTFOUND object does not exist') end
+local v = redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[5])
+redis.call('HINCRBY', KEYS[1], '_v', 1)
+return v
+`, incrArgs},
+		{"intadd.lua", lua.IntAdd.Src(), incrArgs[:5]},
+		{"int.lua before", file("/tmp/int_assembled.lua"), incrArgs},
+		{"hmget only", `
+local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])
+return got[2]
+`, incrArgs},
+	}
+}

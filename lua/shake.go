@@ -21,9 +21,10 @@ var libraries = map[string]bool{"prelude": true, "int64": true, "index": true}
 // operation on a model without indexes, a Save of one. So index.lua's
 // statements are made on first use: a script's kept statements of it are
 // defined by idx_load(), which idx_parse calls when it finds an index
-// section and query.lua and sweep.lua call first thing. A statement that
-// calls idx_load or idx_parse (so loads the library itself before it uses
-// it) is defined at once, after idx_load; the others may not use it.
+// section, sweep.lua first thing and query.lua before a candidate's sort
+// key or reclaim. A statement that calls idx_load or idx_parse (so loads
+// the library itself before it uses it) is defined at once, after
+// idx_load; the others may not use it.
 
 // lazyLib is the library whose statements idx_load defines.
 const lazyLib = "index"

@@ -24,12 +24,14 @@ type variant struct {
 	name string
 	src  string
 	args []any // after the key
+	keys []any // the keys when not the probe's one hash (then args are whole)
 }
 
 func main() {
 	url := flag.String("url", "", "redis URL of a private server")
 	rounds := flag.Int("rounds", 7, "rounds")
 	n := flag.Int("n", 5000, "calls per variant and round")
+	extra := flag.String("extra", "", "more variants with Incr's int.lua arguments: name=path.lua,...")
 	flag.Parse()
 	c, err := redis.DialURL(*url)
 	if err != nil {
@@ -37,7 +39,13 @@ func main() {
 	}
 	defer c.Close()
 	key := "scriptprobe:obj"
+	setupQuery(c)
 	vs := variants()
+	for _, kv := range strings.Split(*extra, ",") {
+		if name, path, ok := strings.Cut(kv, "="); ok {
+			vs = append(vs, variant{name, file(path), []any{"0", "1", "age", "add", "1", "0"}, nil})
+		}
+	}
 	res := map[string][]float64{}
 	for r := 0; r < *rounds; r++ {
 		for _, v := range vs {
@@ -52,6 +60,10 @@ func main() {
 				log.Fatal(err)
 			}
 			args := append([]any{key}, v.args...)
+			if v.keys != nil {
+				s = redis.NewScript(len(v.keys), v.src)
+				args = append(append([]any{}, v.keys...), v.args...)
+			}
 			for i := 0; i < *n; i++ {
 				if err := s.SendHash(c, args...); err != nil {
 					log.Fatal(err)
@@ -72,7 +84,7 @@ func main() {
 			res[v.name] = append(res[v.name], usecPerCall(info, "evalsha"))
 		}
 	}
-	_, _ = c.Do("DEL", key)
+	_, _ = c.Do("DEL", append([]any{key}, queryKeys...)...)
 	for _, v := range vs {
 		x := res[v.name]
 		sort.Float64s(x)
@@ -80,12 +92,37 @@ func main() {
 	}
 }
 
+// file reads a variant from a file: -extra name=path,... (an assembled
+// script saved from an older commit, say).
 func file(p string) string {
 	b, err := os.ReadFile(p)
 	if err != nil {
 		log.Fatal(err)
 	}
 	return string(b)
+}
+
+// The query probe's keys: a shard's x:i keys of name, age and email, x:rev,
+// x:all. 100 objects are named group-500 (ids q0..q99, ages 50000..50099)
+// among 10000; no hash exists (mode "load" reads none).
+var queryKeys = []any{"scriptprobe:{q}:x:i:name", "scriptprobe:{q}:x:i:age", "scriptprobe:{q}:x:i:email", "scriptprobe:{q}:x:rev", "scriptprobe:{q}:x:all"}
+
+func setupQuery(c redis.Conn) {
+	_, _ = c.Do("DEL", queryKeys...)
+	for i := 0; i < 10000; i++ {
+		id := fmt.Sprintf("q%d", i)
+		_ = c.Send("ZADD", queryKeys[0], 0, fmt.Sprintf("group-%d\x00%s", 500+i/100, id))
+		_ = c.Send("ZADD", queryKeys[1], 0, fmt.Sprintf("age-%07d\x00%s", 50000+i, id))
+		_ = c.Send("ZADD", queryKeys[4], 0, id)
+	}
+	if _, err := c.Do(""); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// queryArgs: ARGV of lua/query.lua for one leaf, every match, no cursor.
+func queryArgs(mode, sortpos, sortkind string, pred ...any) []any {
+	return append([]any{"scriptprobe:{q}:o:", mode, "3", "name", "age", "email", sortpos, sortkind, "0", "0", "0", "", "", "0"}, pred...)
 }
 
 func usecPerCall(info, cmd string) float64 {
@@ -106,8 +143,8 @@ func usecPerCall(info, cmd string) float64 {
 func variants() []variant {
 	incrArgs := []any{"0", "1", "age", "add", "1", "0"}
 	return []variant{
-		{"return1", "return 1", nil},
-		{"int.lua", lua.Int.Src(), incrArgs},
+		{"return1", "return 1", nil, nil},
+		{"int.lua", lua.Int.Src(), incrArgs, nil},
 		{"hmget+hset inline", `
 local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])
 if not got[1] then return redis.error_reply('NOTFOUND object does not exist') end
@@ -115,18 +152,20 @@ local c = tonumber(got[2] or '0') + tonumber(ARGV[5])
 local out = string.format('%d', c)
 redis.call('HSET', KEYS[1], ARGV[3], out, '_v', string.format('%d', tonumber(got[1]) + 1))
 return out
-`, incrArgs},
+`, incrArgs, nil},
 		{"exists+hincrby x2", `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOTFOUND object does not exist') end
 local v = redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[5])
 redis.call('HINCRBY', KEYS[1], '_v', 1)
 return v
-`, incrArgs},
-		{"intadd.lua", lua.IntAdd.Src(), incrArgs[:5]},
-		{"int.lua before", file("/tmp/int_assembled.lua"), incrArgs},
+`, incrArgs, nil},
+		{"intadd.lua", lua.IntAdd.Src(), incrArgs[:5], nil},
+		{"query eq 100 load", lua.Query.Src(), queryArgs("load", "0", "s", "L", "name", "1", "s", "1", "group-500\x00", "group-500\x01"), queryKeys},
+		{"query range 100 load", lua.Query.Src(), queryArgs("load", "2", "i", "L", "age", "2", "i", "1", "age-0050000\x00", "age-0050099\x01"), queryKeys},
+		{"raw zrangebylex 100", `return redis.call('ZRANGEBYLEX', KEYS[1], '[group-500\0', '(group-500\1')`, nil, queryKeys[:1]},
 		{"hmget only", `
 local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])
 return got[2]
-`, incrArgs},
+`, incrArgs, nil},
 	}
 }

@@ -31,7 +31,7 @@ func main() {
 	url := flag.String("url", "", "redis URL of a private server")
 	rounds := flag.Int("rounds", 7, "rounds")
 	n := flag.Int("n", 5000, "calls per variant and round")
-	extra := flag.String("extra", "", "more variants with Incr's int.lua arguments: name=path.lua,...")
+	extra := flag.String("extra", "", "more variants: name=path.lua,... (Incr's int.lua arguments; query.lua's when name starts with \"query\")")
 	flag.Parse()
 	c, err := redis.DialURL(*url)
 	if err != nil {
@@ -42,7 +42,12 @@ func main() {
 	setupQuery(c)
 	vs := variants()
 	for _, kv := range strings.Split(*extra, ",") {
-		if name, path, ok := strings.Cut(kv, "="); ok {
+		name, path, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+		case strings.HasPrefix(name, "query"): // query.lua's two probes
+			vs = append(vs, variant{name + " eq", file(path), queryEq, queryKeys}, variant{name + " range", file(path), queryRange, queryKeys})
+		default: // Int.Incr's arguments
 			vs = append(vs, variant{name, file(path), []any{"0", "1", "age", "add", "1", "0"}, nil})
 		}
 	}
@@ -120,6 +125,13 @@ func setupQuery(c redis.Conn) {
 	}
 }
 
+// The two probes of query.lua: Find (mode load) of the 100 named
+// group-500, and of the 100 aged 50000 to 50099 sorted by age.
+var (
+	queryEq    = queryArgs("load", "0", "s", "L", "name", "1", "s", "1", "group-500\x00", "group-500\x01")
+	queryRange = queryArgs("load", "2", "i", "L", "age", "2", "i", "1", "age-0050000\x00", "age-0050099\x01")
+)
+
 // queryArgs: ARGV of lua/query.lua for one leaf, every match, no cursor.
 func queryArgs(mode, sortpos, sortkind string, pred ...any) []any {
 	return append([]any{"scriptprobe:{q}:o:", mode, "3", "name", "age", "email", sortpos, sortkind, "0", "0", "0", "", "", "0"}, pred...)
@@ -160,8 +172,8 @@ redis.call('HINCRBY', KEYS[1], '_v', 1)
 return v
 `, incrArgs, nil},
 		{"intadd.lua", lua.IntAdd.Src(), incrArgs[:5], nil},
-		{"query eq 100 load", lua.Query.Src(), queryArgs("load", "0", "s", "L", "name", "1", "s", "1", "group-500\x00", "group-500\x01"), queryKeys},
-		{"query range 100 load", lua.Query.Src(), queryArgs("load", "2", "i", "L", "age", "2", "i", "1", "age-0050000\x00", "age-0050099\x01"), queryKeys},
+		{"query.lua eq", lua.Query.Src(), queryEq, queryKeys},
+		{"query.lua range", lua.Query.Src(), queryRange, queryKeys},
 		{"raw zrangebylex 100", `return redis.call('ZRANGEBYLEX', KEYS[1], '[group-500\0', '(group-500\1')`, nil, queryKeys[:1]},
 		{"hmget only", `
 local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])

@@ -90,9 +90,9 @@ func assemble(versioned bool, parts []string) *Script {
 		bodies = append(bodies, body)
 	}
 	var b strings.Builder
-	emit(&b, shake(libs, bodies))
+	lazy := emit(&b, shake(libs, bodies))
 	for _, body := range bodies {
-		b.WriteString(body)
+		b.WriteString(qualify(body, lazy, lazyTable))
 	}
 	sum := sha1.Sum([]byte(b.String()))
 	name := parts[len(parts)-1]

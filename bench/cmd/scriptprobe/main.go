@@ -31,7 +31,7 @@ func main() {
 	url := flag.String("url", "", "redis URL of a private server")
 	rounds := flag.Int("rounds", 7, "rounds")
 	n := flag.Int("n", 5000, "calls per variant and round")
-	extra := flag.String("extra", "", "more variants: name=path.lua,... (Incr's int.lua arguments; query.lua's when name starts with \"query\")")
+	extra := flag.String("extra", "", "more variants: name=path.lua,... (Incr's int.lua arguments; query.lua's or save.lua's when name starts with \"query\" or \"save\")")
 	flag.Parse()
 	c, err := redis.DialURL(*url)
 	if err != nil {
@@ -47,6 +47,8 @@ func main() {
 		case !ok:
 		case strings.HasPrefix(name, "query"): // query.lua's two probes
 			vs = append(vs, variant{name + " eq", file(path), queryEq, queryKeys}, variant{name + " range", file(path), queryRange, queryKeys})
+		case strings.HasPrefix(name, "save"):
+			vs = append(vs, variant{name, file(path), saveArgs, nil})
 		default: // Int.Incr's arguments
 			vs = append(vs, variant{name, file(path), []any{"0", "1", "age", "add", "1", "0"}, nil})
 		}
@@ -152,6 +154,9 @@ func usecPerCall(info, cmd string) float64 {
 	return -1
 }
 
+// saveArgs: Save of six fields, no TTL, no version check, no index.
+var saveArgs = []any{"0", "1", "0", "", "6", "0", "name", "Ada", "age", "36", "score", "1.5", "active", "1", "seen", "2026-01-01T00:00:00Z", "email", "a@b.c", "0"}
+
 func variants() []variant {
 	incrArgs := []any{"0", "1", "age", "add", "1", "0"}
 	return []variant{
@@ -175,6 +180,7 @@ return v
 		{"query.lua eq", lua.Query.Src(), queryEq, queryKeys},
 		{"query.lua range", lua.Query.Src(), queryRange, queryKeys},
 		{"raw zrangebylex 100", `return redis.call('ZRANGEBYLEX', KEYS[1], '[group-500\0', '(group-500\1')`, nil, queryKeys[:1]},
+		{"save.lua (6 fields)", lua.Save.Src(), saveArgs, nil},
 		{"hmget only", `
 local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])
 return got[2]

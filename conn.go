@@ -147,6 +147,10 @@ type conn struct {
 	write  time.Duration // per request (redigo's own, per command, is off)
 	queue  []queuedCmd
 	broken error
+	// tls: redigo reads the replies through its own TLS layer over ctl, so
+	// ctl's bytes are not the replies (a multiplexed connection then reads
+	// them through redigo: muxpipe.go).
+	tls bool
 }
 
 type queuedCmd struct {
@@ -240,7 +244,7 @@ func dialTarget(ctx context.Context, t *target, cfg *config) (redis.Conn, error)
 	ctl.mu.Lock()
 	ctl.limit = time.Time{}
 	ctl.mu.Unlock()
-	return &conn{Conn: c, ctl: ctl, read: cfg.readTimeout, write: cfg.writeTimeout}, nil
+	return &conn{Conn: c, ctl: ctl, read: cfg.readTimeout, write: cfg.writeTimeout, tls: t.tls}, nil
 }
 
 func (c *conn) Err() error {

@@ -470,6 +470,9 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		}
 		keys = m.withIndex(extra)
 		full = append(full, sec...)
+		if sc == lua.Int && len(sec) == 1 && len(args) > 0 && (args[0] == "add" || args[0] == "sub") {
+			sc = lua.IntAdd // no index to keep: the script without index.lua
+		}
 	}
 	// A model with WithVersionCheck runs the twin that also replies the
 	// version, so that its Version follows its own field operations.

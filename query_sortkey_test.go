@@ -16,7 +16,8 @@ import (
 )
 
 // sortKeySrc is lua/index.lua (with the prelude) followed by a body that
-// returns idx_key(kind, text) for each pair of ARGV (false: nil).
+// returns idx_key(kind, text) for each pair of ARGV (false: nil). (The
+// assembled script keeps index.lua's lazy functions in idx_lib: shake.go.)
 func sortKeySrc(t *testing.T) string {
 	t.Helper()
 	src := lua.Query.Src()
@@ -27,7 +28,7 @@ func sortKeySrc(t *testing.T) string {
 	return src[:i] + `
 idx_load()
 local out = {}
-for i = 1, #ARGV, 2 do out[#out + 1] = idx_key(ARGV[i], ARGV[i + 1]) or false end
+for i = 1, #ARGV, 2 do out[#out + 1] = idx_lib.idx_key(ARGV[i], ARGV[i + 1]) or false end
 return out
 `
 }

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -179,6 +180,12 @@ func (p *Plan) Search(ctx context.Context, exec Exec, mode string, want, offset,
 			return nil, r.Err
 		}
 		flat, _ := r.Replies[0].([]any)
+		if len(flat) > 0 {
+			if mark, _ := flat[0].([]byte); len(mark) > 0 && mark[0] == 0 {
+				hits = appendMembers(hits, flat[1:], len(mark) > 1)
+				continue
+			}
+		}
 		for i := 0; i+1 < len(flat); i += 2 {
 			sk, _ := flat[i].([]byte)
 			id, _ := flat[i+1].([]byte)
@@ -191,6 +198,25 @@ func (p *Plan) Search(ctx context.Context, exec Exec, mode string, want, offset,
 		hits = hits[:limit]
 	}
 	return hits, nil
+}
+
+// appendMembers appends the hits of a reply of index members (query.lua's
+// "members" form): each is the sort key, "\0", the id; sorted: the hit's
+// sort key is "\1" and the member's, else "" (by id).
+func appendMembers(hits []Hit, ms []any, sorted bool) []Hit {
+	for _, x := range ms {
+		m, _ := x.([]byte)
+		i := bytes.IndexByte(m, 0)
+		if i < 0 {
+			continue // not a member: never sent
+		}
+		var sk string
+		if sorted {
+			sk = "\x01" + string(m[:i])
+		}
+		hits = append(hits, Hit{sk, string(m[i+1:])})
+	}
+	return hits
 }
 
 // Count counts the live matches on every shard (one round trip), Offset

@@ -34,33 +34,33 @@ if op == 'add' or op == 'sub' then
   end
 end
 if not out then
-  i64_load()
-  local cur = i64_parse('0')
+  local I = i64_load()
+  local cur = I.parse('0')
   if raw then
-    cur = i64_parse(raw)
+    cur = I.parse(raw)
     if not cur then return fail('DECODE', 'stored value is not an int64: ' .. string.sub(raw, 1, 40)) end
   end
-  local x = i64_parse(ARGV[5])
+  local x = I.parse(ARGV[5])
   if not x then return fail('INVALID', 'operand is not an int64') end
   local r, err
-  if op == 'add' then r, err = i64_add(cur, x)
-  elseif op == 'sub' then r, err = i64_add(cur, { s = -x.s, m = x.m })
-  elseif op == 'mul' then r, err = i64_mul(cur, x)
-  elseif op == 'floordiv' then r, err = i64_floordiv(cur, x)
-  elseif op == 'mod' then r, err = i64_mod(cur, x)
+  if op == 'add' then r, err = I.add(cur, x)
+  elseif op == 'sub' then r, err = I.add(cur, { s = -x.s, m = x.m })
+  elseif op == 'mul' then r, err = I.mul(cur, x)
+  elseif op == 'floordiv' then r, err = I.floordiv(cur, x)
+  elseif op == 'mod' then r, err = I.mod(cur, x)
   elseif op == 'pow' then
     if x.s < 0 then return fail('INVALID', 'negative exponent ' .. ARGV[5]) end
-    r, err = i64_pow(cur, x)
+    r, err = I.pow(cur, x)
   elseif op == 'max' then
-    if not raw or i64_cmp(x, cur) > 0 then r = x else r = cur end
+    if not raw or I.cmp(x, cur) > 0 then r = x else r = cur end
   elseif op == 'min' then
-    if not raw or i64_cmp(x, cur) < 0 then r = x else r = cur end
+    if not raw or I.cmp(x, cur) < 0 then r = x else r = cur end
   else return fail('INVALID', 'unknown int op ' .. op) end
   if not r then
     if err == 'DIVZERO' then return fail('DIVZERO', op .. ' by zero') end
     return fail('OVERFLOW', op .. ' ' .. ARGV[5] .. ' on ' .. (raw or '0') .. ' leaves int64')
   end
-  out = i64_str(r)
+  out = I.str(r)
 end
 if out ~= raw then
   local e, sec = idx_field_check(field, out)

@@ -3,22 +3,25 @@
 -- arithmetic runs on base-10^7 limbs, so every result is exact and every
 -- result outside int64 is reported, never rounded.
 --
--- i64_parse(s)  -> value or nil (s must be a decimal integer of int64 range)
--- i64_str(v)    -> decimal string
--- i64_add, i64_mul, i64_floordiv, i64_mod, i64_pow -> value, or nil, code
+-- local I = i64_load(), then:
+-- I.parse(s)  -> value or nil (s must be a decimal integer of int64 range)
+-- I.str(v)    -> decimal string
+-- I.add, I.mul, I.floordiv, I.mod, I.pow -> value, or nil, code
 --   where code is 'OVERFLOW' or 'DIVZERO'
--- i64_cmp(a, b) -> -1, 0, 1
+-- I.cmp(a, b) -> -1, 0, 1
 
 --
 -- The library is defined lazily: Redis runs a script's whole body on every
 -- call, so defining these functions costs on every call. Scripts call
 -- i64_load() only on the paths that need exact arithmetic beyond 2^53.
-local i64_make, i64_parse, i64_str, i64_cmp, i64_add, i64_mul, i64_divmod, i64_floordiv, i64_mod, i64_pow
-local i64_loaded = false
+-- The script's body holds one local of it, i64, the table i64_load makes:
+-- each local a call's closures capture is one more allocation per call
+-- (the ten functions as locals of the body cost Int.Incr about 0.4 us).
+local i64 = nil
 
 local function i64_load()
-  if i64_loaded then return end
-  i64_loaded = true
+  if i64 then return i64 end
+  local i64_make, i64_parse, i64_str, i64_cmp, i64_add, i64_mul, i64_divmod, i64_floordiv, i64_mod, i64_pow
   local I64_BASE = 10000000
   local I64_MAXPOS = nil -- magnitude of  9223372036854775807
   local I64_MAXNEG = nil -- magnitude of -9223372036854775808
@@ -243,4 +246,7 @@ local function i64_load()
     end
     return r
   end
+  i64 = { parse = i64_parse, str = i64_str, cmp = i64_cmp, add = i64_add, mul = i64_mul,
+    floordiv = i64_floordiv, mod = i64_mod, pow = i64_pow }
+  return i64
 end

@@ -90,9 +90,9 @@ func assemble(versioned bool, parts []string) *Script {
 		bodies = append(bodies, body)
 	}
 	var b strings.Builder
-	emit(&b, shake(libs, bodies))
+	lazy := emit(&b, shake(libs, bodies))
 	for _, body := range bodies {
-		b.WriteString(body)
+		b.WriteString(qualify(body, lazy, lazyTable))
 	}
 	sum := sha1.Sum([]byte(b.String()))
 	name := parts[len(parts)-1]
@@ -108,7 +108,10 @@ var (
 	Update = build("index", "update")
 	// Int, Float, Scalar, List, Map, Set and ZSet are the field scripts,
 	// each with its Versioned twin.
-	Int    = buildField("int64", "index", "int")
+	Int = buildField("int64", "index", "int")
+	// IntAdd is Int's add and sub on a field without an index (the
+	// common Incr): int.lua's replies without index.lua's code.
+	IntAdd = buildField("int64", "intadd")
 	Float  = buildField("index", "float")
 	Scalar = buildField("index", "scalar")
 	Save   = build("index", "save")
@@ -142,5 +145,5 @@ var (
 // models with WithVersionCheck use): a Store sends one whole (EVAL) the
 // first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch, Claim}
+	return []*Script{Insert, Update, Int, IntAdd, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch, Claim}
 }

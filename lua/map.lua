@@ -129,20 +129,20 @@ if op == 'incr' or op == 'decr' then
     if op == 'incr' then c = c + v else c = c - v end
     out = string.format('%d', c)
   else
-    i64_load()
-    local cur = i64_parse('0')
+    local I = i64_load()
+    local cur = I.parse('0')
     if raw then
-      cur = i64_parse(raw)
+      cur = I.parse(raw)
       if not cur then return fail('DECODE', 'stored count is not an int64: ' .. string.sub(raw, 1, 40)) end
     end
-    local x = i64_parse(d)
+    local x = I.parse(d)
     if not x then return fail('INVALID', 'operand is not an int64') end
     if op == 'decr' then x = { s = -x.s, m = x.m } end
-    local r = i64_add(cur, x)
+    local r = I.add(cur, x)
     if not r then
       return fail('OVERFLOW', op .. ' ' .. d .. ' on ' .. (raw or '0') .. ' leaves int64')
     end
-    out = i64_str(r)
+    out = I.str(r)
   end
   if out ~= raw then
     redis.call('HSET', key, f, out)

@@ -1,0 +1,241 @@
+package rapyer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// respReader reads the replies of a multiplexed connection (muxpipe.go)
+// with redigo's types (int64, []byte, string for a status, redis.Error,
+// []any, nil), but can stop at any byte: a read cut short by a deadline
+// loses nothing, since a reply is taken from the buffer only when it is
+// there whole. So a caller may read its own reply on its own goroutine and,
+// when its context ends, leave the rest of the stream to the connection's
+// reader goroutine (redigo's reader would have to break the connection).
+type respReader struct {
+	buf  []byte
+	r, w int // buf[r:w] is read and not yet taken
+	scan respScan
+}
+
+// respScan is how far the reply at the start of the buffer was checked,
+// so that a reply arriving in many reads is checked once, not once a read.
+type respScan struct {
+	pos   int   // bytes of the reply checked whole
+	open  []int // elements still due in each array open at pos
+	bulk  int   // bytes of bulk strings up to pos
+	begun bool
+}
+
+const (
+	respBufSize = 16 << 10
+	respKeepMax = 1 << 20 // a larger buffer is dropped once empty
+)
+
+var errProtocol = errors.New("rapyer: malformed reply from the server")
+
+// next returns the next reply, reading with read as needed. Its error is
+// read's (the reply's bytes so far are kept: next may be called again) or
+// a protocol error.
+func (rr *respReader) next(read func([]byte) (int, error)) (any, error) {
+	for {
+		if rr.w > rr.r {
+			done, need, err := rr.scan.more(rr.buf[rr.r:rr.w])
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				end := rr.r + rr.scan.pos
+				v := parseReply(rr.buf[rr.r:end], rr.scan.bulk)
+				rr.r = end
+				rr.scan = respScan{open: rr.scan.open[:0]}
+				if rr.r == rr.w {
+					rr.r, rr.w = 0, 0
+					if len(rr.buf) > respKeepMax {
+						rr.buf = nil
+					}
+				}
+				return v, nil
+			}
+			rr.room(need)
+		} else {
+			rr.room(0)
+		}
+		n, err := read(rr.buf[rr.w:])
+		rr.w += n
+		if err != nil {
+			if n > 0 && errors.Is(err, io.EOF) {
+				continue // the last bytes first
+			}
+			return nil, err
+		}
+	}
+}
+
+// room makes the buffer's free end at least what a reply of need bytes
+// (from r) still lacks, and never empty.
+func (rr *respReader) room(need int) {
+	if rr.buf == nil {
+		rr.buf = make([]byte, max(respBufSize, need))
+	}
+	have := rr.w - rr.r
+	if rr.r > 0 && (rr.w == len(rr.buf) || need > len(rr.buf)-rr.r) {
+		copy(rr.buf, rr.buf[rr.r:rr.w])
+		rr.r, rr.w = 0, have
+	}
+	if want := max(need, have+1); want > len(rr.buf)-rr.r {
+		nb := make([]byte, max(want, 2*len(rr.buf)))
+		copy(nb, rr.buf[rr.r:rr.w])
+		rr.buf, rr.r, rr.w = nb, 0, have
+	}
+}
+
+// more checks b (the reply so far, from its first byte) past what earlier
+// calls checked: whether the reply is whole, else the least length it
+// needs (0: unknown).
+func (s *respScan) more(b []byte) (done bool, need int, err error) {
+	if !s.begun {
+		s.begun, s.pos, s.bulk = true, 0, 0
+	}
+	for {
+		if s.pos >= len(b) {
+			return false, 0, nil
+		}
+		i := bytes.IndexByte(b[s.pos:], '\n')
+		if i < 0 {
+			return false, 0, nil
+		}
+		line := b[s.pos : s.pos+i+1]
+		if i < 2 || line[i-1] != '\r' {
+			return false, 0, errProtocol
+		}
+		head := line[1 : i-1]
+		switch line[0] {
+		case '+', '-', ':':
+			s.pos += i + 1
+		case '$':
+			n, err := respLen(head)
+			if err != nil {
+				return false, 0, err
+			}
+			end := s.pos + i + 1
+			if n >= 0 {
+				end += n + 2
+				if end > len(b) {
+					return false, end, nil
+				}
+				if b[end-2] != '\r' || b[end-1] != '\n' {
+					return false, 0, errProtocol
+				}
+				s.bulk += n
+			}
+			s.pos = end
+		case '*':
+			n, err := respLen(head)
+			if err != nil {
+				return false, 0, err
+			}
+			s.pos += i + 1
+			if n > 0 {
+				s.open = append(s.open, n)
+				continue
+			}
+		default:
+			return false, 0, errProtocol
+		}
+		// An element ended: so did the arrays it was the last one of.
+		for len(s.open) > 0 {
+			s.open[len(s.open)-1]--
+			if s.open[len(s.open)-1] > 0 {
+				break
+			}
+			s.open = s.open[:len(s.open)-1]
+		}
+		if len(s.open) == 0 {
+			s.begun = false
+			return true, 0, nil
+		}
+	}
+}
+
+// respLen reads a length: -1 or a non-negative decimal.
+func respLen(b []byte) (int, error) {
+	if len(b) == 2 && b[0] == '-' && b[1] == '1' {
+		return -1, nil
+	}
+	if len(b) == 0 || len(b) > 10 {
+		return 0, errProtocol
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, errProtocol
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
+}
+
+// parseReply decodes one whole reply (checked by respScan.more), its bulk
+// strings (bulk bytes in all) copied into one allocation.
+func parseReply(b []byte, bulk int) any {
+	var arena []byte
+	if bulk > 0 {
+		arena = make([]byte, 0, bulk)
+	}
+	v, _ := parseAt(b, 0, &arena)
+	return v
+}
+
+func parseAt(b []byte, pos int, arena *[]byte) (any, int) {
+	kind := b[pos]
+	i := pos + bytes.IndexByte(b[pos:], '\n')
+	head := b[pos+1 : i-1]
+	pos = i + 1
+	switch kind {
+	case '+':
+		switch string(head) {
+		case "OK":
+			return "OK", pos
+		case "PONG":
+			return "PONG", pos
+		}
+		return string(head), pos
+	case '-':
+		return redis.Error(head), pos
+	case ':':
+		n, err := strconv.ParseInt(string(head), 10, 64)
+		if err != nil {
+			return redis.Error(fmt.Sprintf("rapyer: bad integer reply %q", head)), pos
+		}
+		return n, pos
+	case '$':
+		n, _ := respLen(head)
+		if n <= 0 {
+			if n == 0 {
+				return []byte{}, pos + 2
+			}
+			return nil, pos
+		}
+		a := *arena
+		start := len(a)
+		a = append(a, b[pos:pos+n]...)
+		*arena = a
+		return a[start : start+n : start+n], pos + n + 2
+	default: // '*'
+		n, _ := respLen(head)
+		if n < 0 {
+			return nil, pos
+		}
+		out := make([]any, n)
+		for k := range out {
+			out[k], pos = parseAt(b, pos, arena)
+		}
+		return out, pos
+	}
+}

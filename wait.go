@@ -55,8 +55,11 @@ type waitSpec struct {
 //
 // Given to Open, OpenCluster or NewStore it applies to every write of the
 // Store; given to Batch, Tx or a bulk call it applies to that call's
-// writes, in place of the Store's. WithWait(0, ...) waits for nothing
-// (per call: turns the Store's off for that call). Default: no WAIT.
+// writes, in place of the Store's; a single operation (Save, Incr, ...)
+// takes one by running in a Batch. A Batch, Tx or bulk call queued in an
+// outer Batch or Tx runs with the outer one's. WithWait(0, ...) waits for
+// nothing (per call: turns the Store's off for that call). Default: no
+// WAIT.
 //
 // On one server without replicas WithWait(1, t) fails every write with
 // ErrNotReplicated after t. The embedded server answers WAIT at once with

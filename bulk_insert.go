@@ -75,8 +75,10 @@ func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOpti
 		return chunks(objs, cfg.chunk, insertChunk)
 	}
 	// Each claim is settled by its object's outcome: confirmed when its
-	// chunk was written, left pending when its chunk failed (a part of it
-	// may have been written), released when its chunk was not sent.
+	// chunk was written, released when its chunk was not sent or its one
+	// script (one slot) refused it, left pending when a chunk of several
+	// slots failed (a part of it may have been written) or its outcome is
+	// unknown (a network error).
 	werrs := make([]error, len(objs))
 	at := make(map[*Model]int, len(objs))
 	for i, m := range ms {
@@ -85,9 +87,10 @@ func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOpti
 	defer func() { st.settleEach(ctx, claims, werrs) }()
 	return chunks(objs, cfg.chunk, func(i int, part []P) error {
 		err := insertChunk(i, part)
+		whole := err != nil && refused(err) && !severalSlots(part)
 		for _, p := range part {
 			werrs[at[p.base()]] = err
-			if err != nil {
+			if err != nil && !whole {
 				werrs[at[p.base()]] = errUnknown
 			}
 		}

@@ -216,7 +216,7 @@ var faultOps = []struct {
 		}
 		g.Age.Set(2)
 		g.Name.Set("Di")
-		h := sc.New(st)
+		h := sc.NewBeside(g) // one shard: InsertMany is all or nothing per shard
 		h.Name.Set("Ed")
 		return sc.InsertMany(ctx, []*faulty{h, g})
 	}},
@@ -264,7 +264,7 @@ func TestFailedWriteWritesNothing(t *testing.T) {
 						f.Prefs.SetLocal(map[string]string{"x": "1"})
 						must(t, f.Save(ctx))
 						// another object in the shard, so that index keys hold more than f
-						o := sc.New(b.Store)
+						o := sc.NewBeside(f)
 						o.Name.Set("Zed")
 						o.Age.Set(7)
 						must(t, o.Save(ctx))
@@ -272,7 +272,7 @@ func TestFailedWriteWritesNothing(t *testing.T) {
 						before := keySnapshot(t, b)
 						insertID := f.ID()
 						if strings.HasPrefix(c.name, "x:") {
-							insertID = o.ID()[:len(o.ID())-1] + "x" // a new id; one shard only
+							insertID = sc.NewBeside(f).ID() // a new id in the damaged shard
 						}
 						err := op.run(ctx, sc, b.Store, f, insertID)
 						if !errors.Is(err, c.want) {

@@ -590,11 +590,11 @@ func (s *Store) pingNode(ctx context.Context, addr string, load bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.doTrip(ctx, link{c: c}, "PING"); err != nil || !load {
+	if _, err := s.doTrip(ctx, link{c: c, addr: addr}, "PING"); err != nil || !load {
 		c.Close()
 		return err
 	}
-	return s.loadScripts(ctx, c)
+	return s.loadScripts(ctx, c, addr)
 }
 
 // backoff waits between attempts: 10 ms, doubling to 200 ms, for as long

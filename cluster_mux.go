@@ -84,7 +84,7 @@ func (s *Store) linkAt(ctx context.Context, addr string, shared bool) (link, err
 			}
 			p, err := m.conn(ctx)
 			if err == nil {
-				return link{p: p}, nil
+				return link{p: p, addr: addr}, nil
 			}
 			if !errors.Is(err, errNotMux) {
 				return link{}, err
@@ -95,7 +95,7 @@ func (s *Store) linkAt(ctx context.Context, addr string, shared bool) (link, err
 	if err != nil {
 		return link{}, err
 	}
-	return link{c: c, pooled: true}, nil
+	return link{c: c, pooled: true, addr: addr}, nil
 }
 
 // retireMuxes takes the multiplexers of addresses that are no longer

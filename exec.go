@@ -44,7 +44,10 @@ type request struct {
 }
 
 // pinned is a connection held across several requests.
-type pinned struct{ c redis.Conn }
+type pinned struct {
+	c    redis.Conn
+	addr string // its cluster node ("" on one server, or not known)
+}
 
 // pinned runs fn with one connection from the pool, held until fn returns;
 // requests with pin set go on it. When fn fails, a WATCH it sent may still
@@ -61,13 +64,18 @@ func (s *Store) pinned(ctx context.Context, route string, fn func(p *pinned) err
 	if err != nil {
 		return err
 	}
-	return s.pinnedOn(ctx, c, fn)
+	var addr string
+	if s.cl != nil {
+		addr, _ = s.routeAddr(route) // connFor's, from the same map (a change in between only blurs a hook's Server)
+	}
+	return s.pinnedOn(ctx, c, addr, fn)
 }
 
-// pinnedOn is pinned on c, which it closes.
-func (s *Store) pinnedOn(ctx context.Context, c redis.Conn, fn func(p *pinned) error) error {
+// pinnedOn is pinned on c (of the cluster node addr; "" on one server),
+// which it closes.
+func (s *Store) pinnedOn(ctx context.Context, c redis.Conn, addr string, fn func(p *pinned) error) error {
 	defer c.Close()
-	err := fn(&pinned{c: c})
+	err := fn(&pinned{c: c, addr: addr})
 	if _, short := shortOf(err); err != nil && short == nil && c.Err() == nil { // (short: EXEC ran, no WATCH is open)
 		if _, uerr := redis.DoContext(c, context.WithoutCancel(ctx), "UNWATCH"); uerr != nil {
 			s.cfg.logger.Debug("rapyer: UNWATCH failed, discarding the connection", "err", uerr)
@@ -392,7 +400,7 @@ func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w waitSpec, write func(sendFunc) error) (_ []any, err error) {
 	if s.obs != nil { // hooks (hook.go)
 		var t *tripState
-		ctx, t = s.tripStart(ctx, n)
+		ctx, t = s.tripStart(ctx, n, l.addr)
 		defer func() { t.end(err) }()
 	}
 	if l.p != nil {

@@ -51,11 +51,15 @@ type Hook interface {
 // Operation describes one operation for a Hook. The fields up to Server
 // are set at OperationStart; the others at OperationEnd.
 type Operation struct {
-	Name   string // the operation: "Save", "Get", "Int.Incr", "GetMany", "Find", "Tx", ...
-	Model  string // the model's name ("" for Ping, Batch, Tx)
-	ID     string // the object's id, for operations on one object
-	Field  string // the dotted field name, for field operations
-	Server string // host:port of the server ("" for a Store over a caller's pool, or over a cluster)
+	Name  string // the operation: "Save", "Get", "Int.Incr", "GetMany", "Find", "Tx", ...
+	Model string // the model's name ("" for Ping, Batch, Tx)
+	ID    string // the object's id, for operations on one object
+	Field string // the dotted field name, for field operations
+	// Server is the host:port of the server ("" for a Store over a
+	// caller's pool). On a cluster it is set at OperationEnd: the node every
+	// round trip of the operation went to, "" when they went to several
+	// (each RoundTrip names its own).
+	Server string
 
 	Start time.Time
 	// Count is how many objects a bulk operation was given (ids or
@@ -81,6 +85,7 @@ type Operation struct {
 type RoundTrip struct {
 	Op       *Operation // the operation it belongs to; nil outside one
 	Commands int        // commands written (MULTI and EXEC included)
+	Server   string     // host:port it went to (on a cluster, the node); "" over a caller's pool
 	Start    time.Time
 	Duration time.Duration
 	Err      error // the round trip's (network, context); error replies are the operation's
@@ -143,7 +148,11 @@ type opState struct {
 	ctx    context.Context // as the hooks returned it
 	// lastErr is the last error an iterator yielded (Iter).
 	lastErr error
-	mu      sync.Mutex // Units, RoundTrips, Commands: a nested operation's function may run goroutines
+	mu      sync.Mutex // Units, RoundTrips, Commands, node, nodes: a nested operation's function may run goroutines
+	// node is, on a cluster, the node of the operation's round trips while
+	// they all went to one (nodes > 1: to several).
+	node  string
+	nodes int
 }
 
 type opKey struct{}
@@ -178,7 +187,10 @@ func (ob *observer) begin(ctx context.Context, s *Store, name, model, id, field 
 		return ctx, nil
 	}
 	o := &opState{st: s, parent: opOf(ctx)}
-	o.op = Operation{Name: name, Model: model, ID: id, Field: field, Server: ob.server(), Start: time.Now()}
+	o.op = Operation{Name: name, Model: model, ID: id, Field: field, Start: time.Now()}
+	if s.cl == nil {
+		o.op.Server = ob.server()
+	}
 	for _, h := range ob.hooks {
 		ctx = h.OperationStart(ctx, &o.op)
 	}
@@ -217,6 +229,13 @@ func (o *opState) end(err error) {
 func (o *opState) finish(err error) {
 	op := &o.op
 	op.Duration, op.Err = time.Since(op.Start), err
+	if o.st.cl != nil {
+		o.mu.Lock()
+		if o.nodes == 1 {
+			op.Server = o.node
+		}
+		o.mu.Unlock()
+	}
 	ob := o.st.obs
 	for i := len(ob.hooks) - 1; i >= 0; i-- {
 		ob.hooks[i].OperationEnd(o.ctx, op)
@@ -225,7 +244,16 @@ func (o *opState) finish(err error) {
 		o.mu.Lock()
 		units, trips, cmds := op.Units, op.RoundTrips, op.Commands
 		o.mu.Unlock()
+		o.mu.Lock()
+		node, nodes := o.node, o.nodes
+		o.mu.Unlock()
 		p.mu.Lock()
+		switch {
+		case nodes == 1:
+			p.noteNode(node)
+		case nodes > 1:
+			p.node, p.nodes = "", 2
+		}
 		p.op.Units += units
 		p.op.RoundTrips += trips
 		for _, c := range cmds {
@@ -314,9 +342,22 @@ func noteUnits(ctx context.Context, units []ops.Unit) {
 	}
 }
 
-// tripStart starts observing a round trip of n commands: nil without an
-// observer, else what tripEnd completes.
-func (s *Store) tripStart(ctx context.Context, n int) (context.Context, *tripState) {
+// noteNode records that a round trip of o went to node (a cluster's);
+// under o.mu.
+func (o *opState) noteNode(node string) {
+	switch {
+	case node == "": // not known (a connection pinned by its key)
+	case o.nodes == 0:
+		o.node, o.nodes = node, 1
+	case node != o.node:
+		o.node, o.nodes = "", 2
+	}
+}
+
+// tripStart starts observing a round trip of n commands to node (the
+// cluster node it goes to; "" on one server): nil without an observer,
+// else what tripEnd completes.
+func (s *Store) tripStart(ctx context.Context, n int, node string) (context.Context, *tripState) {
 	if s.obs == nil {
 		return ctx, nil
 	}
@@ -328,11 +369,18 @@ func (s *Store) tripStart(ctx context.Context, n int) (context.Context, *tripSta
 		}
 		return ctx, nil
 	}
-	t := &tripState{ob: s.obs, rt: RoundTrip{Commands: n, Start: time.Now()}}
+	server := node
+	if s.cl == nil {
+		server = s.obs.server()
+	}
+	t := &tripState{ob: s.obs, rt: RoundTrip{Commands: n, Server: server, Start: time.Now()}}
 	if o := opOf(ctx); o != nil {
 		t.rt.Op = &o.op
 		o.mu.Lock()
 		o.op.RoundTrips++
+		if s.cl != nil {
+			o.noteNode(node)
+		}
 		o.mu.Unlock()
 	}
 	for _, h := range s.obs.hooks {
@@ -365,7 +413,7 @@ func (s *Store) doTrip(ctx context.Context, c link, cmd string, args ...any) (an
 	if s.obs == nil {
 		return s.do(ctx, c, cmd, args...)
 	}
-	ctx, t := s.tripStart(ctx, 1)
+	ctx, t := s.tripStart(ctx, 1, c.addr)
 	r, err := s.do(ctx, c, cmd, args...)
 	if _, reply := err.(redis.Error); reply {
 		t.end(nil)

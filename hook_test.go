@@ -230,24 +230,50 @@ func TestHookNested(t *testing.T) {
 	})
 }
 
-// TestHookServer: a Store that Open made reports its server's host:port.
+// TestHookServer: a Store that Open made reports its server's host:port,
+// on its operations and round trips. On a cluster each round trip names
+// the node it went to, and an operation the node all its round trips went
+// to ("" when several: Ping goes to every master).
 func TestHookServer(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
 		r := &recorder{}
-		b.OpenStore(t, rapyer.WithHook(r))
-		ops, _, _ := r.take()
-		// On a cluster: PING, then the scripts, on each master; the Store
-		// has several servers, so Server is "".
-		trips := 2
+		st := b.OpenStore(t, rapyer.WithHook(r))
+		ops, trips, _ := r.take()
+		// On a cluster: PING, then the scripts, on each master.
+		n := 2
 		if b.Name == "cluster" {
-			trips = 2 * len(b.Seeds())
+			n = 2 * len(b.Seeds())
 		}
-		if len(ops) != 1 || ops[0].Name != "Ping" || ops[0].RoundTrips != trips {
-			t.Fatalf("Open: %+v, want Ping in %d round trips", ops, trips)
+		if len(ops) != 1 || ops[0].Name != "Ping" || ops[0].RoundTrips != n || len(trips) != n {
+			t.Fatalf("Open: %+v (%d round trips seen), want Ping in %d round trips", ops, len(trips), n)
+		}
+		p := newPerson(people, st, "Ada", "", 3)
+		p.Email.Clear()
+		must(t, p.Save(ctx))
+		_, err := p.Age.Incr(ctx, 1)
+		must(t, err)
+		saveIncr, saveIncrTrips, _ := r.take()
+		if len(saveIncr) != 2 || len(saveIncrTrips) != 2 {
+			t.Fatalf("Save, Incr: %+v, round trips %+v", saveIncr, saveIncrTrips)
 		}
 		if b.Name == "cluster" {
-			if ops[0].Server != "" {
-				t.Fatalf("Server %q on a cluster, want \"\"", ops[0].Server)
+			masters := b.Masters(t)
+			nodes := map[string]bool{}
+			for _, rt := range trips {
+				if !slices.Contains(masters, rt.Server) {
+					t.Fatalf("Ping's round trip to %q, not a master of %v", rt.Server, masters)
+				}
+				nodes[rt.Server] = true
+			}
+			if len(nodes) != len(masters) || ops[0].Server != "" {
+				t.Fatalf("Ping: round trips to %v, Server %q; want every master, and \"\"", nodes, ops[0].Server)
+			}
+			node := b.MasterOf(t, p.Key())
+			for i, op := range saveIncr {
+				if op.Server != node || saveIncrTrips[i].Server != node {
+					t.Fatalf("%s: Server %q, round trip to %q; want %s, the master of %s", op.Name, op.Server, saveIncrTrips[i].Server, node, p.Key())
+				}
 			}
 			return
 		}
@@ -256,8 +282,15 @@ func TestHookServer(t *testing.T) {
 		if i := strings.IndexByte(want, '/'); i >= 0 {
 			want = want[:i]
 		}
-		if ops[0].Server != want {
-			t.Fatalf("Server %q, want %q", ops[0].Server, want)
+		for _, op := range append(ops, saveIncr...) {
+			if op.Server != want {
+				t.Fatalf("%s: Server %q, want %q", op.Name, op.Server, want)
+			}
+		}
+		for _, rt := range append(trips, saveIncrTrips...) {
+			if rt.Server != want {
+				t.Fatalf("round trip to %q, want %q", rt.Server, want)
+			}
 		}
 	})
 }

@@ -199,6 +199,7 @@ type link struct {
 	pinned bool
 	pooled bool
 	p      *pipeConn
+	addr   string // the cluster node it goes to ("" on one server)
 }
 
 // link returns the connection for a request: pin's when set, else a
@@ -209,7 +210,7 @@ func (s *Store) link(ctx context.Context, pin *pinned, shared bool) (link, error
 		if err := ctx.Err(); err != nil {
 			return link{}, err
 		}
-		return link{c: pin.c, pinned: true}, nil
+		return link{c: pin.c, pinned: true, addr: pin.addr}, nil
 	}
 	if m := s.muxer(); m != nil && shared {
 		if err := s.usable(ctx); err != nil {

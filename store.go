@@ -162,7 +162,7 @@ func (s *Store) Ping(ctx context.Context) (oerr error) {
 	}
 	c, err := s.conn(ctx)
 	if err == nil {
-		err = s.loadScripts(ctx, c)
+		err = s.loadScripts(ctx, c, "")
 	}
 	if err != nil {
 		return &Error{Op: "Ping", Err: scriptError(err)}
@@ -172,7 +172,7 @@ func (s *Store) Ping(ctx context.Context) (oerr error) {
 }
 
 // loadScripts sends SCRIPT LOAD of every script on c, which it closes.
-func (s *Store) loadScripts(ctx context.Context, c redis.Conn) error {
+func (s *Store) loadScripts(ctx context.Context, c redis.Conn, addr string) error {
 	cmds := make([]ops.Cmd, 0, len(lua.All())+2)
 	for _, sc := range lua.All() {
 		cmds = append(cmds, ops.Cmd{Name: "SCRIPT", Args: []any{"LOAD", sc.Src()}})
@@ -182,7 +182,7 @@ func (s *Store) loadScripts(ctx context.Context, c redis.Conn) error {
 	// and one that refuses EXEC would leave connections inside a MULTI.
 	// Better to refuse the Store now (ErrNoPermission).
 	cmds = append(cmds, ops.Cmd{Name: "MULTI"}, ops.Cmd{Name: "EXEC"})
-	err := s.pinnedOn(ctx, c, func(p *pinned) error {
+	err := s.pinnedOn(ctx, c, addr, func(p *pinned) error {
 		res, err := s.exec(ctx, request{units: []ops.Unit{{Cmds: cmds}}, pin: p})
 		if err != nil {
 			return err

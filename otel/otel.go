@@ -132,15 +132,21 @@ func baseAttrs(op *rapyer.Operation, out []attribute.KeyValue) []attribute.KeyVa
 	return out
 }
 
-// OperationStart opens the operation's span, a child of the one in ctx.
-func (h *Hook) OperationStart(ctx context.Context, op *rapyer.Operation) context.Context {
-	attrs := baseAttrs(op, make([]attribute.KeyValue, 0, 8))
-	if host, port, err := net.SplitHostPort(op.Server); err == nil {
-		attrs = append(attrs, semconv.ServerAddress(host))
+// serverAttrs appends server.address and server.port of server (host:port)
+// to out; nothing when server is "".
+func serverAttrs(server string, out []attribute.KeyValue) []attribute.KeyValue {
+	if host, port, err := net.SplitHostPort(server); err == nil {
+		out = append(out, semconv.ServerAddress(host))
 		if p, err := strconv.Atoi(port); err == nil {
-			attrs = append(attrs, semconv.ServerPort(p))
+			out = append(out, semconv.ServerPort(p))
 		}
 	}
+	return out
+}
+
+// OperationStart opens the operation's span, a child of the one in ctx.
+func (h *Hook) OperationStart(ctx context.Context, op *rapyer.Operation) context.Context {
+	attrs := serverAttrs(op.Server, baseAttrs(op, make([]attribute.KeyValue, 0, 8)))
 	if op.ID != "" {
 		attrs = append(attrs, attribute.String("rapyer.id", op.ID))
 	}
@@ -167,6 +173,9 @@ func (h *Hook) OperationEnd(ctx context.Context, op *rapyer.Operation) {
 			attribute.Int("rapyer.round_trips", op.RoundTrips),
 			attribute.StringSlice("rapyer.commands", op.Commands),
 		)
+		// On a cluster Server is known at the end: the node every round
+		// trip went to (on one server it was set at the start already).
+		span.SetAttributes(serverAttrs(op.Server, nil)...)
 		if op.Err != nil {
 			span.SetAttributes(errType)
 			span.RecordError(op.Err)
@@ -199,6 +208,7 @@ func (h *Hook) RoundTripEnd(ctx context.Context, rt *rapyer.RoundTrip) {
 		attribute.Int("rapyer.commands", rt.Commands),
 		attribute.Float64("rapyer.duration", rt.Duration.Seconds()),
 	}
+	attrs = serverAttrs(rt.Server, attrs)
 	if rt.Err != nil {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(ErrorType(rt.Err)))
 	}

@@ -204,30 +204,45 @@ func TestSpans(t *testing.T) {
 }
 
 // TestServerAttributes: a Store Open made gives its server's address and
-// port to the spans.
+// port to the spans and to their round-trip events. On a cluster an
+// operation's span gets the node its round trips went to (none for Ping,
+// which goes to every master).
 func TestServerAttributes(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		h, spans, _ := setup(t)
-		b.OpenStore(t, rapyer.WithHook(h))
+		ctx := testkit.Ctx(t)
+		st := b.OpenStore(t, rapyer.WithHook(h))
 		got := spans.Ended()
 		if len(got) != 1 || got[0].Name() != "Ping" {
 			t.Fatalf("spans %v", got)
 		}
-		a := attrs(got[0].Attributes())
-		if b.Name == "cluster" { // several servers: Operation.Server is ""
-			if v, ok := a["server.address"]; ok {
-				t.Fatalf("server.address %q on a cluster Store, want none", v)
-			}
-			if v, ok := a["server.port"]; ok {
-				t.Fatalf("server.port %q on a cluster Store, want none", v)
-			}
-			return
+		it := items.New(st)
+		it.Name.Set("bolt")
+		must(t, it.Save(ctx))
+		saved := spans.Ended()[1:]
+		if len(saved) != 1 || len(saved[0].Events()) != 1 {
+			t.Fatalf("Save: spans %v", saved)
 		}
-		u, err := url.Parse(b.URL())
-		must(t, err)
-		hostPort := u.Host
-		if a["server.address"]+":"+a["server.port"] != hostPort {
-			t.Fatalf("server %s:%s, want %s", a["server.address"], a["server.port"], hostPort)
+		want := ""
+		if b.Name == "cluster" {
+			a := attrs(got[0].Attributes())
+			if v, ok := a["server.address"]; ok {
+				t.Fatalf("Ping: server.address %q on a cluster Store, want none (several nodes)", v)
+			}
+			want = b.MasterOf(t, it.Key())
+		} else {
+			u, err := url.Parse(b.URL())
+			must(t, err)
+			want = u.Host
+			a := attrs(got[0].Attributes())
+			if a["server.address"]+":"+a["server.port"] != want {
+				t.Fatalf("Ping: server %s:%s, want %s", a["server.address"], a["server.port"], want)
+			}
+		}
+		a := attrs(saved[0].Attributes())
+		ev := attrs(saved[0].Events()[0].Attributes)
+		if a["server.address"]+":"+a["server.port"] != want || ev["server.address"]+":"+ev["server.port"] != want {
+			t.Fatalf("Save: span server %s:%s, round trip %s:%s, want %s", a["server.address"], a["server.port"], ev["server.address"], ev["server.port"], want)
 		}
 	})
 }

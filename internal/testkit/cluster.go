@@ -430,3 +430,24 @@ func (b *Backend) TxAcross(t *testing.T, ctx context.Context, fn func(q context.
 	rts, cmds = b.Count(func() { err = b.Store.Batch(ctx, fn) })
 	return rts, cmds, err
 }
+
+// MasterOf returns the address of the master that serves key's hash slot
+// (as the masters' own CLUSTER SLOTS say); "" on other backends.
+func (b *Backend) MasterOf(t testing.TB, key string) string {
+	t.Helper()
+	if b.rc == nil {
+		return ""
+	}
+	slot := redisc.Slot(key)
+	for _, a := range b.Masters(t) {
+		ok, err := b.slotOwner(t, a, slot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return a
+		}
+	}
+	t.Fatalf("no master serves slot %d of %s", slot, key)
+	return ""
+}

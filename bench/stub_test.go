@@ -179,7 +179,7 @@ func (c *stubConn) answer(dst *bytes.Buffer, args [][]byte) {
 	case "EVALSHA", "EVAL": // EVAL: a script the Store had not sent yet goes whole
 		c.counter++
 		n := strconv.AppendInt(c.num[:0], c.counter, 10)
-		if string(args[1]) == lua.Int.SHA() || string(args[1]) == lua.Int.Src() { // Int.Incr's script answers in text
+		if sc := string(args[1]); sc == lua.Int.SHA() || sc == lua.Int.Src() || sc == lua.IntAdd.SHA() || sc == lua.IntAdd.Src() { // Int.Incr's scripts answer in text
 			dst.WriteByte('$')
 			dst.Write(strconv.AppendInt(c.num2[:0], int64(len(n)), 10))
 			dst.Write(crlf)

@@ -58,5 +58,10 @@ func (c *conn) ownTrip(ci *callInfo, timeout time.Duration) (any, error) {
 		c.broken = fmt.Errorf("%w: %d bytes after the last reply", errProtocol, c.rd.w-c.rd.r)
 		return nil, c.broken
 	}
+	if len(c.rd.buf) > respBufSize {
+		// A pool holds many connections: each keeps 16 KB, not what its
+		// largest reply needed (a multiplexed one keeps up to 1 MB).
+		c.rd.buf = nil
+	}
 	return replies, nil
 }

@@ -151,6 +151,13 @@ type conn struct {
 	// ctl's bytes are not the replies (a multiplexed connection then reads
 	// them through redigo: muxpipe.go).
 	tls bool
+	// A request's own round trip (ownTrip): enc encodes and writes its
+	// commands (redigo's writer, over ctl, never reading), rd reads the
+	// replies, sent counts the commands.
+	enc    redis.Conn
+	rd     respReader
+	sent   int
+	sendFn func(string, ...any) error
 }
 
 type queuedCmd struct {
@@ -358,11 +365,15 @@ type callKey struct{}
 // once with ctx's error and the connection is discarded.
 func (c *conn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
 	return c.withContext(ctx, func(timeout time.Duration) (any, error) {
+		queued := len(c.queue) > 0
 		if err := c.drain(); err != nil {
 			return nil, err
 		}
 		if ci, _ := ctx.Value(callKey{}).(*callInfo); ci != nil {
 			ci.ours = true
+			if ci.write != nil && cmd == "" && !c.tls && !queued {
+				return c.ownTrip(ci, timeout)
+			}
 			if ci.write != nil {
 				// The request's commands, written under the context
 				// straight into redigo's buffer, which goes out whenever it

@@ -93,7 +93,14 @@ func (m *Model) loadUnit() ops.Unit {
 // readCmds read the whole object: HGETALL, then one full read per container.
 func (m *Model) readCmds() []ops.Cmd {
 	if m.sc.conts == 0 {
-		return []ops.Cmd{{Name: "HGETALL", Args: []any{m.key[0]}}}
+		// The command and its argument list in one allocation.
+		h := &struct {
+			cmd  [1]ops.Cmd
+			args [1]any
+		}{}
+		h.args[0] = m.key[0]
+		h.cmd[0] = ops.Cmd{Name: "HGETALL", Args: h.args[:]}
+		return h.cmd[:]
 	}
 	cmds := make([]ops.Cmd, 0, 1+2*m.sc.conts)
 	cmds = append(cmds, ops.Cmd{Name: "HGETALL", Args: []any{m.key[0]}})

@@ -29,6 +29,7 @@ type respScan struct {
 	pos   int   // bytes of the reply checked whole
 	open  []int // elements still due in each array open at pos
 	bulk  int   // bytes of bulk strings up to pos
+	strs  int   // bulk strings of one byte or more up to pos
 	begun bool
 }
 
@@ -51,7 +52,7 @@ func (rr *respReader) next(read func([]byte) (int, error)) (any, error) {
 			}
 			if done {
 				end := rr.r + rr.scan.pos
-				v := parseReply(rr.buf[rr.r:end], rr.scan.bulk)
+				v := parseReply(rr.buf[rr.r:end], rr.scan.bulk, rr.scan.strs)
 				rr.r = end
 				rr.scan = respScan{open: rr.scan.open[:0]}
 				if rr.r == rr.w {
@@ -100,7 +101,7 @@ func (rr *respReader) room(need int) {
 // needs (0: unknown).
 func (s *respScan) more(b []byte) (done bool, need int, err error) {
 	if !s.begun {
-		s.begun, s.pos, s.bulk = true, 0, 0
+		s.begun, s.pos, s.bulk, s.strs = true, 0, 0, 0
 	}
 	for {
 		if s.pos >= len(b) {
@@ -133,6 +134,9 @@ func (s *respScan) more(b []byte) (done bool, need int, err error) {
 					return false, 0, errProtocol
 				}
 				s.bulk += n
+				if n > 0 {
+					s.strs++
+				}
 			}
 			s.pos = end
 		case '*':
@@ -181,18 +185,34 @@ func respLen(b []byte) (int, error) {
 	return n, nil
 }
 
-// parseReply decodes one whole reply (checked by respScan.more), its bulk
-// strings (bulk bytes in all) copied into one allocation.
-func parseReply(b []byte, bulk int) any {
-	var arena []byte
+// parseReply decodes one whole reply (checked by respScan.more): its bulk
+// strings (bulk bytes in all) are copied into one allocation, and when
+// there are several (strs, of one byte or more), their slice headers are
+// another, boxed without a copy (boxBytes): an HGETALL reply of n fields
+// costs three allocations, not 2n+1.
+func parseReply(b []byte, bulk, strs int) any {
+	var p replyParse
 	if bulk > 0 {
-		arena = make([]byte, 0, bulk)
+		p.arena = make([]byte, 0, bulk)
 	}
-	v, _ := parseAt(b, 0, &arena)
+	if strs > 1 {
+		p.hdrs = make([][]byte, 0, strs)
+	}
+	v, _ := p.at(b, 0)
 	return v
 }
 
-func parseAt(b []byte, pos int, arena *[]byte) (any, int) {
+// emptyBulk is every empty bulk string: empty, not nil (a stored "" is not
+// an absent value), shared (an append to it allocates anew: capacity 0).
+var emptyBulk any = []byte{}
+
+// replyParse is parseReply's state: where bulk strings and their headers go.
+type replyParse struct {
+	arena []byte
+	hdrs  [][]byte // nil: each string boxed on its own
+}
+
+func (p *replyParse) at(b []byte, pos int) (any, int) {
 	kind := b[pos]
 	i := pos + bytes.IndexByte(b[pos:], '\n')
 	head := b[pos+1 : i-1]
@@ -218,15 +238,18 @@ func parseAt(b []byte, pos int, arena *[]byte) (any, int) {
 		n, _ := respLen(head)
 		if n <= 0 {
 			if n == 0 {
-				return []byte{}, pos + 2
+				return emptyBulk, pos + 2
 			}
 			return nil, pos
 		}
-		a := *arena
-		start := len(a)
-		a = append(a, b[pos:pos+n]...)
-		*arena = a
-		return a[start : start+n : start+n], pos + n + 2
+		start := len(p.arena)
+		p.arena = append(p.arena, b[pos:pos+n]...)
+		v := p.arena[start : start+n : start+n]
+		if p.hdrs == nil {
+			return v, pos + n + 2
+		}
+		p.hdrs = append(p.hdrs, v)
+		return boxBytes(&p.hdrs[len(p.hdrs)-1]), pos + n + 2
 	default: // '*'
 		n, _ := respLen(head)
 		if n < 0 {
@@ -234,7 +257,7 @@ func parseAt(b []byte, pos int, arena *[]byte) (any, int) {
 		}
 		out := make([]any, n)
 		for k := range out {
-			out[k], pos = parseAt(b, pos, arena)
+			out[k], pos = p.at(b, pos)
 		}
 		return out, pos
 	}

@@ -18,7 +18,12 @@ var respStream = "+OK\r\n+PONG\r\n+QUEUED\r\n-ERR wrong\r\n:0\r\n:-9223372036854
 	"$-1\r\n$0\r\n\r\n$5\r\nab\r\nc\r\n*-1\r\n*0\r\n" +
 	"*3\r\n$1\r\na\r\n*2\r\n:1\r\n-NOSCRIPT x\r\n*0\r\n" +
 	"*2\r\n*1\r\n*1\r\n$3\r\nxyz\r\n$-1\r\n" +
-	"$40000\r\n" + strings.Repeat("z", 40000) + "\r\n"
+	"$40000\r\n" + strings.Repeat("z", 40000) + "\r\n" +
+	hgetallReply
+
+// hgetallReply is an HGETALL reply: several bulk strings in one array (whose
+// headers parseReply boxes together), an empty one among them.
+const hgetallReply = "*6\r\n$4\r\nname\r\n$3\r\nann\r\n$5\r\nemail\r\n$0\r\n\r\n$2\r\n_v\r\n$1\r\n7\r\n"
 
 // redigoReplies reads s with redigo's own reader: what the pipe used before.
 func redigoReplies(t *testing.T, s string) []any {
@@ -63,8 +68,8 @@ func chunked(s string, n int) func([]byte) (int, error) {
 // mux tests run it on every backend.)
 func TestRespReader(t *testing.T) {
 	want := redigoReplies(t, respStream)
-	if len(want) != 15 {
-		t.Fatalf("redigo read %d replies, want 15", len(want))
+	if len(want) != 16 {
+		t.Fatalf("redigo read %d replies, want 16", len(want))
 	}
 	for _, n := range []int{1, 2, 3, 7, 64, 1000, len(respStream)} {
 		var rr respReader
@@ -98,6 +103,23 @@ func TestRespReader(t *testing.T) {
 	_ = append(rs[0].([]byte), 'X')
 	if !bytes.Equal(rs[1].([]byte), []byte("cd")) {
 		t.Fatalf("append to one bulk string changed the next: %q", rs[1])
+	}
+	// An HGETALL reply of n fields costs three allocations (the array, the
+	// bytes, the headers), whatever n; an empty value stays empty, not nil.
+	var scan respScan
+	if done, _, err := scan.more([]byte(hgetallReply)); !done || err != nil {
+		t.Fatalf("scan: %v %v", done, err)
+	}
+	var kv []any
+	raw := []byte(hgetallReply)
+	allocs := testing.AllocsPerRun(100, func() {
+		kv = parseReply(raw, scan.bulk, scan.strs).([]any)
+	})
+	if allocs > 4 {
+		t.Fatalf("parseReply of an HGETALL reply: %v allocations, want at most 4", allocs)
+	}
+	if e, ok := kv[3].([]byte); !ok || e == nil || len(e) != 0 || string(kv[1].([]byte)) != "ann" {
+		t.Fatalf("HGETALL reply parsed as %#v", kv)
 	}
 	for _, bad := range []string{"?x\r\n", "$3\r\nabcd\r\n", "*x\r\n", ":1\n", "$99999999999\r\n"} {
 		var rr respReader

@@ -79,7 +79,7 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 				groups = append(groups, []int{i})
 			}
 		} else {
-			groups = slotGroups(st, ms)
+			groups = slotGroups(st, ms, saveCallMax)
 		}
 		calls, heads := make([]ops.Unit, len(groups)), make([]*Model, len(groups))
 		for g, at := range groups {
@@ -123,24 +123,27 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	return first
 }
 
-// slotGroups groups the positions of ms by hash slot, in order of first
-// appearance: one group on one server.
-func slotGroups(st *Store, ms []*Model) [][]int {
-	if st.cl == nil {
-		at := make([]int, len(ms))
-		for i := range at {
-			at[i] = i
-		}
-		return [][]int{at}
-	}
+// saveCallMax is the most objects one lua/savemany.lua call saves. Past a
+// few dozen the fixed cost of a call is paid off; smaller calls let the
+// server run the first while the rest of the request is still arriving,
+// and keep each call short for the other clients (a script blocks the
+// server while it runs).
+const saveCallMax = 64
+
+// slotGroups groups the positions of ms by hash slot (one slot on one
+// server), in order of first appearance, at most most positions a group.
+func slotGroups(st *Store, ms []*Model, most int) [][]int {
 	var out [][]int
-	group := map[int]int{} // slot -> its group in out
+	open := map[int]int{} // slot -> its group in out still filling
 	for i, m := range ms {
-		sl := slotOf(m.key[0])
-		g, ok := group[sl]
-		if !ok {
-			g, group[sl] = len(out), len(out)
-			out = append(out, nil)
+		sl := 0
+		if st.cl != nil {
+			sl = slotOf(m.key[0])
+		}
+		g, ok := open[sl]
+		if !ok || len(out[g]) == most {
+			g, open[sl] = len(out), len(out)
+			out = append(out, make([]int, 0, min(most, len(ms)-i)))
 		}
 		out[g] = append(out[g], i)
 	}

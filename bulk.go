@@ -1,7 +1,6 @@
 package rapyer
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -288,89 +287,6 @@ func (s *Schema[M, P]) manyStart(ctx context.Context, op string, objs []P, opts 
 	ctx, o := st.begin(ctx, op, s.sc.name, "")
 	o.count(len(objs))
 	return ctx, st, cfg, o, nil
-}
-
-// SaveMany saves every object as Save does (each one atomic: its own
-// MULTI/EXEC, or script), ChunkSize objects per round trip. A value that
-// does not encode stops SaveMany with ErrInvalid naming object and field
-// before its chunk is sent (earlier chunks are written). When the server
-// refuses one object's commands (a key of the wrong type), the others of
-// the chunk are still saved and the first such failure is returned, naming
-// its object. Every object's Version is updated.
-//
-// With a queue context (Batch, Tx) it is queued as one operation, every
-// object in the queue's round trip; Later reads what it returns.
-func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOption) (oerr error) {
-	const op = "SaveMany"
-	ctx, st, cfg, o, err := s.manyStart(ctx, op, objs, opts)
-	if err != nil || st == nil {
-		return err
-	}
-	defer func() { o.end(oerr) }()
-	queued := oneChunkQueued(ctx, &cfg, len(objs))
-	var first error
-	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
-		all := make([]*Model, len(part))
-		for i, p := range part {
-			all[i] = p.base()
-		}
-		// On a cluster, unique values are claimed first (claim.go); an
-		// object whose claim is refused is not sent.
-		claims, refusedBy, err := st.claimMany(ctx, op, all)
-		if err != nil {
-			return manyErr(op, s.sc.name, err)
-		}
-		var failed error // this chunk's first refused object
-		units := make([]ops.Unit, 0, len(part))
-		ms := make([]*Model, 0, len(part))
-		werrs := make([]error, len(part)) // each write's outcome, for its claims
-		sent := make([]int, 0, len(part))
-		for i, m := range all {
-			if refusedBy[i] != nil {
-				failed, werrs[i] = cmp.Or(failed, refusedBy[i]), errNotWritten
-				continue
-			}
-			u, err := m.saveUnit(op)
-			if err != nil {
-				st.settleEach(ctx, claims, werrsOr(werrs, errNotWritten))
-				return err
-			}
-			units, ms, sent = append(units, u), append(ms, m), append(sent, i)
-		}
-		defer st.settleEach(ctx, claims, werrs)
-		if len(units) == 0 { // every object refused by its claims
-			first = cmp.Or(first, failed)
-			return nil
-		}
-		_, err = sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
-			if err != nil {
-				for _, i := range sent {
-					werrs[i] = err
-				}
-				return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
-			}
-			for i, r := range res {
-				if r.Err != nil {
-					werrs[sent[i]] = ms[i].fail(op, scriptError(r.Err))
-					failed = cmp.Or(failed, werrs[sent[i]])
-					continue
-				}
-				ms[i].version = units[i].Version(r.Replies)
-			}
-			if queued {
-				return struct{}{}, failed // the queued call's error
-			}
-			if first == nil {
-				first = failed // later chunks still go
-			}
-			return struct{}{}, nil
-		})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return first
 }
 
 // DeleteMany removes the objects with the given ids (DEL of every key of

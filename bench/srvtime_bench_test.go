@@ -139,6 +139,9 @@ func measureServer(b *testing.B, e *env, f op) {
 //	save/plain         Save of a Profile (6 fields, no index): lua/save.lua
 //	save/indexed       Save of an IndexedProfile, age moving: lua/save.lua
 //	                   with the index section (3 indexed fields)
+//	savemany/N/rapyer  SaveMany of N Profiles (lua/savemany.lua: one script
+//	                   call per chunk on one server)
+//	savemany/N/raw-pipe  the raw pipeline of N MULTI {HSET, HINCRBY} EXEC
 //	find/eq, find/range  see BenchmarkIndexQuery: FindIDs, the query script
 //	                   alone (100 of 100,000), and Find with the load
 func BenchmarkServerTime(b *testing.B) {
@@ -158,6 +161,10 @@ func BenchmarkServerTime(b *testing.B) {
 		b.Run("list/raw-rpush", func(b *testing.B) { measureServer(b, e, rpushRaw(b, e)) })
 		b.Run("save/plain", func(b *testing.B) { measureServer(b, e, saveMoving(b, e, Profiles)) })
 		b.Run("save/indexed", func(b *testing.B) { measureServer(b, e, saveMoving(b, e, IndexedProfiles)) })
+		for _, n := range bulkSizes {
+			b.Run("savemany/"+strconv.Itoa(n)+"/rapyer", func(b *testing.B) { measureServer(b, e, saveManyLib(b, e, n)) })
+			b.Run("savemany/"+strconv.Itoa(n)+"/raw-pipe", func(b *testing.B) { measureServer(b, e, saveManyRaw(b, e, n)) })
+		}
 		if testing.Short() {
 			return
 		}

@@ -51,20 +51,44 @@ func (s *Script) SHA() string { return s.sha }
 func (s *Script) Versioned() *Script { return s.versioned }
 
 func build(parts ...string) *Script {
-	return assemble(false, parts)
+	return assemble(false, "", parts)
 }
 
 // buildField builds a field script and its Versioned twin.
 func buildField(parts ...string) *Script {
-	s := assemble(false, parts)
-	s.versioned = assemble(true, parts)
+	s := assemble(false, "", parts)
+	s.versioned = assemble(true, "", parts)
 	return s
 }
 
+// buildEach builds driver, a script that runs the body of parts' last
+// script once per object in one call (savemany.lua runs save.lua's). The
+// script's first statement shadows KEYS and ARGV with locals, which the
+// library code below captures: the driver binds them to each object's own
+// (each_slice) and calls the body, made the function <last>_one. One script
+// call pays the fixed cost of a call (a few µs of setup on the server) once
+// for all its objects.
+func buildEach(driver string, parts ...string) *Script {
+	return assemble(false, driver, parts)
+}
+
+// eachPrelude opens a buildEach script: the locals KEYS and ARGV, and
+// each_slice, which copies t[from..to] into a new table (unpack stops near
+// 8000 values, so a long one is copied item by item).
+const eachPrelude = `local KEYS, ARGV = KEYS, ARGV
+local function each_slice(t, from, to)
+  if to - from < 4000 then return { unpack(t, from, to) } end
+  local out = {}
+  for j = from, to do out[j - from + 1] = t[j] end
+  return out
+end
+`
+
 // assemble is prelude.lua then parts, the libraries among them cut to what
 // the bodies reach (shake.go); with versioned, the last part runs as a
-// function whose reply is wrapped (see Versioned).
-func assemble(versioned bool, parts []string) *Script {
+// function whose reply is wrapped (see Versioned); with a driver, the last
+// part is a function the driver calls per object (see buildEach).
+func assemble(versioned bool, driver string, parts []string) *Script {
 	var libs []stmt
 	var bodies []string
 	for i, p := range append([]string{"prelude"}, parts...) {
@@ -87,15 +111,27 @@ func assemble(versioned bool, parts []string) *Script {
 				"if type(reply) == 'table' and reply.err then return reply end\n" +
 				"return { bumped, reply }\n"
 		}
+		if driver != "" && i == len(parts) {
+			body = "local function " + p + "_one()\n" + body + "end\n"
+		}
 		bodies = append(bodies, body)
 	}
+	name := parts[len(parts)-1]
 	var b strings.Builder
+	if driver != "" {
+		src, err := files.ReadFile(driver + ".lua")
+		if err != nil {
+			panic("lua: missing embedded script " + driver)
+		}
+		bodies = append(bodies, string(src)+"\n")
+		b.WriteString(eachPrelude)
+		name = driver
+	}
 	lazy := emit(&b, shake(libs, bodies))
 	for _, body := range bodies {
 		b.WriteString(qualify(body, lazy, lazyTable))
 	}
 	sum := sha1.Sum([]byte(b.String()))
-	name := parts[len(parts)-1]
 	if versioned {
 		name += "+version"
 	}
@@ -128,6 +164,9 @@ var (
 	Set     = buildField("set")
 	ZSet    = buildField("zset")
 	Lock    = build("lock")
+	// SaveMany saves several objects of one hash slot, each as Save does,
+	// each on its own (lua/savemany.lua).
+	SaveMany = buildEach("savemany", "index", "save")
 	// InsertMany creates several objects, all or none.
 	InsertMany = build("index", "insertmany")
 	// Read runs a read unit's commands where MULTI cannot (a server out of
@@ -145,5 +184,5 @@ var (
 // models with WithVersionCheck use): a Store sends one whole (EVAL) the
 // first time it needs it, and a transaction sends its scripts whole.
 func All() []*Script {
-	return []*Script{Insert, Update, Int, IntAdd, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, InsertMany, Read, Touch, Claim}
+	return []*Script{Insert, Update, Int, IntAdd, Float, Scalar, Save, LockedSave, Delete, Query, Sweep, Reindex, List, Map, Set, ZSet, Lock, SaveMany, InsertMany, Read, Touch, Claim}
 }

@@ -177,6 +177,18 @@ func (c *stubConn) answer(dst *bytes.Buffer, args [][]byte) {
 	case "RPUSH", "SADD":
 		dst.WriteString(":101\r\n")
 	case "EVALSHA", "EVAL": // EVAL: a script the Store had not sent yet goes whole
+		if sc := string(args[1]); sc == lua.SaveMany.SHA() || sc == lua.SaveMany.Src() {
+			// One version per object: ARGV[1] is their count.
+			nk, _ := strconv.Atoi(string(args[2]))
+			n, _ := strconv.Atoi(string(args[3+nk]))
+			dst.WriteByte('*')
+			dst.Write(strconv.AppendInt(c.num[:0], int64(n), 10))
+			dst.Write(crlf)
+			for range n {
+				dst.WriteString("$1\r\n1\r\n")
+			}
+			break
+		}
 		c.counter++
 		n := strconv.AppendInt(c.num[:0], c.counter, 10)
 		if sc := string(args[1]); sc == lua.Int.SHA() || sc == lua.Int.Src() || sc == lua.IntAdd.SHA() || sc == lua.IntAdd.Src() { // Int.Incr's scripts answer in text

@@ -46,7 +46,7 @@ func (c *ctlConn) Write(b []byte) (int, error) {
 		c.holdMu.Unlock()
 		return len(b), nil
 	}
-	return c.Conn.Write(b)
+	return wireWrite(c.Conn, b)
 }
 
 var past = time.Unix(1, 0)
@@ -275,7 +275,7 @@ func (c *conn) drain() error {
 		return c.broken
 	}
 	for _, q := range c.queue {
-		if err := c.Conn.Send(q.name, q.args...); err != nil {
+		if err := wireSend(c.Conn, q.name, q.args...); err != nil {
 			c.dropQueue()
 			return err
 		}
@@ -303,7 +303,7 @@ func (c *conn) Flush() error {
 	if err := c.drainTimed(); err != nil {
 		return err
 	}
-	return c.Conn.Flush()
+	return wireFlush(c.Conn)
 }
 
 func (c *conn) Do(cmd string, args ...any) (any, error) {
@@ -314,7 +314,7 @@ func (c *conn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, err
 	if err := c.drainTimed(); err != nil {
 		return nil, err
 	}
-	return redis.DoWithTimeout(c.Conn, d, cmd, args...)
+	return wireDo(c.Conn, d, cmd, args...)
 }
 
 func (c *conn) Receive() (any, error) { return c.ReceiveWithTimeout(c.read) }
@@ -323,7 +323,7 @@ func (c *conn) ReceiveWithTimeout(d time.Duration) (any, error) {
 	if err := c.drainTimed(); err != nil {
 		return nil, err
 	}
-	return redis.ReceiveWithTimeout(c.Conn, d)
+	return wireReceive(c.Conn, d)
 }
 
 // readTimeout is the wait for a reply that ctx leaves: read (0: none),
@@ -379,19 +379,19 @@ func (c *conn) DoContext(ctx context.Context, cmd string, args ...any) (any, err
 				// straight into redigo's buffer, which goes out whenever it
 				// fills: the server starts on the first while the rest are
 				// written.
-				if err := ci.write(c.Conn.Send); err != nil {
+				if err := ci.write(wireSender(c.Conn)); err != nil {
 					return nil, err
 				}
 			}
 			if ci.sent != nil && cmd == "" {
-				if err := c.Conn.Flush(); err != nil {
+				if err := wireFlush(c.Conn); err != nil {
 					return nil, err
 				}
 				ci.ran = true
 				ci.sent()
 			}
 		}
-		return redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
+		return wireDo(c.Conn, timeout, cmd, args...)
 	})
 }
 
@@ -401,7 +401,7 @@ func (c *conn) ReceiveContext(ctx context.Context) (any, error) {
 		if err := c.drain(); err != nil {
 			return nil, err
 		}
-		return redis.ReceiveWithTimeout(c.Conn, timeout)
+		return wireReceive(c.Conn, timeout)
 	})
 }
 

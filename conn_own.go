@@ -23,13 +23,13 @@ func (c *conn) ownTrip(ci *callInfo, timeout time.Duration) (any, error) {
 		c.enc = redis.NewConn(c.ctl, 0, 0)
 		c.sendFn = func(name string, args ...any) error {
 			c.sent++
-			return c.enc.Send(name, args...)
+			return wireSend(c.enc, name, args...)
 		}
 	}
 	c.sent = 0
 	err := ci.write(c.sendFn)
 	if err == nil {
-		err = c.enc.Flush()
+		err = wireFlush(c.enc)
 	}
 	if err != nil {
 		c.broken = err
@@ -46,7 +46,7 @@ func (c *conn) ownTrip(ci *callInfo, timeout time.Duration) (any, error) {
 	_ = c.ctl.SetReadDeadline(dl)
 	replies := make([]any, c.sent)
 	for i := range replies {
-		r, err := c.rd.next(c.ctl.Read)
+		r, err := c.rd.next(wireReader(c.ctl))
 		if err != nil {
 			c.broken = err
 			return nil, err

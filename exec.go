@@ -77,7 +77,7 @@ func (s *Store) pinnedOn(ctx context.Context, c redis.Conn, addr string, fn func
 	defer c.Close()
 	err := fn(&pinned{c: c, addr: addr})
 	if _, short := shortOf(err); err != nil && short == nil && c.Err() == nil { // (short: EXEC ran, no WATCH is open)
-		if _, uerr := redis.DoContext(c, context.WithoutCancel(ctx), "UNWATCH"); uerr != nil {
+		if _, uerr := wireDoContext(context.WithoutCancel(ctx), c, "UNWATCH"); uerr != nil {
 			s.cfg.logger.Debug("rapyer: UNWATCH failed, discarding the connection", "err", uerr)
 			discard(c)
 		}
@@ -89,7 +89,7 @@ func (s *Store) pinnedOn(ctx context.Context, c redis.Conn, addr string, fn func
 // no call for that, but it closes a connection whose Err is set, which a
 // failed read does (a read deadline already past fails at once).
 func discard(c redis.Conn) {
-	_, _ = redis.DoWithTimeout(c, -time.Second, "PING")
+	_, _ = wireDo(c, -time.Second, "PING")
 }
 
 // exec sends r's units in one round trip (two when a script was lost) and
@@ -412,10 +412,10 @@ func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w wai
 	switch kind := s.connKind.Load(); {
 	case kind == connOurs && !l.pinned:
 		ci := &callInfo{write: write, sent: sent, wait: w.timeout}
-		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
+		r, err = wireDoContext(context.WithValue(ctx, callKey{}, ci), c, "")
 	case kind == connPlain:
-		if err = write(c.Send); err == nil && sent != nil {
-			if err = c.Flush(); err == nil {
+		if err = write(wireSender(c)); err == nil && sent != nil {
+			if err = wireFlush(c); err == nil {
 				sent()
 			}
 		}
@@ -423,11 +423,11 @@ func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w wai
 			r, err = s.doPlain(ctx, c, s.cfg.readTimeout+w.timeout, "")
 		}
 	default: // pinned, or not known yet
-		if err = write(c.Send); err != nil {
+		if err = write(wireSender(c)); err != nil {
 			break
 		}
 		ci := &callInfo{sent: sent, wait: w.timeout}
-		r, err = redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), "")
+		r, err = wireDoContext(context.WithValue(ctx, callKey{}, ci), c, "")
 		s.learn(ci)
 		if sent != nil && !ci.ran && err == nil {
 			sent() // a connection of another kind: after the replies
@@ -463,12 +463,12 @@ func (s *Store) do(ctx context.Context, l link, cmd string, args ...any) (any, e
 	c := l.c
 	switch s.connKind.Load() {
 	case connOurs:
-		return redis.DoContext(c, ctx, cmd, args...)
+		return wireDoContext(ctx, c, cmd, args...)
 	case connPlain:
 		return s.doPlain(ctx, c, s.cfg.readTimeout, cmd, args...)
 	}
 	ci := &callInfo{}
-	r, err := redis.DoContext(c, context.WithValue(ctx, callKey{}, ci), cmd, args...)
+	r, err := wireDoContext(context.WithValue(ctx, callKey{}, ci), c, cmd, args...)
 	s.learn(ci)
 	return r, err
 }
@@ -483,7 +483,7 @@ func (s *Store) doPlain(ctx context.Context, c redis.Conn, read time.Duration, c
 	if err != nil {
 		return nil, err
 	}
-	r, err := redis.DoWithTimeout(c, timeout, cmd, args...)
+	r, err := wireDo(c, timeout, cmd, args...)
 	if _, reply := err.(redis.Error); err != nil && !reply {
 		err = netErr(ctx, err)
 	}

@@ -81,12 +81,12 @@ func newPipe(c *conn, m *mux) *pipeConn {
 		wakeW: make(chan struct{}, 1), wakeR: make(chan struct{}, 1), quit: make(chan struct{})}
 	pc.sendFn = func(name string, args ...any) error {
 		pc.sent++
-		return pc.rc.Send(name, args...)
+		return wireSend(pc.rc, name, args...)
 	}
 	c.ctl.hold = &pc.held
 	pc.direct = !c.tls
 	pc.reading = !pc.direct // under TLS the reader goroutine always reads
-	pc.readFn = c.ctl.Conn.Read
+	pc.readFn = wireReader(c.ctl.Conn)
 	_ = c.ctl.Conn.SetDeadline(time.Time{}) // the dial's are over
 	pc.last.Store(time.Now().UnixNano())
 	go pc.writeLoop()
@@ -239,7 +239,7 @@ func (pc *pipeConn) writeBatch(own *call, batch []*call) (lead bool) {
 		}
 	}
 	if err == nil {
-		err = pc.rc.Flush() // into held
+		err = wireFlush(pc.rc) // into held
 	}
 	pc.encMu.Unlock()
 	clear(batch[w:])
@@ -323,7 +323,7 @@ func (pc *pipeConn) flushHeld(byCaller bool) error {
 	buf := pc.held
 	pc.held = pc.spareHeld
 	ctl.holdMu.Unlock()
-	n, err := nc.Write(buf)
+	n, err := wireWrite(nc, buf)
 	if byCaller && err != nil && n < len(buf) && errors.Is(err, os.ErrDeadlineExceeded) {
 		pc.rest, err = append([]byte(nil), buf[n:]...), nil
 	}
@@ -398,7 +398,7 @@ func (pc *pipeConn) next(read func([]byte) (int, error)) (any, error) {
 	if pc.direct {
 		return pc.rd.next(read)
 	}
-	r, err := redis.ReceiveWithTimeout(pc.rc, 0)
+	r, err := wireReceive(pc.rc, 0)
 	if e, ok := err.(redis.Error); ok {
 		r, err = e, nil
 	}

@@ -95,19 +95,22 @@ func redirectOf(err error) (redirect, bool) {
 }
 
 // connFor takes a connection for route: on a cluster, to its slot's master
-// (any master for ""); on one server, from the pool.
-func (s *Store) connFor(ctx context.Context, route string) (redis.Conn, error) {
+// (any master for ""), whose address it returns; on one server, from the
+// pool ("").
+func (s *Store) connFor(ctx context.Context, route string) (redis.Conn, string, error) {
 	if s.cl == nil {
-		return s.conn(ctx)
+		c, err := s.conn(ctx)
+		return c, "", err
 	}
 	if err := s.usable(ctx); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	addr, err := s.routeAddr(route)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.connAt(ctx, addr)
+	c, err := s.connAt(ctx, addr)
+	return c, addr, err
 }
 
 // routeAddr is the master for route; "" goes to the first master known.

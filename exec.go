@@ -60,13 +60,9 @@ type pinned struct {
 // route is a key of what fn works on: on a cluster the connection goes to
 // its node (on one server it is not used).
 func (s *Store) pinned(ctx context.Context, route string, fn func(p *pinned) error) error {
-	c, err := s.connFor(ctx, route)
+	c, addr, err := s.connFor(ctx, route)
 	if err != nil {
 		return err
-	}
-	var addr string
-	if s.cl != nil {
-		addr, _ = s.routeAddr(route) // connFor's, from the same map (a change in between only blurs a hook's Server)
 	}
 	return s.pinnedOn(ctx, c, addr, fn)
 }

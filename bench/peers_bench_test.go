@@ -91,15 +91,9 @@ func getOps(b testing.TB, pe *peerEnv, n int) [][]op {
 			return nil
 		})
 	}
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[1] = append(out[1], getRedigo(pe, k))
-	}
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[2] = append(out[2], getGoRedis(b, pe, k))
-	}
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[3] = append(out[3], getRueidis(b, pe, k))
-	}
+	out[1] = onKeys(b, pe, n, func(k string) op { return getRedigo(pe, k) })
+	out[2] = onKeys(b, pe, n, func(k string) op { return getGoRedis(b, pe, k) })
+	out[3] = onKeys(b, pe, n, func(k string) op { return getRueidis(b, pe, k) })
 	return out
 }
 
@@ -115,14 +109,19 @@ func incrOps(b testing.TB, pe *peerEnv, n int) [][]op {
 			return err
 		})
 	}
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[1] = append(out[1], incrRedigo(pe, k))
-	}
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[2] = append(out[2], incrGoRedis(b, pe, k))
-	}
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[3] = append(out[3], incrRueidis(b, pe, k))
+	out[1] = onKeys(b, pe, n, func(k string) op { return incrRedigo(pe, k) })
+	out[2] = onKeys(b, pe, n, func(k string) op { return incrGoRedis(b, pe, k) })
+	out[3] = onKeys(b, pe, n, func(k string) op { return incrRueidis(b, pe, k) })
+	return out
+}
+
+// onKeys returns mk's operation on each of n objects saved for it, one
+// object per operation.
+func onKeys(b testing.TB, pe *peerEnv, n int, mk func(key string) op) []op {
+	keys := savedKeys(b, pe.env, n)
+	out := make([]op, len(keys))
+	for i, k := range keys {
+		out[i] = mk(k)
 	}
 	return out
 }

@@ -39,33 +39,32 @@ func incrScriptOps(b testing.TB, pe *peerEnv, n int) [][]op {
 		b.Fatal(err)
 	}
 	c.Close()
-	args := make([]any, 0, 1+len(incrScriptArgs))
-	for _, k := range savedKeys(b, pe.env, n) {
-		kargs := append(append(args[:0:0], k), toAny(incrScriptArgs)...)
-		out[1] = append(out[1], func() error {
+	out[1] = onKeys(b, pe, n, func(k string) op {
+		kargs := append([]any{k}, toAny(incrScriptArgs)...)
+		return func() error {
 			c := pe.pool.Get()
 			defer c.Close()
 			_, err := decimalReply(rs.Do(c, kargs...))
 			return err
-		})
-	}
+		}
+	})
 	gs := goredis.NewScript(src)
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[2] = append(out[2], func() error {
-			_, err := gs.EvalSha(ctx, pe.gr, []string{k}, toAny(incrScriptArgs)...).Text()
-			return err
-		})
-	}
 	if err := gs.Load(ctx, pe.gr).Err(); err != nil {
 		b.Fatal(err)
 	}
+	out[2] = onKeys(b, pe, n, func(k string) op {
+		return func() error {
+			_, err := gs.EvalSha(ctx, pe.gr, []string{k}, toAny(incrScriptArgs)...).Text()
+			return err
+		}
+	})
 	ls := rueidis.NewLuaScript(src)
-	for _, k := range savedKeys(b, pe.env, n) {
-		out[3] = append(out[3], func() error {
+	out[3] = onKeys(b, pe, n, func(k string) op {
+		return func() error {
 			_, err := ls.Exec(ctx, pe.ru, []string{k}, incrScriptArgs).ToString()
 			return err
-		})
-	}
+		}
+	})
 	return out
 }
 

@@ -72,6 +72,30 @@ func buildEach(driver string, parts ...string) *Script {
 	return assemble(false, driver, parts)
 }
 
+// writeHead writes, first of all, the head of script name, when it has one
+// (name.head.lua): a fast path that runs before the libraries are defined,
+// so that a call it finishes makes none of their closures. It replies
+// through a function whose non-nil reply is the script's (for the
+// Versioned twin, wrapped with head_bumped, the version the head wrote, as
+// the body's is with bumped); nil goes on to the script's own body, the
+// head having written nothing.
+func writeHead(b *strings.Builder, name string, versioned bool) {
+	src, err := files.ReadFile(name + ".head.lua")
+	if err != nil {
+		return // no head
+	}
+	b.WriteString("local head_bumped = false\nlocal function head_main()\n")
+	b.Write(src)
+	b.WriteString("\nend\nlocal head_reply = head_main()\nif head_reply ~= nil then\n")
+	if versioned {
+		b.WriteString("  if type(head_reply) == 'table' and head_reply.err then return head_reply end\n" +
+			"  return { head_bumped, head_reply }\n")
+	} else {
+		b.WriteString("  return head_reply\n")
+	}
+	b.WriteString("end\n")
+}
+
 // eachPrelude opens a buildEach script: the locals KEYS and ARGV, and
 // each_slice, which copies t[from..to] into a new table (unpack stops near
 // 8000 values, so a long one is copied item by item).
@@ -118,6 +142,7 @@ func assemble(versioned bool, driver string, parts []string) *Script {
 	}
 	name := parts[len(parts)-1]
 	var b strings.Builder
+	writeHead(&b, name, versioned)
 	if driver != "" {
 		src, err := files.ReadFile(driver + ".lua")
 		if err != nil {

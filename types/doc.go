@@ -17,10 +17,21 @@
 // Arithmetic on an absent field starts from the zero value, as HINCRBY does.
 package types
 
-import "github.com/gomodule/redigo/redis"
+import (
+	"strconv"
 
-// bytesReply decodes a bulk string reply.
-func bytesReply(r any, err error) ([]byte, error) { return redis.Bytes(r, err) }
+	"github.com/gomodule/redigo/redis"
+)
+
+// bytesReply decodes a bulk string reply, or an integer reply as its
+// decimal text (Int's add on Redis replies the value as an integer:
+// lua/intadd.head.lua).
+func bytesReply(r any, err error) ([]byte, error) {
+	if n, ok := r.(int64); ok && err == nil {
+		return strconv.AppendInt(nil, n, 10), nil
+	}
+	return redis.Bytes(r, err)
+}
 
 // flagReply decodes the {flag, value} replies of setnx and cas; value is nil
 // when the field is absent.

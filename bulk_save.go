@@ -209,6 +209,10 @@ func saveOutcomes(call *ops.Unit, r ops.Result, n int) []saveOutcome {
 		return out
 	}
 	for j, it := range items {
+		if v, ok := it.(int64); ok { // lua/savefast.lua's reply
+			out[j].version = v
+			continue
+		}
 		text, _ := redis.String(it, nil)
 		if digits.MatchString(text) {
 			out[j].version, _ = strconv.ParseInt(text, 10, 64)

@@ -72,20 +72,27 @@ func buildEach(driver string, parts ...string) *Script {
 	return assemble(false, driver, parts)
 }
 
-// writeHead writes, first of all, the head of script name, when it has one
-// (name.head.lua): a fast path that runs before the libraries are defined,
-// so that a call it finishes makes none of their closures. It replies
-// through a function whose non-nil reply is the script's (for the
+// headPrefix marks a part of a script's head (build's parts): code that
+// runs first of all, before the libraries are defined, so that a call it
+// finishes makes none of their closures (a fast path: see intadd.head.lua
+// and savefast.lua). The head's parts are read from their files in order
+// and run inside a function whose non-nil reply is the script's (for the
 // Versioned twin, wrapped with head_bumped, the version the head wrote, as
-// the body's is with bumped); nil goes on to the script's own body, the
-// head having written nothing.
-func writeHead(b *strings.Builder, name string, versioned bool) {
-	src, err := files.ReadFile(name + ".head.lua")
-	if err != nil {
-		return // no head
+// the body's is with bumped); nil goes on to the script's body, the head
+// having written nothing. A head is self-contained: it cannot use the
+// libraries (TestScriptsReadOnlyBuiltins would see such a name as a
+// global).
+const headPrefix = "head:"
+
+// writeHead writes the head made of parts (none: no head).
+func writeHead(b *strings.Builder, parts []string, versioned bool) {
+	if len(parts) == 0 {
+		return
 	}
 	b.WriteString("local head_bumped = false\nlocal function head_main()\n")
-	b.Write(src)
+	for _, p := range parts {
+		b.WriteString(read(p))
+	}
 	b.WriteString("\nend\nlocal head_reply = head_main()\nif head_reply ~= nil then\n")
 	if versioned {
 		b.WriteString("  if type(head_reply) == 'table' and head_reply.err then return head_reply end\n" +
@@ -94,6 +101,15 @@ func writeHead(b *strings.Builder, name string, versioned bool) {
 		b.WriteString("  return head_reply\n")
 	}
 	b.WriteString("end\n")
+}
+
+// read returns the embedded file name.lua.
+func read(name string) string {
+	src, err := files.ReadFile(name + ".lua")
+	if err != nil {
+		panic("lua: missing embedded script " + name) // the build embeds every file
+	}
+	return string(src)
 }
 
 // eachPrelude opens a buildEach script: the locals KEYS and ARGV, and
@@ -114,21 +130,22 @@ end
 // part is a function the driver calls per object (see buildEach).
 func assemble(versioned bool, driver string, parts []string) *Script {
 	var libs []stmt
-	var bodies []string
+	var bodies, head []string
+	for len(parts) > 0 && strings.HasPrefix(parts[0], headPrefix) {
+		head = append(head, strings.TrimPrefix(parts[0], headPrefix))
+		parts = parts[1:]
+	}
 	for i, p := range append([]string{"prelude"}, parts...) {
-		src, err := files.ReadFile(p + ".lua")
-		if err != nil {
-			panic("lua: missing embedded script " + p) // the build embeds every file
-		}
+		src := read(p)
 		if libraries[p] {
-			lib := statements(string(src))
+			lib := statements(src)
 			if p == lazyLib {
 				lib = markLazy(lib)
 			}
 			libs = append(libs, lib...)
 			continue
 		}
-		body := string(src) + "\n"
+		body := src + "\n"
 		if versioned && i == len(parts) {
 			body = "local function field_main()\n" + body +
 				"end\nlocal reply = field_main()\n" +
@@ -142,13 +159,9 @@ func assemble(versioned bool, driver string, parts []string) *Script {
 	}
 	name := parts[len(parts)-1]
 	var b strings.Builder
-	writeHead(&b, name, versioned)
+	writeHead(&b, head, versioned)
 	if driver != "" {
-		src, err := files.ReadFile(driver + ".lua")
-		if err != nil {
-			panic("lua: missing embedded script " + driver)
-		}
-		bodies = append(bodies, string(src)+"\n")
+		bodies = append(bodies, read(driver)+"\n")
 		b.WriteString(eachPrelude)
 		name = driver
 	}
@@ -172,10 +185,10 @@ var (
 	Int = buildField("int64", "index", "int")
 	// IntAdd is Int's add and sub on a field without an index (the
 	// common Incr): int.lua's replies without index.lua's code.
-	IntAdd = buildField("int64", "intadd")
+	IntAdd = buildField(headPrefix+"intadd.head", "int64", "intadd")
 	Float  = buildField("index", "float")
 	Scalar = buildField("index", "scalar")
-	Save   = build("index", "save")
+	Save   = build(headPrefix+"savefast", headPrefix+"save.head", "index", "save")
 	// LockedSave is Save behind an owner check of a lock (lockcheck.lua):
 	// Model.WithLock with WithSave.
 	LockedSave = build("index", "lockcheck", "save")
@@ -191,7 +204,7 @@ var (
 	Lock    = build("lock")
 	// SaveMany saves several objects of one hash slot, each as Save does,
 	// each on its own (lua/savemany.lua).
-	SaveMany = buildEach("savemany", "index", "save")
+	SaveMany = buildEach("savemany", "savefast", "index", "save")
 	// InsertMany creates several objects, all or none.
 	InsertMany = build("index", "insertmany")
 	// Read runs a read unit's commands where MULTI cannot (a server out of

@@ -152,23 +152,41 @@ func slotGroups(st *Store, ms []*Model, most int) [][]int {
 
 // saveCall is the script call that saves the objects of units at (their
 // lua/save.lua calls, one hash slot): that unit alone for one object, else
-// one lua/savemany.lua call carrying each one's KEYS and ARGV.
+// one lua/savemany.lua call carrying each one's KEYS and ARGV, in the
+// compact form when it allows (see compact).
 func saveCall(units []ops.Unit, at []int) ops.Unit {
 	if len(at) == 1 {
 		return units[at[0]]
 	}
 	var keys []string
-	n := 1
+	n := 3
 	for _, i := range at {
 		n += 2 + len(units[i].Args)
 	}
-	args := append(make([]any, 0, n), len(at))
+	// The compact form's TTL mode and model TTL: the first object's.
+	head := units[at[0]].Args
+	args := append(make([]any, 0, n), len(at), head[0], head[2])
 	for _, i := range at {
 		u := &units[i]
 		keys = append(keys, u.Keys...)
+		if compact(u, head[0], head[2]) {
+			args = append(append(args, "f"), u.Args[4:len(u.Args)-1]...)
+			continue
+		}
 		args = append(append(args, len(u.Keys), len(u.Args)), u.Args...)
 	}
 	return ops.ScriptUnit(lua.SaveMany, keys, args)
+}
+
+// compact reports whether u, a save.lua call, can go in savemany.lua's
+// compact form: one key (no container), no version check, no index
+// section, the call's TTL mode and model TTL. That form leaves out the
+// nine items that would repeat for every object: ARGV's counts, modes and
+// the empty index section, which cost the server as much to read as the
+// object's own writes (lua/savefast.lua saves it with native commands).
+func compact(u *ops.Unit, mode, ttl any) bool {
+	a := u.Args
+	return len(u.Keys) == 1 && len(a) >= 7 && a[0] == mode && a[1] == 1 && a[2] == ttl && a[3] == "" && a[len(a)-1] == "0"
 }
 
 // saveOutcome is one object's outcome in a save call's reply: its new

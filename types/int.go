@@ -12,7 +12,8 @@ import (
 //
 // Every arithmetic operation is exact over the whole int64 range: it runs in
 // one Lua script (lua/int.lua) that computes on decimal strings, never on Lua
-// doubles. A result outside int64 returns rapyer.ErrOverflow and a division
+// doubles; Incr and Decr of a field without an index run lua/intadd.lua,
+// whose fast path on Redis adds with native HINCRBY inside the script. A result outside int64 returns rapyer.ErrOverflow and a division
 // by zero rapyer.ErrDivideByZero; in both cases nothing is written. Stored
 // text that is not an int64 gives rapyer.ErrDecode. All operations: one round
 // trip, TTL re-armed inside it when refresh is on, rapyer.ErrNotFound (nothing

@@ -471,10 +471,33 @@ func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results 
 	for k, i := range idx[:len(r.units)] {
 		results[i] = res[k]
 	}
-	if short != nil {
+	if short != nil && wroteHere(r.units, res) {
 		return fmt.Errorf("node %s: %w", first.addr, short), false
 	}
 	return nil, false
+}
+
+// wroteHere reports whether a unit of units that writes ran on the node
+// that replied res: not every one was redirected (MOVED, ASK, TRYAGAIN,
+// CLUSTERDOWN: nothing ran there; the unit goes to another node, whose
+// WAIT counts it). A WAIT on a node where nothing was written counts
+// nothing of the request's: its answer is not the request's (a node that
+// lost the slot may have no replica, or be a replica now).
+func wroteHere(units []ops.Unit, res []ops.Result) bool {
+	for k := range units {
+		if !writes(&units[k]) || k >= len(res) {
+			continue
+		}
+		if _, moved := redirectOf(res[k].Err); !moved {
+			return true
+		}
+		for _, rep := range res[k].Replies { // plain commands: each on its own
+			if _, moved := redirectOf(asError(rep)); !moved {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // txCluster runs a Tx on a cluster: every unit in one hash slot (checked

@@ -457,6 +457,7 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	}
 	full = append(full, args...)
 	var cs []*claim
+	var computed *indexSpec // a unique field whose value the script computes (claim_field.go)
 	if !isCont {
 		// Scalar scripts end with the field's index section (lua/index.lua).
 		var extra []string
@@ -464,7 +465,7 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		if m.indexed() {
 			specs := m.specsOf([]Field{b})
 			extra, sec = m.indexSection(specs)
-			if cs, err = m.fieldClaims(op, specs, sc, args); err != nil {
+			if cs, computed, err = m.fieldClaims(op, specs, sc, args); err != nil {
 				return zero, err
 			}
 		}
@@ -492,10 +493,10 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		return decodeWith(op, m, b, decode, r)
 	}
 	if qc := queueOf(ctx); qc != nil {
-		if len(cs) > 0 {
-			return zero, m.withClaims(ctx, op, cs, nil) // refused: claims are not queued
+		if computed != nil {
+			return zero, computedQueued(m, op, computed.name)
 		}
-		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
+		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), cs, func(rs []any, err error) (any, error) {
 			var r any
 			if len(rs) > 0 {
 				r = rs[0]
@@ -506,7 +507,16 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
 	var r R
 	var short error // WAIT short of its count: the write stands
-	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+	if computed != nil {
+		reply, err := m.computedClaimed(ctx, op, *computed, sc, keys, full, &short)
+		r, err = finish(reply, err)
+		if err == nil && short != nil {
+			err = detail(op, m.sc.name, m.id, b.fullName(), short)
+		}
+		o.end(err)
+		return r, err
+	}
+	err = m.withClaims(ctx, op, cs, &short, func(ctx context.Context) error {
 		reply, err := m.st.eval(ctx, sc, keys, full...)
 		err, short = shortOf(err)
 		r, err = finish(reply, err)
@@ -585,7 +595,7 @@ func fieldRead[R any](ctx context.Context, op string, f Field, command string, d
 		return decodeWith(op, m, b, decode, replies[1])
 	}
 	if qc := queueOf(ctx); qc != nil {
-		return zero, qc.add(op, m, ops.Unit{Multi: true, Cmds: cmds, Read: true}, func(rs []any, err error) (any, error) {
+		return zero, qc.add(op, m, ops.Unit{Multi: true, Cmds: cmds, Read: true}, nil, func(rs []any, err error) (any, error) {
 			return finish(rs, err)
 		})
 	}

@@ -2,6 +2,7 @@ package rapyer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -105,26 +106,33 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		Chunk:    cfg.chunk,
 		Progress: cfg.progress,
 	}
+	var wl waitLog // a WAIT short of its count: reported at the end
 	if probe := (&Model{st: st, sc: sc}); probe.claiming() {
 		// Each shard's script checks its own shard: the chunk's unique
 		// values are claimed across shards first (claim_maint.go).
 		walk.Units = func(ctx context.Context, ids []string) ([]ops.Unit, func(bool), error) {
-			return sc.reindexClaimed(ctx, st, ids)
+			return sc.reindexClaimed(ctx, st, ids, &wl)
 		}
 	}
-	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), st), walk)
+	changed, conflicts, err := index.Reindex(ctx, wl.exec(st), sc.withKeys(sc.indexModel(), st), walk)
 	if err != nil {
 		return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
 	}
-
+	var short error
+	if wl.first != nil {
+		short = &Error{Op: op, Model: sc.name, Err: wl.first}
+	}
 	if len(conflicts) > 0 {
 		e := &UniqueError{Model: sc.name, Conflicts: make([]UniqueConflict, len(conflicts))}
 		for i, c := range conflicts {
 			e.Conflicts[i] = UniqueConflict(c)
 		}
+		if short != nil {
+			return changed, errors.Join(e, short)
+		}
 		return changed, e
 	}
-	return changed, nil
+	return changed, short
 }
 
 // reindexUnit is lua/reindex.lua for object id: its hash, then the index

@@ -46,16 +46,20 @@ func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption)
 	}
 	cfg := manyOptions(opts)
 	m := s.sc.withKeys(s.sc.indexModel(), st)
-	dead, err := index.Sweep(ctx, indexExec(st), m, cfg.chunk, cfg.progress)
+	var wl waitLog // a WAIT short of its count: reported at the end
+	dead, err := index.Sweep(ctx, wl.exec(st), m, cfg.chunk, cfg.progress)
 	if err != nil {
 		return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
 	}
 	if probe := (&Model{st: st, sc: s.sc}); probe.claiming() {
 		// Stale claims of unique values go too (claim_maint.go); they are
 		// not objects, so they do not count.
-		if _, err := s.sc.sweepClaims(ctx, st); err != nil {
+		if _, err := s.sc.sweepClaims(ctx, st, &wl); err != nil {
 			return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
 		}
+	}
+	if wl.first != nil {
+		return dead, &Error{Op: op, Model: s.sc.name, Err: wl.first}
 	}
 	return dead, nil
 }

@@ -89,10 +89,11 @@ func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOpti
 	defer func() { st.settleEach(ctx, claims, werrs) }()
 	err = chunks(objs, cfg.chunk, func(i int, part []P) error {
 		err := insertChunk(i, part)
-		whole := err != nil && refused(err) && !severalSlots(part)
+		hard, _ := shortOf(err) // a WAIT short of its count: written
+		whole := hard != nil && refused(hard) && !severalSlots(part)
 		for _, p := range part {
-			werrs[at[p.base()]] = err
-			if err != nil && !whole {
+			werrs[at[p.base()]] = hard
+			if hard != nil && !whole {
 				werrs[at[p.base()]] = errUnknown
 			}
 		}

@@ -40,7 +40,9 @@ const (
 // fieldClaims is the claim of a field operation on a unique field of a
 // model that claims: SetIfAbsent's and CompareAndSwap's value; for an
 // operation whose value the script computes, no claim but the field's spec
-// (computed: see computedClaimed).
+// (computed: see computedClaimed). A script other than the scalar ones
+// (lua/scalar.lua, int.lua, float.lua: those that check the claim guard)
+// is ErrInvalid there.
 func (m *Model) fieldClaims(op string, specs []indexSpec, sc *lua.Script, args []any) (cs []*claim, computed *indexSpec, err error) {
 	if len(specs) == 0 || !specs[0].unique || !m.claiming() {
 		return nil, nil, nil
@@ -61,6 +63,10 @@ func (m *Model) fieldClaims(op string, specs []indexSpec, sc *lua.Script, args [
 	case string:
 		b = []byte(x)
 	default:
+		if sc != lua.Scalar && sc != lua.Int && sc != lua.Float {
+			// Only these scripts check the claim guard (idx_field_check).
+			return nil, nil, detail(op, m.sc.name, m.id, specs[0].name, fmt.Errorf("%w: on a cluster, a unique field of a model over several shards takes only values claimed before the write: %s runs %s, which does not check a claimed value", ErrInvalid, op, sc.Name()))
+		}
 		return nil, &specs[0], nil
 	}
 	if c := m.claimOf(specs[0], b); c != nil {

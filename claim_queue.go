@@ -82,6 +82,11 @@ func (s *Store) sendQueue(ctx context.Context, q *queue, units []ops.Unit, tx bo
 	if qc == nil {
 		return s.sendUnits(ctx, q, units, tx)
 	}
+	if tx || q.guarded() { // a Tx over several slots: refused before any claim
+		if _, err := txRoute(units); err != nil {
+			return nil, err
+		}
+	}
 	errs, cshort, err := s.claimAll(ctx, "", qc.all)
 	if err != nil {
 		s.settle(ctx, qc.all, errNotWritten)

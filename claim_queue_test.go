@@ -290,14 +290,22 @@ func TestUniqueClaimTx(t *testing.T) {
 		must(t, err)
 		_, err = other.Age.Incr(ctx, 1) // k's version is behind now
 		must(t, err)
-		terr = st.Tx(ctx, func(q context.Context) error {
-			if _, err := k.Age.Incr(q, 1); err != nil {
-				return err
-			}
-			k.Email.Set("kg@t")
-			return k.Save(q)
+		trips, cmds = b.Count(func() {
+			terr = st.Tx(ctx, func(q context.Context) error {
+				if _, err := k.Age.Incr(q, 1); err != nil {
+					return err
+				}
+				k.Email.Set("kg@t")
+				return k.Save(q)
+			})
 		})
 		wantErr(t, terr, rapyer.ErrConflict)
+		// On a cluster the claim first and the release last; on every
+		// backend the WATCH with the versions (refused: nothing more sent)
+		// and the UNWATCH of the connection going back to its pool.
+		if trips != onCluster(b, 2, 4) {
+			t.Fatalf("refused guarded Tx: %d round trips %v", trips, cmds)
+		}
 		if v, _ := b.HGet(t, k.Key(), "email"); v != "k@t" {
 			t.Fatalf("email after a refused guarded Tx: %q", v)
 		}
@@ -305,6 +313,24 @@ func TestUniqueClaimTx(t *testing.T) {
 			t.Fatalf("a refused guarded Tx left the claim %q", rec)
 		}
 		must(t, newPerson(peopleChecked, st, "L", "kg@t", 8).Save(ctx))
+		// A guarded Tx that runs: claim, WATCH, EXEC, confirm.
+		k, err = peopleChecked.Get(ctx, st, k.ID())
+		must(t, err)
+		trips, cmds = b.Count(func() {
+			must(t, st.Tx(ctx, func(q context.Context) error {
+				if _, err := k.Age.Incr(q, 1); err != nil {
+					return err
+				}
+				k.Email.Set("kh@t")
+				return k.Save(q)
+			}))
+		})
+		if trips != onCluster(b, 2, 4) {
+			t.Fatalf("guarded Tx: %d round trips %v", trips, cmds)
+		}
+		if rec := claimOf(t, b, "personck", "email", "kh@t"); cluster && !strings.HasPrefix(rec, "c") || !cluster && rec != "" {
+			t.Fatalf("claim after a guarded Tx: %q", rec)
+		}
 	})
 }
 

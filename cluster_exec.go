@@ -500,21 +500,31 @@ func wroteHere(units []ops.Unit, res []ops.Result) bool {
 	return false
 }
 
-// txCluster runs a Tx on a cluster: every unit in one hash slot (checked
-// before anything is sent), then MULTI/EXEC on its master, sent again
-// whole on MOVED or ASK (EXEC aborted: nothing ran) and after TRYAGAIN.
-func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) {
+// txRoute is the key a Tx of units on a cluster is routed by: ErrInvalid
+// when their keys are in more than one hash slot.
+func txRoute(units []ops.Unit) (string, error) {
 	route, slot := "", -1
-	for i := range r.units {
-		k := r.units[i].Route()
+	for i := range units {
+		k := units[i].Route()
 		sl := slotOf(k)
 		if sl < 0 {
 			continue
 		}
 		if slot >= 0 && sl != slot {
-			return nil, fmt.Errorf("%w: a Tx on a cluster must stay in one hash slot: %q and %q are in slots %d and %d (one object, or objects of one shard, per Tx; a Batch may span slots)", ErrInvalid, route, k, slot, sl)
+			return "", fmt.Errorf("%w: a Tx on a cluster must stay in one hash slot: %q and %q are in slots %d and %d (one object, or objects of one shard, per Tx; a Batch may span slots)", ErrInvalid, route, k, slot, sl)
 		}
 		route, slot = k, sl
+	}
+	return route, nil
+}
+
+// txCluster runs a Tx on a cluster: every unit in one hash slot (checked
+// before anything is sent), then MULTI/EXEC on its master, sent again
+// whole on MOVED or ASK (EXEC aborted: nothing ran) and after TRYAGAIN.
+func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) {
+	route, err := txRoute(r.units)
+	if err != nil {
+		return nil, err
 	}
 	var wait backoff
 	addr, asking := "", false

@@ -54,7 +54,10 @@ import (
 // each chunk's unique values are read and claimed first, the claims
 // confirmed after (three more round trips per chunk, claim.go); a value
 // another object holds is a conflict.
-// It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
+// It cannot be queued in a Batch or Tx (ErrInvalid). Under WithWait a
+// write not acknowledged by enough replicas does not stop it: it does all
+// its work and returns ErrNotReplicated at the end (joined with a
+// *UniqueError when there are conflicts). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
 // the count so far. Progress reports the objects reindexed so far (the
 // total is not known until the end).

@@ -29,7 +29,9 @@ import (
 // owner does not hold the value), three more round trips; they are not
 // counted. Progress reports the index
 // entries checked against their total (one more round trip, first). Sweep cannot be queued in a
-// Batch or Tx (ErrInvalid). Errors: ErrInvalid (nil Store), the network's
+// Batch or Tx (ErrInvalid). Under WithWait a write not acknowledged by
+// enough replicas does not stop it: it sweeps everything and returns
+// ErrNotReplicated with the count at the end. Errors: ErrInvalid (nil Store), the network's
 // and the context's, returned with the count reclaimed so far.
 func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
 	ctx, o := st.begin(ctx, "Sweep", s.sc.name, "")

@@ -144,18 +144,6 @@ func (m *Model) computedClaimed(ctx context.Context, op string, sp indexSpec, sc
 	}
 }
 
-// pause waits d, or until ctx ends (its error).
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // withGuard is full (a field script's ARGV ending with its index section,
 // whose last item counts its items) with the claim guard g added at the
 // end of the section.

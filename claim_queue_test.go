@@ -283,6 +283,24 @@ func TestUniqueClaimTx(t *testing.T) {
 		wantClaim(t, b, "person", "tf@t", f.ID())
 		wantClaim(t, b, "person", "tg@t", "")
 
+		// Objects of two shards in one Tx: on a cluster refused before any
+		// claim (no round trip), then the same queue as a Batch.
+		m1 := newPerson(people, st, "M1", "m1@t", 9)
+		m2 := newPerson(people, st, "M2", "m2@t", 10)
+		for cluster && rapyer.ShardOfID(st, "person", m2.ID()) == rapyer.ShardOfID(st, "person", m1.ID()) {
+			m2 = newPerson(people, st, "M2", "m2@t", 10)
+		}
+		trips, cmds, terr = b.TxAcross(t, ctx, func(q context.Context) error {
+			must(t, m1.Save(q))
+			return m2.Save(q)
+		}, nil, m1.Key(), m2.Key())
+		must(t, terr)
+		if trips != onCluster(b, 1, 3) {
+			t.Fatalf("Tx across shards, then Batch: %d round trips %v", trips, cmds)
+		}
+		wantClaim(t, b, "person", "m1@t", m1.ID())
+		wantClaim(t, b, "person", "m2@t", m2.ID())
+
 		// A guarded Tx refused: nothing ran, every claim released.
 		k := newPerson(peopleChecked, st, "K", "k@t", 7)
 		must(t, k.Save(ctx))
@@ -290,15 +308,17 @@ func TestUniqueClaimTx(t *testing.T) {
 		must(t, err)
 		_, err = other.Age.Incr(ctx, 1) // k's version is behind now
 		must(t, err)
-		trips, cmds = b.Count(func() {
-			terr = st.Tx(ctx, func(q context.Context) error {
+		// k's field operation then its Save in one Tx: guarded (WATCH).
+		guarded := func(email string) error {
+			return st.Tx(ctx, func(q context.Context) error {
 				if _, err := k.Age.Incr(q, 1); err != nil {
 					return err
 				}
-				k.Email.Set("kg@t")
+				k.Email.Set(email)
 				return k.Save(q)
 			})
-		})
+		}
+		trips, cmds = b.Count(func() { terr = guarded("kg@t") })
 		wantErr(t, terr, rapyer.ErrConflict)
 		// On a cluster the claim first and the release last; on every
 		// backend the WATCH with the versions (refused: nothing more sent)
@@ -316,15 +336,7 @@ func TestUniqueClaimTx(t *testing.T) {
 		// A guarded Tx that runs: claim, WATCH, EXEC, confirm.
 		k, err = peopleChecked.Get(ctx, st, k.ID())
 		must(t, err)
-		trips, cmds = b.Count(func() {
-			must(t, st.Tx(ctx, func(q context.Context) error {
-				if _, err := k.Age.Incr(q, 1); err != nil {
-					return err
-				}
-				k.Email.Set("kh@t")
-				return k.Save(q)
-			}))
-		})
+		trips, cmds = b.Count(func() { must(t, guarded("kh@t")) })
 		if trips != onCluster(b, 2, 4) {
 			t.Fatalf("guarded Tx: %d round trips %v", trips, cmds)
 		}

@@ -49,17 +49,8 @@ func wantClaim(t *testing.T, b *testkit.Backend, model, v, id string) {
 
 // personBeside is newPerson in near's shard (a Tx may hold both on a
 // cluster).
-func personBeside(s *rapyer.Schema[person, *person], st *rapyer.Store, near *person, name, email string, age int64) *person {
-	p := s.NewBeside(near)
-	q := newPerson(s, st, name, email, age)
-	p.Name.Set(q.Name.Get())
-	p.Email.Set(email)
-	p.Age.Set(age)
-	p.Score.Set(q.Score.Get())
-	p.Born.Set(q.Born.Get())
-	p.Vip.Set(q.Vip.Get())
-	p.Home.City.Set("Paris")
-	return p
+func personBeside(s *rapyer.Schema[person, *person], near *person, name, email string, age int64) *person {
+	return fillPerson(s.NewBeside(near), name, email, age)
 }
 
 func exists(t *testing.T, ctx context.Context, p *person) bool {
@@ -214,7 +205,7 @@ func TestUniqueClaimTx(t *testing.T) {
 		st := b.Store
 		cluster := b.Name == "cluster"
 		a := newPerson(people, st, "A", "ta@t", 1)
-		c := personBeside(people, st, a, "C", "tc@t", 2)
+		c := personBeside(people, a, "C", "tc@t", 2)
 		trips, cmds := b.Count(func() {
 			must(t, st.Tx(ctx, func(q context.Context) error {
 				must(t, a.Save(q))
@@ -230,8 +221,8 @@ func TestUniqueClaimTx(t *testing.T) {
 		// A value taken.
 		h := newPerson(people, st, "H", "held@t", 3)
 		must(t, h.Save(ctx))
-		e := personBeside(people, st, a, "E", "te@t", 4)
-		x := personBeside(people, st, a, "X", "held@t", 5)
+		e := personBeside(people, a, "E", "te@t", 4)
+		x := personBeside(people, a, "X", "held@t", 5)
 		var n *rapyer.Result[int64]
 		var terr error
 		trips, cmds = b.Count(func() {
@@ -266,7 +257,7 @@ func TestUniqueClaimTx(t *testing.T) {
 
 		// Refused inside EXEC (an Insert over an existing id): its claim
 		// released, the other's confirmed.
-		f := personBeside(people, st, a, "F", "tf@t", 6)
+		f := personBeside(people, a, "F", "tf@t", 6)
 		g, err := people.NewWithID(st, a.ID())
 		must(t, err)
 		g.Email.Set("tg@t")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/mna/redisc"
 	"github.com/rapyer-go/rapyer"
 	"github.com/rapyer-go/rapyer/internal/testkit"
@@ -33,9 +34,9 @@ func TestWaitClaims(t *testing.T) {
 			return v
 		}
 		p := newPerson(people, ws, "P", "w1@w", 1)
-		wantErr(t, p.Save(ctx), rapyer.ErrNotReplicated)
-		if stored(p) != "w1@w" || p.Version() != 1 {
-			t.Fatalf("Save not replicated: stored %q, version %d", stored(p), p.Version())
+		trips, _ := b.Count(func() { wantErr(t, p.Save(ctx), rapyer.ErrNotReplicated) })
+		if stored(p) != "w1@w" || p.Version() != 1 || trips != onCluster(b, 1, 3) {
+			t.Fatalf("Save not replicated: stored %q, version %d, %d round trips", stored(p), p.Version(), trips)
 		}
 		wantClaim(t, b, "person", "w1@w", p.ID())
 
@@ -57,10 +58,11 @@ func TestWaitClaims(t *testing.T) {
 		wantClaim(t, b, "person", "w3@w", r.ID())
 		wantClaim(t, b, "person", "w4@w", s.ID())
 
-		got, err := p.Email.Append(ctx, "x")
+		var got string
+		trips, _ = b.Count(func() { got, err = p.Email.Append(ctx, "x") })
 		wantErr(t, err, rapyer.ErrNotReplicated, "email")
-		if got != "w1@wx" || stored(p) != "w1@wx" {
-			t.Fatalf("Append not replicated: %q, stored %q", got, stored(p))
+		if got != "w1@wx" || stored(p) != "w1@wx" || trips != onCluster(b, 1, 4) {
+			t.Fatalf("Append not replicated: %q, stored %q, %d round trips", got, stored(p), trips)
 		}
 		wantClaim(t, b, "person", "w1@wx", p.ID())
 	})
@@ -68,52 +70,79 @@ func TestWaitClaims(t *testing.T) {
 
 // TestWaitMaintenance: Sweep and Reindex under WithWait on a Store without
 // replicas do all their work (every chunk; on a cluster the claims too)
-// and then report ErrNotReplicated (they used to stop at the first chunk).
+// and then report ErrNotReplicated (they used to stop at the first chunk):
+// the same counts and round trips as without WithWait on the same data.
 func TestWaitMaintenance(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
 		ws := b.NewStore(t, rapyer.WithWait(1, shortWait))
+		stores := []*rapyer.Store{b.Store, ws}
+		// wantRun checks run k's outcome: plain on b.Store, not replicated
+		// on ws, want objects, the round trips of run 0.
+		var trips [2]int
+		wantRun := func(name string, k, n, want int, err error) {
+			t.Helper()
+			if k == 0 {
+				must(t, err)
+			} else {
+				wantErr(t, err, rapyer.ErrNotReplicated, name)
+			}
+			if n != want || trips[k] != trips[0] {
+				t.Fatalf("%s run %d: %d objects, %d round trips; want %d, %d", name, k, n, trips[k], want, trips[0])
+			}
+		}
 		sweeps := rapyer.Define("waitsw", personFields, rapyer.Redefine())
-		const dead = 40 // several per shard: several round trips of one id
-		var gone []*person
-		for i := range dead {
-			p := newPerson(sweeps, b.Store, "D", fmt.Sprintf("d%d@w", i), int64(i))
-			must(t, p.Save(ctx))
-			gone = append(gone, p)
-		}
-		for _, p := range gone {
-			_, err := b.Do(t, "DEL", p.Key()) // dead behind rapyer's back
-			must(t, err)
-		}
-		n, err := sweeps.Sweep(ctx, ws, rapyer.ChunkSize(1))
-		wantErr(t, err, rapyer.ErrNotReplicated, "Sweep")
-		if n != dead {
-			t.Fatalf("Sweep not replicated reclaimed %d, want %d", n, dead)
-		}
-		for _, p := range gone[:3] { // the dead's claims dropped
-			if rec := claimOf(t, b, "waitsw", "email", p.Email.Get()); rec != "" {
-				t.Fatalf("claim of a dead object after Sweep: %q", rec)
+		const dead = 40 // several per shard: several round trips
+		for k, st := range stores {
+			var gone []*person
+			for i := range dead { // the same ids, so the same shards, each run
+				p, err := sweeps.NewWithID(b.Store, fmt.Sprintf("d%02d", i))
+				must(t, err)
+				must(t, fillPerson(p, "D", fmt.Sprintf("d%d@w", i), int64(i)).Save(ctx))
+				gone = append(gone, p)
+			}
+			for _, p := range gone {
+				_, err := b.Do(t, "DEL", p.Key()) // dead behind rapyer's back
+				must(t, err)
+			}
+			var n int
+			var err error
+			trips[k], _ = b.Count(func() { n, err = sweeps.Sweep(ctx, st, rapyer.ChunkSize(1)) })
+			wantRun("Sweep", k, n, dead, err)
+			for _, p := range gone[:3] { // the dead's claims dropped
+				if rec := claimOf(t, b, "waitsw", "email", p.Email.Get()); rec != "" {
+					t.Fatalf("claim of a dead object after Sweep: %q", rec)
+				}
 			}
 		}
 
 		const name = "waitrx"
 		plain := rapyer.Define(name, personFieldsBut("*"), rapyer.Redefine())
-		for i := range 20 {
-			must(t, newPerson(plain, b.Store, "R", fmt.Sprintf("r%d@w", i), int64(i)).Save(ctx))
-		}
 		full := rapyer.Define(name, personFields, rapyer.Redefine())
-		n, err = full.Reindex(ctx, ws, rapyer.ChunkSize(3))
-		wantErr(t, err, rapyer.ErrNotReplicated, "Reindex")
-		if n != 20 {
-			t.Fatalf("Reindex not replicated changed %d, want 20", n)
-		}
-		found, err := full.Find(ctx, b.Store, full.Fields().Email.Eq("r19@w"))
-		must(t, err)
-		if len(found) != 1 {
-			t.Fatalf("after Reindex: %d objects found by email", len(found))
-		}
-		if n, err = full.Reindex(ctx, b.Store); err != nil || n != 0 {
-			t.Fatalf("second Reindex: %d %v", n, err)
+		for k, st := range stores {
+			// No index entries, no claims: every object to reindex.
+			for _, pattern := range []string{"{" + name + ":*}:x:*", "{" + name + ":u:*"} {
+				keys, err := redis.Strings(b.Do(t, "KEYS", b.Prefix()+pattern))
+				must(t, err)
+				for _, key := range keys {
+					_, err := b.Do(t, "DEL", key)
+					must(t, err)
+				}
+			}
+			for i := range 20 {
+				p, err := plain.NewWithID(b.Store, fmt.Sprintf("r%02d", i))
+				must(t, err)
+				must(t, fillPerson(p, "R", fmt.Sprintf("r%d@w", i), int64(i)).Save(ctx))
+			}
+			var n int
+			var err error
+			trips[k], _ = b.Count(func() { n, err = full.Reindex(ctx, st, rapyer.ChunkSize(3)) })
+			wantRun("Reindex", k, n, 20, err)
+			found, err := full.Find(ctx, b.Store, full.Fields().Email.Eq("r19@w"))
+			must(t, err)
+			if len(found) != 1 {
+				t.Fatalf("after Reindex: %d objects found by email", len(found))
+			}
 		}
 	})
 }
@@ -127,10 +156,12 @@ func TestWaitBlockingPop(t *testing.T) {
 		ws := b.NewStore(t, rapyer.WithWait(1, shortWait))
 		u, err := users.Get(ctx, ws, saved(t, ctx, users, b.Store).ID())
 		must(t, err)
-		v, ok, err := u.Tags.BPopFront(ctx, time.Second)
+		var v string
+		var ok bool
+		trips, cmds := b.Count(func() { v, ok, err = u.Tags.BPopFront(ctx, time.Second) })
 		wantErr(t, err, rapyer.ErrNotReplicated, "tags")
-		if !ok || v != "a" {
-			t.Fatalf("BPopFront not replicated: %q %v", v, ok)
+		if !ok || v != "a" || trips != 1 || count(cmds, "WAIT") != 1 {
+			t.Fatalf("BPopFront not replicated: %q %v, %d round trips %v", v, ok, trips, cmds)
 		}
 		m, ok, err := u.Board.BPopMin(ctx, time.Second)
 		wantErr(t, err, rapyer.ErrNotReplicated, "board")

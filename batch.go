@@ -144,6 +144,8 @@ type queued struct {
 	call  int                    // the call's position among the queued calls
 	sink  func(v any, err error) // Later's, when the call was wrapped
 	m     *Model                 // the object it acts on
+	cs    []*claim               // the unique values it claims (claim_queue.go)
+	whole bool                   // a claim refused refuses its whole call
 }
 
 type queueKey struct{}
@@ -161,8 +163,9 @@ func queueOf(ctx context.Context) *queueCtx {
 	return qc
 }
 
-// add queues an operation of m (which must belong to the queue's Store).
-func (qc *queueCtx) add(op string, m *Model, u ops.Unit, done func([]any, error) (any, error)) error {
+// add queues an operation of m (which must belong to the queue's Store)
+// that claims cs (claim.go; none on one server) when the queue is sent.
+func (qc *queueCtx) add(op string, m *Model, u ops.Unit, cs []*claim, done func([]any, error) (any, error)) error {
 	q := qc.q
 	if q.closed {
 		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: queue context used after its Batch or Tx ran", ErrInvalid)}
@@ -170,14 +173,14 @@ func (qc *queueCtx) add(op string, m *Model, u ops.Unit, done func([]any, error)
 	if m.st != q.st {
 		return &Error{Op: op, Model: m.sc.name, ID: m.id, Err: fmt.Errorf("%w: object bound to another Store than the Batch's", ErrInvalid)}
 	}
-	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m, parts: 1, call: q.calls})
+	q.ops = append(q.ops, queued{op: op, u: u, done: done, sink: qc.sink, m: m, parts: 1, call: q.calls, cs: named(cs, op)})
 	q.calls++
 	return nil
 }
 
-// addMany queues units (unit i acting on ms[i]) as one call, which many
-// completes with their results when the queue has run.
-func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []ops.Unit, many func([]ops.Result) (any, error)) error {
+// addMany queues units (unit i acting on ms[i], claiming uc.per[i]) as one
+// call, which many completes with their results when the queue has run.
+func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []ops.Unit, uc unitClaims, many func([]ops.Result) (any, error)) error {
 	q := qc.q
 	switch {
 	case q.closed:
@@ -193,7 +196,10 @@ func (qc *queueCtx) addMany(op, model string, st *Store, ms []*Model, units []op
 		return &Error{Op: op, Model: model, Err: fmt.Errorf("%w: objects bound to another Store than the Batch's", ErrInvalid)}
 	}
 	for i := range units {
-		o := queued{op: op, u: units[i], m: ms[i], call: q.calls}
+		o := queued{op: op, u: units[i], m: ms[i], call: q.calls, whole: uc.whole}
+		if i < len(uc.per) {
+			o.cs = named(uc.per[i], op)
+		}
 		if i == 0 {
 			o.many, o.parts, o.sink = many, len(units), qc.sink
 		}
@@ -222,7 +228,7 @@ func queuedNone(ctx context.Context, op, model string, v any) (ok bool, err erro
 	if qc == nil {
 		return false, nil
 	}
-	return true, qc.addMany(op, model, nil, nil, nil, func([]ops.Result) (any, error) { return v, nil })
+	return true, qc.addMany(op, model, nil, nil, nil, unitClaims{}, func([]ops.Result) (any, error) { return v, nil })
 }
 
 // sendMany sends units (unit i acting on ms[i]) in one round trip and
@@ -230,9 +236,16 @@ func queuedNone(ctx context.Context, op, model string, v any) (ok bool, err erro
 // call completed by done when the queue has run (R's zero value is
 // returned then).
 func sendMany[R any](ctx context.Context, st *Store, op, model string, ms []*Model, units []ops.Unit, done func(res []ops.Result, err error) (R, error)) (R, error) {
+	return sendClaimed(ctx, st, op, model, ms, units, unitClaims{}, done)
+}
+
+// sendClaimed is sendMany for units that claim unique values (uc, see
+// claim_queue.go): queued with them; sent without them (outside a queue
+// the bulk calls claim and settle their values themselves).
+func sendClaimed[R any](ctx context.Context, st *Store, op, model string, ms []*Model, units []ops.Unit, uc unitClaims, done func(res []ops.Result, err error) (R, error)) (R, error) {
 	if qc := queueOf(ctx); qc != nil {
 		var zero R
-		return zero, qc.addMany(op, model, st, ms, units, func(res []ops.Result) (any, error) { return done(res, nil) })
+		return zero, qc.addMany(op, model, st, ms, units, uc, func(res []ops.Result) (any, error) { return done(res, nil) })
 	}
 	res, err := st.exec(ctx, request{units: units})
 	err, short := shortOf(err)
@@ -377,12 +390,7 @@ func (s *Store) run(ctx context.Context, tx bool, fn func(q context.Context) err
 		units[i] = o.u
 	}
 	ctx, _ = s.perCall(ctx, cfg.wait) // checked above
-	var results []ops.Result
-	if q.guarded() {
-		results, err = s.runGuarded(ctx, q, units)
-	} else {
-		results, err = s.exec(ctx, request{units: units, tx: tx})
-	}
+	results, err := s.sendQueue(ctx, q, units, tx)
 	err, short := shortOf(err)
 	if err != nil {
 		var e *Error

@@ -62,18 +62,20 @@ func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOpti
 			return err
 		}
 	}
-	insertChunk := s.insertChunkOf(ctx, st, op)
 	ms := make([]*Model, len(objs))
 	for i, p := range objs {
 		ms[i] = p.base()
 	}
-	claims, err := s.claimInsert(ctx, st, op, ms)
+	claims, cshort, err := s.claimInsert(ctx, st, op, ms)
 	if err != nil {
 		return err
 	}
-	if claims == nil {
-		return chunks(objs, cfg.chunk, insertChunk)
+	if claims == nil || queueOf(ctx) != nil {
+		// Queued, each unit carries its objects' claims, made and settled
+		// with the queue's (claim_queue.go).
+		return chunks(objs, cfg.chunk, s.insertChunkOf(ctx, st, op, ms, claims))
 	}
+	insertChunk := s.insertChunkOf(ctx, st, op, nil, nil)
 	// Each claim is settled by its object's outcome: confirmed when its
 	// chunk was written, released when its chunk was not sent or its one
 	// script (one slot) refused it, left pending when a chunk of several
@@ -85,17 +87,22 @@ func (s *Schema[M, P]) insertMany(ctx context.Context, objs []P, opts []ManyOpti
 		at[m], werrs[i] = i, errNotWritten
 	}
 	defer func() { st.settleEach(ctx, claims, werrs) }()
-	return chunks(objs, cfg.chunk, func(i int, part []P) error {
+	err = chunks(objs, cfg.chunk, func(i int, part []P) error {
 		err := insertChunk(i, part)
-		whole := err != nil && refused(err) && !severalSlots(part)
+		hard, _ := shortOf(err) // a WAIT short of its count: written
+		whole := hard != nil && refused(hard) && !severalSlots(part)
 		for _, p := range part {
-			werrs[at[p.base()]] = err
-			if err != nil && !whole {
+			werrs[at[p.base()]] = hard
+			if hard != nil && !whole {
 				werrs[at[p.base()]] = errUnknown
 			}
 		}
 		return err
 	})
+	if err == nil && cshort != nil { // written; the claims not known replicated
+		return &Error{Op: op, Model: s.sc.name, Err: cshort}
+	}
+	return err
 }
 
 // errUnknown is the outcome of a write that may or may not have run: its
@@ -106,33 +113,36 @@ var errUnknown = errors.New("rapyer: outcome unknown")
 // nil claims when the model does not claim), all or nothing: a value
 // given twice, or taken, refuses the whole call with ErrExists naming the
 // object, field and value, the claims taken released and nothing written.
-func (s *Schema[M, P]) claimInsert(ctx context.Context, st *Store, op string, ms []*Model) ([][]*claim, error) {
+// short is a WAIT short of its count on the claims (they stand). With a
+// queue context only a value given twice is checked: the claims come back
+// untaken (claimMany).
+func (s *Schema[M, P]) claimInsert(ctx context.Context, st *Store, op string, ms []*Model) (claims [][]*claim, short, err error) {
 	if len(ms) == 0 || !ms[0].claiming() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	seen := map[string]*Model{}
 	for _, m := range ms {
 		cs, err := m.claimsOf(op, s.sc.idx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, c := range cs {
 			k := c.field + "\x00" + c.sk
 			if first, dup := seen[k]; dup {
-				return nil, m.fail(op, fmt.Errorf("%w: unique field %s: value %s given twice (objects %s and %s); nothing was written", ErrExists, c.field, c.text, first.id, m.id))
+				return nil, nil, m.fail(op, fmt.Errorf("%w: unique field %s: value %s given twice (objects %s and %s); nothing was written", ErrExists, c.field, c.text, first.id, m.id))
 			}
 			seen[k] = m
 		}
 	}
-	claims, refusedBy, err := st.claimMany(ctx, op, ms)
+	claims, refusedBy, short, err := st.claimMany(ctx, op, ms)
 	if err != nil {
-		return nil, manyErr(op, s.sc.name, err)
+		return nil, nil, manyErr(op, s.sc.name, err)
 	}
 	if e := firstErr(refusedBy); e != nil {
 		st.settleEach(ctx, claims, werrsOr(make([]error, len(ms)), errNotWritten))
-		return nil, fmt.Errorf("%w; nothing was written", e)
+		return nil, nil, fmt.Errorf("%w; nothing was written", e)
 	}
-	return claims, nil
+	return claims, short, nil
 }
 
 // severalSlots reports whether objs' keys are in more than one hash slot.
@@ -171,8 +181,14 @@ func bySlot[P interface{ base() *Model }](st *Store, objs []P, fn func(group []P
 
 // insertChunkOf is InsertMany's work on one chunk: one lua/insertmany.lua
 // call per hash slot among its objects (one on one server), sent in one
-// request (per node, concurrently, on a cluster).
-func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string) func(_ int, part []P) error {
+// request (per node, concurrently, on a cluster). Queued, each call
+// carries the claims of its objects (claims[i] those of ms[i]), all or
+// nothing for the whole InsertMany.
+func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string, ms []*Model, claims [][]*claim) func(_ int, part []P) error {
+	claimsOf := make(map[*Model][]*claim, len(claims))
+	for i, cs := range claims {
+		claimsOf[ms[i]] = cs
+	}
 	return func(_ int, part []P) error {
 		var groups [][]P
 		_ = bySlot(st, part, func(g []P) error { groups = append(groups, g); return nil })
@@ -184,18 +200,30 @@ func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string) 
 			}
 			units[g] = u
 		}
-		ms := make([]*Model, len(groups))
+		heads := make([]*Model, len(groups))
+		uc := unitClaims{whole: true}
 		for g := range groups {
-			ms[g] = groups[g][0].base()
+			heads[g] = groups[g][0].base()
+			if len(claimsOf) > 0 {
+				var cs []*claim
+				for _, p := range groups[g] {
+					cs = append(cs, claimsOf[p.base()]...)
+				}
+				uc.per = append(uc.per, cs)
+			}
 		}
 		// One script per slot (one on one server), sent per node
 		// concurrently; queued whole in a Batch or Tx.
-		_, err := sendMany(ctx, st, op, s.sc.name, ms, units, func(res []ops.Result, err error) (struct{}, error) {
+		_, err := sendClaimed(ctx, st, op, s.sc.name, heads, units, uc, func(res []ops.Result, err error) (struct{}, error) {
 			if err != nil {
 				return struct{}{}, &Error{Op: op, Model: s.sc.name, Err: err}
 			}
 			for g := range res {
 				if err := res[g].Err; err != nil {
+					var claimed *Error
+					if errors.As(err, &claimed) { // a claim refused (queued): nothing sent
+						return struct{}{}, fmt.Errorf("%w; nothing was written", err)
+					}
 					part := groups[g]
 					err = scriptError(err)
 					var ce *causeError

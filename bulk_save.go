@@ -40,6 +40,7 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	defer func() { o.end(oerr) }()
 	queued := oneChunkQueued(ctx, &cfg, len(objs))
 	var first error
+	var claimShort error // a WAIT short of its count on the claims: the writes stand
 	err = chunks(objs, cfg.chunk, func(_ int, part []P) error {
 		all := make([]*Model, len(part))
 		for i, p := range part {
@@ -47,10 +48,11 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 		}
 		// On a cluster, unique values are claimed first (claim.go); an
 		// object whose claim is refused is not sent.
-		claims, refusedBy, err := st.claimMany(ctx, op, all)
+		claims, refusedBy, cshort, err := st.claimMany(ctx, op, all)
 		if err != nil {
 			return manyErr(op, s.sc.name, err)
 		}
+		claimShort = cmp.Or(claimShort, cshort)
 		var failed error // this chunk's first refused object
 		units := make([]ops.Unit, 0, len(part))
 		ms := make([]*Model, 0, len(part))
@@ -68,7 +70,9 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 			}
 			units, ms, sent = append(units, u), append(ms, m), append(sent, i)
 		}
-		defer st.settleEach(ctx, claims, werrs)
+		if !queued { // queued, the claims go with the queue (claim_queue.go)
+			defer st.settleEach(ctx, claims, werrs)
+		}
 		if len(units) == 0 { // every object refused by its claims
 			first = cmp.Or(first, failed)
 			return nil
@@ -82,10 +86,14 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 			groups = slotGroups(st, ms, saveCallMax)
 		}
 		calls, heads := make([]ops.Unit, len(groups)), make([]*Model, len(groups))
+		var uc unitClaims // queued: one call per object, with its claims
 		for g, at := range groups {
 			calls[g], heads[g] = saveCall(units, at), ms[at[0]]
+			if queued {
+				uc.per = append(uc.per, claims[sent[at[0]]])
+			}
 		}
-		_, err = sendMany(ctx, st, op, s.sc.name, heads, calls, func(res []ops.Result, err error) (struct{}, error) {
+		_, err = sendClaimed(ctx, st, op, s.sc.name, heads, calls, uc, func(res []ops.Result, err error) (struct{}, error) {
 			if err != nil {
 				for _, i := range sent {
 					werrs[i] = err
@@ -119,6 +127,9 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 	})
 	if err != nil {
 		return err
+	}
+	if first == nil && claimShort != nil {
+		return &Error{Op: op, Model: s.sc.name, Err: claimShort}
 	}
 	return first
 }

@@ -71,6 +71,7 @@ type claim struct {
 	key    string // the claim key
 	kind   byte   // the field's sort kind
 	expect string // a record found stale, to take over
+	op     string // the operation named in its errors ("": claimAll's)
 	nonce  string // random, set at its first claim: its records are its own
 	taken  bool   // this write holds the claim (pending)
 	rec    string // the record it set (taken)
@@ -138,20 +139,23 @@ const claimRounds = 3
 // of that owner's field (one more round trip for all of them) and, when
 // the owner no longer holds it and its claim is confirmed or older than
 // the lease, a takeover (one more). It returns per claim nil or its error
-// (ErrExists naming field and value; the failure of the claim key), and
-// an error of the round trips themselves (the claims of cs then stay as
-// they are: the caller settles those taken).
-func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, error) {
-	errs := make([]error, len(cs))
+// (ErrExists naming field and value; the failure of the claim key), a WAIT
+// short of its count on a claim's round trip (WithWait: the claims stand,
+// the write goes on and reports it) and an error of the round trips
+// themselves (the claims of cs then stay as they are: the caller settles
+// those taken).
+func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) (errs []error, short, err error) {
+	errs = make([]error, len(cs))
 	todo := make([]int, len(cs))
 	for i := range cs {
 		todo[i] = i
 	}
 	lease := s.claimLease().Milliseconds()
+	opOf := func(c *claim) string { return cmp.Or(c.op, op) }
 	for round := 0; len(todo) > 0; round++ {
 		if round == claimRounds {
 			for _, i := range todo {
-				errs[i] = cs[i].takenErr(op, " (its claim kept changing hands)")
+				errs[i] = cs[i].takenErr(opOf(cs[i]), " (its claim kept changing hands)")
 			}
 			break
 		}
@@ -160,8 +164,10 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 			units[j] = cs[i].unit("claim")
 		}
 		res, err := s.exec(ctx, request{units: units})
+		err, sh := shortOf(err)
+		short = cmp.Or(short, sh)
 		if err != nil {
-			return errs, err
+			return errs, short, err
 		}
 		type heldBy struct {
 			i          int
@@ -172,12 +178,12 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 		for j, i := range todo {
 			c := cs[i]
 			if res[j].Err != nil {
-				errs[i] = detail(op, c.m.sc.name, c.m.id, c.field, res[j].Err)
+				errs[i] = detail(opOf(c), c.m.sc.name, c.m.id, c.field, res[j].Err)
 				continue
 			}
 			vs, _ := redis.Values(res[j].Replies[0], nil)
 			if len(vs) != 3 {
-				errs[i] = c.m.fail(op, fmt.Errorf("%w: claim.lua replied %v", ErrDecode, vs))
+				errs[i] = c.m.fail(opOf(c), fmt.Errorf("%w: claim.lua replied %v", ErrDecode, vs))
 				continue
 			}
 			if ok, _ := redis.Int(vs[0], nil); ok == 1 {
@@ -190,7 +196,7 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 			age, _ := redis.Int64(vs[2], nil)
 			_, owner, found := strings.Cut(rec, ":")
 			if !found || len(rec) < 2 || (rec[0] != 'p' && rec[0] != 'c') || checkID(owner) != nil {
-				errs[i] = c.m.fail(op, fmt.Errorf("%w: claim key %s holds %q for unique field %s", ErrDecode, c.key, rec, c.field))
+				errs[i] = c.m.fail(opOf(c), fmt.Errorf("%w: claim key %s holds %q for unique field %s", ErrDecode, c.key, rec, c.field))
 				continue
 			}
 			held = append(held, heldBy{i, rec, owner, age})
@@ -207,29 +213,29 @@ func (s *Store) claimAll(ctx context.Context, op string, cs []*claim) ([]error, 
 		}
 		res, err = s.exec(ctx, request{units: reads})
 		if err != nil {
-			return errs, err
+			return errs, short, err
 		}
 		todo = todo[:0]
 		for j, h := range held {
 			c := cs[h.i]
 			if res[j].Err != nil {
-				errs[h.i] = detail(op, c.m.sc.name, c.m.id, c.field, res[j].Err)
+				errs[h.i] = detail(opOf(c), c.m.sc.name, c.m.id, c.field, res[j].Err)
 				continue
 			}
 			b, _ := redis.Bytes(res[j].Replies[0], nil)
 			sk, ok := index.SortKey(c.kind, b)
 			switch {
 			case b != nil && ok && sk == c.sk:
-				errs[h.i], c.heldBy = c.takenErr(op, ""), h.owner
+				errs[h.i], c.heldBy = c.takenErr(opOf(c), ""), h.owner
 			case h.rec[0] == 'p' && h.age < lease:
-				errs[h.i] = c.takenErr(op, " (claimed by "+h.owner+", whose write may be under way)")
+				errs[h.i] = c.takenErr(opOf(c), " (claimed by "+h.owner+", whose write may be under way)")
 			default:
 				c.expect = h.rec
 				todo = append(todo, h.i)
 			}
 		}
 	}
-	return errs, nil
+	return errs, short, nil
 }
 
 // unit is lua/claim.lua's op on the claim: claim (a takeover of c.expect
@@ -288,10 +294,13 @@ func (s *Store) settleEach(ctx context.Context, groups [][]*claim, werrs []error
 }
 
 // claimMany claims the unique values of the writes of ms at once (one
-// claimAll): it returns each object's claims and the first error of its
-// claims (nil: all taken). err is a failed round trip; the claims taken
-// are then released.
-func (s *Store) claimMany(ctx context.Context, op string, ms []*Model) (groups [][]*claim, refusedBy []error, err error) {
+// claimAll): it returns each object's claims, the first error of each
+// object's claims (nil: all taken) and a WAIT short of its count on the
+// claims' round trip (the claims stand). err is a failed round trip; the
+// claims taken are then released. With a queue context nothing is sent:
+// the claims come back untaken, for the queue to claim when it is sent
+// (claim_queue.go).
+func (s *Store) claimMany(ctx context.Context, op string, ms []*Model) (groups [][]*claim, refusedBy []error, short, err error) {
 	groups = make([][]*claim, len(ms))
 	refusedBy = make([]error, len(ms))
 	var all []*claim
@@ -299,7 +308,7 @@ func (s *Store) claimMany(ctx context.Context, op string, ms []*Model) (groups [
 	for i, m := range ms {
 		cs, err := m.claimsOf(op, m.sc.idx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		groups[i] = cs
 		for range cs {
@@ -307,23 +316,20 @@ func (s *Store) claimMany(ctx context.Context, op string, ms []*Model) (groups [
 		}
 		all = append(all, cs...)
 	}
-	if len(all) == 0 {
-		return groups, refusedBy, nil
+	if len(all) == 0 || queueOf(ctx) != nil {
+		return groups, refusedBy, nil, nil
 	}
-	if queueOf(ctx) != nil {
-		return nil, nil, ms[0].withClaims(ctx, op, all, nil) // refused: claims are not queued
-	}
-	errs, err := s.claimAll(ctx, op, all)
+	errs, short, err := s.claimAll(ctx, op, all)
 	if err != nil {
 		s.settle(ctx, all, errNotWritten)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for j, e := range errs {
 		if e != nil && refusedBy[owner[j]] == nil {
 			refusedBy[owner[j]] = e
 		}
 	}
-	return groups, refusedBy, nil
+	return groups, refusedBy, short, nil
 }
 
 // errNotWritten is what a write function of withClaims returns when it
@@ -345,15 +351,16 @@ func refused(err error) bool {
 
 // withClaims runs write between claiming cs (nothing when empty) and
 // settling them. A claim refused returns its error, the claims taken
-// released, and write does not run.
-func (m *Model) withClaims(ctx context.Context, op string, cs []*claim, write func(ctx context.Context) error) error {
+// released, and write does not run. A WAIT short of its count on the
+// claims' round trip (WithWait) does not stop the write: when write
+// succeeds without a short of its own (set in *short by write), it
+// becomes *short (the caller reports it, the write standing). Not for a
+// queue context: a queued write's claims go with its queue (claim_queue.go).
+func (m *Model) withClaims(ctx context.Context, op string, cs []*claim, short *error, write func(ctx context.Context) error) error {
 	if len(cs) == 0 {
 		return write(ctx)
 	}
-	if queueOf(ctx) != nil {
-		return m.fail(op, fmt.Errorf("%w: on a cluster a write of the unique values of a model over several shards cannot be queued in a Batch or Tx (its values are claimed in a round trip of their own first)", ErrInvalid))
-	}
-	errs, err := m.st.claimAll(ctx, op, cs)
+	errs, cshort, err := m.st.claimAll(ctx, op, cs)
 	if err == nil {
 		err = firstErr(errs)
 	}
@@ -363,6 +370,9 @@ func (m *Model) withClaims(ctx context.Context, op string, cs []*claim, write fu
 	}
 	err = write(ctx)
 	m.st.settle(ctx, cs, err)
+	if err == nil && *short == nil {
+		*short = cshort
+	}
 	return err
 }
 
@@ -393,38 +403,4 @@ func manyErr(op, model string, err error) error {
 		return err
 	}
 	return &Error{Op: op, Model: model, Err: err}
-}
-
-// fieldClaims is the claim of a field operation on a unique field of a
-// model that claims (claim.go): only SetIfAbsent and CompareAndSwap
-// (lua/scalar.lua's setnx and cas) know the value they write before
-// running; an operation whose value the server computes (Append, Incr,
-// Toggle, ...) is ErrInvalid there, since its value cannot be claimed
-// first.
-func (m *Model) fieldClaims(op string, specs []indexSpec, sc *lua.Script, args []any) ([]*claim, error) {
-	if len(specs) == 0 || !specs[0].unique || !m.claiming() {
-		return nil, nil
-	}
-	var v any
-	if sc == lua.Scalar && len(args) >= 2 {
-		switch args[0] {
-		case "setnx":
-			v = args[1]
-		case "cas":
-			v = args[len(args)-1]
-		}
-	}
-	var b []byte
-	switch x := v.(type) {
-	case []byte:
-		b = x
-	case string:
-		b = []byte(x)
-	default:
-		return nil, detail(op, m.sc.name, m.id, specs[0].name, fmt.Errorf("%w: on a cluster, a unique field of a model over several shards takes only values known before the write (Set then Save or Update, SetIfAbsent, CompareAndSwap): %s computes its value on the server, which cannot be claimed first", ErrInvalid, op))
-	}
-	if c := m.claimOf(specs[0], b); c != nil {
-		return []*claim{c}, nil
-	}
-	return nil, nil
 }

@@ -28,8 +28,9 @@ func (sc *schema) uniqueSpecs() []indexSpec {
 // claimed (claimAll) first; a value another object holds by its claim is
 // passed to lua/reindex.lua as a conflict to leave out (while the object
 // still holds that value). The function returned confirms the claims
-// taken once the calls have run.
-func (sc *schema) reindexClaimed(ctx context.Context, st *Store, ids []string) ([]ops.Unit, func(bool), error) {
+// taken once the calls have run. A WAIT short of its count goes to wl
+// (the walk goes on).
+func (sc *schema) reindexClaimed(ctx context.Context, st *Store, ids []string, wl *waitLog) ([]ops.Unit, func(bool), error) {
 	const op = "Reindex"
 	uniq := sc.uniqueSpecs()
 	names := make([]any, 0, 1+len(uniq))
@@ -68,7 +69,8 @@ func (sc *schema) reindexClaimed(ctx context.Context, st *Store, ids []string) (
 	}
 	skips := make([][]any, len(ids))
 	if len(cs) > 0 {
-		errs, err := st.claimAll(ctx, op, cs)
+		errs, short, err := st.claimAll(ctx, op, cs)
+		wl.keep(short)
 		if err != nil {
 			st.settle(ctx, cs, errNotWritten)
 			return nil, nil, err
@@ -100,8 +102,9 @@ func (sc *schema) reindexClaimed(ctx context.Context, st *Store, ids []string) (
 // trip) whose owner does not hold the value (one HGET each, one round
 // trip) is dropped when it is confirmed or older than the lease
 // (lua/claim.lua's drop, which checks the record unchanged: one round
-// trip). It returns how many records it dropped.
-func (sc *schema) sweepClaims(ctx context.Context, st *Store) (int, error) {
+// trip). It returns how many records it dropped. A WAIT short of its
+// count on the drops goes to wl.
+func (sc *schema) sweepClaims(ctx context.Context, st *Store, wl *waitLog) (int, error) {
 	uniq := sc.uniqueSpecs()
 	reads := make([]ops.Unit, 0, len(uniq)*claimBuckets)
 	var keys []string
@@ -164,7 +167,7 @@ func (sc *schema) sweepClaims(ctx context.Context, st *Store) (int, error) {
 		return 0, nil
 	}
 	res, err = st.exec(ctx, request{units: drops})
-	if err != nil {
+	if err = wl.keep(err); err != nil {
 		return 0, err
 	}
 	dropped := 0

@@ -291,30 +291,3 @@ func TestUniqueClaimRoundTrips(t *testing.T) {
 		}
 	})
 }
-
-// TestUniqueClaimRefusals: on a cluster a unique field takes only values
-// known before the write (an Append computes its value on the server), and
-// a write that claims cannot be queued; on one server both work.
-func TestUniqueClaimRefusals(t *testing.T) {
-	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
-		ctx := testkit.Ctx(t)
-		p := newPerson(people, b.Store, "P", "ref@x", 1)
-		must(t, p.Save(ctx))
-		_, err := p.Email.Append(ctx, "y")
-		q := newPerson(people, b.Store, "Q", "queued@x", 2)
-		berr := b.Store.Batch(ctx, func(c context.Context) error { return q.Save(c) })
-		if b.Name == "cluster" {
-			wantErr(t, err, rapyer.ErrInvalid, "email", "Str.Append")
-			wantErr(t, berr, rapyer.ErrInvalid, "Batch or Tx")
-			if ok, _ := q.Exists(ctx); ok {
-				t.Fatal("a refused queued Save wrote")
-			}
-			return
-		}
-		must(t, err)
-		must(t, berr)
-		if v, _ := b.HGet(t, p.Key(), "email"); v != "ref@xy" {
-			t.Fatalf("email after Append: %q", v)
-		}
-	})
-}

@@ -471,27 +471,60 @@ func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results 
 	for k, i := range idx[:len(r.units)] {
 		results[i] = res[k]
 	}
-	if short != nil {
+	if short != nil && wroteHere(r.units, res) {
 		return fmt.Errorf("node %s: %w", first.addr, short), false
 	}
 	return nil, false
+}
+
+// wroteHere reports whether a unit of units that writes ran on the node
+// that replied res: not every one was redirected (MOVED, ASK, TRYAGAIN,
+// CLUSTERDOWN: nothing ran there; the unit goes to another node, whose
+// WAIT counts it). A WAIT on a node where nothing was written counts
+// nothing of the request's: its answer is not the request's (a node that
+// lost the slot may have no replica, or be a replica now).
+func wroteHere(units []ops.Unit, res []ops.Result) bool {
+	for k := range units {
+		if !writes(&units[k]) || k >= len(res) {
+			continue
+		}
+		if _, moved := redirectOf(res[k].Err); !moved {
+			return true
+		}
+		for _, rep := range res[k].Replies { // plain commands: each on its own
+			if _, moved := redirectOf(asError(rep)); !moved {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// txRoute is the key a Tx of units on a cluster is routed by: ErrInvalid
+// when their keys are in more than one hash slot.
+func txRoute(units []ops.Unit) (string, error) {
+	route, slot := "", -1
+	for i := range units {
+		k := units[i].Route()
+		sl := slotOf(k)
+		if sl < 0 {
+			continue
+		}
+		if slot >= 0 && sl != slot {
+			return "", fmt.Errorf("%w: a Tx on a cluster must stay in one hash slot: %q and %q are in slots %d and %d (one object, or objects of one shard, per Tx; a Batch may span slots)", ErrInvalid, route, k, slot, sl)
+		}
+		route, slot = k, sl
+	}
+	return route, nil
 }
 
 // txCluster runs a Tx on a cluster: every unit in one hash slot (checked
 // before anything is sent), then MULTI/EXEC on its master, sent again
 // whole on MOVED or ASK (EXEC aborted: nothing ran) and after TRYAGAIN.
 func (s *Store) txCluster(ctx context.Context, r request) ([]ops.Result, error) {
-	route, slot := "", -1
-	for i := range r.units {
-		k := r.units[i].Route()
-		sl := slotOf(k)
-		if sl < 0 {
-			continue
-		}
-		if slot >= 0 && sl != slot {
-			return nil, fmt.Errorf("%w: a Tx on a cluster must stay in one hash slot: %q and %q are in slots %d and %d (one object, or objects of one shard, per Tx; a Batch may span slots)", ErrInvalid, route, k, slot, sl)
-		}
-		route, slot = k, sl
+	route, err := txRoute(r.units)
+	if err != nil {
+		return nil, err
 	}
 	var wait backoff
 	addr, asking := "", false

@@ -80,6 +80,11 @@ func (b *backoff) sleep(ctx context.Context) error {
 		return ErrUnavailable
 	}
 	b.next = min(2*b.next, 200*time.Millisecond)
+	return pause(ctx, d)
+}
+
+// pause waits d, or until ctx ends (its error).
+func pause(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/ops"
 	"github.com/rapyer-go/rapyer/serialize"
@@ -457,6 +456,7 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	}
 	full = append(full, args...)
 	var cs []*claim
+	var computed *indexSpec // a unique field whose value the script computes (claim_field.go)
 	if !isCont {
 		// Scalar scripts end with the field's index section (lua/index.lua).
 		var extra []string
@@ -464,7 +464,7 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		if m.indexed() {
 			specs := m.specsOf([]Field{b})
 			extra, sec = m.indexSection(specs)
-			if cs, err = m.fieldClaims(op, specs, sc, args); err != nil {
+			if cs, computed, err = m.fieldClaims(op, specs, sc, args); err != nil {
 				return zero, err
 			}
 		}
@@ -492,10 +492,10 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 		return decodeWith(op, m, b, decode, r)
 	}
 	if qc := queueOf(ctx); qc != nil {
-		if len(cs) > 0 {
-			return zero, m.withClaims(ctx, op, cs, nil) // refused: claims are not queued
+		if computed != nil {
+			return zero, computedQueued(m, op, computed.name)
 		}
-		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), func(rs []any, err error) (any, error) {
+		return zero, qc.add(op, m, ops.ScriptUnit(sc, keys, full), cs, func(rs []any, err error) (any, error) {
 			var r any
 			if len(rs) > 0 {
 				r = rs[0]
@@ -506,7 +506,16 @@ func fieldScript[R any](ctx context.Context, op string, f Field, sc *lua.Script,
 	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
 	var r R
 	var short error // WAIT short of its count: the write stands
-	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+	if computed != nil {
+		reply, err := m.computedClaimed(ctx, op, *computed, sc, keys, full, &short)
+		r, err = finish(reply, err)
+		if err == nil && short != nil {
+			err = detail(op, m.sc.name, m.id, b.fullName(), short)
+		}
+		o.end(err)
+		return r, err
+	}
+	err = m.withClaims(ctx, op, cs, &short, func(ctx context.Context) error {
 		reply, err := m.st.eval(ctx, sc, keys, full...)
 		err, short = shortOf(err)
 		r, err = finish(reply, err)
@@ -550,47 +559,4 @@ func decodeWith[R any](op string, m *Model, b handle, decode func(any, error) (R
 		return out, detail(op, m.sc.name, m.id, b.fullName(), fmt.Errorf("%w: %v", ErrDecode, err))
 	}
 	return out, nil
-}
-
-// fieldRead (ops.Read) runs one read command on field f of its object inside
-// MULTI/EXEC, with the object's existence check and (when refresh is on) the
-// TTL refresh: one round trip. For a scalar the command is sent as "command
-// <hash key> <field> args..."; for a container as "command <container key>
-// args...", or, when command is "", as the container's full read. decode
-// works as fieldScript's (queued with a queue context). Errors: ErrNotFound
-// when the object does not exist. For handle implementers (through ops.Read).
-func fieldRead[R any](ctx context.Context, op string, f Field, command string, decode func(any, error) (R, error), args ...any) (R, error) {
-	var zero R
-	b, m, err := fieldOf(f, op)
-	if err != nil {
-		return zero, err
-	}
-	var read ops.Cmd
-	switch c, ok := b.(containerHandle); {
-	case ok && command == "":
-		read = kindReadCmd(c.container().kind(), c.container().key)
-	case ok:
-		read = ops.Cmd{Name: command, Args: append([]any{c.container().key}, args...)}
-	default:
-		read = ops.Cmd{Name: command, Args: append([]any{m.key[0], b.fullName()}, args...)}
-	}
-	cmds := append([]ops.Cmd{{Name: "EXISTS", Args: []any{m.key[0]}}, read}, m.refreshCmds()...)
-	finish := func(replies []any, err error) (R, error) {
-		if err != nil {
-			return zero, detail(op, m.sc.name, m.id, b.fullName(), scriptError(err))
-		}
-		if n, _ := redis.Int64(replies[0], nil); n == 0 {
-			return zero, detail(op, m.sc.name, m.id, b.fullName(), ErrNotFound)
-		}
-		return decodeWith(op, m, b, decode, replies[1])
-	}
-	if qc := queueOf(ctx); qc != nil {
-		return zero, qc.add(op, m, ops.Unit{Multi: true, Cmds: cmds, Read: true}, func(rs []any, err error) (any, error) {
-			return finish(rs, err)
-		})
-	}
-	ctx, o := m.st.beginField(ctx, op, m.sc.name, m.id, b)
-	r, err := finish(m.st.run1(ctx, ops.Unit{Multi: true, Cmds: cmds, Read: true}))
-	o.end(err)
-	return r, err
 }

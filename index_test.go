@@ -72,7 +72,11 @@ func indexIDs(t *testing.T, b *testkit.Backend, model, field string) []string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func newPerson(s *rapyer.Schema[person, *person], st *rapyer.Store, name, email string, age int64) *person {
-	p := s.New(st)
+	return fillPerson(s.New(st), name, email, age)
+}
+
+// fillPerson sets p's fields as newPerson does.
+func fillPerson(p *person, name, email string, age int64) *person {
 	p.Name.Set(name)
 	p.Email.Set(email)
 	p.Age.Set(age)

@@ -429,7 +429,7 @@ func (m *Model) lockedSave(ctx context.Context, l *Lock) error {
 	}
 	var rs []any
 	var short error // WAIT short of its count: saved, not known replicated
-	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+	err = m.withClaims(ctx, op, cs, &short, func(ctx context.Context) error {
 		var err error
 		rs, err = m.st.run1(ctx, u)
 		err, short = shortOf(err)

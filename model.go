@@ -251,18 +251,16 @@ func execUnit[R any](ctx context.Context, m *Model, op string, u ops.Unit, done 
 
 // execClaimed is execUnit for a write that claims the unique values cs
 // first (claim.go; none on one server): the claims, the write and their
-// settling are one operation.
+// settling are one operation. Queued, the claims go with the queue
+// (claim_queue.go).
 func execClaimed[R any](ctx context.Context, m *Model, op string, u ops.Unit, cs []*claim, done func(rs []any, err error) (R, error)) (R, error) {
 	var r R
 	if qc := queueOf(ctx); qc != nil {
-		if len(cs) > 0 {
-			return r, m.withClaims(ctx, op, cs, nil) // refused: claims are not queued
-		}
-		return r, qc.add(op, m, u, func(rs []any, err error) (any, error) { return done(rs, err) })
+		return r, qc.add(op, m, u, cs, func(rs []any, err error) (any, error) { return done(rs, err) })
 	}
 	ctx, o := m.st.begin(ctx, op, m.sc.name, m.id)
 	var short error // WAIT short of its count: the write stands
-	err := m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+	err := m.withClaims(ctx, op, cs, &short, func(ctx context.Context) error {
 		rs, err := m.st.run1(ctx, u)
 		err, short = shortOf(err)
 		r, err = done(rs, err)

@@ -123,7 +123,7 @@ func (m *Model) modifyOn(ctx context.Context, op string, p *pinned, fn func() er
 		return false, err
 	}
 	var short error // WAIT short of its count: saved, not known replicated
-	err = m.withClaims(ctx, op, cs, func(ctx context.Context) error {
+	err = m.withClaims(ctx, op, cs, &short, func(ctx context.Context) error {
 		res, err := m.st.exec(ctx, request{units: []ops.Unit{u}, tx: true, pin: p})
 		err, short = shortOf(err)
 		switch {

@@ -2,6 +2,7 @@ package rapyer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,7 +54,10 @@ import (
 // each chunk's unique values are read and claimed first, the claims
 // confirmed after (three more round trips per chunk, claim.go); a value
 // another object holds is a conflict.
-// It cannot be queued in a Batch or Tx (ErrInvalid). Errors: *UniqueError,
+// It cannot be queued in a Batch or Tx (ErrInvalid). Under WithWait a
+// write not acknowledged by enough replicas does not stop it: it does all
+// its work and returns ErrNotReplicated at the end (joined with a
+// *UniqueError when there are conflicts). Errors: *UniqueError,
 // ErrInvalid (nil Store), the network's and the context's, returned with
 // the count so far. Progress reports the objects reindexed so far (the
 // total is not known until the end).
@@ -105,26 +109,33 @@ func (s *Schema[M, P]) Reindex(ctx context.Context, st *Store, opts ...ManyOptio
 		Chunk:    cfg.chunk,
 		Progress: cfg.progress,
 	}
+	var wl waitLog // a WAIT short of its count: reported at the end
 	if probe := (&Model{st: st, sc: sc}); probe.claiming() {
 		// Each shard's script checks its own shard: the chunk's unique
 		// values are claimed across shards first (claim_maint.go).
 		walk.Units = func(ctx context.Context, ids []string) ([]ops.Unit, func(bool), error) {
-			return sc.reindexClaimed(ctx, st, ids)
+			return sc.reindexClaimed(ctx, st, ids, &wl)
 		}
 	}
-	changed, conflicts, err := index.Reindex(ctx, indexExec(st), sc.withKeys(sc.indexModel(), st), walk)
+	changed, conflicts, err := index.Reindex(ctx, wl.exec(st), sc.withKeys(sc.indexModel(), st), walk)
 	if err != nil {
 		return changed, &Error{Op: op, Model: sc.name, Err: indexErr(err)}
 	}
-
+	var short error
+	if wl.first != nil {
+		short = &Error{Op: op, Model: sc.name, Err: wl.first}
+	}
 	if len(conflicts) > 0 {
 		e := &UniqueError{Model: sc.name, Conflicts: make([]UniqueConflict, len(conflicts))}
 		for i, c := range conflicts {
 			e.Conflicts[i] = UniqueConflict(c)
 		}
+		if short != nil {
+			return changed, errors.Join(e, short)
+		}
 		return changed, e
 	}
-	return changed, nil
+	return changed, short
 }
 
 // reindexUnit is lua/reindex.lua for object id: its hash, then the index

@@ -29,7 +29,9 @@ import (
 // owner does not hold the value), three more round trips; they are not
 // counted. Progress reports the index
 // entries checked against their total (one more round trip, first). Sweep cannot be queued in a
-// Batch or Tx (ErrInvalid). Errors: ErrInvalid (nil Store), the network's
+// Batch or Tx (ErrInvalid). Under WithWait a write not acknowledged by
+// enough replicas does not stop it: it sweeps everything and returns
+// ErrNotReplicated with the count at the end. Errors: ErrInvalid (nil Store), the network's
 // and the context's, returned with the count reclaimed so far.
 func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption) (ores int, oerr error) {
 	ctx, o := st.begin(ctx, "Sweep", s.sc.name, "")
@@ -46,16 +48,20 @@ func (s *Schema[M, P]) Sweep(ctx context.Context, st *Store, opts ...ManyOption)
 	}
 	cfg := manyOptions(opts)
 	m := s.sc.withKeys(s.sc.indexModel(), st)
-	dead, err := index.Sweep(ctx, indexExec(st), m, cfg.chunk, cfg.progress)
+	var wl waitLog // a WAIT short of its count: reported at the end
+	dead, err := index.Sweep(ctx, wl.exec(st), m, cfg.chunk, cfg.progress)
 	if err != nil {
 		return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
 	}
 	if probe := (&Model{st: st, sc: s.sc}); probe.claiming() {
 		// Stale claims of unique values go too (claim_maint.go); they are
 		// not objects, so they do not count.
-		if _, err := s.sc.sweepClaims(ctx, st); err != nil {
+		if _, err := s.sc.sweepClaims(ctx, st, &wl); err != nil {
 			return dead, &Error{Op: op, Model: s.sc.name, Err: indexErr(err)}
 		}
+	}
+	if wl.first != nil {
+		return dead, &Error{Op: op, Model: s.sc.name, Err: wl.first}
 	}
 	return dead, nil
 }

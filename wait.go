@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+	"github.com/rapyer-go/rapyer/index"
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/ops"
 )
@@ -191,4 +192,27 @@ func shortOf(err error) (hard, short error) {
 		return nil, err
 	}
 	return err, nil
+}
+
+// waitLog keeps the first WAIT short of its count that a maintenance walk
+// (Sweep, Reindex) met: the walk finishes its work (each write happened)
+// and reports it at the end.
+type waitLog struct{ first error }
+
+// keep returns err without a WAIT short of its count, which it keeps.
+func (w *waitLog) keep(err error) error {
+	hard, short := shortOf(err)
+	if short != nil && w.first == nil {
+		w.first = short
+	}
+	return hard
+}
+
+// exec is indexExec keeping the WAITs short of their count.
+func (w *waitLog) exec(st *Store) index.Exec {
+	ex := indexExec(st)
+	return func(ctx context.Context, units []ops.Unit) ([]ops.Result, error) {
+		res, err := ex(ctx, units)
+		return res, w.keep(err)
+	}
 }

@@ -30,7 +30,14 @@
 --   index of this shard's x:i key, u (for unique fields: how many other
 --   shards' x:i keys follow), u KEYS indexes; then the KEYS indexes of x:rev
 --   and x:all, and the object hash key prefix of the shard (for liveness of
---   other ids: <prefix>{model:s}:o:).
+--   other ids: <prefix>{model:s}:o:); then, for a field script only, an
+--   optional claim guard (idx_field_check): "?" (no value claimed yet) or
+--   "=" .. the text the caller claimed. On a cluster a unique value is
+--   claimed before it is written (claim.go); a field operation whose value
+--   the script computes (append, add, toggle, ...) first runs with "?" to
+--   learn it, then with the value claimed: the write happens only when the
+--   script computes exactly that value, else the reply is the error
+--   "CLAIM <hex of the text computed>" and nothing is written.
 
 -- idx_escape makes a string a sort key.
 local function idx_escape(s)
@@ -110,6 +117,7 @@ local function idx_parse(last)
     j = j + 5 + u
   end
   sec.rev, sec.all, sec.okey = KEYS[tonumber(ARGV[j])], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2]
+  if j + 3 < last then sec.guard = ARGV[j + 3] end
   return sec, i
 end
 
@@ -302,9 +310,10 @@ end
 
 -- idx_field_check is for the field scripts: before writing text to field,
 -- it parses the index section, prepares the entry moves (idx_prepare: the
--- section lists that one field, so nothing is read from the hash) and
--- checks uniqueness. It returns an error reply (or nil) and the section
--- (nil when the field is not indexed), for idx_apply after the write.
+-- section lists that one field, so nothing is read from the hash), checks
+-- uniqueness and the claim guard (see the section's format above). It
+-- returns an error reply (or nil) and the section (nil when the field is
+-- not indexed), for idx_apply after the write.
 local function idx_field_check(field, text)
   local sec = idx_parse()
   if not sec then return nil, nil end
@@ -314,6 +323,12 @@ local function idx_field_check(field, text)
   if e then return e, sec end
   local msg = idx_unique_new(sec, given)
   if msg then return redis.error_reply(msg), sec end
+  if sec.guard and sec.guard ~= '=' .. text then
+    -- Not the value the caller claimed (or none claimed yet): say which
+    -- value this write computes, in hex (an error reply is one line).
+    local hex = string.gsub(text, '.', function(c) return string.format('%02x', string.byte(c)) end)
+    return redis.error_reply('CLAIM ' .. hex), sec
+  end
   return nil, sec
 end
 

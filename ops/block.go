@@ -11,7 +11,9 @@ import (
 //  1. try runs first (a non-blocking form of the operation, such as a pop
 //     by Script, which checks that the object exists, refreshes its TTL
 //     and bumps its version); when it reports a result or fails, Block
-//     returns that.
+//     returns that. try reports a result only when it popped one: a
+//     result with an error (rapyer.ErrNotReplicated: popped, its write
+//     not known to be on enough replicas) is returned with ok true.
 //  2. Otherwise "command <container key> args... <seconds>" is sent on a
 //     connection taken from the pool for this call alone (a blocked
 //     connection serves no one else), again and again in slices no longer
@@ -46,7 +48,9 @@ func Block[R any](ctx context.Context, op string, h Handle, timeout time.Duratio
 		return got, err
 	}, command, args)
 	if got || r == nil {
-		return out, got && err == nil, err
+		// Popped by try: ok, even with an error (its write not known to be
+		// replicated: try reports a value only when it popped one).
+		return out, got, err
 	}
 	// A reply with an error: popped, but the write after it is not known
 	// to be replicated (rapyer's ErrNotReplicated); the value comes with it.

@@ -131,10 +131,10 @@ func (z *SortedSet[T]) BPopMax(ctx context.Context, timeout time.Duration) (m Me
 func (z *SortedSet[T]) bpop(ctx context.Context, op, verb, command string, timeout time.Duration) (Member[T], bool, error) {
 	return ops.Block(ctx, op, z, timeout, func(ctx context.Context) (Member[T], bool, error) {
 		ms, err := z.pop(ctx, op, verb, 1)
-		if err != nil || len(ms) == 0 {
+		if len(ms) == 0 {
 			return Member[T]{}, false, err
 		}
-		return ms[0], true, nil
+		return ms[0], true, err // popped (err: not known to be replicated)
 	}, command, nil, func(r any, err error) (Member[T], error) {
 		vs, err := redis.Values(r, err) // {key, member, score}
 		if err == nil && len(vs) != 3 {

@@ -264,6 +264,11 @@ func RunCluster(t *testing.T, f func(t *testing.T, b *Backend), opts ...rapyer.O
 // NodeDo sends a command to the node at addr (not routed).
 func (b *Backend) NodeDo(t testing.TB, addr, cmd string, args ...any) (any, error) {
 	t.Helper()
+	return nodeDo(t, addr, cmd, args...)
+}
+
+func nodeDo(t testing.TB, addr, cmd string, args ...any) (any, error) {
+	t.Helper()
 	c, err := redis.Dial("tcp", addr, redis.DialReadTimeout(ioTimeout))
 	if err != nil {
 		t.Fatal(err)
@@ -280,16 +285,26 @@ func (b *Backend) NodeDo(t testing.TB, addr, cmd string, args ...any) (any, erro
 func (b *Backend) MigrateSlot(t testing.TB, slot int, pause time.Duration) (src, dst string) {
 	t.Helper()
 	var masters []string
-	ids := map[string]string{}
-	if err := b.rc.EachNode(false, func(addr string, c redis.Conn) error {
-		id, err := redis.String(c.Do("CLUSTER", "MYID"))
-		masters, ids[addr] = append(masters, addr), id
-		return err
+	if err := b.rc.EachNode(false, func(addr string, _ redis.Conn) error {
+		masters = append(masters, addr)
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return migrateSlot(t, masters, slot, pause)
+}
+
+// migrateSlot is MigrateSlot among masters (their addresses).
+func migrateSlot(t testing.TB, masters []string, slot int, pause time.Duration) (src, dst string) {
+	t.Helper()
+	ids := map[string]string{}
 	for _, a := range masters {
-		owner, err := b.slotOwner(t, a, slot)
+		id, err := redis.String(nodeDo(t, a, "CLUSTER", "MYID"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[a] = id
+		owner, err := slotOwner(a, slot)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,24 +327,24 @@ func (b *Backend) MigrateSlot(t testing.TB, slot int, pause time.Duration) (src,
 			t.Fatalf("migrating slot %d from %s to %s: %v", slot, src, dst, err)
 		}
 	}
-	must(b.NodeDo(t, dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src]))
-	must(b.NodeDo(t, src, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst]))
+	must(nodeDo(t, dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src]))
+	must(nodeDo(t, src, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst]))
 	host, port, _ := strings.Cut(dst, ":")
 	for {
-		keys, err := redis.Strings(b.NodeDo(t, src, "CLUSTER", "GETKEYSINSLOT", slot, 1))
+		keys, err := redis.Strings(nodeDo(t, src, "CLUSTER", "GETKEYSINSLOT", slot, 1))
 		must(nil, err)
 		if len(keys) == 0 {
 			break
 		}
-		must(b.NodeDo(t, src, "MIGRATE", host, port, "", 0, 5000, "KEYS", keys[0]))
+		must(nodeDo(t, src, "MIGRATE", host, port, "", 0, 5000, "KEYS", keys[0]))
 		time.Sleep(pause)
 	}
 	for _, a := range []string{dst, src} {
-		must(b.NodeDo(t, a, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst]))
+		must(nodeDo(t, a, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst]))
 	}
 	for _, a := range masters {
 		if a != src && a != dst {
-			must(b.NodeDo(t, a, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst]))
+			must(nodeDo(t, a, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst]))
 		}
 	}
 	return src, dst
@@ -337,8 +352,7 @@ func (b *Backend) MigrateSlot(t testing.TB, slot int, pause time.Duration) (src,
 
 // slotOwner reports whether the node at addr serves slot (CLUSTER SLOTS
 // as that node sees it).
-func (b *Backend) slotOwner(t testing.TB, addr string, slot int) (bool, error) {
-	t.Helper()
+func slotOwner(addr string, slot int) (bool, error) {
 	c, err := redis.Dial("tcp", addr)
 	if err != nil {
 		return false, err
@@ -440,7 +454,7 @@ func (b *Backend) MasterOf(t testing.TB, key string) string {
 	}
 	slot := redisc.Slot(key)
 	for _, a := range b.Masters(t) {
-		ok, err := b.slotOwner(t, a, slot)
+		ok, err := slotOwner(a, slot)
 		if err != nil {
 			t.Fatal(err)
 		}

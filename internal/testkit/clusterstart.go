@@ -183,6 +183,24 @@ func (lc *LocalCluster) role(addr string) string {
 	return s
 }
 
+// MigrateSlot moves slot from its master to another live master, as
+// Backend.MigrateSlot does; it returns the source and target.
+func (lc *LocalCluster) MigrateSlot(t testing.TB, slot int, pause time.Duration) (src, dst string) {
+	t.Helper()
+	var masters []string
+	for _, a := range lc.Addrs {
+		select {
+		case <-lc.done[a]:
+			continue // killed
+		default:
+		}
+		if lc.role(a) == "master" {
+			masters = append(masters, a)
+		}
+	}
+	return migrateSlot(t, masters, slot, pause)
+}
+
 // Kill kills the node at addr (SIGKILL: no goodbye to the cluster).
 func (lc *LocalCluster) Kill(t testing.TB, addr string) {
 	t.Helper()

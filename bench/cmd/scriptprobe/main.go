@@ -6,6 +6,12 @@
 //
 // It resets the server's statistics (CONFIG RESETSTAT): never point it at a
 // server others use.
+//
+// With -dump DIR it writes each variant instead, for callgrind.sh, which
+// counts the server's instructions per call (a count a loaded machine does
+// not move, where µs per call do): DIR/NAME.lua, its source, and
+// DIR/NAME.args, its EVALSHA arguments after the SHA (numkeys, keys, args)
+// separated by NUL bytes.
 package main
 
 import (
@@ -31,16 +37,21 @@ func main() {
 	url := flag.String("url", "", "redis URL of a private server")
 	rounds := flag.Int("rounds", 7, "rounds")
 	n := flag.Int("n", 5000, "calls per variant and round")
+	dump := flag.String("dump", "", "write each variant to this directory (NAME.lua, NAME.args) and stop")
 	extra := flag.String("extra", "", "more variants: name=path.lua,... (Incr's int.lua arguments; query.lua's or save.lua's when name starts with \"query\" or \"save\")")
 	flag.Parse()
+	key := "scriptprobe:obj"
+	vs := variants()
+	if *dump != "" {
+		dumpAll(*dump, key, vs)
+		return
+	}
 	c, err := redis.DialURL(*url)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	key := "scriptprobe:obj"
 	setupQuery(c)
-	vs := variants()
 	for _, kv := range strings.Split(*extra, ",") {
 		name, path, ok := strings.Cut(kv, "=")
 		switch {
@@ -181,9 +192,74 @@ return v
 		{"query.lua range", lua.Query.Src(), queryRange, queryKeys},
 		{"raw zrangebylex 100", `return redis.call('ZRANGEBYLEX', KEYS[1], '[group-500\0', '(group-500\1')`, nil, queryKeys[:1]},
 		{"save.lua (6 fields)", lua.Save.Src(), saveArgs, nil},
+		{"savemany.lua 64 full", lua.SaveMany.Src(), saveManyArgs(false), saveManyKeys},
+		{"savemany.lua 64 compact", lua.SaveMany.Src(), saveManyArgs(true), saveManyKeys},
+		{"hincrby+hset x64", `
+for o = 1, #KEYS do
+  redis.call('HINCRBY', KEYS[o], '_v', 1)
+  redis.call('HSET', KEYS[o], unpack(ARGV, (o - 1) * 12 + 1, o * 12))
+end
+return 1
+`, saveManyPairs(), saveManyKeys},
 		{"hmget only", `
 local got = redis.call('HMGET', KEYS[1], '_v', ARGV[3])
 return got[2]
 `, incrArgs, nil},
+	}
+}
+
+// saveManyKeys are the 64 objects of the savemany probes.
+var saveManyKeys = func() []any {
+	ks := make([]any, 64)
+	for i := range ks {
+		ks[i] = fmt.Sprintf("scriptprobe:{m}:o:%d", i)
+	}
+	return ks
+}()
+
+// saveManyArgs: lua/savemany.lua's ARGV for 64 Saves of saveArgs, each in
+// its full or its compact form.
+func saveManyArgs(compact bool) []any {
+	args := []any{len(saveManyKeys), "0", "0"}
+	for range saveManyKeys {
+		if compact {
+			args = append(append(args, "f"), saveArgs[4:len(saveArgs)-1]...)
+		} else {
+			args = append(append(args, 1, len(saveArgs)), saveArgs...)
+		}
+	}
+	return args
+}
+
+// saveManyPairs: the six pairs of saveArgs, once per object.
+func saveManyPairs() []any {
+	var out []any
+	for range saveManyKeys {
+		out = append(out, saveArgs[6:len(saveArgs)-1]...)
+	}
+	return out
+}
+
+// dumpAll writes every variant for callgrind.sh (see -dump).
+func dumpAll(dir, key string, vs []variant) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	for _, v := range vs {
+		keys := v.keys
+		if keys == nil {
+			keys = []any{key}
+		}
+		parts := []string{fmt.Sprint(len(keys))}
+		for _, a := range append(append([]any{}, keys...), v.args...) {
+			parts = append(parts, fmt.Sprint(a))
+		}
+		name := strings.NewReplacer(".lua", "", " ", "_", "(", "", ")", "", "+", "_").Replace(v.name)
+		if err := os.WriteFile(dir+"/"+name+".lua", []byte(v.src), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/"+name+".args", []byte(strings.Join(parts, "\x00")), 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 }

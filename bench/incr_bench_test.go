@@ -20,17 +20,17 @@ redis.call('HINCRBY', KEYS[1], '_v', 1)
 return v
 `)
 
-// rapyerInt is Int.Incr's own script, sent over plain redigo with the
-// arguments Incr sends: the script's cost on the server without rapyer's Go
-// side.
-var rapyerInt = redis.NewScript(1, lua.Int.Src())
+// rapyerInt is Int.Incr's own script (lua/intadd.lua, with its fast path on
+// Redis), sent over plain redigo with the arguments Incr sends: the
+// script's cost on the server without rapyer's Go side.
+var rapyerInt = redis.NewScript(1, lua.IntAdd.Src())
 
 // BenchmarkIncr: Int.Incr(ctx, 1) on a saved object.
 //
-//	rapyer            Int.Incr: EVALSHA of lua/int.lua (exact int64 in Lua)
+//	rapyer            Int.Incr: EVALSHA of lua/intadd.lua (exact int64)
 //	raw-hincrby       HINCRBY key age 1: the target's baseline
 //	raw-evalsha-min   EVALSHA of incrMin: EXISTS + HINCRBY + version bump
-//	raw-evalsha-same  EVALSHA of lua/int.lua with Incr's arguments
+//	raw-evalsha-same  EVALSHA of lua/intadd.lua with Incr's arguments
 //	paired            rapyer and raw-hincrby alternately (see paired)
 //	paired-same       rapyer and raw-evalsha-same alternately: rapyer's Go side
 func BenchmarkIncr(b *testing.B) {
@@ -98,6 +98,9 @@ func int64Reply(r any, err error) (int64, error) { return redis.Int64(r, err) }
 // decimalReply reads a bulk string holding a decimal int64, as Int.Incr
 // reads lua/int.lua's reply.
 func decimalReply(r any, err error) (int64, error) {
+	if n, ok := r.(int64); ok && err == nil { // intadd.lua's fast path on Redis
+		return n, nil
+	}
 	raw, err := redis.Bytes(r, err)
 	if err != nil {
 		return 0, err

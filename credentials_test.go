@@ -60,8 +60,8 @@ func errTexts(err error) []string {
 }
 
 // openNoLeak opens rawURL with a Debug logger, recovering a panic, and
-// returns the error and every text Open produced.
-func openNoLeak(t *testing.T, rawURL string, opts ...rapyer.Option) (error, []string) {
+// returns every text Open produced and the error.
+func openNoLeak(t *testing.T, rawURL string, opts ...rapyer.Option) ([]string, error) {
 	t.Helper()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -91,7 +91,7 @@ func openNoLeak(t *testing.T, rawURL string, opts ...rapyer.Option) (error, []st
 	}()
 	outs = append(outs, errTexts(err)...)
 	outs = append(outs, logs.String(), fmt.Sprintf("%v %+v %#v", opts, opts, opts))
-	return err, outs
+	return outs, err
 }
 
 // TestURLPasswordNeverLeaks: whatever is wrong with a URL (an unescaped
@@ -130,7 +130,7 @@ func TestURLPasswordNeverLeaks(t *testing.T) {
 			if strings.HasPrefix(tt.name, "TLS config") {
 				opts = append(opts, rapyer.WithTLSConfig(nil), rapyer.WithTLSConfig(testTLSConfigForURL()))
 			}
-			err, outs := openNoLeak(t, tt.url, opts...)
+			outs, err := openNoLeak(t, tt.url, opts...)
 			if err == nil {
 				t.Fatal("Open succeeded")
 			}
@@ -141,7 +141,7 @@ func TestURLPasswordNeverLeaks(t *testing.T) {
 		})
 	}
 	t.Run("WithAuth", func(t *testing.T) {
-		err, outs := openNoLeak(t, "redis://127.0.0.1:1/0", rapyer.WithAuth("app", pw))
+		outs, err := openNoLeak(t, "redis://127.0.0.1:1/0", rapyer.WithAuth("app", pw))
 		if err == nil {
 			t.Fatal("Open succeeded")
 		}

@@ -548,12 +548,11 @@ func TestQueryOrder(t *testing.T) {
 func TestQueryIter(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
 		ctx := testkit.Ctx(t)
-		var objs []*qm
 		for i := 0; i < 95; i++ {
-			objs = append(objs, addQM(t, ctx, qms16, b.Store, "n"+strconv.Itoa(i), int64(i%17), func(p *qm) {
+			addQM(t, ctx, qms16, b.Store, "n"+strconv.Itoa(i), int64(i%17), func(p *qm) {
 				p.Vip.Set(i%4 == 0)
 				p.Note.Set(strconv.Itoa(i % 3))
-			}))
+			})
 		}
 		collect := func(pred rapyer.Pred, opts ...rapyer.QueryOption) ([]string, int) {
 			var out []string

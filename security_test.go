@@ -127,7 +127,7 @@ func TestAuth(t *testing.T) {
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			err, outs := openNoLeak(t, tt.url, tt.opts...)
+			outs, err := openNoLeak(t, tt.url, tt.opts...)
 			if time.Since(start) > 2*time.Second {
 				t.Errorf("Open took %v", time.Since(start))
 			}

@@ -263,6 +263,10 @@ type counter struct {
 }
 
 func (c *counter) reset() {
+	// A write before the reset counts its commands once the socket took
+	// them, which may be after its replies came back: let it finish, or
+	// its commands would land in the count that starts now.
+	c.settle()
 	c.mu.Lock()
 	c.rts, c.cmds = 0, nil
 	if c.perCaller != nil {
@@ -271,13 +275,18 @@ func (c *counter) reset() {
 	c.mu.Unlock()
 }
 
-func (c *counter) read() (int, []string) {
-	// A write's commands are counted once the socket took them, which may
-	// be just after their replies came back (the caller saw them first):
-	// let the writes under way finish their count (a second at most).
+// settle waits (a second at most) for the writes under way to count their
+// commands: a write's commands are counted once the socket took them,
+// which may be just after their replies came back (the caller saw them
+// first).
+func (c *counter) settle() {
 	for i := 0; c.writing.Load() > 0 && i < 1000; i++ {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+func (c *counter) read() (int, []string) {
+	c.settle()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rts := c.rts

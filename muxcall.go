@@ -91,8 +91,8 @@ func (pc *pipeConn) run(ctx context.Context, c *call, n int, sent func()) ([]any
 				// A writer has it: its replies will be read and dropped.
 				// Wait for the encoding of its batch (no I/O), after
 				// which nothing reads its arguments any more.
-				//lint:ignore SA2001 an empty critical section is the barrier
 				pc.encMu.Lock()
+				//lint:ignore SA2001 an empty critical section is the barrier
 				pc.encMu.Unlock()
 			}
 			return nil, ctx.Err() // c is not freed: a writer or reader may hold it

@@ -20,9 +20,10 @@ import (
 //     MULTI..EXEC, a unit's several commands are never interleaved with
 //     another call's), and the count of replies it waits for;
 //   - the caller that finds no write under way writes what is queued (its
-//     own call) in one write; calls that arrive while a write is under way
-//     queue up and go out together in the next one, which the writer
-//     goroutine writes. A caller's write that the socket does not take at
+//     own call) in one write, after letting the other callers at work on
+//     the connection queue theirs (when replies are owed: submit); calls
+//     that arrive while a write is under way queue up and go out together
+//     in the next one, which the writer goroutine writes. A caller's write that the socket does not take at
 //     once is finished by the writer goroutine: a caller never blocks in a
 //     write (past its context), and the stream stays whole;
 //   - a reader goroutine, always reading, hands each call its own replies,
@@ -240,7 +241,7 @@ func (l link) release() {
 // do sends one command on a multiplexed connection: its reply, or its
 // error reply as the error (as redigo's Do).
 func (l link) do(ctx context.Context, cmd string, args []any) (any, error) {
-	rs, err := l.p.roundTrip(ctx, 1, nil, func(send sendFunc) error { return send(cmd, args...) })
+	rs, err := l.p.command(ctx, cmd, args)
 	if err != nil {
 		return nil, netErr(ctx, err)
 	}

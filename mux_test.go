@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -381,7 +382,7 @@ func TestMuxCancelQueued(t *testing.T) {
 			_, err := small.N.Incr(cctx, 1)
 			done <- err
 		}()
-		waitStacks(t, ctx, "rapyer.(*pipeConn).roundTrip", 2) // the Save's and the Incr's
+		waitStacks(t, ctx, "rapyer.(*pipeConn).run", 2) // the Save's and the Incr's
 		cancel()
 		wantErr(t, <-done, context.Canceled)
 		p.Resume()
@@ -429,7 +430,7 @@ func TestMuxClose(t *testing.T) {
 				results <- err
 			}()
 		}
-		waitStacks(t, ctx, "rapyer.(*pipeConn).roundTrip", len(objs))
+		waitStacks(t, ctx, "rapyer.(*pipeConn).run", len(objs))
 		must(t, st.Close())
 		for range objs {
 			wantErr(t, <-results, rapyer.ErrClosed)
@@ -514,6 +515,119 @@ func TestMuxCutWrite(t *testing.T) {
 		}
 		if v, _ := b.HGet(t, big.Key(), "name"); len(v) != 32<<20 {
 			t.Fatalf("stored name of %d bytes, want %d: the write was not completed", len(v), 32<<20)
+		}
+	})
+}
+
+// TestMuxBatchesUnderLoad: callers that keep a shared connection busy have
+// their calls written together. 64 goroutines each make 20 Incr calls, one
+// after another, on one multiplexed connection per server: a caller that
+// finds replies owed lets the other callers queue theirs before it writes
+// (pipeConn.submit), so the 1280 calls go out in far fewer socket writes
+// than calls (without that, about one write per call; on embedded, see
+// below). Every Incr gets its own value.
+func TestMuxBatchesUnderLoad(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		st := b.NewStore(t, rapyer.WithMultiplexConns(1))
+		ctx := testkit.Ctx(t)
+		objs := muxSaved(t, ctx, st, 64, 1_000_000)
+		const each = 20
+		writes, cmds := b.CountWrites(func() {
+			var wg sync.WaitGroup
+			for g, o := range objs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 1; i <= each; i++ {
+						n, err := o.N.Incr(ctx, 1)
+						if err == nil && n != int64(g)*1_000_000+int64(i) {
+							err = fmt.Errorf("g%d: Incr %d returned %d", g, i, n)
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+		calls := len(objs) * each
+		if len(cmds) != calls {
+			t.Fatalf("%d commands sent for %d calls", len(cmds), calls)
+		}
+		limit := calls / 3
+		if b.Name == "embedded" {
+			// miniredis answers each command in a write of its own, from
+			// goroutines of this process: callers come back one at a time,
+			// and what they share depends on the moment. Each call still
+			// goes out whole, in one write.
+			limit = calls
+		}
+		if writes > limit {
+			t.Fatalf("%d calls from 64 busy callers took %d writes: not batched", calls, writes)
+		}
+		t.Logf("%d calls from 64 callers: %d writes (%.1f calls each)", calls, writes, float64(calls)/float64(writes))
+	})
+}
+
+// TestMuxCancelStorm: 64 goroutines run mixed operations on one shared
+// connection, each under a context that ends at a random moment (before
+// the call is written, while it waits, while its caller reads replies for
+// others, or not at all). A call whose context ended returns its context's
+// error; every other gets its own object's correct value (calls are reused
+// once their caller is done with them: one reused too early would hand a
+// caller another's reply, or race); the connection serves on throughout.
+func TestMuxCancelStorm(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		st := b.NewStore(t, rapyer.WithMultiplexConns(1))
+		ctx := testkit.Ctx(t)
+		objs := muxSaved(t, ctx, st, 64, 1_000_000)
+		var ok, cut atomic.Int64
+		errs := make(chan error, len(objs))
+		workers := make([]*muxWorker, len(objs))
+		for g, o := range objs {
+			w := newMuxWorker(o, g)
+			workers[g] = w
+			go func() {
+				rnd := rand.New(rand.NewPCG(uint64(g), 1))
+				for i := range 60 {
+					// One call in four is bounded only by the test's
+					// context; the others end within 3 ms.
+					limit := time.Duration(rnd.IntN(3000)) * time.Microsecond
+					if rnd.IntN(4) == 0 {
+						limit = time.Hour
+					}
+					cctx, cancel := context.WithTimeout(ctx, limit)
+					err := w.step(cctx, st, i)
+					cancel()
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
+						cut.Add(1)
+					default:
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range objs {
+			must(t, <-errs)
+		}
+		if ok.Load() == 0 || cut.Load() == 0 {
+			t.Fatalf("%d calls succeeded, %d were cut by their context: the test needs both", ok.Load(), cut.Load())
+		}
+		t.Logf("%d calls succeeded, %d cut by their context", ok.Load(), cut.Load())
+		for g, w := range workers {
+			got, err := muxObjs.Get(ctx, st, w.o.ID())
+			must(t, err)
+			if got.Name.Get() != w.name {
+				t.Fatalf("g%d: Get returned object %s", g, got.Name.Get())
+			}
+			must(t, w.check("the stored value", got.N.Get()))
 		}
 	})
 }

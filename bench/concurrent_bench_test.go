@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,10 +28,7 @@ import (
 // runs rapyer and rapyer-pool alternately (paired: its x-raw is
 // multiplexed / pooled, under the same load).
 func BenchmarkConcurrent(b *testing.B) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		b.Skip("REDIS_URL not set")
-	}
+	url := redisURL(b)
 	e := newEnv(b, url)
 	pooled, err := rapyer.Open(context.Background(), url, rapyer.WithPrefix(e.prefix), rapyer.WithoutMultiplexing())
 	if err != nil {

@@ -90,6 +90,17 @@ func newStubEnv(b *testing.B) *env {
 	return &env{st: st, pool: rawPool, prefix: "bench:", with: with}
 }
 
+// redisURL returns REDIS_URL, and skips b when it is unset (a benchmark of
+// a real server only).
+func redisURL(b *testing.B) string {
+	b.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		b.Skip("REDIS_URL not set")
+	}
+	return url
+}
+
 // newEnv opens both clients on url with a random key prefix and, at cleanup,
 // deletes every key under that prefix (SCAN + DEL; never FLUSH).
 func newEnv(b testing.TB, url string) *env {

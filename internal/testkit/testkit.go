@@ -231,6 +231,18 @@ func (b *Backend) Count(f func()) (roundTrips int, cmds []string) {
 	return b.ctr.read()
 }
 
+// CountWrites runs f and returns the socket writes made meanwhile (every
+// connection's, each Write one: a multiplexed batch is one, however many
+// requests it carries) and the commands they sent.
+func (b *Backend) CountWrites(f func()) (writes int, cmds []string) {
+	b.ctr.reset()
+	f()
+	_, cmds = b.ctr.read()
+	b.ctr.mu.Lock()
+	defer b.ctr.mu.Unlock()
+	return b.ctr.writes, cmds
+}
+
 // Trips returns the round trips counted since the last Count began (or since
 // the backend was made), without resetting them.
 func (b *Backend) Trips() int {
@@ -260,6 +272,7 @@ type counter struct {
 	// the object's write).
 	perCaller map[uint64]int
 	writing   atomic.Int32 // Writes under way (their commands not counted yet)
+	writes    int          // socket writes (each Write of a connection)
 }
 
 func (c *counter) reset() {
@@ -268,7 +281,7 @@ func (c *counter) reset() {
 	// its commands would land in the count that starts now.
 	c.settle()
 	c.mu.Lock()
-	c.rts, c.cmds = 0, nil
+	c.rts, c.cmds, c.writes = 0, nil, 0
 	if c.perCaller != nil {
 		c.perCaller = map[uint64]int{}
 	}
@@ -311,6 +324,12 @@ func (c *counter) sent(cmd string, flush bool) {
 }
 
 // trip counts a round trip (one server).
+func (c *counter) wrote() {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+}
+
 func (c *counter) trip() {
 	c.mu.Lock()
 	c.rts++

@@ -34,6 +34,7 @@ func (c *wireConn) Write(b []byte) (int, error) {
 	}
 	c.read, c.used = false, true
 	c.mu.Unlock()
+	c.ctr.wrote()
 	n, err := c.Conn.Write(b)
 	if n > 0 {
 		// Only what the socket took: a write cut short by its deadline is

@@ -53,6 +53,16 @@ func personBeside(s *rapyer.Schema[person, *person], near *person, name, email s
 	return fillPerson(s.NewBeside(near), name, email, age)
 }
 
+// personAway is newPerson on st in another shard than far's, when the
+// model has several (ids are random: one in ShardsOf shares far's).
+func personAway(s *rapyer.Schema[person, *person], st *rapyer.Store, far *person, name, email string, age int64) *person {
+	p := newPerson(s, st, name, email, age)
+	for rapyer.ShardsOf(st, s.Name()) > 1 && rapyer.ShardOfID(st, s.Name(), p.ID()) == rapyer.ShardOfID(st, s.Name(), far.ID()) {
+		p = newPerson(s, st, name, email, age)
+	}
+	return p
+}
+
 func exists(t *testing.T, ctx context.Context, p *person) bool {
 	t.Helper()
 	ok, err := p.Exists(ctx)
@@ -277,10 +287,7 @@ func TestUniqueClaimTx(t *testing.T) {
 		// Objects of two shards in one Tx: on a cluster refused before any
 		// claim (no round trip), then the same queue as a Batch.
 		m1 := newPerson(people, st, "M1", "m1@t", 9)
-		m2 := newPerson(people, st, "M2", "m2@t", 10)
-		for cluster && rapyer.ShardOfID(st, "person", m2.ID()) == rapyer.ShardOfID(st, "person", m1.ID()) {
-			m2 = newPerson(people, st, "M2", "m2@t", 10)
-		}
+		m2 := personAway(people, st, m1, "M2", "m2@t", 10)
 		trips, cmds, terr = b.TxAcross(t, ctx, func(q context.Context) error {
 			must(t, m1.Save(q))
 			return m2.Save(q)

@@ -84,7 +84,9 @@
 // Lua script, with the TTL refresh inside it.
 //
 //	Model.Save              script save.lua (HSET with the next _v, HDEL,
-//	                        containers, index entries, PEXPIRE)
+//	                        containers, index entries, PEXPIRE; on Redis, a
+//	                        model with no index, container or version check:
+//	                        HINCRBY _v, HSET, HDEL in the script, savefast.lua)
 //	Model.Insert            script insert.lua (create only if missing)
 //	Model.Update, Scalar.Save   script update.lua (named fields only)
 //	Schema.Get, Model.Reload    HGETALL (+PEXPIRE); with containers, one MULTI
@@ -94,7 +96,9 @@
 //	Model.Exists            EXISTS (+PEXPIRE)
 //	Model.TTL               PTTL (never refreshes)
 //	Model.SetTTL, Persist   MULTI EXISTS PEXPIRE|PERSIST EXEC
-//	Int, Time arithmetic    script int.lua
+//	Int, Time arithmetic    script int.lua (Incr, Decr, Add, Sub of a field
+//	                        without an index: intadd.lua; on Redis native
+//	                        HINCRBY inside it)
 //	Float arithmetic        script float.lua
 //	Str, Bytes, Bool ops    script scalar.lua (Len: MULTI EXISTS HSTRLEN EXEC)
 //	SetIfAbsent, CompareAndSwap   script scalar.lua
@@ -268,7 +272,9 @@
 //
 // Concurrent operations share a few multiplexed connections (one per CPU,
 // at least 2; WithMultiplexConns): what callers send at the same time goes
-// out in one write and each gets its own replies, in order. A caller whose
+// out in one write (a caller about to write while replies are owed first
+// yields once, so that the callers those replies woke join its write) and
+// each gets its own replies, in order. A caller whose
 // context ends returns at once and its reply, if its command was sent, is
 // read and dropped; a connection that breaks fails every operation in
 // flight on it with the network error, and the next ones use a new one.

@@ -22,14 +22,13 @@
 -- Self-contained: it runs before prelude.lua, so it uses nothing of it
 -- (TestScriptsReadOnlyBuiltins: a library name used here would read a global).
 if not redis.REDIS_VERSION or ARGV[1] == 'keep' then return nil end
-local key, field, d = KEYS[1], ARGV[3], ARGV[5]
-if d == '0' then return nil end
-local op = ARGV[4]
-if op == 'sub' then
-  if string.byte(d) == 45 then d = string.sub(d, 2) else d = '-' .. d end
-elseif op ~= 'add' then
-  return nil
-end
+local key, field, x, op = KEYS[1], ARGV[3], ARGV[5], ARGV[4]
+if x == '0' or (op ~= 'add' and op ~= 'sub') then return nil end
+-- d is the delta HINCRBY adds, undo its negation (-x is x's text without
+-- or with its '-': x is a canonical int64, not 0).
+local neg = string.byte(x) == 45 and string.sub(x, 2) or '-' .. x
+local d, undo = x, neg
+if op == 'sub' then d, undo = neg, x end
 -- The version's presence is the object's (read_object's rule); an error
 -- (the wrong type, an ACL refusal) is not 1 either.
 if redis.pcall('HEXISTS', key, '_v') ~= 1 then return nil end
@@ -39,12 +38,11 @@ local v = redis.pcall('HINCRBY', key, '_v', 1)
 if type(v) ~= 'number' or v < 1 then
   -- The version is not an integer, or was negative: undo the add exactly
   -- (the script is atomic: no one saw it) and let intadd.lua say why.
-  if string.byte(d) == 45 then d = string.sub(d, 2) else d = '-' .. d end
-  if d == '9223372036854775808' then
+  if undo == '9223372036854775808' then -- 2^63: not an int64, in two steps
     redis.call('HINCRBY', key, field, '9223372036854775807')
-    d = '1'
+    undo = '1'
   end
-  redis.call('HINCRBY', key, field, d)
+  redis.call('HINCRBY', key, field, undo)
   if type(v) == 'number' then redis.call('HINCRBY', key, '_v', -1) end
   return nil
 end

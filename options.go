@@ -99,11 +99,16 @@ func WithDialTimeout(d time.Duration) Option {
 
 // WithReadTimeout bounds the wait for each reply when the context has no
 // earlier deadline; 0 waits as long as the context allows. Default: 3 seconds.
+// On a multiplexed connection (the default) the wait is cut after between
+// one and one and a half timeouts (its deadline is not moved on every call)
+// and the connection breaks, failing the calls in flight on it.
 func WithReadTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.readTimeout = d })
 }
 
 // WithWriteTimeout bounds the time to send each request. Default: 3 seconds.
+// On a multiplexed connection, as WithReadTimeout's: between one and one and
+// a half timeouts.
 func WithWriteTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.writeTimeout = d })
 }

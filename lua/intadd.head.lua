@@ -24,11 +24,11 @@
 if not redis.REDIS_VERSION or ARGV[1] == 'keep' then return nil end
 local key, field, x, op = KEYS[1], ARGV[3], ARGV[5], ARGV[4]
 if x == '0' or (op ~= 'add' and op ~= 'sub') then return nil end
--- d is the delta HINCRBY adds, undo its negation (-x is x's text without
--- or with its '-': x is a canonical int64, not 0).
-local neg = string.byte(x) == 45 and string.sub(x, 2) or '-' .. x
-local d, undo = x, neg
-if op == 'sub' then d, undo = neg, x end
+-- d is the delta HINCRBY adds: x, or for sub -x (x's text without or with
+-- its '-': x is a canonical int64, not 0). Made only for sub: a string
+-- made on every call costs the common add its interning.
+local d = x
+if op == 'sub' then d = string.byte(x) == 45 and string.sub(x, 2) or '-' .. x end
 -- The version's presence is the object's (read_object's rule); an error
 -- (the wrong type, an ACL refusal) is not 1 either.
 if redis.pcall('HEXISTS', key, '_v') ~= 1 then return nil end
@@ -37,7 +37,9 @@ if type(r) ~= 'number' then return nil end
 local v = redis.pcall('HINCRBY', key, '_v', 1)
 if type(v) ~= 'number' or v < 1 then
   -- The version is not an integer, or was negative: undo the add exactly
-  -- (the script is atomic: no one saw it) and let intadd.lua say why.
+  -- (the script is atomic: no one saw it) and let intadd.lua say why. The
+  -- undo adds -d (made as d was for sub).
+  local undo = string.byte(d) == 45 and string.sub(d, 2) or '-' .. d
   if undo == '9223372036854775808' then -- 2^63: not an int64, in two steps
     redis.call('HINCRBY', key, field, '9223372036854775807')
     undo = '1'

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +88,52 @@ func TestMuxWriteTimeout(t *testing.T) {
 		}
 		if v, _ := b.HGet(t, big.Key(), "name"); v != "g0" {
 			t.Fatalf("stored name of %d bytes, want the old %q: part of a cut write was applied", len(v), "g0")
+		}
+	})
+}
+
+// TestMuxIdleAfterTimeouts: a connection left idle past its armed read and
+// write deadlines (the writer goroutine's and the readers' arm them ahead
+// and leave them) serves the next calls: a lone caller's write and read
+// arm their own. Without that, the first write after a pause longer than
+// one and a half write timeouts failed with "i/o timeout".
+func TestMuxIdleAfterTimeouts(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		const d = 150 * time.Millisecond
+		st := b.OpenStore(t, append(testkit.EnvOptions(), rapyer.WithWriteTimeout(d), rapyer.WithReadTimeout(d),
+			rapyer.WithMultiplexConns(1))...)
+		ctx := testkit.Ctx(t)
+		objs := muxSaved(t, ctx, st, 32, 0)
+		for round := range 3 {
+			// Many callers at once: the writer goroutine writes batches
+			// (armWrite), the reader goroutine and callers read (armRead).
+			var wg sync.WaitGroup
+			errs := make(chan error, len(objs))
+			for _, o := range objs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 10 {
+						if _, err := o.N.Incr(ctx, 1); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("round %d: Incr under load: %v", round, err)
+			}
+			time.Sleep(3 * d) // every armed deadline passes
+			n, err := objs[0].N.Incr(ctx, 1)
+			if err != nil {
+				t.Fatalf("round %d: Incr after an idle pause: %v", round, err)
+			}
+			if want := int64(11 * (round + 1)); n != want {
+				t.Fatalf("round %d: Incr returned %d, want %d", round, n, want)
+			}
 		}
 	})
 }

@@ -30,12 +30,19 @@ type call struct {
 	err     error
 	over    bool          // under pc.mu: its replies were all read
 	done    chan struct{} // gets one value when replies or err is set
+
+	pc          *pipeConn // where its caller writes or reads (for interrupt)
+	interruptFn func()    // interrupt, made once per call (context.AfterFunc's)
 }
 
 // calls keeps the calls their callers are done with, each with its done
 // channel: a call is reused once its one value was received and nothing
 // else can still hold it (see pipeConn.run).
-var calls = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
+var calls = sync.Pool{New: func() any {
+	c := &call{done: make(chan struct{}, 1)}
+	c.interruptFn = c.interrupt
+	return c
+}}
 
 func newCall() *call { return calls.Get().(*call) }
 
@@ -43,9 +50,31 @@ func newCall() *call { return calls.Get().(*call) }
 // caller's now).
 func (c *call) free() {
 	c.write, c.cmd, c.args, c.replies, c.err = nil, "", nil, nil, nil
-	c.n, c.over = 0, false
+	c.n, c.over, c.pc = 0, false, nil
 	c.state.Store(callQueued)
 	calls.Put(c)
+}
+
+// interrupt is what the end of the context of c's caller does while the
+// caller writes c's batch or reads replies on c.pc (registered by submit):
+// the socket's write or read deadline put in the past wakes the blocked
+// write or read (pc.writer, pc.reader name the call whose caller does it).
+// The caller then leaves, its write's rest and the replies to the writer
+// and reader goroutines.
+func (c *call) interrupt() {
+	pc := c.pc
+	pc.mu.Lock()
+	if pc.err == nil {
+		if pc.writer == c {
+			pc.cut = true
+			_ = pc.c.ctl.Conn.SetWriteDeadline(past)
+		}
+		if pc.reader == c {
+			pc.readDL = past
+			_ = pc.c.ctl.Conn.SetReadDeadline(past)
+		}
+	}
+	pc.mu.Unlock()
 }
 
 func (c *call) finish(replies []any, err error) {
@@ -73,14 +102,16 @@ func (pc *pipeConn) command(ctx context.Context, cmd string, args []any) ([]any,
 // run makes c's round trip (n commands); c is run's, to free once its
 // caller is done with it.
 func (pc *pipeConn) run(ctx context.Context, c *call, n int, sent func()) ([]any, error) {
-	lead := pc.submit(c)
+	lead, stop := pc.submit(ctx, c)
 	if sent != nil {
 		sent()
 	}
-	kept := false // c's context may still look at it (leadRead)
 	if lead {
-		kept = pc.leadRead(ctx, c)
+		pc.leadRead(ctx, c)
 	}
+	// c's interruption may still run (it compares pc.writer and pc.reader
+	// with c): then c must not be reused.
+	kept := stop != nil && !stop()
 	select {
 	case <-c.done:
 	case <-ctx.Done():

@@ -28,8 +28,7 @@ type pipeConn struct {
 	rest      []byte // the end of a write a caller's context cut short, for the writer goroutine
 	sent      int    // commands written by the call being written
 	sendFn    sendFunc
-	now       *nowWriter // a caller's write without waiting (nil: none here, TLS)
-	writeDL   time.Time  // the socket's write deadline (the writer's)
+	writeDL   time.Time // the socket's write deadline (the writer's; see armWrite)
 
 	mu      sync.Mutex
 	queue   []*call // to write
@@ -38,6 +37,8 @@ type pipeConn struct {
 	pending []*call // written, replies awaited, in order from head
 	head    int
 	readDL  time.Time // the socket's read deadline (see armRead)
+	writer  *call     // the call whose caller writes a batch now (see call.interrupt)
+	cut     bool      // that caller's context ended during its write
 	err     error     // the connection broke: every later call fails with it
 	dead    atomic.Bool
 	last    atomic.Int64 // when a batch was last written (UnixNano)
@@ -67,9 +68,6 @@ func newPipe(c *conn, m *mux) *pipeConn {
 	pc.direct = !c.tls
 	pc.reading = !pc.direct // under TLS the reader goroutine always reads
 	pc.readFn = wireReader(c.ctl.Conn)
-	if pc.direct {
-		pc.now = newNowWriter(rawOf(c.ctl.Conn))
-	}
 	_ = c.ctl.Conn.SetDeadline(time.Time{}) // the dial's are over
 	pc.last.Store(time.Now().UnixNano())
 	go pc.writeLoop()
@@ -79,7 +77,10 @@ func newPipe(c *conn, m *mux) *pipeConn {
 
 // submit queues c, and writes the queue itself when no write is under
 // way; the writer goroutine takes what comes meanwhile. It reports whether
-// c's caller got the read side (it then reads: leadRead).
+// c's caller got the read side (it then reads: leadRead), and when the
+// caller wrote, with a context that can end, the stop of its interruption
+// (call.interrupt, registered before the write; the caller stops it once
+// done writing and reading).
 //
 // When replies are owed on the connection, other callers are at work on
 // it: the reader that just handed them their replies made them runnable,
@@ -90,18 +91,18 @@ func newPipe(c *conn, m *mux) *pipeConn {
 // goroutines on 2 vCPUs: 7 to 16 calls a write instead of 1.3, and the
 // server's time per call halved with its reads (DESIGN.md, "Decided for
 // concurrent throughput"). A lone caller (no reply owed) writes at once.
-func (pc *pipeConn) submit(c *call) bool {
+func (pc *pipeConn) submit(ctx context.Context, c *call) (lead bool, stop func() bool) {
 	pc.mu.Lock()
 	if pc.err != nil {
 		err := pc.err
 		pc.mu.Unlock()
 		c.finish(nil, err)
-		return false
+		return false, nil
 	}
 	pc.queue = append(pc.queue, c)
 	if pc.writing {
 		pc.mu.Unlock()
-		return false
+		return false, nil
 	}
 	pc.writing = true
 	if pc.head < len(pc.pending) {
@@ -111,7 +112,11 @@ func (pc *pipeConn) submit(c *call) bool {
 	}
 	batch := pc.take()
 	pc.mu.Unlock()
-	lead := pc.writeBatch(c, batch)
+	if ctx.Done() != nil {
+		c.pc = pc
+		stop = context.AfterFunc(ctx, c.interruptFn)
+	}
+	lead = pc.writeBatch(ctx, c, batch)
 	pc.mu.Lock()
 	more := pc.err == nil && (len(pc.queue) > 0 || pc.rest != nil)
 	pc.writing = more
@@ -122,7 +127,7 @@ func (pc *pipeConn) submit(c *call) bool {
 		default:
 		}
 	}
-	return lead
+	return lead, stop
 }
 
 // take returns the queue and gives it the previous batch's room; under mu.
@@ -144,7 +149,7 @@ func (pc *pipeConn) writeLoop() {
 			pc.c.ctl.holdMu.Lock()
 			pc.held, pc.rest = append(pc.held, pc.rest...), nil
 			pc.c.ctl.holdMu.Unlock()
-			if err := pc.flushHeld(false); err != nil {
+			if err := pc.flushHeld(nil, nil); err != nil {
 				pc.fail(err)
 			}
 		}
@@ -157,18 +162,17 @@ func (pc *pipeConn) writeLoop() {
 			}
 			batch := pc.take()
 			pc.mu.Unlock()
-			pc.writeBatch(nil, batch)
+			pc.writeBatch(nil, nil, batch)
 		}
 	}
 }
 
 // writeBatch writes the calls of batch (those not abandoned) in one write
-// and hands them to the reader. own is the call of the caller writing
-// (nil: the writer goroutine; see flushHeld); when the read side is free,
-// own's caller takes it (writeBatch reports it), or else the reader
-// goroutine does.
-func (pc *pipeConn) writeBatch(own *call, batch []*call) (lead bool) {
-	byCaller := own != nil
+// and hands them to the reader. own is the call of the caller writing,
+// ctx its context (nil, nil: the writer goroutine; see flushHeld); when
+// the read side is free, own's caller takes it (writeBatch reports it), or
+// else the reader goroutine does.
+func (pc *pipeConn) writeBatch(ctx context.Context, own *call, batch []*call) (lead bool) {
 	pc.encMu.Lock()
 	w := 0
 	var err error
@@ -236,7 +240,7 @@ func (pc *pipeConn) writeBatch(own *call, batch []*call) (lead bool) {
 	some := len(pc.held) > 0
 	pc.c.ctl.holdMu.Unlock()
 	if some {
-		err = pc.flushHeld(byCaller)
+		err = pc.flushHeld(ctx, own)
 		pc.last.Store(time.Now().UnixNano())
 	}
 	if err != nil {
@@ -270,44 +274,47 @@ func (pc *pipeConn) armRead() {
 	_ = pc.c.ctl.Conn.SetReadDeadline(pc.readDL)
 }
 
-// callerWrite is how long a caller writing a batch itself may wait for the
-// socket to take it where the socket gives no raw write (TLS); past that,
-// the writer goroutine writes the rest (a server slow to read then never
-// holds a caller past its context). With a raw write, a caller writes only
-// what the socket takes at once.
-const callerWrite = 200 * time.Microsecond
-
 // flushHeld writes the batch in held to the socket in one write, bounded
 // by the write timeout (as armRead bounds a read: between one and one and a
 // half write timeouts, the deadline moved only when less than one is left).
-// A caller's write (byCaller) writes only what the socket takes at once, or
-// waits at most callerWrite where there is no raw write: what the socket
-// did not take is left in rest (nil error), for the writer goroutine.
-func (pc *pipeConn) flushHeld(byCaller bool) error {
+// A caller's write (own, with its context ctx) ends too when ctx does
+// (call.interrupt puts the deadline in the past): what the socket did not
+// take is then left in rest (nil error), for the writer goroutine, and the
+// caller goes (a write once begun must end for the stream to stay whole;
+// a caller must not block past its context). A context already ended
+// leaves the whole batch to the writer goroutine.
+func (pc *pipeConn) flushHeld(ctx context.Context, own *call) error {
 	nc := pc.c.ctl.Conn
 	ctl := pc.c.ctl
 	ctl.holdMu.Lock()
 	buf := pc.held
 	pc.held = pc.spareHeld
 	ctl.holdMu.Unlock()
+	pc.armWrite()
 	var n int
 	var err error
-	switch {
-	case byCaller && pc.now != nil:
-		n, err = pc.now.writeNow(buf)
-		if err == nil && n < len(buf) {
-			pc.rest = append([]byte(nil), buf[n:]...)
+	if own == nil {
+		_, err = wireWrite(nc, buf)
+	} else {
+		pc.mu.Lock()
+		pc.writer = own
+		pc.mu.Unlock()
+		// ctx ending from here on finds pc.writer: its interruption
+		// wakes the write. Ended before, it did not: the write is skipped.
+		if ctx.Err() == nil {
+			n, err = wireWrite(nc, buf)
 		}
-	case byCaller:
-		pc.writeDL = time.Now().Add(callerWrite)
-		_ = nc.SetWriteDeadline(pc.writeDL)
-		n, err = wireWrite(nc, buf)
-		if err != nil && n < len(buf) && errors.Is(err, os.ErrDeadlineExceeded) {
+		pc.mu.Lock()
+		pc.writer = nil
+		cut := pc.cut
+		pc.cut = false
+		pc.mu.Unlock()
+		if cut {
+			pc.writeDL = past // armWrite sets it anew
+		}
+		if ctx.Err() != nil && n < len(buf) && (err == nil || errors.Is(err, os.ErrDeadlineExceeded)) {
 			pc.rest, err = append([]byte(nil), buf[n:]...), nil
 		}
-	default:
-		pc.armWrite()
-		_, err = wireWrite(nc, buf)
 	}
 	if cap(buf) > 1<<20 {
 		buf = nil // a large batch's room is not kept
@@ -316,8 +323,8 @@ func (pc *pipeConn) flushHeld(byCaller bool) error {
 	return err
 }
 
-// armWrite bounds the writer goroutine's write by the write timeout (see
-// flushHeld); the writer's.
+// armWrite bounds a batch's write by the write timeout (see flushHeld);
+// the writer's.
 func (pc *pipeConn) armWrite() {
 	nc := pc.c.ctl.Conn
 	if pc.write <= 0 {
@@ -417,20 +424,8 @@ func noWait([]byte) (int, error) { return 0, errNoWait }
 // its deadline cuts the read short (respReader loses no byte of it) and
 // the reader goroutine reads on. Then it hands the read side on: to the
 // reader goroutine when replies are still owed, after taking those
-// already buffered. It reports whether ctx's interruption may still run
-// (it compares pc.reader with c: c must not be reused).
-func (pc *pipeConn) leadRead(ctx context.Context, c *call) (kept bool) {
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() {
-			pc.mu.Lock()
-			if pc.reader == c && pc.err == nil {
-				pc.readDL = past
-				_ = pc.c.ctl.Conn.SetReadDeadline(past)
-			}
-			pc.mu.Unlock()
-		})
-	}
+// already buffered. (The interruption is submit's, call.interrupt.)
+func (pc *pipeConn) leadRead(ctx context.Context, c *call) {
 	read := pc.readFn
 	for {
 		pc.mu.Lock()
@@ -480,7 +475,6 @@ func (pc *pipeConn) leadRead(ctx context.Context, c *call) (kept bool) {
 		}
 	}
 	pc.mu.Unlock()
-	return stop != nil && !stop()
 }
 
 // wakeReader gives the reader goroutine the read side.

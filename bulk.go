@@ -172,6 +172,27 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	hgetall := make([]any, len(ids))
 	var units []ops.Unit
 	var fill func(int)
+	// Lean, each HGETALL's reply is decoded in place as it is read, where
+	// the executor offers it (request.raw); a strict decode failure is
+	// kept for the loop below, at its object's turn.
+	var raw func(int, []byte) bool
+	rawErrAt, rawErr := -1, error(nil)
+	if lean {
+		raw = func(i int, b []byte) bool {
+			if rawErr != nil {
+				return true // the call fails at rawErrAt, before this one
+			}
+			done, missing, err := objs[i].base().applyRaw(op, b, tolerant)
+			switch {
+			case !done:
+			case err != nil:
+				rawErrAt, rawErr = i, err
+			case missing:
+				objs[i] = nil
+			}
+			return done
+		}
+	}
 	if lean {
 		cmds := make([]ops.Cmd, len(ids))
 		units = make([]ops.Unit, (len(ids)+leanUnit-1)/leanUnit)
@@ -198,7 +219,7 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 		}
 	}
 	// The objects are made while the server answers.
-	res, err := st.exec(ctx, request{units: units, fill: fill, sent: func() {
+	res, err := st.exec(ctx, request{units: units, fill: fill, raw: raw, sent: func() {
 		var room []Field // one field list for all, unless each has its own
 		if !s.sc.flat {
 			room = make([]Field, 0, len(ids)*len(s.sc.argNames))
@@ -216,6 +237,12 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 		if lean {
 			rep := res[i/leanUnit].Replies
 			rs = rep[i%leanUnit : i%leanUnit+1]
+			if _, ok := rs[0].(rawTaken); ok {
+				if i == rawErrAt {
+					return nil, rawErr
+				}
+				continue // decoded, or found missing (nil)
+			}
 			err = ops.FirstError(rs)
 		} else {
 			rs, err = res[i].Replies, res[i].Err

@@ -356,6 +356,9 @@ type callInfo struct {
 	// wait lengthens the read timeout: the request ends in WAIT, which
 	// may take that long to answer (WithWait).
 	wait time.Duration
+	// raw is offered reply i's bytes before it is parsed (request.raw;
+	// ownTrip only).
+	raw func(i int, b []byte) bool
 }
 
 type callKey struct{}

@@ -16,6 +16,9 @@ import (
 // there). redigo's own connection never sees these commands, so its count
 // of replies owed stays right for the pool's calls (PING, UNWATCH). Any
 // failure breaks the connection: the stream may be cut within a reply.
+//
+// ci.raw, when set, is offered each reply as its bytes first (see
+// request.raw); a reply it takes stands as rawTaken.
 func (c *conn) ownTrip(ci *callInfo, timeout time.Duration) (any, error) {
 	if c.enc == nil {
 		// Writes only (no timeout of its own: ctl's write deadline is
@@ -46,12 +49,16 @@ func (c *conn) ownTrip(ci *callInfo, timeout time.Duration) (any, error) {
 	_ = c.ctl.SetReadDeadline(dl)
 	replies := make([]any, c.sent)
 	for i := range replies {
-		r, err := c.rd.next(wireReader(c.ctl))
+		b, bulk, strs, err := c.rd.take(wireReader(c.ctl))
 		if err != nil {
 			c.broken = err
 			return nil, err
 		}
-		replies[i] = r
+		if ci.raw != nil && ci.raw(i, b) {
+			replies[i] = rawTaken{}
+			continue
+		}
+		replies[i] = parseReply(b, bulk, strs)
 	}
 	if c.rd.w > c.rd.r {
 		// Bytes nobody asked for: the stream cannot be trusted.
@@ -65,3 +72,7 @@ func (c *conn) ownTrip(ci *callInfo, timeout time.Duration) (any, error) {
 	}
 	return replies, nil
 }
+
+// rawTaken is the reply of a command whose reply request.raw took (read
+// in place, never parsed).
+type rawTaken struct{}

@@ -41,6 +41,15 @@ type request struct {
 	// count short of what was asked is the request's error, wrapping
 	// ErrNotReplicated, with every result in place.
 	wait waitSpec
+	// raw, when set, is offered the reply of the request's i-th command
+	// (counted over its units in order) as its RESP bytes, in place in the
+	// connection's buffer (valid only during the call), before it is
+	// parsed; a reply it takes (true) stands as rawTaken{} among the
+	// results. Offered only where the replies are read by rapyer's own
+	// reader on a pooled connection (not under TLS, not multiplexed, not in
+	// a Tx, not after ASKING): the caller handles either form. (A load of
+	// many objects decodes each HGETALL in place: Schema.loadIDs.)
+	raw func(i int, b []byte) bool
 }
 
 // pinned is a connection held across several requests.
@@ -147,7 +156,11 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 	if r.wait.on() {
 		n++
 	}
-	replies, err := s.roundTrip(ctx, c, n, r.sent, r.wait, func(send sendFunc) error {
+	raw := r.raw
+	if r.asking {
+		raw = nil // ASKING's reply comes first
+	}
+	replies, err := s.roundTrip(ctx, c, n, r.sent, r.wait, raw, func(send sendFunc) error {
 		if r.asking {
 			if err := send("ASKING"); err != nil {
 				return err
@@ -201,7 +214,7 @@ func (s *Store) execOn(ctx context.Context, c link, r request) ([]ops.Result, er
 	if r.wait.on() {
 		w = 1
 	}
-	again, err := s.roundTrip(ctx, c, len(retry)+w, nil, r.wait, func(send sendFunc) error {
+	again, err := s.roundTrip(ctx, c, len(retry)+w, nil, r.wait, nil, func(send sendFunc) error {
 		for i := range retry {
 			if err := writeUnit(send, &retry[i], true); err != nil {
 				return err
@@ -288,7 +301,7 @@ func (s *Store) execTx(ctx context.Context, c link, r request) ([]ops.Result, er
 	if r.wait.on() {
 		w = 1
 	}
-	replies, err := s.roundTrip(ctx, c, skip+2+n+w, r.sent, r.wait, func(send sendFunc) error {
+	replies, err := s.roundTrip(ctx, c, skip+2+n+w, r.sent, r.wait, nil, func(send sendFunc) error {
 		if r.asking {
 			if err := send("ASKING"); err != nil {
 				return err
@@ -393,7 +406,7 @@ func writeCmds(send sendFunc, cmds []ops.Cmd) error {
 // (a pinned connection excepted: its WATCH must go through the pool's
 // connection, which sends UNWATCH when it goes back with one open). A
 // request ending in WAIT (w on) may wait w's timeout more for its replies.
-func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w waitSpec, write func(sendFunc) error) (_ []any, err error) {
+func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w waitSpec, raw func(int, []byte) bool, write func(sendFunc) error) (_ []any, err error) {
 	if s.obs != nil { // hooks (hook.go)
 		var t *tripState
 		ctx, t = s.tripStart(ctx, n, l.addr)
@@ -407,7 +420,7 @@ func (s *Store) roundTrip(ctx context.Context, l link, n int, sent func(), w wai
 	var r any
 	switch kind := s.connKind.Load(); {
 	case kind == connOurs && !l.pinned:
-		ci := &callInfo{write: write, sent: sent, wait: w.timeout}
+		ci := &callInfo{write: write, sent: sent, wait: w.timeout, raw: raw}
 		r, err = wireDoContext(context.WithValue(ctx, callKey{}, ci), c, "")
 	case kind == connPlain:
 		if err = write(wireSender(c)); err == nil && sent != nil {

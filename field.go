@@ -43,6 +43,7 @@ type binder interface {
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
 	encodeArg(fb serialize.Fallback) (arg any, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
+	decodeCopies() bool // decodeStored keeps nothing of b
 	stage(b []byte, fb serialize.Fallback) error // check that b decodes
 	commit(b []byte, fb serialize.Fallback)      // decode b, staged, into place
 }
@@ -344,6 +345,20 @@ generic:
 	}
 	s.Set(v)
 	return nil
+}
+
+// decodeCopies reports whether decodeStored keeps nothing of the bytes it
+// decodes: the native types' decoding copies or parses them; a codec (the
+// field's own, or the fallback) might keep them.
+func (s *Scalar[T]) decodeCopies() bool {
+	if s.codec != nil {
+		return false
+	}
+	switch any(&s.val).(type) {
+	case *string, *int64, *float64, *bool, *time.Time:
+		return true
+	}
+	return false
 }
 
 func (s *Scalar[T]) stage(b []byte, fb serialize.Fallback) error {

@@ -44,15 +44,26 @@ var errProtocol = errors.New("rapyer: malformed reply from the server")
 // read's (the reply's bytes so far are kept: next may be called again) or
 // a protocol error.
 func (rr *respReader) next(read func([]byte) (int, error)) (any, error) {
+	b, bulk, strs, err := rr.take(read)
+	if err != nil {
+		return nil, err
+	}
+	return parseReply(b, bulk, strs), nil
+}
+
+// take is next without the parse: the next reply's bytes, whole (checked
+// by respScan.more), with the counts parseReply needs. b is the buffer's:
+// valid until the next read.
+func (rr *respReader) take(read func([]byte) (int, error)) (b []byte, bulk, strs int, err error) {
 	for {
 		if rr.w > rr.r {
 			done, need, err := rr.scan.more(rr.buf[rr.r:rr.w])
 			if err != nil {
-				return nil, err
+				return nil, 0, 0, err
 			}
 			if done {
 				end := rr.r + rr.scan.pos
-				v := parseReply(rr.buf[rr.r:end], rr.scan.bulk, rr.scan.strs)
+				b, bulk, strs = rr.buf[rr.r:end], rr.scan.bulk, rr.scan.strs
 				rr.r = end
 				rr.scan = respScan{open: rr.scan.open[:0]}
 				if rr.r == rr.w {
@@ -61,7 +72,7 @@ func (rr *respReader) next(read func([]byte) (int, error)) (any, error) {
 						rr.buf = nil
 					}
 				}
-				return v, nil
+				return b, bulk, strs, nil
 			}
 			rr.room(need)
 		} else {
@@ -73,7 +84,7 @@ func (rr *respReader) next(read func([]byte) (int, error)) (any, error) {
 			if n > 0 && errors.Is(err, io.EOF) {
 				continue // the last bytes first
 			}
-			return nil, err
+			return nil, 0, 0, err
 		}
 	}
 }

@@ -43,7 +43,7 @@ type binder interface {
 	encodeLocal(fb serialize.Fallback) (b []byte, present bool, err error)
 	encodeArg(fb serialize.Fallback) (arg any, present bool, err error)
 	decodeStored(b []byte, fb serialize.Fallback) error
-	decodeCopies() bool // decodeStored keeps nothing of b
+	decodeCopies() bool                          // decodeStored keeps nothing of b
 	stage(b []byte, fb serialize.Fallback) error // check that b decodes
 	commit(b []byte, fb serialize.Fallback)      // decode b, staged, into place
 }

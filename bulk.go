@@ -173,20 +173,19 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 	var units []ops.Unit
 	var fill func(int)
 	// Lean, each HGETALL's reply is decoded in place as it is read, where
-	// the executor offers it (request.raw); a strict decode failure is
-	// kept for the loop below, at its object's turn.
+	// the executor offers it (request.raw, called concurrently for
+	// different objects on a cluster); a strict decode failure is kept
+	// for the loop below, at its object's turn.
 	var raw func(int, []byte) bool
-	rawErrAt, rawErr := -1, error(nil)
+	var rawErrs []error
 	if lean {
+		rawErrs = make([]error, len(ids))
 		raw = func(i int, b []byte) bool {
-			if rawErr != nil {
-				return true // the call fails at rawErrAt, before this one
-			}
 			done, missing, err := objs[i].base().applyRaw(op, b, tolerant)
 			switch {
 			case !done:
 			case err != nil:
-				rawErrAt, rawErr = i, err
+				rawErrs[i] = err
 			case missing:
 				objs[i] = nil
 			}
@@ -238,8 +237,8 @@ func (s *Schema[M, P]) loadIDs(ctx context.Context, st *Store, op string, ids []
 			rep := res[i/leanUnit].Replies
 			rs = rep[i%leanUnit : i%leanUnit+1]
 			if _, ok := rs[0].(rawTaken); ok {
-				if i == rawErrAt {
-					return nil, rawErr
+				if rawErrs[i] != nil {
+					return nil, rawErrs[i]
 				}
 				continue // decoded, or found missing (nil)
 			}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -196,7 +197,16 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	for i := range todo {
 		todo[i] = i
 	}
-	hard, short := shortOf(s.sendParts(ctx, &parts, &results, todo, r.sent, r.wait))
+	var raw *rawRoute
+	if r.raw != nil {
+		raw = &rawRoute{fn: r.raw, off: make([]int, len(r.units))}
+		n := 0
+		for i := range r.units {
+			raw.off[i] = n
+			n += r.units[i].Size()
+		}
+	}
+	hard, short := shortOf(s.sendParts(ctx, &parts, &results, todo, r.sent, r.wait, raw))
 	if hard != nil {
 		return nil, hard
 	}
@@ -292,7 +302,14 @@ func cmdRoute(c *ops.Cmd) string {
 // on, each node's group that writes ends in WAIT; a count short of w's is
 // returned (wrapping ErrNotReplicated, naming the node) once every part
 // has its result.
-func (s *Store) sendParts(ctx context.Context, partsp *[]part, resultsp *[]ops.Result, todo []int, sent func(), w waitSpec) (oerr error) {
+//
+// raw, when set, is the request's request.raw, offered in each group the
+// replies of plain parts (see rawRoute). The groups but the first, sent
+// concurrently, offer them only once the first group's sent has run (the
+// caller's objects are made there), and never if it did not run (its node
+// could not be reached): then they parse them. A sent that did not run
+// goes with the next pass.
+func (s *Store) sendParts(ctx context.Context, partsp *[]part, resultsp *[]ops.Result, todo []int, sent func(), w waitSpec, raw *rawRoute) (oerr error) {
 	var short error
 	defer func() {
 		if oerr == nil {
@@ -331,16 +348,37 @@ func (s *Store) sendParts(ctx context.Context, partsp *[]part, resultsp *[]ops.R
 		errs := make([]error, len(order))
 		unsent := make([]bool, len(order))
 		var wg sync.WaitGroup
-		run := func(g int, sent func()) {
+		run := func(g int, sent func(), raw *rawRoute) {
 			idx := groups[order[g]]
-			errs[g], unsent[g] = s.sendGroup(ctx, parts, idx, results, sent, w)
+			errs[g], unsent[g] = s.sendGroup(ctx, parts, idx, results, sent, w, raw)
+		}
+		first, others, release := sent, raw, func() {}
+		var ran atomic.Bool
+		if sent != nil {
+			ready := make(chan struct{})
+			var once sync.Once
+			release = func() { once.Do(func() { close(ready) }) }
+			first = func() {
+				sent()
+				ran.Store(true)
+				release()
+			}
+			if raw != nil {
+				others = &rawRoute{fn: func(i int, b []byte) bool {
+					<-ready
+					return ran.Load() && raw.fn(i, b)
+				}, off: raw.off}
+			}
 		}
 		for g := 1; g < len(order); g++ {
 			wg.Add(1)
-			go func() { defer wg.Done(); run(g, nil) }()
+			go func() { defer wg.Done(); run(g, nil, others) }()
 		}
-		run(0, sent)
-		sent = nil
+		run(0, first, raw)
+		release()
+		if ran.Load() {
+			sent = nil
+		}
 		wg.Wait()
 		for g, err := range errs {
 			if _, sh := shortOf(err); sh != nil {
@@ -441,11 +479,43 @@ func (s *Store) redirected(p *part, res *ops.Result, hops map[int]int, i int, do
 	return true
 }
 
+// rawRoute is a cluster request's request.raw and where each of its units'
+// replies start (off, by unit) in the order the request gave them.
+type rawRoute struct {
+	fn  func(i int, b []byte) bool
+	off []int
+}
+
+// group is the request.raw of a group of parts[idx...] when they are all
+// plain commands (a script's or a MULTI's replies are not its commands'):
+// the group's reply k is offered under its index in the whole request.
+func (rr *rawRoute) group(parts []part, idx []int) func(int, []byte) bool {
+	if rr == nil {
+		return nil
+	}
+	var at []int
+	for _, i := range idx {
+		p := &parts[i]
+		if p.u.Script != nil || p.u.Multi {
+			return nil
+		}
+		for j := range p.u.Cmds {
+			c := j
+			if p.cmds != nil {
+				c = p.cmds[j]
+			}
+			at = append(at, rr.off[p.unit]+c)
+		}
+	}
+	fn := rr.fn
+	return func(k int, b []byte) bool { return k < len(at) && fn(at[k], b) }
+}
+
 // sendGroup sends parts[idx...] to their node in one request and puts
 // their results in place. unsent reports an error met before anything was
 // written (no connection to the node). A WAIT short of w's count (the
 // results in place) is returned naming the node.
-func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results []ops.Result, sent func(), w waitSpec) (err error, unsent bool) {
+func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results []ops.Result, sent func(), w waitSpec, raw *rawRoute) (err error, unsent bool) {
 	first := &parts[idx[0]]
 	var r request
 	if first.ask { // alone in its group: ASKING and the unit, contiguous
@@ -455,7 +525,7 @@ func (s *Store) sendGroup(ctx context.Context, parts []part, idx []int, results 
 		for k, i := range idx {
 			units[k] = parts[i].u
 		}
-		r = request{units: units, sent: sent}
+		r = request{units: units, sent: sent, raw: raw.group(parts, idx)}
 	}
 	r.wait = waitFor(w, r.units)
 	l, err := s.linkAt(ctx, first.addr, shareable(&r))

@@ -45,7 +45,8 @@ type request struct {
 	// (counted over its units in order) as its RESP bytes, in place in the
 	// connection's buffer (valid only during the call), before it is
 	// parsed; a reply it takes (true) stands as rawTaken{} among the
-	// results. Offered only where the replies are read by rapyer's own
+	// results. On a cluster it is called concurrently (one goroutine per
+	// node), for different i. Offered only where the replies are read by rapyer's own
 	// reader on a pooled connection (not under TLS, not multiplexed, not in
 	// a Tx, not after ASKING): the caller handles either form. (A load of
 	// many objects decodes each HGETALL in place: Schema.loadIDs.)

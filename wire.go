@@ -22,6 +22,14 @@ func wireSend(c redis.Conn, name string, args ...any) error { return c.Send(name
 // wireSender is wireSend bound to c, for a request's write function.
 func wireSender(c redis.Conn) func(string, ...any) error { return c.Send }
 
+// keepSender is wireSender for a connection that may keep the arguments
+// after Send returns (rapyer's pooled conn queues them till its drain; a
+// pool given to NewStore may hold any redis.Conn): it sends a copy, since
+// writeUnit reuses its slice once send returns.
+func keepSender(c redis.Conn) func(string, ...any) error {
+	return func(name string, args ...any) error { return c.Send(name, append([]any(nil), args...)...) }
+}
+
 // wireFlush writes what c holds encoded.
 func wireFlush(c redis.Conn) error { return c.Flush() }
 

@@ -124,7 +124,12 @@ func (u *Unit) Inlined() int {
 // EvalArgs returns the arguments of the unit's script call: the script's
 // SHA1 (or, with eval, its whole source), the key count, the keys, ARGV.
 func (u *Unit) EvalArgs(eval bool) (name string, args []any) {
-	args = make([]any, 0, 2+len(u.Keys)+len(u.Args))
+	return u.AppendEvalArgs(make([]any, 0, 2+len(u.Keys)+len(u.Args)), eval)
+}
+
+// AppendEvalArgs is EvalArgs appending the arguments to dst.
+func (u *Unit) AppendEvalArgs(dst []any, eval bool) (name string, args []any) {
+	args = dst
 	name = "EVALSHA"
 	if eval {
 		name = "EVAL"

@@ -149,7 +149,7 @@ func (pc *pipeConn) writeLoop() {
 			pc.c.ctl.holdMu.Lock()
 			pc.held, pc.rest = append(pc.held, pc.rest...), nil
 			pc.c.ctl.holdMu.Unlock()
-			if err := pc.flushHeld(nil, nil); err != nil {
+			if err := pc.flushHeld(context.Background(), nil); err != nil {
 				pc.fail(err)
 			}
 		}
@@ -162,14 +162,14 @@ func (pc *pipeConn) writeLoop() {
 			}
 			batch := pc.take()
 			pc.mu.Unlock()
-			pc.writeBatch(nil, nil, batch)
+			pc.writeBatch(context.Background(), nil, batch)
 		}
 	}
 }
 
 // writeBatch writes the calls of batch (those not abandoned) in one write
 // and hands them to the reader. own is the call of the caller writing,
-// ctx its context (nil, nil: the writer goroutine; see flushHeld); when
+// ctx its context (nil and Background: the writer goroutine; see flushHeld); when
 // the read side is free, own's caller takes it (writeBatch reports it), or
 // else the reader goroutine does.
 func (pc *pipeConn) writeBatch(ctx context.Context, own *call, batch []*call) (lead bool) {

@@ -197,16 +197,7 @@ func (s *Store) execCluster(ctx context.Context, r request) ([]ops.Result, error
 	for i := range todo {
 		todo[i] = i
 	}
-	var raw *rawRoute
-	if r.raw != nil {
-		raw = &rawRoute{fn: r.raw, off: make([]int, len(r.units))}
-		n := 0
-		for i := range r.units {
-			raw.off[i] = n
-			n += r.units[i].Size()
-		}
-	}
-	hard, short := shortOf(s.sendParts(ctx, &parts, &results, todo, r.sent, r.wait, raw))
+	hard, short := shortOf(s.sendParts(ctx, &parts, &results, todo, r.sent, r.wait, newRawRoute(r)))
 	if hard != nil {
 		return nil, hard
 	}

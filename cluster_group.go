@@ -17,6 +17,20 @@ type rawRoute struct {
 	off []int
 }
 
+// newRawRoute is r's rawRoute; nil without r.raw.
+func newRawRoute(r request) *rawRoute {
+	if r.raw == nil {
+		return nil
+	}
+	rr := &rawRoute{fn: r.raw, off: make([]int, len(r.units))}
+	n := 0
+	for i := range r.units {
+		rr.off[i] = n
+		n += r.units[i].Size()
+	}
+	return rr
+}
+
 // group is the request.raw of a group of parts[idx...] when they are all
 // plain commands (a script's or a MULTI's replies are not its commands'):
 // the group's reply k is offered under its index in the whole request.

@@ -312,13 +312,27 @@ func (s *Scalar[T]) encodeArg(fb serialize.Fallback) (any, bool, error) {
 	return b, present, err
 }
 
+// native is a pointer to the local value when decodeStored decodes it
+// itself (no codec of the field's own, one of the common native types),
+// else nil.
+func (s *Scalar[T]) native() any {
+	if s.codec != nil {
+		return nil
+	}
+	switch p := any(&s.val).(type) {
+	case *string, *int64, *float64, *bool, *time.Time:
+		return p
+	}
+	return nil
+}
+
 func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
-	if s.codec == nil {
+	if p := s.native(); p != nil {
 		// The common native types, without resolving a Codec[T] (a type
 		// switch and an interface assertion per field on every load). On a
 		// decode error the local value stays as it was.
 		var err error
-		switch p := any(&s.val).(type) {
+		switch p := p.(type) {
 		case *string:
 			*p = string(b)
 		case *int64:
@@ -329,8 +343,6 @@ func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
 			err = decodeInto(p, serialize.Bool, b)
 		case *time.Time:
 			err = decodeInto(p, serialize.Time, b)
-		default:
-			goto generic
 		}
 		if err != nil {
 			return codecErr(ErrDecode, err)
@@ -338,7 +350,6 @@ func (s *Scalar[T]) decodeStored(b []byte, fb serialize.Fallback) error {
 		s.ok = true
 		return nil
 	}
-generic:
 	v, err := s.codecFor(fb).Decode(b)
 	if err != nil {
 		return codecErr(ErrDecode, err)
@@ -350,16 +361,7 @@ generic:
 // decodeCopies reports whether decodeStored keeps nothing of the bytes it
 // decodes: the native types' decoding copies or parses them; a codec (the
 // field's own, or the fallback) might keep them.
-func (s *Scalar[T]) decodeCopies() bool {
-	if s.codec != nil {
-		return false
-	}
-	switch any(&s.val).(type) {
-	case *string, *int64, *float64, *bool, *time.Time:
-		return true
-	}
-	return false
-}
+func (s *Scalar[T]) decodeCopies() bool { return s.native() != nil }
 
 func (s *Scalar[T]) stage(b []byte, fb serialize.Fallback) error {
 	if _, err := s.codecFor(fb).Decode(b); err != nil {

@@ -218,37 +218,6 @@ func (m *Model) applyRaw(op string, b []byte, tolerant bool) (done, missing bool
 	return true, false, nil
 }
 
-// rawArray reads the header of a RESP array of bulk strings at the start
-// of b (whole, checked by respScan.more): its length and where its first
-// element starts; false for another kind of reply.
-func rawArray(b []byte) (n, pos int, ok bool) {
-	if len(b) < 4 || b[0] != '*' {
-		return 0, 0, false
-	}
-	i := bytes.IndexByte(b, '\n')
-	n, err := respLen(b[1 : i-1])
-	if err != nil || n < 0 {
-		return 0, 0, false
-	}
-	return n, i + 1, true
-}
-
-// rawBulk reads the bulk string at b[pos:] (whole): its bytes, in place,
-// and where the next element starts; false for anything else (a nil
-// string, which HGETALL never gives).
-func rawBulk(b []byte, pos int) (v []byte, next int, ok bool) {
-	if pos >= len(b) || b[pos] != '$' {
-		return nil, 0, false
-	}
-	i := pos + bytes.IndexByte(b[pos:], '\n')
-	n, err := respLen(b[pos+1 : i-1])
-	if err != nil || n < 0 {
-		return nil, 0, false
-	}
-	start := i + 1
-	return b[start : start+n : start+n], start + n + 2, true
-}
-
 // fieldAt returns the position among the scalars of the stored field name,
 // trying next first: HGETALL of a small hash answers in the order Save
 // wrote, which is schema order.

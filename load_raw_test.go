@@ -83,8 +83,12 @@ func TestGetManyInPlace(t *testing.T) {
 		withMissing := append(append([]string{}, ids[:20]...), "no-such-id")
 		withMissing = append(withMissing, ids[20:]...)
 
-		got, err := flatAlls.GetMany(ctx, st, withMissing)
+		var got []*flatAll
+		trips, cmds := b.Count(func() { got, err = flatAlls.GetMany(ctx, st, withMissing) })
 		wantErr(t, err, rapyer.ErrNotFound, "no-such-id")
+		if trips != 1 || len(cmds) != n+1 || cmds[0] != "HGETALL" {
+			t.Fatalf("GetMany of %d: %d round trips, %d commands (%v...)", n+1, trips, len(cmds), cmds[:min(3, len(cmds))])
+		}
 		if len(got) != n+1 || got[20] != nil {
 			t.Fatalf("GetMany: %d objects, the missing one %v", len(got), got[20])
 		}

@@ -259,19 +259,24 @@ func (pc *pipeConn) writeBatch(ctx context.Context, own *call, batch []*call) (l
 // 2-vCPU VM). The deadlines a context's end sets (leadRead) leave readDL
 // in the past, so the next wait sets it anew.
 func (pc *pipeConn) armRead() {
-	if pc.read <= 0 {
-		if !pc.readDL.IsZero() {
-			pc.readDL = time.Time{}
-			_ = pc.c.ctl.Conn.SetReadDeadline(pc.readDL)
-		}
-		return
+	if dl, ok := rearm(pc.readDL, pc.read); ok {
+		pc.readDL = dl
+		_ = pc.c.ctl.Conn.SetReadDeadline(dl)
+	}
+}
+
+// rearm is the deadline to set for a wait bounded by timeout d (0: none)
+// when dl is the one set (armRead, armWrite), and whether to set it: when
+// less than d is left on dl, one and a half d from now.
+func rearm(dl time.Time, d time.Duration) (time.Time, bool) {
+	if d <= 0 {
+		return time.Time{}, !dl.IsZero()
 	}
 	now := time.Now()
-	if pc.readDL.Sub(now) >= pc.read {
-		return
+	if dl.Sub(now) >= d {
+		return dl, false
 	}
-	pc.readDL = now.Add(pc.read + pc.read/2)
-	_ = pc.c.ctl.Conn.SetReadDeadline(pc.readDL)
+	return now.Add(d + d/2), true
 }
 
 // flushHeld writes the batch in held to the socket in one write, bounded
@@ -326,20 +331,10 @@ func (pc *pipeConn) flushHeld(ctx context.Context, own *call) error {
 // armWrite bounds a batch's write by the write timeout (see flushHeld);
 // the writer's.
 func (pc *pipeConn) armWrite() {
-	nc := pc.c.ctl.Conn
-	if pc.write <= 0 {
-		if !pc.writeDL.IsZero() {
-			pc.writeDL = time.Time{}
-			_ = nc.SetWriteDeadline(pc.writeDL)
-		}
-		return
+	if dl, ok := rearm(pc.writeDL, pc.write); ok {
+		pc.writeDL = dl
+		_ = pc.c.ctl.Conn.SetWriteDeadline(dl)
 	}
-	now := time.Now()
-	if pc.writeDL.Sub(now) >= pc.write {
-		return
-	}
-	pc.writeDL = now.Add(pc.write + pc.write/2)
-	_ = nc.SetWriteDeadline(pc.writeDL)
 }
 
 // recycle keeps batch's room for the next take.

@@ -223,11 +223,42 @@ type replyParse struct {
 	hdrs  [][]byte // nil: each string boxed on its own
 }
 
-func (p *replyParse) at(b []byte, pos int) (any, int) {
-	kind := b[pos]
+// respLine reads the line starting at b[pos] of a whole reply: its type
+// byte, the text after it, and where the next line starts.
+func respLine(b []byte, pos int) (kind byte, head []byte, next int) {
 	i := pos + bytes.IndexByte(b[pos:], '\n')
-	head := b[pos+1 : i-1]
-	pos = i + 1
+	return b[pos], b[pos+1 : i-1], i + 1
+}
+
+// rawArray reads the header of the array at the start of the whole reply
+// b, for a reply read in place (Model.applyRaw): its length and where its
+// first element starts; false for another kind of reply.
+func rawArray(b []byte) (n, pos int, ok bool) {
+	if len(b) < 4 || b[0] != '*' {
+		return 0, 0, false
+	}
+	_, head, pos := respLine(b, 0)
+	n, err := respLen(head)
+	return n, pos, err == nil && n >= 0
+}
+
+// rawBulk reads the bulk string at b[pos:] of a whole reply: its bytes, in
+// place, and where the next element starts; false for anything else (a
+// nil string, which HGETALL never gives).
+func rawBulk(b []byte, pos int) (v []byte, next int, ok bool) {
+	if pos >= len(b) || b[pos] != '$' {
+		return nil, 0, false
+	}
+	_, head, start := respLine(b, pos)
+	n, err := respLen(head)
+	if err != nil || n < 0 {
+		return nil, 0, false
+	}
+	return b[start : start+n : start+n], start + n + 2, true
+}
+
+func (p *replyParse) at(b []byte, pos int) (any, int) {
+	kind, head, pos := respLine(b, pos)
 	switch kind {
 	case '+':
 		switch string(head) {

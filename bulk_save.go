@@ -164,29 +164,89 @@ func slotGroups(st *Store, ms []*Model, most int) [][]int {
 // saveCall is the script call that saves the objects of units at (their
 // lua/save.lua calls, one hash slot): that unit alone for one object, else
 // one lua/savemany.lua call carrying each one's KEYS and ARGV, in the
-// compact form when it allows (see compact).
+// shape form or the compact form when it allows (see compact), else whole.
+// The call's shape is the field names of its first object in the compact
+// form: an object with the same names (the usual case: every field of the
+// model present) sends only its values.
 func saveCall(units []ops.Unit, at []int) ops.Unit {
 	if len(at) == 1 {
 		return units[at[0]]
 	}
-	var keys []string
-	n := 3
+	keys := make([]string, 0, len(at))
+	n := 5
 	for _, i := range at {
 		n += 2 + len(units[i].Args)
 	}
-	// The compact form's TTL mode and model TTL: the first object's.
+	// The compact forms' TTL mode and model TTL: the first object's.
 	head := units[at[0]].Args
-	args := append(make([]any, 0, n), len(at), head[0], head[2])
+	mode, ttl := head[0], head[2]
+	var shape []any // the shape's names: pairs' (every other item), then absent ones
+	var sp, sx int
+	for _, i := range at {
+		if u := &units[i]; compact(u, mode, ttl) {
+			sp, sx = saveCounts(u)
+			shape = saveNames(u, sp, sx)
+			break
+		}
+	}
+	args := append(make([]any, 0, n), len(at), mode, ttl, sp, sx)
+	args = append(args, shape...)
 	for _, i := range at {
 		u := &units[i]
 		keys = append(keys, u.Keys...)
-		if compact(u, head[0], head[2]) {
-			args = append(append(args, "f"), u.Args[4:len(u.Args)-1]...)
+		if !compact(u, mode, ttl) {
+			args = append(append(args, len(u.Keys), len(u.Args)), u.Args...)
 			continue
 		}
-		args = append(append(args, len(u.Keys), len(u.Args)), u.Args...)
+		if shaped(u, shape, sp, sx) {
+			args = append(args, "s")
+			for j := range sp {
+				args = append(args, u.Args[7+2*j])
+			}
+			continue
+		}
+		args = append(append(args, "f"), u.Args[4:len(u.Args)-1]...)
 	}
 	return ops.ScriptUnit(lua.SaveMany, keys, args)
+}
+
+// saveCounts is a save.lua call's counts of pairs and of absent fields
+// (its ARGV[5] and ARGV[6], as Model.saveUnitAs puts them).
+func saveCounts(u *ops.Unit) (p, x int) {
+	p, _ = u.Args[4].(int)
+	x, _ = u.Args[5].(int)
+	return p, x
+}
+
+// saveNames is the names of a save.lua call's p pairs, then of its x
+// absent fields.
+func saveNames(u *ops.Unit, p, x int) []any {
+	names := make([]any, 0, p+x)
+	for j := range p {
+		names = append(names, u.Args[6+2*j])
+	}
+	return append(names, u.Args[6+2*p:6+2*p+x]...)
+}
+
+// shaped reports whether u, a save.lua call in the compact case, has the
+// field names of shape (sp pairs, then sx absent fields), in order: it then
+// goes in savemany.lua's shape form, its values alone. The names are
+// usually the schema's own boxed strings, compared without reading them.
+func shaped(u *ops.Unit, shape []any, sp, sx int) bool {
+	if p, x := saveCounts(u); p != sp || x != sx {
+		return false
+	}
+	for j := range sp {
+		if u.Args[6+2*j] != shape[j] {
+			return false
+		}
+	}
+	for j := range sx {
+		if u.Args[6+2*sp+j] != shape[sp+j] {
+			return false
+		}
+	}
+	return true
 }
 
 // compact reports whether u, a save.lua call, can go in savemany.lua's

@@ -34,7 +34,7 @@ if op == 'sub' then d = string.byte(x) == 45 and string.sub(x, 2) or '-' .. x en
 if redis.pcall('HEXISTS', key, '_v') ~= 1 then return nil end
 local r = redis.pcall('HINCRBY', key, field, d)
 if type(r) ~= 'number' then return nil end
-local v = redis.pcall('HINCRBY', key, '_v', 1)
+local v = redis.pcall('HINCRBY', key, '_v', '1')
 if type(v) ~= 'number' or v < 1 then
   -- The version is not an integer, or was negative: undo the add exactly
   -- (the script is atomic: no one saw it) and let intadd.lua say why. The

@@ -30,7 +30,7 @@ if op == 'acquire' then
   if not redis.call('SET', KEYS[2], owner, 'NX', 'PX', ARGV[5]) then
     return {0, redis.call('PTTL', KEYS[2])}
   end
-  return {1, redis.call('HINCRBY', KEYS[3], ARGV[6], 1)}
+  return {1, redis.call('HINCRBY', KEYS[3], ARGV[6], '1')}
 end
 
 if op == 'extend' or op == 'release' then

@@ -140,7 +140,7 @@ local bumped = false
 
 -- bump increments the object's version counter.
 local function bump()
-  bumped = redis.call('HINCRBY', KEYS[1], '_v', 1)
+  bumped = redis.call('HINCRBY', KEYS[1], '_v', '1')
 end
 
 -- hset_bump writes field = value and bumps the version in one HSET: v is

@@ -20,7 +20,7 @@ local function save_fast(key, A, from, n, x, mode, model_ttl)
   if not save_fast_on or 2 * n + x > 4000 then return nil end
   local acl = redis.acl_check_cmd
   if acl and not (acl('HSET', key, 'f', 'v') and (x == 0 or acl('HDEL', key, 'f'))) then return nil end
-  local v = redis.pcall('HINCRBY', key, '_v', 1)
+  local v = redis.pcall('HINCRBY', key, '_v', '1')
   if type(v) ~= 'number' then return nil end
   if v < 1 then -- the version was negative: not one save.lua takes
     redis.call('HINCRBY', key, '_v', -1)

@@ -1,6 +1,7 @@
 package lua_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,8 +115,9 @@ func TestSaveFast(t *testing.T) {
 			})
 		}
 		// In savemany.lua calls, one per TTL mode and model TTL: each
-		// object in the compact form when it allows (no version check, no
-		// index, one key), else in the full form.
+		// object in the shape form when its fields are the first compact
+		// one's, else in the compact form when it allows (no version
+		// check, no index, one key), else in the full form.
 		t.Run("savemany", func(t *testing.T) {
 			groups := map[[2]any][]saveCase{}
 			var order [][2]any
@@ -126,19 +128,42 @@ func TestSaveFast(t *testing.T) {
 				}
 				groups[g] = append(groups[g], c)
 			}
+			shapes := 0 // objects sent in the shape form, over all calls
 			for _, g := range order {
-				var keys, args []any
+				var keys, args, shape []any
+				var sp, sx int
 				for _, c := range groups[g] {
 					key := b.Prefix() + "{s}:m" + strings.ReplaceAll(c.name, " ", "_")
 					setup(t, key, c)
 					keys = append(keys, key)
-					if a := c.args; a[3] == "" && a[len(a)-1] == "0" {
-						args = append(append(args, "f"), a[4:len(a)-1]...)
-					} else {
+					a := c.args
+					if a[3] != "" || a[len(a)-1] != "0" {
 						args = append(append(args, 1, len(a)), a...)
+						continue
 					}
+					p, x := a[4].(int), a[5].(int)
+					names := func() []any {
+						var ns []any
+						for j := range p {
+							ns = append(ns, a[6+2*j])
+						}
+						return append(ns, a[6+2*p:6+2*p+x]...)
+					}
+					if shape == nil {
+						shape, sp, sx = names(), p, x
+					}
+					if p == sp && x == sx && fmt.Sprint(names()) == fmt.Sprint(shape) {
+						shapes++
+						args = append(args, "s")
+						for j := range p {
+							args = append(args, a[7+2*j])
+						}
+						continue
+					}
+					args = append(append(args, "f"), a[4:len(a)-1]...)
 				}
-				head := append(append([]any{lua.SaveMany.Src(), len(keys)}, keys...), len(keys), g[0], g[1])
+				head := append(append([]any{lua.SaveMany.Src(), len(keys)}, keys...), len(keys), g[0], g[1], sp, sx)
+				head = append(head, shape...)
 				r, err := redis.Values(b.Do(t, "EVAL", append(head, args...)...))
 				must(t, err)
 				if len(r) != len(keys) {
@@ -155,6 +180,9 @@ func TestSaveFast(t *testing.T) {
 						check(t, keys[i].(string), c, reply, rerr)
 					})
 				}
+			}
+			if shapes < 5 {
+				t.Fatalf("%d objects in the shape form: the cases no longer cover it", shapes)
 			}
 		})
 	})

@@ -7,38 +7,59 @@
 -- (a unique value taken by an earlier object of the call is taken).
 -- KEYS: the KEYS of object 1's save.lua call, then object 2's, ...
 -- ARGV[1] n, the number of objects; ARGV[2] the TTL mode and ARGV[3] the
---   model's TTL of the objects in compact form; ARGV[4..] per object,
---   either its full form: k (its number of KEYS), a (its number of ARGV
---   items), then its a save.lua ARGV items; or its compact form, for an
---   object with one key, no version check and no index: "f", p (pairs), x
---   (fields to remove), its p field/value pairs, its x field names (nine
---   items fewer, the ones that would repeat; savefast.lua saves it on Redis)
+--   model's TTL of the objects in a compact form; ARGV[4] sp and ARGV[5]
+--   sx, the call's shape: then its sp field names and its sx names of
+--   fields to remove (0 and 0 when no object uses it); then per object:
+--   its shape form, for an object in the compact case whose fields are
+--   the shape's: "s", then its sp values, in the shape's order; its
+--   compact form, for an object with one key, no version check and no
+--   index: "f", p (pairs), x (fields to remove), its p field/value pairs,
+--   its x field names (nine items fewer than the full form, the ones that
+--   would repeat; savefast.lua saves it on Redis); or its full form: k (its
+--   number of KEYS), a (its number of ARGV items), then its a save.lua
+--   ARGV items. (Every item the shape spares is one the server does not
+--   parse: a Profile of six fields costs a quarter less than in the
+--   compact form.)
 -- Reply: n items, object by object: its new version (decimal digits, or an
 --   integer reply when savefast.lua saved it), or the error message
 --   save.lua replied for it (a code word first: CONFLICT, EXISTS,
 --   WRONGTYPE, DECODE, NOPERM)
 local all_keys, all_args = KEYS, ARGV
 local mode, model_ttl = all_args[2], all_args[3]
+local sp, sx = all_args[4], all_args[5]
+local sn, snx = tonumber(sp), tonumber(sx)
+-- the shape's pairs: names at odd places, each object's values put at the
+-- even ones in turn, then the names to remove (savefast.lua's layout)
+local shape = {}
+for j = 1, sn do shape[2 * j - 1] = all_args[5 + j] end
+for j = 1, snx do shape[2 * sn + j] = all_args[5 + sn + j] end
 local out = {}
-local k, i = 1, 4
+local k, i = 1, 6 + sn + snx
 for o = 1, tonumber(all_args[1]) do
   local r
-  if all_args[i] == 'f' then
-    local p, x = all_args[i + 1], all_args[i + 2]
-    local n, nx = tonumber(p), tonumber(x)
-    local from, to = i + 3, i + 2 + 2 * n + nx
-    r = save_fast(all_keys[k], all_args, from, n, nx, mode, model_ttl)
+  local form = all_args[i]
+  if form == 's' or form == 'f' then
+    local A, from, p, x, n, nx = shape, 1, sp, sx, sn, snx
+    if form == 's' then
+      for j = 1, sn do shape[2 * j] = all_args[i + j] end
+      i = i + 1 + sn
+    else
+      A, from, p, x = all_args, i + 3, all_args[i + 1], all_args[i + 2]
+      n, nx = tonumber(p), tonumber(x)
+      i = from + 2 * n + nx
+    end
+    r = save_fast(all_keys[k], A, from, n, nx, mode, model_ttl)
     if r == nil then
       -- save.lua's own KEYS and ARGV, the compact form's items restored
       KEYS = { all_keys[k] }
       ARGV = { mode, '1', model_ttl, '', p, x }
-      for j = from, to do ARGV[#ARGV + 1] = all_args[j] end
+      for j = from, from + 2 * n + nx - 1 do ARGV[#ARGV + 1] = A[j] end
       ARGV[#ARGV + 1] = '0'
       r = save_one()
     end
-    k, i = k + 1, to + 1
+    k = k + 1
   else
-    local nk, na = tonumber(all_args[i]), tonumber(all_args[i + 1])
+    local nk, na = tonumber(form), tonumber(all_args[i + 1])
     KEYS = each_slice(all_keys, k, k + nk - 1)
     ARGV = each_slice(all_args, i + 2, i + 1 + na)
     r = save_one()

@@ -54,7 +54,6 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 		}
 		claimShort = cmp.Or(claimShort, cshort)
 		var failed error // this chunk's first refused object
-		units := make([]ops.Unit, 0, len(part))
 		ms := make([]*Model, 0, len(part))
 		werrs := make([]error, len(part)) // each write's outcome, for its claims
 		sent := make([]int, 0, len(part))
@@ -63,23 +62,11 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 				failed, werrs[i] = cmp.Or(failed, refusedBy[i]), errNotWritten
 				continue
 			}
-			u, err := m.saveUnit(op)
-			if err != nil {
-				st.settleEach(ctx, claims, werrsOr(werrs, errNotWritten))
-				return err
-			}
-			units, ms, sent = append(units, u), append(ms, m), append(sent, i)
+			ms, sent = append(ms, m), append(sent, i)
 		}
-		if !queued { // queued, the claims go with the queue (claim_queue.go)
-			defer st.settleEach(ctx, claims, werrs)
-		}
-		if len(units) == 0 { // every object refused by its claims
-			first = cmp.Or(first, failed)
-			return nil
-		}
-		var groups [][]int // positions in units of each script call's objects
+		var groups [][]int // positions in ms of each script call's objects
 		if queued {
-			for i := range units {
+			for i := range ms {
 				groups = append(groups, []int{i})
 			}
 		} else {
@@ -88,10 +75,21 @@ func (s *Schema[M, P]) SaveMany(ctx context.Context, objs []P, opts ...ManyOptio
 		calls, heads := make([]ops.Unit, len(groups)), make([]*Model, len(groups))
 		var uc unitClaims // queued: one call per object, with its claims
 		for g, at := range groups {
-			calls[g], heads[g] = saveCall(units, at), ms[at[0]]
+			if calls[g], err = saveCall(op, ms, at); err != nil { // nothing of the chunk sent
+				st.settleEach(ctx, claims, werrsOr(werrs, errNotWritten))
+				return err
+			}
+			heads[g] = ms[at[0]]
 			if queued {
 				uc.per = append(uc.per, claims[sent[at[0]]])
 			}
+		}
+		if !queued { // queued, the claims go with the queue (claim_queue.go)
+			defer st.settleEach(ctx, claims, werrs)
+		}
+		if len(ms) == 0 { // every object refused by its claims
+			first = cmp.Or(first, failed)
+			return nil
 		}
 		_, err = sendClaimed(ctx, st, op, s.sc.name, heads, calls, uc, func(res []ops.Result, err error) (struct{}, error) {
 			if err != nil {
@@ -161,103 +159,63 @@ func slotGroups(st *Store, ms []*Model, most int) [][]int {
 	return out
 }
 
-// saveCall is the script call that saves the objects of units at (their
-// lua/save.lua calls, one hash slot): that unit alone for one object, else
-// one lua/savemany.lua call carrying each one's KEYS and ARGV, in the
-// shape form or the compact form when it allows (see compact), else whole.
-// The call's shape is the field names of its first object in the compact
-// form: an object with the same names (the usual case: every field of the
-// model present) sends only its values.
-func saveCall(units []ops.Unit, at []int) ops.Unit {
+// saveCall is the script call that saves ms[at...] (one hash slot): Save's
+// own (lua/save.lua) for one object, else one lua/savemany.lua call. A
+// model with one key, no version check and no index (leanSave) sends its
+// objects in that script's shape form, the call's shape being all of the
+// model's fields: an object with every field present (the usual case)
+// sends its values alone, encoded straight into the call's arguments; one
+// with absent fields goes in the compact form. Other models' objects go
+// whole, each with its save.lua KEYS and ARGV. A value that does not
+// encode is ErrInvalid naming object and field.
+func saveCall(op string, ms []*Model, at []int) (ops.Unit, error) {
+	head := ms[at[0]]
 	if len(at) == 1 {
-		return units[at[0]]
+		return head.saveUnit(op)
 	}
 	keys := make([]string, 0, len(at))
-	n := 5
-	for _, i := range at {
-		n += 2 + len(units[i].Args)
-	}
-	// The compact forms' TTL mode and model TTL: the first object's.
-	head := units[at[0]].Args
-	mode, ttl := head[0], head[2]
-	var shape []any // the shape's names: pairs' (every other item), then absent ones
-	var sp, sx int
-	for _, i := range at {
-		if u := &units[i]; compact(u, mode, ttl) {
-			sp, sx = saveCounts(u)
-			shape = saveNames(u, sp, sx)
-			break
-		}
-	}
-	args := append(make([]any, 0, n), len(at), mode, ttl, sp, sx)
-	args = append(args, shape...)
-	for _, i := range at {
-		u := &units[i]
-		keys = append(keys, u.Keys...)
-		if !compact(u, mode, ttl) {
-			args = append(append(args, len(u.Keys), len(u.Args)), u.Args...)
-			continue
-		}
-		if shaped(u, shape, sp, sx) {
-			args = append(args, "s")
-			for j := range sp {
-				args = append(args, u.Args[7+2*j])
+	if !head.sc.leanSave() {
+		args := []any{len(at), "0", "0", 0, 0}
+		for _, i := range at {
+			u, err := ms[i].saveUnit(op)
+			if err != nil {
+				return ops.Unit{}, err
 			}
+			keys = append(keys, u.Keys...)
+			args = append(append(args, len(u.Keys), len(u.Args)), u.Args...)
+		}
+		return ops.ScriptUnit(lua.SaveMany, keys, args), nil
+	}
+	// The TTL mode and the model's TTL are the model's (one for all).
+	ttl := "0"
+	if d := head.ttl(); d > 0 {
+		ttl = ttlMillis(d)
+	}
+	names := head.sc.argNames
+	args := make([]any, 0, 5+len(names)+len(at)*(1+len(names)))
+	args = append(args, len(at), head.touchTTL(), ttl, len(names), 0)
+	args = append(args, names...)
+	for _, i := range at {
+		m := ms[i]
+		keys = append(keys, m.keys()...)
+		mark := len(args)
+		var whole bool
+		var err error
+		if args, whole, err = m.encodeWhole(op, append(args, "s")); err != nil {
+			return ops.Unit{}, err
+		}
+		if whole {
 			continue
 		}
-		args = append(append(args, "f"), u.Args[4:len(u.Args)-1]...)
-	}
-	return ops.ScriptUnit(lua.SaveMany, keys, args)
-}
-
-// saveCounts is a save.lua call's counts of pairs and of absent fields
-// (its ARGV[5] and ARGV[6], as Model.saveUnitAs puts them).
-func saveCounts(u *ops.Unit) (p, x int) {
-	p, _ = u.Args[4].(int)
-	x, _ = u.Args[5].(int)
-	return p, x
-}
-
-// saveNames is the names of a save.lua call's p pairs, then of its x
-// absent fields.
-func saveNames(u *ops.Unit, p, x int) []any {
-	names := make([]any, 0, p+x)
-	for j := range p {
-		names = append(names, u.Args[6+2*j])
-	}
-	return append(names, u.Args[6+2*p:6+2*p+x]...)
-}
-
-// shaped reports whether u, a save.lua call in the compact case, has the
-// field names of shape (sp pairs, then sx absent fields), in order: it then
-// goes in savemany.lua's shape form, its values alone. The names are
-// usually the schema's own boxed strings, compared without reading them.
-func shaped(u *ops.Unit, shape []any, sp, sx int) bool {
-	if p, x := saveCounts(u); p != sp || x != sx {
-		return false
-	}
-	for j := range sp {
-		if u.Args[6+2*j] != shape[j] {
-			return false
+		lead := []any{nil} // the compact form: its own pairs and absent names
+		pairs, absent, err := m.encodeFields(op, m.fields, lead, lead)
+		if err != nil {
+			return ops.Unit{}, err
 		}
+		args = append(args[:mark], "f", len(pairs)/2, len(absent)-1)
+		args = append(append(args, pairs[1:]...), absent[1:]...)
 	}
-	for j := range sx {
-		if u.Args[6+2*sp+j] != shape[sp+j] {
-			return false
-		}
-	}
-	return true
-}
-
-// compact reports whether u, a save.lua call, can go in savemany.lua's
-// compact form: one key (no container), no version check, no index
-// section, the call's TTL mode and model TTL. That form leaves out the
-// nine items that would repeat for every object: ARGV's counts, modes and
-// the empty index section, which cost the server as much to read as the
-// object's own writes (lua/savefast.lua saves it with native commands).
-func compact(u *ops.Unit, mode, ttl any) bool {
-	a := u.Args
-	return len(u.Keys) == 1 && len(a) >= 7 && a[0] == mode && a[1] == 1 && a[2] == ttl && a[3] == "" && a[len(a)-1] == "0"
+	return ops.ScriptUnit(lua.SaveMany, keys, args), nil
 }
 
 // saveOutcome is one object's outcome in a save call's reply: its new

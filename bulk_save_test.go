@@ -1,9 +1,12 @@
 package rapyer_test
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/rapyer-go/rapyer"
@@ -135,4 +138,133 @@ func TestSaveManyUniquePerObject(t *testing.T) {
 			t.Fatalf("email index %v, want %v", got, want)
 		}
 	})
+}
+
+// flatLeans is flatAll's model with no index and a TTL: its Save writes the
+// hash alone, which SaveMany sends in lua/savemany.lua's shape form.
+var flatLeans = rapyer.Define("flatlean", func(f *flatAll) rapyer.Fields {
+	return rapyer.Fields{f.Name.Named("name"), f.Age.Named("age"), f.Score.Named("score"), f.On.Named("on"),
+		f.Seen.Named("seen"), f.Blob.Named("blob"), f.Meta.Named("meta"), rapyer.Nested("home", f.City.Named("city"))}
+}, rapyer.WithTTL(time.Hour))
+
+// setFlat gives f the i-th test values, CRLF and RESP-like text among them.
+func setFlat(f *flatAll, i int) {
+	f.Name.Set("n" + strconv.Itoa(i) + "\r\n$3\r\n")
+	f.Age.Set(int64(i))
+	f.Score.Set(float64(i) / 4)
+	f.On.Set(i%2 == 0)
+	f.Seen.Set(seen0.Add(time.Duration(i)))
+	f.Blob.Set([]byte{0, '\r', '\n', byte(i)})
+	f.Meta.Set(meta{Tags: []string{"t" + strconv.Itoa(i)}, Level: i})
+	f.City.Set("c" + strconv.Itoa(i))
+}
+
+// TestSaveManyLean: SaveMany of a model whose Save writes its hash alone
+// sends an object with every field present as its values alone (the
+// call's shape form) and one with absent fields with its own names (the
+// compact form), mixed in the same calls. Both save exactly what Save
+// saves: the same hash, absent fields removed, versions, the TTL. A refused
+// object (a string key, a `_v` that is not an integer) writes nothing of
+// itself; a value that does not encode sends nothing.
+func TestSaveManyLean(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, b *testkit.Backend) {
+		ctx, st := testkit.Ctx(t), b.Store
+		const n = 150 // three script calls (64 objects a call), one shard
+		fs := make([]*flatAll, n)
+		for i := range fs {
+			if i == 0 {
+				fs[i] = flatLeans.New(st)
+			} else {
+				fs[i] = flatLeans.NewBeside(fs[0])
+			}
+			setFlat(fs[i], i)
+			if i%10 == 3 { // absent from the start
+				fs[i].Meta.Clear()
+			}
+		}
+		rt, cmds := b.Count(func() { must(t, flatLeans.SaveMany(ctx, fs)) })
+		if rt != 1 || len(cmds) != 3 {
+			t.Fatalf("SaveMany of %d objects of one shard: %d round trips %v, want 3 script calls in one", n, rt, cmds)
+		}
+		// The same values by Save: the same hash.
+		for _, i := range []int{0, 3, 77, n - 1} {
+			twin := flatLeans.New(st)
+			setFlat(twin, i)
+			if i%10 == 3 {
+				twin.Meta.Clear()
+			}
+			must(t, twin.Save(ctx))
+			got, want := hashOf(t, b, fs[i].Key()), hashOf(t, b, twin.Key())
+			if !maps.Equal(got, want) || fs[i].Version() != 1 {
+				t.Fatalf("object %d: SaveMany stored %v (version %d), Save %v", i, got, fs[i].Version(), want)
+			}
+			if b.PTTL(t, fs[i].Key()) <= 0 {
+				t.Fatalf("object %d has no TTL", i)
+			}
+		}
+		// Fields cleared (removed), values changed, two objects refused.
+		b.Do(t, "DEL", fs[5].Key())
+		b.Do(t, "SET", fs[5].Key(), "x")
+		b.Do(t, "HSET", fs[70].Key(), "_v", "x")
+		for i, f := range fs {
+			f.Age.Set(int64(i) + 1000)
+			if i%4 == 1 {
+				f.City.Clear()
+				f.Blob.Clear()
+			}
+		}
+		rt, _ = b.Count(func() {
+			wantErr(t, flatLeans.SaveMany(ctx, fs), rapyer.ErrWrongType, fs[5].ID(), fs[5].Key())
+		})
+		if rt != 1 {
+			t.Fatalf("SaveMany with refused objects: %d round trips", rt)
+		}
+		var fids []string // the refused two read apart
+		for i, f := range fs {
+			if i != 5 && i != 70 {
+				fids = append(fids, f.ID())
+			}
+		}
+		got, err := flatLeans.GetMany(ctx, st, fids)
+		must(t, err)
+		at := map[string]*flatAll{}
+		for _, g := range got {
+			at[g.ID()] = g
+		}
+		for i, f := range fs {
+			if i == 5 || i == 70 {
+				continue
+			}
+			g := at[f.ID()]
+			if g == nil || fmt.Sprint(flatValues(g)) != fmt.Sprint(flatValues(f)) || f.Version() != 2 {
+				t.Fatalf("object %d: stored %v, want %v (version %d)", i, flatValues(g), flatValues(f), f.Version())
+			}
+			_, hasCity := b.HGet(t, f.Key(), "home.city")
+			_, hasMeta := b.HGet(t, f.Key(), "meta")
+			if hasCity != (i%4 != 1) || hasMeta != (i%10 != 3) {
+				t.Fatalf("object %d: city stored %v, meta stored %v", i, hasCity, hasMeta)
+			}
+		}
+		if v, _ := redis.String(b.Do(t, "GET", fs[5].Key())); v != "x" || fs[5].Version() != 1 {
+			t.Fatalf("refused object 5: key holds %q, version %d", v, fs[5].Version())
+		}
+		if age, _ := b.HGet(t, fs[70].Key(), "age"); age != "70" || fs[70].Version() != 1 {
+			t.Fatalf("refused object 70 (DECODE): age %q, version %d", age, fs[70].Version())
+		}
+		// A value that does not encode, in the last call: nothing is sent.
+		fs[n-2].Score.Set(nan())
+		rt, _ = b.Count(func() { err = flatLeans.SaveMany(ctx, fs) })
+		wantErr(t, err, rapyer.ErrInvalid, "score", fs[n-2].ID())
+		if age, _ := b.HGet(t, fs[0].Key(), "age"); rt != 0 || age != "1000" {
+			t.Fatalf("encode error: %d round trips, object 0's age %q", rt, age)
+		}
+	})
+}
+
+// hashOf is the hash at key, field by field.
+func hashOf(t *testing.T, b *testkit.Backend, key string) map[string]string {
+	t.Helper()
+	m, err := redis.StringMap(b.Do(t, "HGETALL", key))
+	must(t, err)
+	return m
 }

@@ -215,6 +215,26 @@ func (m *Model) encodeFields(op string, fields []Field, pairLead, absentLead []a
 	return pairs, absent, nil
 }
 
+// encodeWhole appends the encoded values of all of the object's fields,
+// in schema order, to args. whole is false, with args cut back to where
+// they were, when a field is absent (the caller then encodes names too:
+// encodeFields); a value that does not encode is ErrInvalid naming it.
+func (m *Model) encodeWhole(op string, args []any) (_ []any, whole bool, err error) {
+	fb, mark := m.st.cfg.fallback, len(args)
+	for _, ff := range m.fields {
+		f := ff.(binder)
+		b, present, err := f.encodeArg(fb)
+		if err != nil {
+			return args[:mark], false, detail(op, m.sc.name, m.id, f.fullName(), err)
+		}
+		if !present {
+			return args[:mark], false, nil
+		}
+		args = append(args, b)
+	}
+	return args, true, nil
+}
+
 // Save writes the whole object: every present field is set, every absent one
 // removed, every container replaced by its local content, the version
 // incremented and the TTL set (re-armed when refresh is on; set only where

@@ -18,6 +18,13 @@ func (m *Model) ttl() time.Duration { return m.sc.ttlOn(m.st) }
 
 func (m *Model) refresh() bool { return m.sc.refreshOn(m.st) }
 
+// leanSave reports whether a Save of the model writes its hash alone: one
+// key (no container), no version check, no index. SaveMany sends such
+// objects in lua/savemany.lua's shape form (see saveCall).
+func (sc *schema) leanSave() bool {
+	return sc.conts == 0 && !sc.versionCheck && len(sc.idx) == 0
+}
+
 // ttlOn is the model's TTL on st (its own, or the Store's default).
 func (sc *schema) ttlOn(st *Store) time.Duration {
 	if sc.ttlSet {

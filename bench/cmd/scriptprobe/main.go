@@ -192,8 +192,9 @@ return v
 		{"query.lua range", lua.Query.Src(), queryRange, queryKeys},
 		{"raw zrangebylex 100", `return redis.call('ZRANGEBYLEX', KEYS[1], '[group-500\0', '(group-500\1')`, nil, queryKeys[:1]},
 		{"save.lua (6 fields)", lua.Save.Src(), saveArgs, nil},
-		{"savemany.lua 64 full", lua.SaveMany.Src(), saveManyArgs(false), saveManyKeys},
-		{"savemany.lua 64 compact", lua.SaveMany.Src(), saveManyArgs(true), saveManyKeys},
+		{"savemany.lua 64 full", lua.SaveMany.Src(), saveManyArgs("full"), saveManyKeys},
+		{"savemany.lua 64 compact", lua.SaveMany.Src(), saveManyArgs("compact"), saveManyKeys},
+		{"savemany.lua 64 shape", lua.SaveMany.Src(), saveManyArgs("shape"), saveManyKeys},
 		{"hincrby+hset x64", `
 for o = 1, #KEYS do
   redis.call('HINCRBY', KEYS[o], '_v', 1)
@@ -218,13 +219,26 @@ var saveManyKeys = func() []any {
 }()
 
 // saveManyArgs: lua/savemany.lua's ARGV for 64 Saves of saveArgs, each in
-// its full or its compact form.
-func saveManyArgs(compact bool) []any {
-	args := []any{len(saveManyKeys), "0", "0"}
+// its full, its compact or its shape form ("full", "compact", "shape").
+func saveManyArgs(form string) []any {
+	args := []any{len(saveManyKeys), "0", "0", 0, 0}
+	pairs := saveArgs[6 : len(saveArgs)-1]
+	if form == "shape" {
+		args[3] = len(pairs) / 2
+		for j := 0; j < len(pairs); j += 2 {
+			args = append(args, pairs[j])
+		}
+	}
 	for range saveManyKeys {
-		if compact {
+		switch form {
+		case "shape":
+			args = append(args, "s")
+			for j := 1; j < len(pairs); j += 2 {
+				args = append(args, pairs[j])
+			}
+		case "compact":
 			args = append(append(args, "f"), saveArgs[4:len(saveArgs)-1]...)
-		} else {
+		default:
 			args = append(append(args, 1, len(saveArgs)), saveArgs...)
 		}
 	}

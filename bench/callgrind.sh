@@ -9,6 +9,9 @@
 #
 #   bash callgrind.sh                      the default variants, N=200
 #   N=500 bash callgrind.sh intadd save.lua_6_fields
+#   bash callgrind.sh savemany_64_shape raw_savemany_64   per 64 objects: the
+#                                          script, and the raw pipeline of MULTI
+#                                          {HSET, HINCRBY} EXEC it stands for
 #
 # Needs valgrind, redis-server and redis-benchmark (Debian: valgrind,
 # redis-server, redis-tools). Slow: a server under callgrind runs about
@@ -21,7 +24,7 @@ trap 'rm -rf "$dir"' EXIT
 go run ./cmd/scriptprobe -dump "$dir"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-	names=(return1 int intadd exists_hincrby_x2 save_6_fields savemany_64_full savemany_64_compact hincrby_hset_x64)
+	names=(return1 int intadd exists_hincrby_x2 save_6_fields savemany_64_full savemany_64_compact savemany_64_shape hincrby_hset_x64 raw_savemany_64)
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
@@ -32,6 +35,13 @@ run() {
 	vp=$!
 	for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 	redis-cli -p "$port" hset scriptprobe:obj _v 1 age 36 name x >/dev/null
+	if [ -f "$dir/$1.resp" ]; then # a raw pipeline, sent N times
+		for _ in $(seq "$2"); do cat "$dir/$1.resp"; done | redis-cli -p "$port" --pipe >/dev/null
+		redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+		wait "$vp" || true
+		sed -n 's/^\(summary\|totals\): \([0-9]*\).*/\2/p' "$out" | head -n 1
+		return
+	fi
 	local sha
 	sha=$(redis-cli -p "$port" -x script load <"$dir/$1.lua")
 	if [ "$2" -gt 0 ]; then
@@ -47,7 +57,7 @@ run() {
 
 echo "date: $(date -u +%FT%TZ)  $(redis-server --version | cut -d' ' -f1-3)  N=$N calls per variant"
 for name in "${names[@]}"; do
-	if [ ! -f "$dir/$name.lua" ]; then
+	if [ ! -f "$dir/$name.lua" ] && [ ! -f "$dir/$name.resp" ]; then
 		echo "callgrind.sh: no variant $name (see cmd/scriptprobe): $(cd "$dir" && ls ./*.lua | sed 's|^./||; s|\.lua$||' | tr '\n' ' ')" >&2
 		exit 2
 	fi

@@ -11,7 +11,8 @@
 // counts the server's instructions per call (a count a loaded machine does
 // not move, where µs per call do): DIR/NAME.lua, its source, and
 // DIR/NAME.args, its EVALSHA arguments after the SHA (numkeys, keys, args)
-// separated by NUL bytes.
+// separated by NUL bytes; and DIR/raw_savemany_64.resp, the raw pipeline
+// the savemany probes stand for (64 MULTI {HSET, HINCRBY} EXEC, as RESP).
 package main
 
 import (
@@ -275,5 +276,21 @@ func dumpAll(dir, key string, vs []variant) {
 		if err := os.WriteFile(dir+"/"+name+".args", []byte(strings.Join(parts, "\x00")), 0o644); err != nil {
 			log.Fatal(err)
 		}
+	}
+	// The raw pipeline the savemany probes stand for, as RESP to send with
+	// redis-cli --pipe: per object MULTI, HSET of its six pairs, HINCRBY
+	// of _v, EXEC (bench's raw-pipe baseline of SaveMany).
+	var resp strings.Builder
+	for _, k := range saveManyKeys {
+		for _, c := range [][]any{{"MULTI"}, append([]any{"HSET", k}, saveArgs[6:len(saveArgs)-1]...), {"HINCRBY", k, "_v", 1}, {"EXEC"}} {
+			fmt.Fprintf(&resp, "*%d\r\n", len(c))
+			for _, a := range c {
+				s := fmt.Sprint(a)
+				fmt.Fprintf(&resp, "$%d\r\n%s\r\n", len(s), s)
+			}
+		}
+	}
+	if err := os.WriteFile(dir+"/raw_savemany_64.resp", []byte(resp.String()), 0o644); err != nil {
+		log.Fatal(err)
 	}
 }

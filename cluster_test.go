@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -513,6 +514,55 @@ func TestClusterNodeLeavesMap(t *testing.T) {
 		}
 		if per := byNode(); per[gone] != 1 {
 			t.Fatalf("after MOVED to %s: multiplexed connections by node %v, want one there again", gone, per)
+		}
+	})
+}
+
+// TestClusterGroupUnreachableOnce: a GetMany over every master whose first
+// group's node cannot be reached at first (its first dial fails). The
+// other groups are read meanwhile, before the objects are made (they
+// parse their replies instead of decoding them in place); the first
+// group goes again once the node answers, and makes the objects then.
+// Every object loads whole, the same as Get.
+func TestClusterGroupUnreachableOnce(t *testing.T) {
+	testkit.RunCluster(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := testkit.Ctx(t)
+		const n = 240 // every master, each group past what a multiplexed request holds
+		fs := make([]*flatAll, n)
+		ids := make([]string, n)
+		for i := range fs {
+			fs[i] = flatAlls.New(b.Store)
+			fs[i].Name.Set(fmt.Sprint("n", i))
+			fs[i].Age.Set(int64(i))
+			ids[i] = fs[i].ID()
+		}
+		must(t, flatAlls.SaveMany(ctx, fs))
+		target := b.MasterOf(t, fs[0].Key()) // the first group's node
+		var armed atomic.Bool
+		var failed atomic.Int32
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if armed.Load() && addr == target && failed.CompareAndSwap(0, 1) {
+				return nil, errors.New("test: node unreachable once")
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+		// Connections idle past a millisecond are closed when taken: the
+		// GetMany dials anew.
+		st := b.OpenStore(t, rapyer.WithDialer(dial), rapyer.WithoutMultiplexing(), rapyer.WithIdleTimeout(time.Millisecond))
+		armed.Store(true)
+		time.Sleep(5 * time.Millisecond)
+		got, err := flatAlls.GetMany(ctx, st, ids)
+		must(t, err)
+		if failed.Load() != 1 {
+			t.Fatalf("no dial to %s failed: the test did not make its node unreachable", target)
+		}
+		for i, g := range got {
+			want, err := flatAlls.Get(ctx, b.Store, ids[i])
+			must(t, err)
+			if g == nil || fmt.Sprint(flatValues(g)) != fmt.Sprint(flatValues(want)) || g.Age.Get() != int64(i) {
+				t.Fatalf("object %d: loaded %v, want %v", i, g, flatValues(want))
+			}
 		}
 	})
 }

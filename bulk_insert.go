@@ -249,10 +249,7 @@ func (s *Schema[M, P]) insertChunkOf(ctx context.Context, st *Store, op string, 
 // one slot.
 func (s *Schema[M, P]) insertUnit(op string, part []P) (ops.Unit, error) {
 	var keys, idxKeys []string
-	ttl := "0"
-	if d := part[0].base().ttl(); d > 0 {
-		ttl = ttlMillis(d)
-	}
+	ttl := part[0].base().ttlArg()
 	nobj := 0
 	for _, p := range part {
 		nobj += len(p.base().keys())

@@ -187,10 +187,7 @@ func saveCall(op string, ms []*Model, at []int) (ops.Unit, error) {
 		return ops.ScriptUnit(lua.SaveMany, keys, args), nil
 	}
 	// The TTL mode and the model's TTL are the model's (one for all).
-	ttl := "0"
-	if d := head.ttl(); d > 0 {
-		ttl = ttlMillis(d)
-	}
+	ttl := head.ttlArg()
 	names := head.sc.argNames
 	args := make([]any, 0, 5+len(names)+len(at)*(1+len(names)))
 	args = append(args, len(at), head.touchTTL(), ttl, len(names), 0)

@@ -334,10 +334,7 @@ func (m *Model) saveUnitAs(op string, guard *lockGuard) (ops.Unit, error) {
 	if err != nil {
 		return ops.Unit{}, err
 	}
-	ttl := "0"
-	if d := m.ttl(); d > 0 {
-		ttl = ttlMillis(d)
-	}
+	ttl := m.ttlArg()
 	args := append(make([]any, 0, 6+len(pairs)+len(absent)), m.touchTTL(), len(m.keys()), ttl, m.expected(), len(pairs)/2, len(absent)-1)
 	args = append(append(args, pairs[1:]...), absent[1:]...)
 	for _, b := range blocks {
@@ -408,10 +405,7 @@ func (m *Model) insertUnit(op string) (ops.Unit, error) {
 	if err != nil {
 		return ops.Unit{}, err
 	}
-	ttl := "0"
-	if d := m.ttl(); d > 0 {
-		ttl = ttlMillis(d)
-	}
+	ttl := m.ttlArg()
 	extra, sec := m.indexSection(m.sc.idx)
 	args := append(make([]any, 0, 3+len(pairs)+len(sec)), ttl, len(m.keys()), len(pairs))
 	args = append(args, pairs...)

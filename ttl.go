@@ -18,6 +18,15 @@ func (m *Model) ttl() time.Duration { return m.sc.ttlOn(m.st) }
 
 func (m *Model) refresh() bool { return m.sc.refreshOn(m.st) }
 
+// ttlArg is the model's TTL as the scripts take it: milliseconds, "0"
+// for none.
+func (m *Model) ttlArg() string {
+	if d := m.ttl(); d > 0 {
+		return ttlMillis(d)
+	}
+	return "0"
+}
+
 // leanSave reports whether a Save of the model writes its hash alone: one
 // key (no container), no version check, no index. SaveMany sends such
 // objects in lua/savemany.lua's shape form (see saveCall).

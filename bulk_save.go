@@ -23,9 +23,11 @@ import (
 //
 // The objects of a chunk in one hash slot (all of them on one server) are
 // one call of lua/savemany.lua, which runs Save's script once per object:
-// the fixed cost of a script call is paid once per slot, not per object.
-// On a cluster the chunk's scripts, one per slot, are sent per node
-// concurrently.
+// the fixed cost of a script call is paid once per slot, not per object
+// (at most 64 objects a call). The objects of a model with no index, no
+// container and no version check are sent as their values alone, the
+// field names once per call (see saveCall). On a cluster the chunk's
+// scripts, one per slot, are sent per node concurrently.
 //
 // With a queue context (Batch, Tx) it is queued as one operation, every
 // object in the queue's round trip, one Save script per object (a checked

@@ -177,7 +177,7 @@ func saveCall(op string, ms []*Model, at []int) (ops.Unit, error) {
 	}
 	keys := make([]string, 0, len(at))
 	if !head.sc.leanSave() {
-		args := []any{len(at), "0", "0", 0, 0}
+		args := []any{len(at), "0", "0", 0}
 		for _, i := range at {
 			u, err := ms[i].saveUnit(op)
 			if err != nil {
@@ -191,8 +191,8 @@ func saveCall(op string, ms []*Model, at []int) (ops.Unit, error) {
 	// The TTL mode and the model's TTL are the model's (one for all).
 	ttl := head.ttlArg()
 	names := head.sc.argNames
-	args := make([]any, 0, 5+len(names)+len(at)*(1+len(names)))
-	args = append(args, len(at), head.touchTTL(), ttl, len(names), 0)
+	args := make([]any, 0, 4+len(names)+len(at)*(1+len(names)))
+	args = append(args, len(at), head.touchTTL(), ttl, len(names))
 	args = append(args, names...)
 	for _, i := range at {
 		m := ms[i]

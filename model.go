@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rapyer-go/rapyer/lua"
 	"github.com/rapyer-go/rapyer/ops"
+	"github.com/rapyer-go/rapyer/serialize"
 )
 
 // metaVersion is the metadata field every object hash holds: a version
@@ -194,9 +195,9 @@ func (m *Model) encodeFields(op string, fields []Field, pairLead, absentLead []a
 	whole := len(fields) == len(m.fields) && len(fields) > 0 && &fields[0] == &m.fields[0]
 	for i, ff := range fields {
 		f := ff.(binder)
-		b, present, err := f.encodeArg(fb)
+		b, present, err := m.encodeArg(op, f, fb)
 		if err != nil {
-			return nil, nil, detail(op, m.sc.name, m.id, f.fullName(), err)
+			return nil, nil, err
 		}
 		var name any
 		if whole {
@@ -215,6 +216,16 @@ func (m *Model) encodeFields(op string, fields []Field, pairLead, absentLead []a
 	return pairs, absent, nil
 }
 
+// encodeArg is f's local value as a command argument (present false: no
+// value), or ErrInvalid naming the object and f.
+func (m *Model) encodeArg(op string, f binder, fb serialize.Fallback) (any, bool, error) {
+	b, present, err := f.encodeArg(fb)
+	if err != nil {
+		return nil, false, detail(op, m.sc.name, m.id, f.fullName(), err)
+	}
+	return b, present, nil
+}
+
 // encodeWhole appends the encoded values of all of the object's fields,
 // in schema order, to args. whole is false, with args cut back to where
 // they were, when a field is absent (the caller then encodes names too:
@@ -222,10 +233,9 @@ func (m *Model) encodeFields(op string, fields []Field, pairLead, absentLead []a
 func (m *Model) encodeWhole(op string, args []any) (_ []any, whole bool, err error) {
 	fb, mark := m.st.cfg.fallback, len(args)
 	for _, ff := range m.fields {
-		f := ff.(binder)
-		b, present, err := f.encodeArg(fb)
+		b, present, err := m.encodeArg(op, ff.(binder), fb)
 		if err != nil {
-			return args[:mark], false, detail(op, m.sc.name, m.id, f.fullName(), err)
+			return args[:mark], false, err
 		}
 		if !present {
 			return args[:mark], false, nil

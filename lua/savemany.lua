@@ -7,11 +7,11 @@
 -- (a unique value taken by an earlier object of the call is taken).
 -- KEYS: the KEYS of object 1's save.lua call, then object 2's, ...
 -- ARGV[1] n, the number of objects; ARGV[2] the TTL mode and ARGV[3] the
---   model's TTL of the objects in a compact form; ARGV[4] sp and ARGV[5]
---   sx, the call's shape: then its sp field names and its sx names of
---   fields to remove (0 and 0 when no object uses it); then per object:
---   its shape form, for an object in the compact case whose fields are
---   the shape's: "s", then its sp values, in the shape's order; its
+--   model's TTL of the objects in a compact form; ARGV[4] sp, the call's
+--   shape: then its sp field names (0 when no object uses it); then per
+--   object: its shape form, for an object in the compact case with those
+--   fields present and no other: "s", then its sp values, in the shape's
+--   order (no field to remove); its
 --   compact form, for an object with one key, no version check and no
 --   index: "f", p (pairs), x (fields to remove), its p field/value pairs,
 --   its x field names (nine items fewer than the full form, the ones that
@@ -26,20 +26,19 @@
 --   WRONGTYPE, DECODE, NOPERM)
 local all_keys, all_args = KEYS, ARGV
 local mode, model_ttl = all_args[2], all_args[3]
-local sp, sx = all_args[4], all_args[5]
-local sn, snx = tonumber(sp), tonumber(sx)
+local sp = all_args[4]
+local sn = tonumber(sp)
 -- the shape's pairs: names at odd places, each object's values put at the
--- even ones in turn, then the names to remove (savefast.lua's layout)
+-- even ones in turn (savefast.lua's layout)
 local shape = {}
-for j = 1, sn do shape[2 * j - 1] = all_args[5 + j] end
-for j = 1, snx do shape[2 * sn + j] = all_args[5 + sn + j] end
+for j = 1, sn do shape[2 * j - 1] = all_args[4 + j] end
 local out = {}
-local k, i = 1, 6 + sn + snx
+local k, i = 1, 5 + sn
 for o = 1, tonumber(all_args[1]) do
   local r
   local form = all_args[i]
   if form == 's' or form == 'f' then
-    local A, from, p, x, n, nx = shape, 1, sp, sx, sn, snx
+    local A, from, p, x, n, nx = shape, 1, sp, '0', sn, 0
     if form == 's' then
       for j = 1, sn do shape[2 * j] = all_args[i + j] end
       i = i + 1 + sn

@@ -222,7 +222,7 @@ var saveManyKeys = func() []any {
 // saveManyArgs: lua/savemany.lua's ARGV for 64 Saves of saveArgs, each in
 // its full, its compact or its shape form ("full", "compact", "shape").
 func saveManyArgs(form string) []any {
-	args := []any{len(saveManyKeys), "0", "0", 0, 0}
+	args := []any{len(saveManyKeys), "0", "0", 0}
 	pairs := saveArgs[6 : len(saveArgs)-1]
 	if form == "shape" {
 		args[3] = len(pairs) / 2
